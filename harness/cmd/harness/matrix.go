@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"dioharness/harness/report"
+	"dioharness/harness/scenario"
+	"dioharness/harness/testrun"
+)
+
+// matrix rebuilds results/matrix.{md,json} from the newest base and
+// patched summaries.
+func matrix(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	results := fs.String("results", "results", "results directory")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	repo, err := repoRoot()
+	if err != nil {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+		return 2
+	}
+	runs := map[string]report.Run{}
+	for _, f := range []string{"base", "patched"} {
+		p, err := latest(*results, f)
+		if err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return 2
+		}
+		r, err := report.LoadRun(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return 2
+		}
+		runs[f] = r
+	}
+	m := report.BuildMatrix(runs["base"], runs["patched"])
+	if err := report.WriteMatrixMarkdown(stdout, m); err != nil {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+		return 2
+	}
+	if err := writeMatrix(repo, m); err != nil {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+		return 2
+	}
+	if !m.OK() {
+		return 1
+	}
+	return 0
+}
+
+// latest finds the newest results/<flavour>-*/summary.json.
+func latest(results, flavour string) (string, error) {
+	dirs, err := filepath.Glob(filepath.Join(results, flavour+"-*", "summary.json"))
+	if err != nil || len(dirs) == 0 {
+		return "", fmt.Errorf("no %s run in %s: run make qemu-test KERNEL=%s", flavour, results, flavour)
+	}
+	sort.Strings(dirs)
+	return dirs[len(dirs)-1], nil
+}
+
+func writeMatrix(repo string, m report.Matrix) error {
+	var md, js bytes.Buffer
+	if err := report.WriteMatrixMarkdown(&md, m); err != nil {
+		return err
+	}
+	if err := report.WriteMatrixJSON(&js, m); err != nil {
+		return err
+	}
+	dir := filepath.Join(repo, "results")
+	if err := os.WriteFile(filepath.Join(dir, "matrix.md"), md.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write matrix: %w", err)
+	}
+	return os.WriteFile(filepath.Join(dir, "matrix.json"), js.Bytes(), 0o644)
+}
+
+// bisectStep is one `git bisect run` step in a kernel tree: build it,
+// boot it, run one scenario. 0 = scenario passes (good), 1 = it fails
+// (bad), 125 = no verdict (build or boot trouble), which git bisect
+// skips instead of blaming the commit.
+func bisectStep(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bisect-step", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return 128
+	}
+	if c.scenario == "" || c.ksrc == "" {
+		fmt.Fprintln(stderr, "harness: bisect-step needs -ksrc and -scenario")
+		return 128
+	}
+	sel, err := cat.Lookup(c.scenario)
+	if err != nil || len(sel) != 1 {
+		fmt.Fprintf(stderr, "harness: bisect-step needs exactly one scenario (%v)\n", err)
+		return 128
+	}
+	repo, err := repoRoot()
+	if err != nil {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+		return 128
+	}
+	o := c.options(repo, stdout)
+	o.Flavour = "custom"
+	res := testrun.Run(ctx, cat, o)
+	for _, s := range res.Run.Scenarios {
+		if s.Verdict == scenario.Skip {
+			// A skipped scenario says nothing about this commit.
+			return 125
+		}
+	}
+	switch res.Exit {
+	case testrun.ExitOK:
+		return 0
+	case testrun.ExitFailed:
+		return 1
+	case testrun.ExitInfra:
+		return 125
+	}
+	// Bad arguments: abort the bisection (exit codes above 127).
+	return 128
+}

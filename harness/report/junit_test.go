@@ -1,0 +1,126 @@
+package report
+
+import (
+	"encoding/xml"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func TestWriteJUnitGolden(t *testing.T) {
+	run := Run{
+		Flavour: FlavourPatched, Kernel: "6.9.0-dio", Started: started, Duration: ms(4321),
+		Scenarios: []Scenario{
+			{Name: "mmap_race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Why: "bug 1",
+				Duration: ms(1200), Attempts: 1, Detail: []string{"KASAN <report>"}},
+			{Name: "splice", Area: "fs", Verdict: Fail, Expected: Pass, Reason: "EINVAL", Attempts: 2,
+				Detail: []string{"step 1", "step 2"}},
+			{Name: "iommu", Area: "iommu", Verdict: Skip, Expected: Pass, Reason: "no IOMMU", Attempts: 1},
+		},
+		Infra: "serial channel closed",
+	}
+	want := `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="dioharness" tests="4" failures="2" errors="0" skipped="1" time="4.321">
+  <testsuite name="dioharness-patched" tests="4" failures="2" errors="0" skipped="1" time="4.321" timestamp="2025-03-04T10:00:00">
+    <properties>
+      <property name="flavour" value="patched"></property>
+      <property name="kernel" value="6.9.0-dio"></property>
+    </properties>
+    <testcase classname="mm" name="mmap_race" time="1.200">
+      <system-out>verdict: fail, expected: fail, attempts: 1&#xA;expected failure (bug 1)&#xA;KASAN &lt;report&gt;&#xA;</system-out>
+    </testcase>
+    <testcase classname="fs" name="splice" time="0.000">
+      <failure message="failed (expected pass): EINVAL" type="fail">step 1&#xA;step 2</failure>
+      <system-out>verdict: fail, expected: pass, attempts: 2&#xA;step 1&#xA;step 2&#xA;</system-out>
+    </testcase>
+    <testcase classname="iommu" name="iommu" time="0.000">
+      <skipped message="no IOMMU"></skipped>
+      <system-out>verdict: skip, expected: pass, attempts: 1&#xA;</system-out>
+    </testcase>
+    <testcase classname="harness" name="infrastructure" time="0.000">
+      <failure message="serial channel closed" type="error">serial channel closed</failure>
+    </testcase>
+  </testsuite>
+</testsuites>
+`
+	var b strings.Builder
+	if err := WriteJUnit(&b, run); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("JUnit mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestWriteJUnitRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		run  Run
+		want []string // expected "classname/name:element" per testcase
+		// garbage means invalid characters are replaced, so the decoded
+		// document differs from the encoded one.
+		garbage bool
+	}{
+		{
+			name: "fixture base run",
+			run:  baseRun(),
+			want: []string{"mm/mmap_race:", "fs/short_read:", "fs/aio_order:failure", "iommu/no_iommu:skipped", "mm/hang:error", "harness/kernel-reports:failure"},
+		},
+		{
+			name: "empty run",
+			run:  Run{Flavour: FlavourBase},
+		},
+		{
+			name: "console garbage is made valid XML",
+			run: Run{Flavour: FlavourBase, KernelReports: []string{"BUG: \x00\x1b[31mred\x1b[0m ]]> & <"}, Scenarios: []Scenario{
+				{Name: "a\"b<c>", Area: "x&y", Verdict: Error, Reason: "bad \x07 bell", Detail: []string{"\xff\xfe not utf-8"}},
+			}},
+			want:    []string{"x&y/a\"b<c>:error", "harness/kernel-reports:failure"},
+			garbage: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := WriteJUnit(&b, tt.run); err != nil {
+				t.Fatal(err)
+			}
+			var got junitSuites
+			if err := xml.Unmarshal([]byte(b.String()), &got); err != nil {
+				t.Fatalf("output is not valid XML: %v\n%s", err, b.String())
+			}
+			if len(got.Suites) != 1 || got.Suites[0].Name != "dioharness-"+tt.run.Flavour {
+				t.Fatalf("want one testsuite dioharness-%s, got %+v", tt.run.Flavour, got.Suites)
+			}
+			var kinds []string
+			for _, c := range got.Suites[0].Cases {
+				kind := ""
+				switch {
+				case c.Failure != nil:
+					kind = "failure"
+				case c.Error != nil:
+					kind = "error"
+				case c.Skipped != nil:
+					kind = "skipped"
+				}
+				kinds = append(kinds, c.ClassName+"/"+c.Name+":"+kind)
+			}
+			if diff := cmp.Diff(tt.want, kinds, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("testcases mismatch (-want +got):\n%s", diff)
+			}
+			// Apart from invalid characters, decoding gives back what was encoded.
+			if !tt.garbage {
+				opts := []cmp.Option{cmpopts.IgnoreFields(junitSuites{}, "XMLName"), cmpopts.EquateEmpty()}
+				if diff := cmp.Diff(junitDoc(tt.run), got, opts...); diff != "" {
+					t.Errorf("XML round trip mismatch (-encoded +decoded):\n%s", diff)
+				}
+			}
+			tot := tt.run.Totals()
+			if s := got.Suites[0]; s.Tests != tot.Passed+tot.Failed+tot.Skipped || s.Failures+s.Errors != tot.Failed || s.Skipped != tot.Skipped {
+				t.Errorf("suite counts %+v disagree with Totals %+v", s, tot)
+			}
+		})
+	}
+}

@@ -1,0 +1,101 @@
+package report
+
+import (
+	"strconv"
+	"time"
+)
+
+// Verdict is the outcome of a scenario.
+type Verdict string
+
+// Verdicts. Missing only appears in a Matrix.
+const (
+	Pass    Verdict = "pass"
+	Fail    Verdict = "fail"
+	Skip    Verdict = "skip"
+	Error   Verdict = "error"
+	Missing Verdict = "missing"
+)
+
+// Kernel flavours, used for Run.Flavour and as keys of per-flavour maps in
+// a Matrix.
+const (
+	FlavourBase    = "base"
+	FlavourPatched = "patched"
+	FlavourCustom  = "custom"
+)
+
+// Run is the outcome of one harness run against one kernel.
+type Run struct {
+	// Flavour is FlavourBase, FlavourPatched or FlavourCustom.
+	Flavour string
+	// Kernel identifies the kernel: release and/or commit.
+	Kernel string
+	// Started is when the run began.
+	Started time.Time
+	// Duration is the wall time of the whole run.
+	Duration time.Duration
+	// Scenarios are the scenario outcomes in execution order.
+	Scenarios []Scenario
+	// Infra is the infrastructure error (boot failure, lost serial
+	// channel, ...), or "" when the harness itself worked.
+	Infra string
+	// KernelReports quotes WARN/BUG/lockdep splats seen on the console.
+	KernelReports []string
+}
+
+// Scenario is the outcome of one named scenario.
+type Scenario struct {
+	// Name identifies the scenario; it is unique within a run.
+	Name string
+	// Area groups scenarios (e.g. "mm", "fs"); JUnit classname.
+	Area string
+	// Verdict is Pass, Fail, Skip or Error.
+	Verdict Verdict
+	// Expected is the declared verdict for this flavour: Pass or Fail.
+	Expected Verdict
+	// Matches reports whether Verdict satisfies the declaration, as
+	// decided by the harness.
+	Matches bool
+	// Reason explains the verdict: skip reason or failure message.
+	Reason string
+	// Why is the declared reason the scenario fails on the base kernel;
+	// it becomes MatrixRow.Why. Empty when no failure is declared.
+	Why string
+	// Duration is the time spent on the scenario, all attempts included.
+	Duration time.Duration
+	// Attempts is how many times the scenario was run.
+	Attempts int
+	// Detail holds diagnostic lines (e.g. the KTAP diagnostics).
+	Detail []string
+}
+
+// Totals counts test cases the way the table summary and JUnit do.
+type Totals struct {
+	Passed  int `json:"passed"`
+	Failed  int `json:"failed"`
+	Skipped int `json:"skipped"`
+}
+
+// String formats t as "N passed, N failed, N skipped".
+func (t Totals) String() string {
+	return strconv.Itoa(t.Passed) + " passed, " + strconv.Itoa(t.Failed) + " failed, " +
+		strconv.Itoa(t.Skipped) + " skipped"
+}
+
+// Totals classifies the run's scenarios and pseudo test cases (see the
+// package documentation) and counts them.
+func (r Run) Totals() Totals {
+	var t Totals
+	for _, c := range cases(r) {
+		switch c.outcome {
+		case passed:
+			t.Passed++
+		case skipped:
+			t.Skipped++
+		default:
+			t.Failed++
+		}
+	}
+	return t
+}

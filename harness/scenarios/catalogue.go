@@ -1,0 +1,14 @@
+// Package scenarios is the catalogue: each scenario runs in the guest,
+// asserts what user space sees and which kernel path was taken, and
+// declares its verdict on the base and the patched kernel.
+package scenarios
+
+import "dioharness/harness/scenario"
+
+// All returns the catalogue in run order.
+func All() scenario.Catalogue {
+	var c scenario.Catalogue
+	c = append(c, fuseScenarios()...)
+	c = append(c, harnessScenarios()...)
+	return c
+}

@@ -1,0 +1,306 @@
+// Package series checks the patch series the way a maintainer's tools
+// would: it applies every patch with git am on the pinned base, runs
+// checkpatch --strict on it, builds the kernel after it (the series must
+// bisect), compiles the touched files with W=1 and sparse, and mails it.
+package series
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"dioharness/harness/kernel"
+)
+
+// Checker runs series-check.
+type Checker struct {
+	// Sources prepares the base tree.
+	Sources *kernel.Sources
+	// PatchDir is patches/.
+	PatchDir string
+	// Fragments are the kconfig fragments.
+	Fragments []string
+	// Build configures the per-patch builds.
+	Build kernel.BuildOptions
+	// Log receives one line per step.
+	Log io.Writer
+}
+
+// Exception is a justified checkpatch message, from
+// patches/checkpatch-exceptions: "<patch file>: <message>: <why>".
+type Exception struct {
+	Patch, Message, Why string
+}
+
+// ReadExceptions parses the exceptions file; a missing file is empty.
+func ReadExceptions(path string) ([]Exception, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Exception
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		parts := strings.SplitN(line, ": ", 3)
+		if len(parts) != 3 || parts[2] == "" {
+			return nil, fmt.Errorf("%s:%d: want \"<patch file>: <checkpatch message>: <why>\"", path, n)
+		}
+		out = append(out, Exception{Patch: parts[0], Message: parts[1], Why: parts[2]})
+	}
+	return out, sc.Err()
+}
+
+// checkpatchMsg matches checkpatch's "ERROR: ...", "WARNING: ...",
+// "CHECK: ..." lines.
+var checkpatchMsg = regexp.MustCompile(`^(ERROR|WARNING|CHECK): (.*)$`)
+
+// Unexcused returns the checkpatch messages of patch not covered by an
+// exception.
+func Unexcused(patch string, output string, ex []Exception) []string {
+	var bad []string
+	for _, line := range strings.Split(output, "\n") {
+		m := checkpatchMsg.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		excused := false
+		for _, e := range ex {
+			if e.Patch == filepath.Base(patch) && strings.Contains(m[2], e.Message) {
+				excused = true
+			}
+		}
+		if !excused {
+			bad = append(bad, line)
+		}
+	}
+	return bad
+}
+
+// warning matches a compiler diagnostic; the line and column are dropped
+// so that a patch moving code does not look like a new warning.
+var warning = regexp.MustCompile(`^(\S+?):\d+:\d+: (warning|error): (.*)$`)
+
+// Run checks every patch and, on success, writes a stamp that
+// send-email requires.
+func (c *Checker) Run(ctx context.Context, stamp string) error {
+	patches, err := kernel.ReadSeries(c.PatchDir)
+	if err != nil {
+		return err
+	}
+	if len(patches) == 0 {
+		return fmt.Errorf("%s/series lists no patches", c.PatchDir)
+	}
+	ex, err := ReadExceptions(filepath.Join(c.PatchDir, "checkpatch-exceptions"))
+	if err != nil {
+		return err
+	}
+	base, err := c.Sources.Base(ctx)
+	if err != nil {
+		return err
+	}
+	t, err := c.worktree(ctx, base)
+	if err != nil {
+		return err
+	}
+	if err := kernel.Configure(ctx, t, c.Fragments, c.Log); err != nil {
+		return err
+	}
+	touched, err := touchedFiles(patches)
+	if err != nil {
+		return err
+	}
+	sparse := ""
+	if _, err := exec.LookPath("sparse"); err == nil {
+		sparse = "C=2"
+	} else {
+		fmt.Fprintln(c.Log, "series-check: sparse not installed, skipping sparse (Debian package sparse)")
+	}
+	// The baseline: warnings the touched files already have on the base.
+	if _, err := kernel.Build(ctx, t, c.Build); err != nil {
+		return fmt.Errorf("base: %w", err)
+	}
+	prev, err := c.warnings(ctx, t, touched, sparse)
+	if err != nil {
+		return fmt.Errorf("base: %w", err)
+	}
+	var failures []string
+	for i, p := range patches {
+		name := filepath.Base(p)
+		fmt.Fprintf(c.Log, "series-check: [%d/%d] %s\n", i+1, len(patches), name)
+		if err := amOne(ctx, t.Src, p); err != nil {
+			return err
+		}
+		cp := exec.CommandContext(ctx, "perl", "scripts/checkpatch.pl", "--strict", "--no-summary", "--show-types", p)
+		cp.Dir = t.Src
+		out, _ := cp.CombinedOutput()
+		if bad := Unexcused(p, string(out), ex); len(bad) > 0 {
+			failures = append(failures, fmt.Sprintf("%s: checkpatch --strict:\n  %s", name, strings.Join(bad, "\n  ")))
+		}
+		if _, err := kernel.Build(ctx, t, c.Build); err != nil {
+			failures = append(failures, fmt.Sprintf("%s: does not build: %v", name, err))
+			break
+		}
+		cur, err := c.warnings(ctx, t, touched, sparse)
+		if err != nil {
+			failures = append(failures, fmt.Sprintf("%s: %v", name, err))
+			break
+		}
+		if added := newWarnings(prev, cur); len(added) > 0 {
+			failures = append(failures, fmt.Sprintf("%s: new W=1/sparse warnings:\n  %s", name, strings.Join(added, "\n  ")))
+		}
+		prev = cur
+	}
+	if len(failures) > 0 {
+		os.Remove(stamp)
+		return fmt.Errorf("series-check failed:\n%s", strings.Join(failures, "\n"))
+	}
+	sum, err := Hash(c.PatchDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Log, "series-check: %d patches apply, are checkpatch --strict clean, build one by one, add no W=1/sparse warnings\n", len(patches))
+	return os.WriteFile(stamp, []byte(sum+"\n"), 0o644)
+}
+
+// worktree makes (or resets) the series-check worktree at the base.
+func (c *Checker) worktree(ctx context.Context, base kernel.Tree) (kernel.Tree, error) {
+	dir := filepath.Join(c.Sources.Dir, "series-check")
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		if out, err := gitIn(ctx, base.Src, "worktree", "add", "-q", "--detach", dir, kernel.BaseTag); err != nil {
+			return kernel.Tree{}, fmt.Errorf("worktree: %w: %s", err, out)
+		}
+	}
+	gitIn(ctx, dir, "am", "--abort")
+	if out, err := gitIn(ctx, dir, "checkout", "-q", "-f", "--detach", kernel.BaseTag); err != nil {
+		return kernel.Tree{}, fmt.Errorf("reset %s: %w: %s", dir, err, out)
+	}
+	return kernel.Tree{Flavour: "series-check", Src: dir, Obj: filepath.Join(dir, "_obj")}, nil
+}
+
+// warnings compiles the touched C files with W=1 (and sparse) and
+// returns their diagnostics without line numbers.
+func (c *Checker) warnings(ctx context.Context, t kernel.Tree, files []string, sparse string) (map[string]bool, error) {
+	var objs []string
+	for _, f := range files {
+		if strings.HasSuffix(f, ".c") {
+			if _, err := os.Stat(filepath.Join(t.Src, f)); err == nil {
+				objs = append(objs, strings.TrimSuffix(f, ".c")+".o")
+			}
+		}
+	}
+	set := map[string]bool{}
+	if len(objs) == 0 {
+		return set, nil
+	}
+	// Touch the objects' sources so make recompiles them with W=1.
+	for _, o := range objs {
+		os.Remove(filepath.Join(t.Obj, o))
+	}
+	args := append([]string{"O=_obj", "W=1"}, objs...)
+	if sparse != "" {
+		args = append(args, sparse)
+	}
+	cmd := exec.CommandContext(ctx, "make", args...)
+	cmd.Dir = t.Src
+	if c.Build.CCacheDir != "" {
+		cmd.Args = append(cmd.Args, "CC=ccache gcc")
+		cmd.Env = append(os.Environ(), "CCACHE_DIR="+c.Build.CCacheDir, "CCACHE_BASEDIR="+filepath.Dir(t.Src), "CCACHE_NOHASHDIR=1")
+	}
+	out, err := cmd.CombinedOutput()
+	for _, line := range strings.Split(string(out), "\n") {
+		if m := warning.FindStringSubmatch(line); m != nil {
+			set[filepath.Clean(m[1])+": "+m[2]+": "+m[3]] = true
+		}
+	}
+	if err != nil {
+		return set, fmt.Errorf("W=1 build of %s: %w", strings.Join(objs, " "), err)
+	}
+	return set, nil
+}
+
+func newWarnings(prev, cur map[string]bool) []string {
+	var added []string
+	for w := range cur {
+		if !prev[w] {
+			added = append(added, w)
+		}
+	}
+	sort.Strings(added)
+	return added
+}
+
+var diffFile = regexp.MustCompile(`(?m)^\+\+\+ b/(\S+)`)
+
+// touchedFiles lists the files the series changes.
+func touchedFiles(patches []string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range patches {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range diffFile.FindAllStringSubmatch(string(data), -1) {
+			if !seen[m[1]] {
+				seen[m[1]] = true
+				out = append(out, m[1])
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Hash identifies the current patches (content of every file listed
+// in series, the series file and the cover letter).
+func Hash(patchDir string) (string, error) {
+	patches, err := kernel.ReadSeries(patchDir)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	extra, _ := filepath.Glob(filepath.Join(patchDir, "*0000-cover-letter.patch"))
+	for _, p := range append(append([]string{filepath.Join(patchDir, "series")}, extra...), patches...) {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", filepath.Base(p), len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func amOne(ctx context.Context, dir, patch string) error {
+	out, err := gitIn(ctx, dir, "-c", "user.name=dioharness", "-c", "user.email=dioharness@localhost", "am", "-q", patch)
+	if err != nil {
+		gitIn(ctx, dir, "am", "--abort")
+		hunks := regexp.MustCompile(`(?m)^error: .*$`).FindAllString(out, -1)
+		return fmt.Errorf("patch %s does not apply: %s", filepath.Base(patch), strings.Join(hunks, "; "))
+	}
+	return nil
+}
+
+func gitIn(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}

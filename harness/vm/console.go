@@ -1,0 +1,145 @@
+package vm
+
+import (
+	"bufio"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// Report is a kernel report (WARN, BUG, Oops, lockdep, KASAN...) found on
+// the console, with the lines that explain it.
+type Report struct {
+	// Title is the line that started the report.
+	Title string
+	// Lines quotes the report, up to its end marker or maxReportLines.
+	Lines []string
+	// During names the scenario the agent announced last before the
+	// report ("" during boot).
+	During string
+}
+
+// reportStart matches the first line of a kernel report. Lines are
+// matched after the "[    1.234567] " timestamp prefix is removed.
+var reportStart = regexp.MustCompile(`^(` + strings.Join([]string{
+	`WARNING: `,
+	`BUG: `,
+	`Oops: `,
+	`Oops\b`,
+	`general protection fault`,
+	`Kernel panic - not syncing`,
+	`kernel BUG at `,
+	`INFO: task \S+ blocked for more than`,
+	`INFO: rcu_\S+ (self-)?detected stall`,
+	`watchdog: BUG: soft lockup`,
+	`UBSAN: `,
+	`KASAN: `,
+	`DEBUG_LOCKS_WARN_ON`,
+	`inconsistent lock state`,
+	`possible (circular|recursive) locking`,
+	`======================================================`,
+}, "|") + `)`)
+
+// reportEnd matches the last line of a report.
+var reportEnd = regexp.MustCompile(`^(---\[ end trace|---\[ end Kernel panic|\s*</TASK>)`)
+
+var timestamp = regexp.MustCompile(`^\[\s*\d+\.\d+\]\s?`)
+
+// scenarioMark is what the agent writes to /dev/kmsg before each
+// scenario, so a report can be attributed.
+var scenarioMark = regexp.MustCompile(`dioharness: start (\S+)`)
+
+const maxReportLines = 60
+
+// Console collects the kernel console and the reports in it.
+type Console struct {
+	w       io.Writer
+	mu      sync.Mutex
+	reports []Report
+	cur     *Report
+	during  string
+	panic   chan struct{}
+	panicd  bool
+}
+
+func newConsole(w io.Writer) *Console {
+	return &Console{w: w, panic: make(chan struct{})}
+}
+
+func (c *Console) consume(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		io.WriteString(c.w, line+"\n")
+		c.Feed(line)
+	}
+	c.mu.Lock()
+	c.flush()
+	c.mu.Unlock()
+}
+
+// Feed scans one console line.
+func (c *Console) Feed(line string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	text := timestamp.ReplaceAllString(line, "")
+	if m := scenarioMark.FindStringSubmatch(text); m != nil {
+		c.flush()
+		c.during = m[1]
+		return
+	}
+	if strings.HasPrefix(text, "Kernel panic - not syncing") && !c.panicd {
+		c.panicd = true
+		close(c.panic)
+	}
+	if c.cur != nil && c.cur.Title == "" && strings.TrimSpace(text) != "" {
+		// After a rule line: a report only if a report title follows.
+		if !reportStart.MatchString(text) || strings.HasPrefix(text, "=====") {
+			c.cur = nil
+		} else {
+			c.cur.Title = text
+		}
+	}
+	if c.cur != nil {
+		c.cur.Lines = append(c.cur.Lines, text)
+		if reportEnd.MatchString(text) || len(c.cur.Lines) >= maxReportLines {
+			c.flush()
+		}
+		return
+	}
+	if reportStart.MatchString(text) {
+		if strings.HasPrefix(text, "=====") {
+			// Lockdep and KASAN open with a rule line; the title
+			// is the next line.
+			c.cur = &Report{During: c.during, Lines: []string{text}}
+			return
+		}
+		c.cur = &Report{Title: text, During: c.during, Lines: []string{text}}
+	}
+}
+
+func (c *Console) flush() {
+	if c.cur == nil {
+		return
+	}
+	if c.cur.Title != "" {
+		c.reports = append(c.reports, *c.cur)
+	}
+	c.cur = nil
+}
+
+// Reports returns the reports seen so far.
+func (c *Console) Reports() []Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := append([]Report(nil), c.reports...)
+	if c.cur != nil && c.cur.Title != "" {
+		out = append(out, *c.cur)
+	}
+	return out
+}
+
+// Panicked is closed when the kernel panicked.
+func (c *Console) Panicked() <-chan struct{} { return c.panic }

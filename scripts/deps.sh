@@ -1,0 +1,57 @@
+#!/bin/bash
+# Install (as root) or name the Debian packages the harness needs.
+# Usage: scripts/deps.sh [--check]
+# Each entry is "package:probe", where probe is a command or a file that
+# the package provides; a missing probe means the package is missing.
+set -euo pipefail
+
+deps=(
+	linux-source-6.12:/usr/src/linux-source-6.12.tar.xz
+	qemu-system-x86:qemu-system-x86_64
+	dwarves:pahole
+	clang:clang
+	llvm:llvm-strip
+	libbpf-dev:/usr/include/bpf/bpf_helpers.h
+	bc:bc
+	flex:flex
+	bison:bison
+	libelf-dev:/usr/include/libelf.h
+	libssl-dev:/usr/include/openssl/ssl.h
+	cpio:cpio
+	e2fsprogs:mkfs.ext4
+	xfsprogs:mkfs.xfs
+	ccache:ccache
+	fio:fio
+	sparse:sparse
+	git-email:/usr/lib/git-core/git-send-email
+	make:make
+	gcc:gcc
+	git:git
+)
+
+missing=()
+for d in "${deps[@]}"; do
+	pkg=${d%%:*} probe=${d#*:}
+	if [[ $probe == /* ]]; then
+		[[ -e $probe ]] || missing+=("$pkg")
+	else
+		command -v "$probe" >/dev/null 2>&1 || missing+=("$pkg")
+	fi
+done
+
+if ((${#missing[@]} == 0)); then
+	exit 0
+fi
+if [[ ${1:-} == --check ]]; then
+	echo "missing Debian packages: ${missing[*]}" >&2
+	exit 1
+fi
+if ((EUID != 0)); then
+	echo "missing Debian packages; as root run: apt-get install -y ${missing[*]}" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: installed ${#missing[@]} packages" >&2
