@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -21,6 +22,7 @@ type Env struct {
 	Work string
 
 	mu     sync.Mutex
+	seq    atomic.Int64
 	mounts map[string]string
 	probes *probeCache
 }
@@ -82,16 +84,7 @@ func (t *T) TempFile(dir, base string) string {
 	return filepath.Join(dir, fmt.Sprintf("%s-%d", base, os.Getpid()))
 }
 
-// probeCache loads the probe set once per boot: loading and attaching
-// every program under TCG takes seconds, while watching a new inode is
-// cheap.
-type probeCache struct {
-	once sync.Once
-}
-
 // Close releases what the environment loaded.
 func (e *Env) Close() {
 	e.probes.close()
 }
-
-func (p *probeCache) close() {}

@@ -1,0 +1,166 @@
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+)
+
+// drainTimeout bounds how long Stop waits for its marker to come through
+// the ring buffer; it only expires if the reader is broken.
+const drainTimeout = 10 * time.Second
+
+// recording is one Start/Stop window; its goroutine owns events until done
+// is closed.
+type recording struct {
+	startCookie uint64
+	stopCookie  atomic.Uint64 // set before the stop marker is emitted
+	aborted     atomic.Bool
+	done        chan struct{}
+	events      Events
+	err         error
+	dropped0    uint64
+}
+
+// Start begins recording. Anything left in the ring buffer from before is
+// discarded: Start emits a marker and the recorder skips up to it.
+func (s *Set) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("probe: Start on closed Set")
+	}
+	if s.rec != nil {
+		return errors.New("probe: already recording")
+	}
+	d, err := s.dropped()
+	if err != nil {
+		return err
+	}
+	s.cookie++
+	rec := &recording{
+		startCookie: s.cookie,
+		done:        make(chan struct{}),
+		dropped0:    d,
+	}
+	if err := s.emitMarker(rec.startCookie); err != nil {
+		return err
+	}
+	s.config.Active = 1
+	if err := s.writeConfig(); err != nil {
+		return err
+	}
+	s.rec = rec
+	go rec.run(s.reader)
+	return nil
+}
+
+// Stop ends recording and returns every event recorded since Start. It
+// disables recording, emits a marker and reads the ring buffer up to it:
+// events of syscalls that returned before Stop are all included. If events
+// were dropped, the events that arrived are returned with a *DropError.
+func (s *Set) Stop() (Events, error) {
+	s.mu.Lock()
+	rec := s.rec
+	if rec == nil {
+		s.mu.Unlock()
+		return nil, ErrNotRecording
+	}
+	s.rec = nil
+	s.config.Active = 0
+	errCfg := s.writeConfig()
+	s.cookie++
+	rec.stopCookie.Store(s.cookie)
+	errMarker := s.emitMarker(s.cookie)
+	s.mu.Unlock()
+
+	if errCfg != nil || errMarker != nil {
+		rec.abort()
+		return nil, errors.Join(errCfg, errMarker)
+	}
+	select {
+	case <-rec.done:
+	case <-time.After(drainTimeout):
+		rec.abort()
+		return rec.events, fmt.Errorf("probe: stop marker not seen within %v", drainTimeout)
+	}
+	if rec.err != nil {
+		return rec.events, rec.err
+	}
+	d, err := s.dropped()
+	if err != nil {
+		return rec.events, err
+	}
+	if d > rec.dropped0 {
+		return rec.events, &DropError{Dropped: d - rec.dropped0}
+	}
+	return rec.events, nil
+}
+
+// emitMarker runs the marker program, which writes a KindMarker event with
+// the cookie. Callers hold s.mu.
+func (s *Set) emitMarker(cookie uint64) error {
+	if _, err := s.marker.Run(&ebpf.RunOptions{Context: []uint64{cookie}}); err != nil {
+		return fmt.Errorf("probe: run drain marker: %w", err)
+	}
+	return nil
+}
+
+// dropped sums the per-CPU drop counters.
+func (s *Set) dropped() (uint64, error) {
+	var per []uint64
+	if err := s.maps["dropped"].Lookup(uint32(0), &per); err != nil {
+		return 0, fmt.Errorf("probe: read drop counter: %w", err)
+	}
+	var n uint64
+	for _, v := range per {
+		n += v
+	}
+	return n, nil
+}
+
+// run reads records until the stop marker: up to the start marker it
+// discards (leftovers of an earlier window), after it it collects.
+func (r *recording) run(rd *ringbuf.Reader) {
+	defer close(r.done)
+	started := false
+	var rec ringbuf.Record
+	for !r.aborted.Load() {
+		// The deadline only bounds how late an abort is noticed; the
+		// marker's submit wakes the reader.
+		rd.SetDeadline(time.Now().Add(100 * time.Millisecond))
+		err := rd.ReadInto(&rec)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, ringbuf.ErrClosed) {
+				r.err = fmt.Errorf("probe: read ring buffer: %w", err)
+			}
+			return
+		}
+		e, err := decodeEvent(rec.RawSample)
+		if err != nil {
+			r.err = err
+			return
+		}
+		switch {
+		case e.Kind != KindMarker:
+			if started {
+				r.events = append(r.events, e)
+			}
+		case e.A0 == r.startCookie:
+			started = true
+		case e.A0 == r.stopCookie.Load():
+			return
+		}
+	}
+}
+
+// abort ends the goroutine without waiting for a marker.
+func (r *recording) abort() { r.aborted.Store(true) }

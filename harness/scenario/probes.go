@@ -1,0 +1,111 @@
+package scenario
+
+import (
+	"os"
+	"sync"
+
+	"dioharness/harness/probe"
+)
+
+// probeCache loads the probe set once per boot: loading and attaching
+// every program under TCG takes seconds, while watching a new inode is
+// cheap.
+type probeCache struct {
+	once sync.Once
+	set  *probe.Set
+	err  error
+}
+
+func (p *probeCache) get() (*probe.Set, error) {
+	p.once.Do(func() { p.set, p.err = probe.Load(probe.Options{}) })
+	return p.set, p.err
+}
+
+func (p *probeCache) close() {
+	if p.set != nil {
+		p.set.Close()
+	}
+}
+
+// Probes is the probe set as one scenario sees it: what it watches is
+// unwatched when the scenario ends, and errors end the scenario.
+type Probes struct {
+	*probe.Set
+	t *T
+}
+
+// Probes returns the probe set after checking that the named programs
+// or attach points are attached. A probe absent from this kernel makes
+// the scenario SKIP with the reason, never pass.
+func (t *T) Probes(require ...string) *Probes {
+	set, err := t.env.probes.get()
+	if err != nil {
+		t.Fatalf("load probes: %v", err)
+	}
+	if err := set.Require(require...); err != nil {
+		if probe.IsSkip(err) {
+			t.Skipf("%v", err)
+		}
+		t.Fatalf("probes: %v", err)
+	}
+	t.Cleanup(func() { set.UnwatchTask(os.Getpid()) })
+	return &Probes{Set: set, t: t}
+}
+
+// MustAttach reports whether a probe is attached, without skipping.
+func (p *Probes) MustAttach(names ...string) error {
+	return p.Set.Require(names...)
+}
+
+// Watch records events for these files' inodes until the scenario ends.
+func (p *Probes) Watch(files ...*os.File) {
+	for _, f := range files {
+		id, err := probe.InodeOf(f)
+		p.t.Check(err, "inode of %s", f.Name())
+		p.t.Check(p.Set.WatchInode(id), "watch %s", f.Name())
+		p.t.Cleanup(func() { p.Set.UnwatchInode(id) })
+	}
+}
+
+// WatchPath is Watch by path.
+func (p *Probes) WatchPath(paths ...string) {
+	for _, path := range paths {
+		id, err := probe.InodeOfPath(path)
+		p.t.Check(err, "inode of %s", path)
+		p.t.Check(p.Set.WatchInode(id), "watch %s", path)
+		p.t.Cleanup(func() { p.Set.UnwatchInode(id) })
+	}
+}
+
+// Record runs fn with recording on and returns the events of the
+// watched inodes.
+func (p *Probes) Record(fn func()) probe.Events {
+	p.t.Check(p.Set.Start(), "start recording")
+	stopped := false
+	defer func() {
+		if !stopped {
+			// fn called Fatalf: stop so the next scenario can start.
+			p.Set.Stop()
+		}
+	}()
+	fn()
+	ev, err := p.Set.Stop()
+	stopped = true
+	p.t.Check(err, "stop recording")
+	return ev
+}
+
+// ArmFault arms an injected fault for this process and disarms it when
+// the scenario ends.
+func (p *Probes) ArmFault(spec probe.FaultSpec) {
+	if spec.PID == 0 {
+		spec.PID = os.Getpid()
+	}
+	if err := p.Set.ArmFault(spec); err != nil {
+		if probe.IsSkip(err) {
+			p.t.Skipf("%v", err)
+		}
+		p.t.Fatalf("arm fault %s within %s: %v", spec.Site, spec.Within, err)
+	}
+	p.t.Cleanup(func() { p.Set.DisarmFault(spec.Site) })
+}
