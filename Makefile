@@ -10,6 +10,8 @@ KSRC ?=
 SCENARIO ?=
 # Run the selection N times in one boot (flake check).
 REPEAT ?= 1
+# NO_BUILD=1 boots the last built kernel without running make.
+NO_BUILD ?=
 # Host-side bound on one scenario (Go duration) before the guest is killed.
 SCENARIO_TIMEOUT ?=
 # Everything built lives here; ccache lives outside the repository so
@@ -26,6 +28,7 @@ export CCACHE_DIR
 
 HARNESS_FLAGS = -build $(BUILD) -jobs $(JOBS) -repeat $(REPEAT) \
 	$(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) \
+	$(if $(NO_BUILD),-no-build) \
 	$(if $(KSRC),-ksrc $(KSRC)) $(if $(SCENARIO),-scenario '$(SCENARIO)') \
 	$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL))
 

@@ -109,3 +109,26 @@ func poweroff(code byte) {
 	unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 	select {}
 }
+
+// OpenFile is the "open-file PATH" subcommand: a separate process that
+// waits for a line on stdin, then opens PATH read-write, prints "opened"
+// and exits. A scenario starts it before it opens any file of its own
+// (a forked child flushes every inherited FUSE file at exec) and kills
+// it while it waits in the kernel.
+func OpenFile(args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: open-file PATH")
+		return 2
+	}
+	fmt.Println("ready")
+	var go_ string
+	fmt.Scanln(&go_)
+	f, err := os.OpenFile(args[0], os.O_RDWR, 0)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "open-file: %v\n", err)
+		return 1
+	}
+	fmt.Println("opened")
+	f.Close()
+	return 0
+}

@@ -9,6 +9,10 @@ import "dioharness/harness/scenario"
 func All() scenario.Catalogue {
 	var c scenario.Catalogue
 	c = append(c, fuseScenarios()...)
+	c = append(c, fuseLockScenarios()...)
+	c = append(c, fusePatchScenarios()...)
+	c = append(c, ext4Scenarios()...)
+	c = append(c, xfsScenarios()...)
 	c = append(c, harnessScenarios()...)
 	return c
 }

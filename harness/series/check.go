@@ -36,10 +36,13 @@ type Checker struct {
 }
 
 // Exception is a justified checkpatch message, from
-// patches/checkpatch-exceptions: "<patch file>: <message>: <why>".
+// patches/checkpatch-exceptions:
+// "<patch file>: <LEVEL>: <message>[ (xN)]: <why>".
 type Exception struct {
-	Patch, Message, Why string
+	Patch, Level, Message, Why string
 }
+
+var exceptionCount = regexp.MustCompile(`\s*\(x\d+\)$`)
 
 // ReadExceptions parses the exceptions file; a missing file is empty.
 func ReadExceptions(path string) ([]Exception, error) {
@@ -58,17 +61,19 @@ func ReadExceptions(path string) ([]Exception, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		parts := strings.SplitN(line, ": ", 3)
-		if len(parts) != 3 || parts[2] == "" {
-			return nil, fmt.Errorf("%s:%d: want \"<patch file>: <checkpatch message>: <why>\"", path, n)
+		parts := strings.SplitN(line, ": ", 4)
+		if len(parts) != 4 || parts[3] == "" || !checkpatchLevel[parts[1]] {
+			return nil, fmt.Errorf("%s:%d: want \"<patch file>: <ERROR|WARNING|CHECK>: <message>: <why>\"", path, n)
 		}
-		out = append(out, Exception{Patch: parts[0], Message: parts[1], Why: parts[2]})
+		out = append(out, Exception{Patch: parts[0], Level: parts[1], Message: exceptionCount.ReplaceAllString(parts[2], ""), Why: parts[3]})
 	}
 	return out, sc.Err()
 }
 
+var checkpatchLevel = map[string]bool{"ERROR": true, "WARNING": true, "CHECK": true}
+
 // checkpatchMsg matches checkpatch's "ERROR: ...", "WARNING: ...",
-// "CHECK: ..." lines.
+// "CHECK: ..." lines (without --show-types).
 var checkpatchMsg = regexp.MustCompile(`^(ERROR|WARNING|CHECK): (.*)$`)
 
 // Unexcused returns the checkpatch messages of patch not covered by an
@@ -82,7 +87,7 @@ func Unexcused(patch string, output string, ex []Exception) []string {
 		}
 		excused := false
 		for _, e := range ex {
-			if e.Patch == filepath.Base(patch) && strings.Contains(m[2], e.Message) {
+			if e.Patch == filepath.Base(patch) && e.Level == m[1] && strings.Contains(m[2], e.Message) {
 				excused = true
 			}
 		}
@@ -147,7 +152,7 @@ func (c *Checker) Run(ctx context.Context, stamp string) error {
 		if err := amOne(ctx, t.Src, p); err != nil {
 			return err
 		}
-		cp := exec.CommandContext(ctx, "perl", "scripts/checkpatch.pl", "--strict", "--no-summary", "--show-types", p)
+		cp := exec.CommandContext(ctx, "perl", "scripts/checkpatch.pl", "--strict", "--no-summary", p)
 		cp.Dir = t.Src
 		out, _ := cp.CombinedOutput()
 		if bad := Unexcused(p, string(out), ex); len(bad) > 0 {

@@ -60,6 +60,9 @@ type Options struct {
 	Out io.Writer
 	// Interactive redraws progress lines in place.
 	Interactive bool
+	// NoBuild boots the kernel built last time without running make:
+	// quick re-runs, and several runs against one build at once.
+	NoBuild bool
 }
 
 // Outcome is a finished run.
@@ -110,10 +113,12 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 	if err != nil {
 		return infra(err)
 	}
-	diskDir := filepath.Join(o.Build, "disks-"+o.Flavour)
+	// Per run, so concurrent runs never share a writable image.
+	diskDir := filepath.Join(o.Build, "disks", filepath.Base(dir))
 	if err := os.MkdirAll(diskDir, 0o755); err != nil {
 		return infra(err)
 	}
+	defer os.RemoveAll(diskDir)
 	disks, err := image.Make(ctx, diskDir)
 	if err != nil {
 		return infra(err)
@@ -308,6 +313,14 @@ func buildKernel(ctx context.Context, o Options) (bzImage, release, commit strin
 		return "", "", "", fmt.Errorf("no kconfig fragments in %s", filepath.Join(o.Repo, "kconfig"))
 	}
 	sort.Strings(frags)
+	if o.NoBuild {
+		img := filepath.Join(t.Obj, "arch/x86/boot/bzImage")
+		rel, err := os.ReadFile(filepath.Join(t.Obj, "include/config/kernel.release"))
+		if err != nil {
+			return "", "", "", fmt.Errorf("-no-build: no kernel built in %s yet: %w", t.Obj, err)
+		}
+		return img, strings.TrimSpace(string(rel)), shortCommit(t.Commit), nil
+	}
 	if err := kernel.Configure(ctx, t, frags, o.Out); err != nil {
 		return "", "", "", err
 	}
@@ -321,11 +334,14 @@ func buildKernel(ctx context.Context, o Options) (bzImage, release, commit strin
 	if err != nil {
 		return "", "", "", err
 	}
-	short := t.Commit
-	if len(short) > 12 {
-		short = short[:12]
+	return res.BzImage, res.Release, shortCommit(t.Commit), nil
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
 	}
-	return res.BzImage, res.Release, short, nil
+	return c
 }
 
 // buildInitramfs builds the static agent and packs it as /init.

@@ -15,5 +15,6 @@ import (
 func main() {
 	os.Exit(guest.Main(scenarios.All(), map[string]func([]string) int{
 		"fuse-server": func(args []string) int { return fusecli.Run(args, os.Stdout, os.Stderr) },
+		"open-file":   guest.OpenFile,
 	}))
 }

@@ -80,6 +80,7 @@ type commonFlags struct {
 	build, ksrc, scenario, accel, kernel string
 	jobs, repeat                         int
 	scenarioTimeout                      time.Duration
+	noBuild                              bool
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
@@ -90,6 +91,7 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.kernel, "kernel", "patched", "flavours to run: base, patched or base,patched")
 	fs.IntVar(&c.jobs, "jobs", 0, "make -j (default: CPUs)")
 	fs.IntVar(&c.repeat, "repeat", 1, "run the selection N times in one boot")
+	fs.BoolVar(&c.noBuild, "no-build", false, "boot the last built kernel without running make")
 	fs.DurationVar(&c.scenarioTimeout, "scenario-timeout", testrun.DefaultTimeouts.Scenario, "host-side bound on one scenario before the guest is killed")
 }
 
@@ -113,6 +115,7 @@ func (c *commonFlags) options(repo string, out io.Writer) testrun.Options {
 		Timeouts:    testrun.Timeouts{Boot: testrun.DefaultTimeouts.Boot, Scenario: c.scenarioTimeout},
 		Out:         out,
 		Interactive: isTerminal(out),
+		NoBuild:     c.noBuild,
 	}
 }
 

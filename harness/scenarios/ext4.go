@@ -1,0 +1,527 @@
+package scenarios
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"dioharness/harness/probe"
+	"dioharness/harness/scenario"
+)
+
+// ext4 direct I/O on 6.12 (fs/ext4/file.c ext4_dio_write_iter and
+// ext4_dio_write_checks): which i_rwsem mode each kind of write takes,
+// where RWF_NOWAIT gives up, when iomap falls back to buffered I/O, and
+// what a failed pre-write invalidation does.
+//
+// The ext4 images are 256 MiB and 128 MiB, so mke2fs's "small" profile
+// gives them 1 KiB blocks: a 4 KiB page holds four blocks, "aligned"
+// means 1 KiB aligned and a 512 B write is sub-block.
+
+const ext4File = 16 << 10
+
+func ext4Scenarios() scenario.Catalogue {
+	return scenario.Catalogue{
+		{
+			Name:  "ext4/lock-a-overwrite-shared",
+			Area:  "ext4",
+			Setup: "ext4 (1 KiB blocks, data=ordered); a 16 KiB file written with O_DIRECT (blocks written, S_NOSEC set by that first write)",
+			Checks: "case A: a 4 KiB O_DIRECT overwrite at 4 KiB returns 4096; i_rwsem is taken shared only (down_read ... up_read, no down_write); " +
+				"one iomap_dio_rw with dio_flags 0 completes 4096; no buffered write; the extent stays written and the file reads back right after drop_caches",
+			Run: func(t *scenario.T) {
+				dioCase{fs: ext4FS, file: "a", size: ext4File, off: 4 << 10, n: 4 << 10,
+					mapBefore: "written", mapAfter: "written",
+					locks: "S s", dios: []dioStep{{0, 4 << 10}}}.run(t)
+			},
+		},
+		{
+			Name:  "ext4/lock-b-unwritten-shared",
+			Area:  "ext4",
+			Setup: "ext4; a 16 KiB file, then fallocate(16 KiB, 16 KiB): unwritten extents, size 32 KiB",
+			Checks: "case B: a 4 KiB O_DIRECT write at 20 KiB into the unwritten extent returns 4096 under i_rwsem shared only (ext4_overwrite_io counts preallocated blocks as an overwrite); " +
+				"iomap dio_flags 0 (ext4_iomap_ops, not the overwrite ops; not observable by probe); FIEMAP shows the blocks unwritten before and written after (end_io conversion); " +
+				"after drop_caches the written range holds the data and the rest of the preallocation reads zeros",
+			Run: func(t *scenario.T) {
+				dioCase{fs: ext4FS, file: "b", size: ext4File,
+					prepare: func(t *scenario.T, bf *blockFile, want []byte) []byte {
+						bf.prealloc(t, ext4File, ext4File)
+						return append(want, make([]byte, ext4File)...)
+					},
+					off: 20 << 10, n: 4 << 10, mapBefore: "unwritten", mapAfter: "written",
+					locks: "S s", dios: []dioStep{{0, 4 << 10}}}.run(t)
+			},
+		},
+		{
+			Name:  "ext4/lock-c-hole-fill-upgrade",
+			Area:  "ext4",
+			Setup: "ext4; a 16 KiB file with [4 KiB, 8 KiB) punched out (a hole inside EOF)",
+			Checks: "case C: a 4 KiB O_DIRECT write filling the hole returns 4096; i_rwsem goes shared, is dropped, and is retaken exclusive " +
+				"(down_read, up_read, down_write flagged as an upgrade: ext4_dio_write_checks' restart because ext4_overwrite_io is false); " +
+				"one iomap_dio_rw with dio_flags 0 (aligned, not extending: no FORCE_WAIT); FIEMAP hole before, written after; data right after drop_caches",
+			Run: func(t *scenario.T) {
+				dioCase{fs: ext4FS, file: "c", size: ext4File,
+					prepare: func(t *scenario.T, bf *blockFile, want []byte) []byte {
+						bf.punch(t, 4<<10, 4<<10)
+						clear(want[4<<10 : 8<<10])
+						return want
+					},
+					off: 4 << 10, n: 4 << 10, mapBefore: "hole", mapAfter: "written",
+					locks: "S s X ^ x", dios: []dioStep{{0, 4 << 10}}}.run(t)
+			},
+		},
+		{
+			Name:  "ext4/lock-d-subblock-hole-exclusive",
+			Area:  "ext4",
+			Setup: "ext4; two 16 KiB files: one with [4 KiB, 8 KiB) punched out, one with [16 KiB, 24 KiB) fallocated (unwritten)",
+			Checks: "case D: a 512 B O_DIRECT write into the hole (at 4.5 KiB) and one into an unwritten block (at 17.5 KiB) each return 512; " +
+				"each takes i_rwsem shared, restarts and runs exclusive (down_read, up_read, down_write upgrade, up_write), " +
+				"and iomap_dio_rw gets IOMAP_DIO_FORCE_WAIT (the unaligned exclusive branch, which also calls inode_dio_wait: no probe sees that call); " +
+				"FIEMAP shows the 1 KiB block hole/unwritten before and written after; the rest of the block reads zeros (iomap_dio_zero) after drop_caches",
+			Run: func(t *scenario.T) {
+				dioCase{fs: ext4FS, file: "d-hole", size: ext4File,
+					prepare: func(t *scenario.T, bf *blockFile, want []byte) []byte {
+						bf.punch(t, 4<<10, 4<<10)
+						clear(want[4<<10 : 8<<10])
+						return want
+					},
+					off: 4<<10 + 512, n: 512, mapBefore: "hole", mapAfter: "written",
+					locks: "S s X ^ x", dios: []dioStep{{dioForceWait, 512}}}.run(t)
+				dioCase{fs: ext4FS, file: "d-unwritten", size: ext4File,
+					prepare: func(t *scenario.T, bf *blockFile, want []byte) []byte {
+						bf.prealloc(t, ext4File, 8<<10)
+						return append(want, make([]byte, 8<<10)...)
+					},
+					off: 17<<10 + 512, n: 512, mapBefore: "unwritten", mapAfter: "written",
+					locks: "S s X ^ x", dios: []dioStep{{dioForceWait, 512}}}.run(t)
+			},
+		},
+		{
+			Name:  "ext4/lock-e-subblock-overwrite-shared",
+			Area:  "ext4",
+			Setup: "ext4; a 16 KiB file written with O_DIRECT",
+			Checks: "case E: a 512 B O_DIRECT overwrite of written blocks (at 4.5 KiB) returns 512 under i_rwsem shared only; " +
+				"iomap dio_flags 0 (no FORCE_WAIT, no zeroing); the other 512 B of the block keep their old bytes after drop_caches",
+			Run: func(t *scenario.T) {
+				dioCase{fs: ext4FS, file: "e", size: ext4File, off: 4<<10 + 512, n: 512,
+					mapBefore: "written", mapAfter: "written",
+					locks: "S s", dios: []dioStep{{0, 512}}}.run(t)
+			},
+		},
+		{
+			Name:  "ext4/lock-f-extending-exclusive",
+			Area:  "ext4",
+			Setup: "ext4; a 16 KiB file written with O_DIRECT",
+			Checks: "case F: a 4 KiB O_DIRECT write at EOF returns 4096 and the size becomes 20 KiB; i_rwsem is exclusive from the start " +
+				"(down_write with no down_read before it, so no upgrade) and iomap_dio_rw gets IOMAP_DIO_FORCE_WAIT (extending writes complete synchronously); " +
+				"FIEMAP written after; data right after drop_caches",
+			Run: func(t *scenario.T) {
+				dioCase{fs: ext4FS, file: "f", size: ext4File, off: ext4File, n: 4 << 10,
+					mapBefore: "hole", mapAfter: "written",
+					locks: "X x", dios: []dioStep{{dioForceWait, 4 << 10}}}.run(t)
+			},
+		},
+		{
+			Name:  "ext4/nowait-eagain-sources",
+			Area:  "ext4",
+			Setup: "ext4; a 16 KiB file written with O_DIRECT, [8 KiB, 12 KiB) punched out; writes are pwritev2(RWF_NOWAIT) on the O_DIRECT descriptor",
+			Checks: "EAGAIN for an extending write (down_write_trylock succeeds, ext4_dio_write_checks gives up: no iomap_dio_rw_begin), " +
+				"for a hole fill (down_read_trylock, gives up before iomap: no iomap_dio_rw_begin), and for a cached page in range " +
+				"(page read through a buffered descriptor: iomap_dio_rw_begin fires, kiocb_invalidate_pages returns -EAGAIN, no iomap_dio_complete, no iomap_dio_invalidate_fail); " +
+				"a plain overwrite succeeds (4096, shared trylock, one completed dio). After a remount the inode has no S_NOSEC: the same overwrite " +
+				"gets EAGAIN from the lock checks (no iomap_dio_rw_begin) until one blocking write runs, after which it succeeds. File content right at the end",
+			Run: ext4NowaitSources,
+		},
+		{
+			Name:  "ext4/enotblk-noextent-fallback",
+			Area:  "ext4",
+			Setup: "ext4 without extents (-O ^extent: indirect-block inodes, 1 KiB blocks); a file with [0, 4 KiB) written by O_DIRECT, then ftruncate to 16 KiB ([4 KiB, 16 KiB) is a hole inside EOF)",
+			Checks: "an 8 KiB O_DIRECT write over [mapped 4 KiB | hole 4 KiB] returns 8192; the data reads back right after drop_caches and FIEMAP shows [4 KiB, 8 KiB) allocated. Kernel path: " +
+				"i_rwsem shared then exclusive (ext4_overwrite_io false), iomap_dio_rw_begin for 8192 and iomap_dio_complete with ret 4096 (ext4_iomap_alloc returns -ENOTBLK " +
+				"for the hole of an indirect inode; __iomap_dio_rw swallows it into a short count, so __iomap_dio_rw returns a dio, not ERR_PTR(-ENOTBLK), " +
+				"and no iomap_dio_invalidate_fail fires), then ext4_buffered_write_iter: down_write again, generic_perform_write and ext4_da_write_begin at 4096 for 4096, " +
+				"then filemap_write_and_wait_range [4096, 8191] returning 0. Page cache: mincore right after the write shows page 0 not resident " +
+				"(the direct part invalidated it) and page 1 clean on disk; whether page 1 is still resident is reported, not asserted " +
+				"(invalidate_mapping_pages skips a folio still held by a per-CPU LRU batch)",
+			Run: ext4ENOTBLK,
+		},
+		{
+			Name:  "ext4/invalidate-ebusy-fallback",
+			Area:  "ext4",
+			Setup: "ext4; a 16 KiB file written with O_DIRECT; page 0 mapped MAP_SHARED and stored to in a loop by another thread (the same bytes the direct write carries)",
+			Checks: "an 8 KiB O_DIRECT write over pages 0-1 is repeated (bounded, attempts reported) until the pre-write invalidation fails: the mapped page is redirtied " +
+				"between the flush and invalidate_inode_pages2_range, which returns -EBUSY (dirty buffers, not releasable). Then: iomap_dio_invalidate_fail for [0, 8192), " +
+				"iomap_dio_rw returns -ENOTBLK, no iomap_dio_complete, ext4 writes all 8192 bytes buffered (generic_perform_write at 0, down_write after the shared DIO lock) " +
+				"and flushes [0, 8191]; pwrite returns 8192; after the writer stops, fsync and drop_caches the file holds the new bytes in pages 0-1 and the old ones in 2-3. " +
+				"-EBUSY keeps falling back on both flavours. No deterministic -EBUSY source exists without a new injection site (see the report)",
+			Run: func(t *scenario.T) { invalidateEBUSY(t, ext4FS) },
+		},
+		{
+			Name:  "ext4/invalidate-eio-returned",
+			Area:  "ext4",
+			Setup: "ext4; a 16 KiB file written with O_DIRECT, pages 0-1 dirtied by a buffered write; one should_fail_bio (EIO) armed for this process inside kiocb_invalidate_pages",
+			Checks: "a 4 KiB O_DIRECT write over page 0: the pre-write flush of page 0 fails with EIO (fault fired once, filemap_write_and_wait_range -> -EIO). " +
+				"Pass (patched): pwrite returns EIO, no iomap_dio_invalidate_fail, no buffered write, iomap_dio_rw returns -EIO; page 1 (dirty, outside the range) and pages 2-3 " +
+				"read back intact after fsync and drop_caches. Base: iomap turns the EIO into -ENOTBLK, ext4 writes page 0 buffered and pwrite returns 4096; only fsync reports the EIO",
+			FailsOnBase: "6.12 iomap turns every pre-write invalidation error except -EAGAIN into -ENOTBLK: the flush's EIO is hidden behind a buffered fallback and pwrite succeeds",
+			Patch:       "iomap: fall back to buffered I/O only on -EBUSY",
+			Run:         func(t *scenario.T) { invalidateEIO(t, ext4FS) },
+		},
+		{
+			Name:  "ext4/dio-from-own-mmap",
+			Area:  "ext4",
+			Setup: "ext4; a 16 KiB file written with O_DIRECT; pages 0-1 mapped MAP_SHARED and overwritten through the mapping (dirty)",
+			Checks: "generic/729 shape: an 8 KiB O_DIRECT pwrite whose user buffer is that mapping, to the same file range, returns 8192 within 20 s (no deadlock: " +
+				"the pre-write flush writes the dirty pages, invalidation unmaps them, and pinning the buffer faults them back in from disk). Kernel path: " +
+				"filemap_write_and_wait_range and invalidate_inode_pages2_range inside kiocb_invalidate_pages return 0, one iomap dio completes 8192, no fallback. " +
+				"The file reads back the bytes stored through the mapping after drop_caches",
+			Run: func(t *scenario.T) { dioFromOwnMmap(t, ext4FS) },
+		},
+	}
+}
+
+// ext4NowaitSources: the RWF_NOWAIT EAGAIN sources, told apart by probes.
+func ext4NowaitSources(t *scenario.T) {
+	ps := t.Probes(append(ext4FS.lockProbes, "fexit/kiocb_invalidate_pages", "fexit/iomap_dio_rw")...)
+	mnt := t.Disk("ext4", "")
+	bf := newBlockFile(t, mnt, "nowait", ext4File, 0x11)
+	want := pattern(ext4File, 0x11)
+	bf.punch(t, 8<<10, 4<<10)
+	clear(want[8<<10 : 12<<10])
+	ps.Watch(bf.Direct)
+	buf := alignedBuf(t, 4<<10, 0x6e)
+
+	// nowait does one RWF_NOWAIT write and returns its events.
+	nowait := func(what string, off int64, wantErr error) probe.Events {
+		var n int
+		var err error
+		ev := ps.Record(func() { n, err = pwritev2(bf.Direct, buf, off, unix.RWF_NOWAIT) })
+		if err != wantErr {
+			t.Fatalf("%s: pwritev2(RWF_NOWAIT) at %d returned %d, %v; want %v\n%s", what, off, n, errnoOf(err), errnoOf(wantErr), ev)
+		}
+		if err == nil {
+			if n != len(buf) {
+				t.Fatalf("%s: short write %d", what, n)
+			}
+			copy(want[off:], buf)
+		}
+		t.Logf("%s: %s, i_rwsem %q, dio begin/complete %d/%d", what, errnoOf(err), lockTrace(ev), ev.Count(probe.KindDIOBegin), ev.Count(probe.KindDIOComplete))
+		return ev
+	}
+	// lockCheckEAGAIN: given up by ext4_dio_write_checks before iomap.
+	lockCheckEAGAIN := func(what string, ev probe.Events, locks string) {
+		wantExit(t, what, ev, ext4FS.write, -int64(syscall.EAGAIN))
+		wantLocks(t, what, ev, locks)
+		if ev.Has(probe.KindDIOBegin) {
+			t.Fatalf("%s: EAGAIN should come from the lock checks, before iomap_dio_rw_begin\n%s", what, ev)
+		}
+	}
+
+	ev := nowait("extending", ext4File, unix.EAGAIN)
+	lockCheckEAGAIN("extending", ev, "Xt x")
+
+	ev = nowait("hole fill", 8<<10, unix.EAGAIN)
+	lockCheckEAGAIN("hole fill", ev, "St s")
+
+	// A cached page in the range: EAGAIN from filemap_invalidate_pages.
+	bf.readCached(t, 0, page)
+	if r := resident(t, bf.Buffered, 0, page); !r[0] {
+		t.Fatalf("page 0 not cached after a buffered read")
+	}
+	ev = nowait("cached page", 0, unix.EAGAIN)
+	wantExit(t, "cached page", ev, ext4FS.write, -int64(syscall.EAGAIN))
+	wantLocks(t, "cached page", ev, "St s")
+	inv, _ := ev.Last(probe.KindKiocbInvalidateExit)
+	rw, _ := ev.Last(probe.KindIomapDioRw)
+	if ev.Count(probe.KindDIOBegin) != 1 || ev.Has(probe.KindDIOComplete) || ev.Has(probe.KindDIOInvalidateFail) ||
+		inv.Errno() != syscall.EAGAIN || rw.Errno() != syscall.EAGAIN {
+		t.Fatalf("cached page: want iomap_dio_rw_begin, kiocb_invalidate_pages -EAGAIN, iomap_dio_rw -EAGAIN, no iomap_dio_complete, no invalidate_fail\n%s", ev)
+	}
+
+	ev = nowait("plain overwrite", 4<<10, nil)
+	wantExit(t, "plain overwrite", ev, ext4FS.write, 4<<10)
+	wantLocks(t, "plain overwrite", ev, "St s")
+	oneDIO(t, "plain overwrite", ev, 4<<10, 4<<10, 0, 4<<10)
+
+	// After a remount the inode is read from disk without S_NOSEC.
+	bf.closeAll()
+	remount(t, mnt, "ext4", "")
+	bf.reopen(t)
+	ev = nowait("overwrite after remount", 4<<10, unix.EAGAIN)
+	lockCheckEAGAIN("overwrite after remount", ev, "St s")
+	pwriteFull(t, bf.Direct, buf, 12<<10) // one blocking write: file_modified sets S_NOSEC
+	copy(want[12<<10:], buf)
+	ev = nowait("overwrite after one blocking write", 4<<10, nil)
+	wantLocks(t, "overwrite after one blocking write", ev, "St s")
+	oneDIO(t, "overwrite after one blocking write", ev, 4<<10, 4<<10, 0, 4<<10)
+
+	bf.expectContent(t, "file after the RWF_NOWAIT writes", want)
+}
+
+// ext4ENOTBLK: the ext3-format hole fill falls back to buffered I/O.
+func ext4ENOTBLK(t *scenario.T) {
+	ps := t.Probes(append(ext4FS.lockProbes, "fentry/generic_perform_write", "fexit/filemap_write_and_wait_range",
+		"fexit/__iomap_dio_rw", "fexit/iomap_dio_rw")...)
+	if err := ps.RequireAny("tp_btf/ext4_da_write_begin", "tp_btf/ext4_write_begin"); err != nil {
+		t.Skipf("%v", err)
+	}
+	mnt := t.Disk("ext4-noextent", "")
+	bf := newBlockFile(t, mnt, "noext", 4<<10, 0x11)
+	t.Check(bf.Direct.Truncate(ext4File), "ftruncate")
+	want := append(pattern(4<<10, 0x11), make([]byte, ext4File-4<<10)...)
+	bf.wantMap(t, 0, 4<<10, "written")
+	bf.wantMap(t, 4<<10, 4<<10, "hole")
+	ps.Watch(bf.Direct)
+	buf := alignedBuf(t, 8<<10, 0x7b)
+	ev := ps.Record(func() { pwriteFull(t, bf.Direct, buf, 0) })
+	res := resident(t, bf.Buffered, 0, ext4File)
+	copy(want, buf)
+	const what = "8 KiB write over [mapped | hole]"
+
+	wantExit(t, what, ev, ext4FS.write, 8<<10)
+	wantLocks(t, what, ev, "S s X ^ x X x")
+	oneDIO(t, what, ev, 0, 8<<10, 0, 4<<10)
+	if inner, ok := ev.Last(probe.KindIomapDioRwInner); !ok || inner.Flags.Has(probe.FlagErrPtr) {
+		t.Fatalf("%s: __iomap_dio_rw should return a dio (the -ENOTBLK is swallowed into a short count): %v\n%s", what, inner, ev)
+	}
+	if ev.Has(probe.KindDIOInvalidateFail) {
+		t.Fatalf("%s: the fallback must not come from a failed invalidation\n%s", what, ev)
+	}
+	bw := ev.Of(probe.KindBufferedWrite)
+	if len(bw) != 1 || bw[0].Func() != probe.FuncGenericPerformWrite || bw[0].A0 != 4<<10 || bw[0].A1 != 4<<10 {
+		t.Fatalf("%s: want one generic_perform_write at 4096 for 4096\n%s", what, ev)
+	}
+	wb, ok := ev.First(probe.KindExt4WriteBegin)
+	if !ok || wb.A0 != 4<<10 {
+		t.Fatalf("%s: want ext4 write_begin at 4096\n%s", what, ev)
+	}
+	flush := ev.Of(probe.KindWriteAndWaitEnter).Where(func(e probe.Event) bool {
+		return !e.Within.Has(probe.FuncKiocbInvalidatePages)
+	})
+	fexit := ev.Of(probe.KindWriteAndWaitExit).Where(func(e probe.Event) bool {
+		return !e.Within.Has(probe.FuncKiocbInvalidatePages)
+	})
+	if len(flush) != 1 || flush[0].A0 != 4<<10 || flush[0].A1 != 8<<10-1 || len(fexit) != 1 || fexit[0].Ret != 0 {
+		t.Fatalf("%s: want filemap_write_and_wait_range [4096, 8191] -> 0 after the buffered part\n%s", what, ev)
+	}
+	if err := ev.CheckOrder(probe.KindDIOBegin, probe.KindDIOComplete, probe.KindBufferedWrite, probe.KindWriteAndWaitExit, probe.KindWriteExit); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	t.Logf("%s: i_rwsem %q, dio ret 4096 then buffered 4096; page cache after: %s", what, lockTrace(ev), residentString(res))
+	if res[0] {
+		t.Fatalf("%s: page 0 (written directly) is cached: %s", what, residentString(res))
+	}
+	// Page 1 was flushed: the disk has it even before any sync.
+	sameBytes(t, "page 1 on disk right after the write (O_DIRECT read)", bf.readDirect(t, 4<<10, 4<<10), buf[4<<10:])
+	bf.wantMap(t, 4<<10, 4<<10, "written")
+	bf.expectContent(t, what+": file after drop_caches", want)
+}
+
+// invalidateEBUSY: a page redirtied through a shared mapping makes the
+// pre-write invalidation fail with -EBUSY, and iomap falls back.
+func invalidateEBUSY(t *scenario.T, fs blockFS) {
+	ps := t.Probes(append(fs.lockProbes, "tp_btf/iomap_dio_invalidate_fail", "fexit/invalidate_inode_pages2_range",
+		"fexit/kiocb_invalidate_pages", "fexit/iomap_dio_rw", "fentry/dio_warn_stale_pagecache", bufferedProbe(fs))...)
+	mnt := t.Disk(fs.disk, "")
+	bf := newBlockFile(t, mnt, "ebusy", ext4File, 0x11)
+	want := pattern(ext4File, 0x11)
+	ps.Watch(bf.Direct)
+	buf := alignedBuf(t, 8<<10, 0x3d)
+	copy(want, buf)
+	m := mapShared(t, bf.Buffered, page)
+	const maxAttempts = 40
+	var ev probe.Events
+	var n int
+	var err error
+	stale := 0
+	attempt := 0
+	for attempt = 1; attempt <= maxAttempts; attempt++ {
+		w := startMapWriter(m, buf[:page])
+		w.started(t)
+		ev = ps.Record(func() { n, err = unix.Pwrite(int(bf.Direct.Fd()), buf, 0) })
+		rounds := w.stop()
+		stale += ev.Count(probe.KindDIOWarnStale)
+		if err != nil || n != len(buf) {
+			t.Fatalf("attempt %d: pwrite returned %d, %v; want 8192 (every path must complete the write)\n%s", attempt, n, errnoOf(err), ev)
+		}
+		if ev.Has(probe.KindDIOInvalidateFail) {
+			t.Logf("attempt %d: pre-write invalidation failed (writer stored %d rounds)", attempt, rounds)
+			break
+		}
+	}
+	t.SetAttempts(min(attempt, maxAttempts))
+	if attempt > maxAttempts {
+		t.Fatalf("the pre-write invalidation never failed in %d attempts; last events:\n%s", maxAttempts, ev)
+	}
+	const what = "8 KiB direct write over a page redirtied through a shared mapping"
+	wantExit(t, what, ev, fs.write, 8<<10)
+	inv := preInvalidation(ev)
+	if len(inv) != 1 || inv[0].Errno() != syscall.EBUSY {
+		t.Fatalf("%s: want invalidate_inode_pages2_range -EBUSY inside kiocb_invalidate_pages\n%s", what, ev)
+	}
+	fail, _ := ev.First(probe.KindDIOInvalidateFail)
+	rw, _ := ev.Last(probe.KindIomapDioRw)
+	if fail.A0 != 0 || fail.A1 != 8<<10 || rw.Errno() != syscall.ENOTBLK || ev.Has(probe.KindDIOComplete) {
+		t.Fatalf("%s: want iomap_dio_invalidate_fail [0, 8192), iomap_dio_rw -ENOTBLK, no iomap_dio_complete\n%s", what, ev)
+	}
+	bw := ev.Of(probe.KindBufferedWrite)
+	if len(bw) != 1 || bw[0].A0 != 0 || bw[0].A1 != 8<<10 {
+		t.Fatalf("%s: want one buffered write of all 8192 bytes at 0\n%s", what, ev)
+	}
+	if err := ev.CheckOrder(probe.KindDIOBegin, probe.KindDIOInvalidateFail, probe.KindBufferedWrite, probe.KindWriteExit); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	// Both filesystems: the direct attempt ran under i_rwsem shared, the
+	// buffered retry takes it exclusive.
+	wantLocks(t, what, ev, "S s X ^ x")
+	afterBuffered := ev.Of(probe.KindWriteAndWaitEnter).Where(func(e probe.Event) bool {
+		return !e.Within.Has(probe.FuncKiocbInvalidatePages)
+	})
+	res := resident(t, bf.Buffered, page, page)
+	switch fs.disk {
+	case "xfs":
+		// XFS: xfs_file_write_iter calls xfs_file_buffered_write; the
+		// fallback data stays in the page cache, dirty.
+		if len(afterBuffered) != 0 || bw[0].Func() != probe.FuncIomapFileBufferedWrite || !res[0] {
+			t.Fatalf("%s: XFS should write through iomap_file_buffered_write with no flush after, leaving page 1 cached (cached: %v)\n%s", what, res[0], ev)
+		}
+	default:
+		// ext4 flushes the fallback range and drops clean pages.
+		if len(afterBuffered) != 1 || afterBuffered[0].A0 != 0 || afterBuffered[0].A1 != 8<<10-1 || bw[0].Func() != probe.FuncGenericPerformWrite {
+			t.Fatalf("%s: ext4 should write through generic_perform_write and flush [0, 8191]\n%s", what, ev)
+		}
+	}
+	t.Logf("%s: i_rwsem %q; page 1 cached after: %v; stale-pagecache warnings in earlier attempts: %d", what, lockTrace(ev), res[0], stale)
+	err = bf.Direct.Sync()
+	if stale > 0 {
+		// A failed post-write invalidation in an attempt that did not
+		// hit the window records EIO for the next fsync.
+		t.Logf("fsync after %d dio_warn_stale_pagecache: %v", stale, errnoOf(err))
+	} else if err != nil {
+		t.Fatalf("fsync: %v", err)
+	}
+	bf.expectContent(t, what+": file after the writer stopped, fsync and drop_caches", want)
+}
+
+// bufferedProbe is the buffered write path a fallback goes through.
+func bufferedProbe(fs blockFS) string {
+	if fs.disk == "xfs" {
+		return "fentry/iomap_file_buffered_write"
+	}
+	return "fentry/generic_perform_write"
+}
+
+// invalidateEIO: the pre-write flush fails with EIO; the patched iomap
+// returns it, the base one falls back to buffered I/O.
+func invalidateEIO(t *scenario.T, fs blockFS) {
+	ps := t.Probes(append(fs.lockProbes, "tp_btf/iomap_dio_invalidate_fail", "fexit/filemap_write_and_wait_range",
+		"fexit/kiocb_invalidate_pages", "fexit/iomap_dio_rw", bufferedProbe(fs))...)
+	mnt := t.Disk(fs.disk, "")
+	bf := newBlockFile(t, mnt, "eio", ext4File, 0x11)
+	want := pattern(ext4File, 0x11)
+	ps.Watch(bf.Direct)
+	dirty := pattern(8<<10, 0x42)
+	n, err := bf.Buffered.WriteAt(dirty, 0)
+	if err != nil || n != len(dirty) {
+		t.Fatalf("buffered write of pages 0-1: %d, %v", n, err)
+	}
+	copy(want, dirty)
+	buf := alignedBuf(t, page, 0x99)
+	ps.ArmFault(probe.FaultSpec{Site: "should_fail_bio", Within: "kiocb_invalidate_pages", Count: 1})
+	ev := ps.Record(func() { n, err = unix.Pwrite(int(bf.Direct.Fd()), buf, 0) })
+	fired, ferr := ps.DisarmFault("should_fail_bio")
+	t.Check(ferr, "disarm should_fail_bio")
+	const what = "4 KiB direct write over dirty page 0 with its flush failing"
+	if fired != 1 || !ev.Has(probe.KindFaultInjected) {
+		t.Fatalf("%s: should_fail_bio fired %d times, want 1 (was page 0 still dirty?)\n%s", what, fired, ev)
+	}
+	flush := ev.Of(probe.KindWriteAndWaitExit).Where(func(e probe.Event) bool {
+		return e.Within.Has(probe.FuncKiocbInvalidatePages)
+	})
+	if len(flush) == 0 || flush[0].Errno() != syscall.EIO {
+		t.Fatalf("%s: the pre-write flush should return -EIO\n%s", what, ev)
+	}
+	fellBack := ev.Has(probe.KindDIOInvalidateFail) || ev.Has(probe.KindBufferedWrite)
+	switch {
+	case err == nil:
+		// The base behaviour: recorded as the failure, then documented.
+		fsyncErr := bf.Direct.Sync()
+		t.Errorf("%s: pwrite returned %d with no error: the flush's EIO was hidden by a buffered fallback "+
+			"(iomap_dio_invalidate_fail %v, buffered write %v, iomap_dio_rw %s); the next fsync returned %s",
+			what, n, ev.Has(probe.KindDIOInvalidateFail), ev.Has(probe.KindBufferedWrite), dioRwRet(ev), errnoOf(fsyncErr))
+		copy(want, buf)
+	case err != unix.EIO:
+		t.Fatalf("%s: pwrite returned %v, want EIO\n%s", what, errnoOf(err), ev)
+	default:
+		if fellBack {
+			t.Fatalf("%s: pwrite returned EIO but a fallback ran\n%s", what, ev)
+		}
+		rw, _ := ev.Last(probe.KindIomapDioRw)
+		if rw.Errno() != syscall.EIO || ev.Has(probe.KindDIOComplete) {
+			t.Fatalf("%s: want iomap_dio_rw -EIO and no iomap_dio_complete\n%s", what, ev)
+		}
+		wantExit(t, what, ev, fs.write, -int64(syscall.EIO))
+		t.Logf("%s: pwrite EIO, no fallback; fsync then: %s", what, errnoOf(bf.Direct.Sync()))
+	}
+	t.Logf("%s: i_rwsem %q", what, lockTrace(ev))
+	// Whatever happened to page 0, no other range may lose data.
+	t.DropCaches()
+	got := bf.readDirect(t, 0, ext4File)
+	sameBytes(t, "page 1 (dirty, outside the write) after fsync and drop_caches", got[page:2*page], want[page:2*page])
+	sameBytes(t, "pages 2-3 (on disk, untouched) after drop_caches", got[2*page:], want[2*page:])
+	switch p0 := got[:page]; {
+	case string(p0) == string(buf):
+		t.Logf("page 0 holds the direct write's bytes")
+	case string(p0) == string(want[:page]), string(p0) == string(pattern(page, 0x11)):
+		t.Logf("page 0 holds the buffered bytes or the original ones (the failed flush lost the dirty page)")
+	default:
+		t.Errorf("page 0 holds a mixture: %x...", p0[:16])
+	}
+}
+
+func dioRwRet(ev probe.Events) string {
+	if rw, ok := ev.Last(probe.KindIomapDioRw); ok {
+		return fmt.Sprint(rw.Ret)
+	}
+	return "none"
+}
+
+// dioFromOwnMmap: a direct write whose buffer maps the range it writes.
+func dioFromOwnMmap(t *scenario.T, fs blockFS) {
+	ps := t.Probes(append(fs.lockProbes, "fexit/kiocb_invalidate_pages", "fexit/invalidate_inode_pages2_range",
+		"fexit/filemap_write_and_wait_range", bufferedProbe(fs))...)
+	mnt := t.Disk(fs.disk, "")
+	bf := newBlockFile(t, mnt, "selfmap", ext4File, 0x11)
+	want := pattern(ext4File, 0x11)
+	m := mapShared(t, bf.Buffered, 8<<10)
+	src := pattern(8<<10, 0x2a)
+	copy(m, src)
+	copy(want, src)
+	ps.Watch(bf.Direct)
+	var n int
+	var err error
+	var took time.Duration
+	ev := ps.Record(func() {
+		took = bounded(t, "O_DIRECT pwrite from its own mapping", 20*time.Second, func() {
+			n, err = unix.Pwrite(int(bf.Direct.Fd()), m, 0)
+		})
+	})
+	const what = "8 KiB direct write from a shared mapping of the same range"
+	if err != nil || n != len(m) {
+		t.Fatalf("%s: %d, %v; want 8192\n%s", what, n, errnoOf(err), ev)
+	}
+	wantExit(t, what, ev, fs.write, 8<<10)
+	inv := preInvalidation(ev)
+	flush := ev.Of(probe.KindWriteAndWaitExit).Where(func(e probe.Event) bool {
+		return e.Within.Has(probe.FuncKiocbInvalidatePages)
+	})
+	if len(inv) != 1 || inv[0].Ret != 0 || len(flush) != 1 || flush[0].Ret != 0 {
+		t.Fatalf("%s: want the pre-write flush and invalidation to succeed\n%s", what, ev)
+	}
+	oneDIO(t, what, ev, 0, 8<<10, 0, 8<<10)
+	noBuffered(t, what, ev)
+	t.Logf("%s: took %s, i_rwsem %q", what, took.Round(time.Millisecond), lockTrace(ev))
+	sameBytes(t, "the mapping after the write", m, src)
+	bf.expectContent(t, what+": file after drop_caches", want)
+}

@@ -1,0 +1,353 @@
+package scenarios
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"dioharness/harness/fuse"
+	"dioharness/harness/probe"
+	"dioharness/harness/scenario"
+)
+
+// Patch subjects, as the series names them.
+const (
+	patchTrace    = "fuse: add tracepoints for inode io modes and direct write locking"
+	patchLaunder  = "fuse: keep folio dirty when laundering it fails"
+	patchFallback = "fuse: fall back to a cached write if direct write invalidation fails"
+	patchReport   = "fuse: report stale page cache after direct_io write and mmap"
+	patchKillable = "fuse: make the wait for parallel dio writes killable"
+)
+
+func fusePatchScenarios() scenario.Catalogue {
+	return scenario.Catalogue{
+		{
+			Name:        "fuse/trace-iomode-and-lock",
+			Area:        "fuse",
+			Setup:       "test server; a cached open/close, a parallel direct write and an O_APPEND direct write on FOPEN_DIRECT_IO|PARALLEL_DIRECT_WRITES files",
+			Checks:      "the fuse_iomode tracepoint reports CACHED_OPEN (iocachectr 0 -> 1) and CACHED_CLOSE (-> 0); fuse_dio_write_lock reports shared/PARALLEL and exclusive/APPEND, agreeing with the i_rwsem probes",
+			FailsOnBase: "the base kernel has no io-mode or lock-decision tracepoints: those decisions cannot be observed",
+			Patch:       patchTrace,
+			Run:         traceIOModeAndLock,
+		},
+		{
+			Name:        "fuse/launder-failure-keeps-data",
+			Area:        "fuse",
+			Setup:       "FOPEN_DIRECT_IO + FUSE_DIRECT_IO_ALLOW_MMAP; page 0 dirtied through a shared mapping; one slab failure injected inside fuse_launder_folio; a second mmap() invalidates the cache",
+			Checks:      "the launder fails once (-ENOMEM, injected), yet after fsync and drop_caches the server holds the stored bytes and fsync succeeds",
+			FailsOnBase: "fuse_launder_folio clears the dirty bit before the write can fail and never redirties: the stored bytes never reach the server",
+			Patch:       patchLaunder,
+			Run:         launderFailureKeepsData,
+		},
+		{
+			Name:        "fuse/dio-fallback-on-invalidate-failure",
+			Area:        "fuse",
+			Setup:       "FOPEN_DIRECT_IO + ALLOW_MMAP; one thread stores into a shared mapping of page 0 while direct writes of the same bytes hit page 0, until a store lands between the pre-write flush and the invalidation; one slab failure injected inside fuse_launder_folio",
+			Checks:      "the direct write whose invalidation failed returns the full count; it fell back to fuse_perform_write inside fuse_direct_write_iter (fuse_dio_write_fallback tracepoint when present); after fsync and drop_caches the server and a read-back hold the bytes; attempts are reported",
+			FailsOnBase: "the invalidation error of the pre-write invalidation is returned from write(2)",
+			Patch:       patchFallback,
+			Run:         dioFallbackOnInvalidateFailure,
+		},
+		{
+			Name:        "fuse/dio-postwrite-invalidate-reported",
+			Area:        "fuse",
+			Setup:       "a direct write held at the server gate while a shared mapping (cached open) re-dirties the page; one slab failure injected inside fuse_launder_folio during the post-write invalidation",
+			Checks:      "pwrite() returns the full count; the failed post-write invalidation is reported as the generic DIO path does: dio_warn_stale_pagecache runs and the next fsync() returns EIO",
+			FailsOnBase: "fuse_direct_io ignores the post-write invalidation result: the stale page cache goes unreported",
+			Patch:       patchReport,
+			Run:         dioPostwriteInvalidateReported,
+		},
+		{
+			Name:        "fuse/cached-open-killable",
+			Area:        "fuse",
+			Setup:       "a parallel direct write held at the server gate (inode in uncached io mode); a child process opens the file cached and waits for the direct write to drain; the child gets SIGKILL",
+			Checks:      "the child exits on SIGKILL while the direct write is still held (fuse_file_cached_io_open entered by the child); after release the write completes",
+			FailsOnBase: "the wait in fuse_file_cached_io_open is uninterruptible: the killed child stays until the server answers",
+			Patch:       patchKillable,
+			Run:         cachedOpenKillable,
+		},
+	}
+}
+
+func traceIOModeAndLock(t *scenario.T) {
+	ps := t.Probes("fexit/down_read", "fexit/down_write")
+	if err := ps.MustAttach("tp_btf/fuse_iomode", "tp_btf/fuse_dio_write_lock"); err != nil {
+		t.Fatalf("io-mode and direct-write lock decisions are not observable: %v", err)
+	}
+	cfg := fuse.Config{
+		Files: []fuse.FileSpec{{Path: "/c", Size: 8 << 10}, {Path: "/p", Size: 64 << 10}},
+		Rules: []fuse.OpenRule{{Glob: "/p", OpenPolicy: fuse.OpenPolicy{DirectIO: true, ParallelDirectWrites: true}}},
+	}
+	m := t.FUSE(cfg)
+	ps.WatchPath(m.Path("c"), m.Path("p"))
+	buf := alignedBuf(t, page, 0x61)
+	ev := ps.Record(func() {
+		c := openFile(t, m.Path("c"), os.O_RDWR)
+		t.Check(c.Close(), "close cached file")
+		p := openFile(t, m.Path("p"), os.O_RDWR)
+		pwriteFull(t, p, buf, 0)
+		a := openFile(t, m.Path("p"), os.O_RDWR|unix.O_APPEND)
+		n, err := unix.Write(int(a.Fd()), buf)
+		if err != nil || n != page {
+			t.Fatalf("O_APPEND direct write: %d, %v", n, err)
+		}
+	})
+	modes := ev.Of(probe.KindTraceIOMode)
+	var open, close bool
+	for _, e := range modes {
+		switch probe.IOModeEvent(e.Aux) {
+		case probe.IOModeCachedOpen:
+			open = e.CtrBefore == 0 && e.CtrAfter == 1 && e.Ret == 0
+		case probe.IOModeCachedClose:
+			close = e.CtrBefore == 1 && e.CtrAfter == 0
+		}
+	}
+	if !open || !close {
+		t.Fatalf("fuse_iomode: want CACHED_OPEN 0->1 and CACHED_CLOSE 1->0\n%s", ev)
+	}
+	locks := ev.Of(probe.KindTraceDIOWriteLock)
+	if len(locks) != 2 {
+		t.Fatalf("fuse_dio_write_lock fired %d times for two direct writes\n%s", len(locks), ev)
+	}
+	if locks[0].Flags&probe.FlagExclusive != 0 || probe.DIOLockReason(locks[0].Aux) != probe.DIOLockParallel {
+		t.Errorf("parallel write: tracepoint says %s, want shared/PARALLEL", locks[0])
+	}
+	if locks[1].Flags&probe.FlagExclusive == 0 || probe.DIOLockReason(locks[1].Aux) != probe.DIOLockAppend {
+		t.Errorf("O_APPEND write: tracepoint says %s, want exclusive/APPEND", locks[1])
+	}
+	if err := ev.CheckOrder(probe.KindTraceDIOWriteLock, probe.KindLockShared, probe.KindTraceDIOWriteLock, probe.KindLockExclusive); err != nil {
+		t.Errorf("tracepoints disagree with the i_rwsem probes: %v\n%s", err, ev)
+	}
+}
+
+// dioMmapConfig is a FOPEN_DIRECT_IO file whose shared mmap is allowed.
+func dioMmapConfig(path string, size int64) fuse.Config {
+	return fuse.Config{
+		Capabilities: fuse.Capabilities{DirectIOAllowMmap: true},
+		Files:        []fuse.FileSpec{{Path: path, Data: pattern(int(size), 0x01)}},
+		Rules:        []fuse.OpenRule{{Glob: path, OpenPolicy: fuse.OpenPolicy{DirectIO: true}}},
+	}
+}
+
+func launderFailureKeepsData(t *scenario.T) {
+	ps := t.Probes("fexit/fuse_launder_folio", "kprobe/should_failslab")
+	m := t.FUSE(dioMmapConfig("/lf", 4*page))
+	f := openFile(t, m.Path("lf"), os.O_RDWR)
+	ps.Watch(f)
+	stored := pattern(page, 0x7e)
+	mapping := mapShared(t, f, page)
+	copy(mapping, stored)
+	ps.ArmFault(probe.FaultSpec{Site: "should_failslab", Within: "fuse_launder_folio", Count: 1})
+	ev := ps.Record(func() {
+		// fuse_file_mmap invalidates a direct_io file's cache without
+		// flushing it first: the dirty folio is laundered.
+		second, err := unix.Mmap(int(f.Fd()), 0, page, unix.PROT_READ, unix.MAP_SHARED)
+		t.Check(err, "second mmap")
+		unix.Munmap(second)
+	})
+	fired, err := ps.FaultFired("should_failslab")
+	t.Check(err, "fault count")
+	launders := ev.Of(probe.KindLaunderExit)
+	if fired != 1 || len(launders) == 0 || launders[0].Ret != -int64(unix.ENOMEM) {
+		t.Fatalf("the injected launder failure did not happen as planned (fired %d)\n%s", fired, ev)
+	}
+	t.Check(unix.Munmap(mapping), "munmap")
+	fsyncErr := f.Sync()
+	t.DropCaches()
+	content, err := m.FileContent("/lf")
+	t.Check(err, "server content")
+	sameBytes(t, "page 0 on the server after a failed launder, fsync and drop_caches", content[:page], stored)
+	if fsyncErr != nil {
+		t.Fatalf("fsync after the failed launder: %v (the data was not lost, nothing should be reported)", fsyncErr)
+	}
+}
+
+// maxRaceAttempts bounds the direct writes that race the mapping
+// writer until a launder happens inside the pre-write invalidation.
+const maxRaceAttempts = 4000
+
+func dioFallbackOnInvalidateFailure(t *scenario.T) {
+	ps := t.Probes("fexit/fuse_launder_folio", "kprobe/should_failslab", "fentry/fuse_direct_write_iter")
+	m := t.FUSE(dioMmapConfig("/fb", 4*page))
+	f := openFile(t, m.Path("fb"), os.O_RDWR)
+	ps.Watch(f)
+	want := pattern(page, 0x3d)
+	buf := alignedBuf(t, page, 0)
+	copy(buf, want)
+	mapping := mapShared(t, f, page)
+	// The flush before the invalidation cleans page 0; only a store
+	// landing between the flush and the invalidation makes the folio
+	// dirty again, so that it must be laundered. A second thread stores
+	// the same bytes the direct write writes, so the final content is
+	// known whatever the interleaving.
+	var stop atomic.Bool
+	storing := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer close(storing)
+		for !stop.Load() {
+			copy(mapping, want)
+		}
+	}()
+	defer func() { stop.Store(true); <-storing }()
+	ps.ArmFault(probe.FaultSpec{Site: "should_failslab", Within: "fuse_launder_folio", Count: 1})
+	var (
+		hit      int
+		n        int
+		werr     error
+		attempts int
+	)
+	ev := ps.Record(func() {
+		for attempts = 1; attempts <= maxRaceAttempts; attempts++ {
+			n, werr = unix.Pwrite(int(f.Fd()), buf, 0)
+			fired, err := ps.FaultFired("should_failslab")
+			t.Check(err, "fault count")
+			if fired > 0 {
+				hit = attempts
+				break
+			}
+			if werr != nil || n != page {
+				t.Fatalf("direct write %d without an injected failure: %d, %s", attempts, n, errnoOf(werr))
+			}
+		}
+	})
+	stop.Store(true)
+	<-storing
+	t.SetAttempts(attempts)
+	if hit == 0 {
+		t.Fatalf("no launder inside the pre-write invalidation in %d direct writes: window never hit", maxRaceAttempts)
+	}
+	t.Logf("the launder failure hit direct write %d", hit)
+	if werr != nil || n != page {
+		t.Fatalf("direct write over a page that could not be invalidated: %d, %s; want %d", n, errnoOf(werr), page)
+	}
+	fallback := ev.Of(probe.KindBufferedWrite).Where(func(e probe.Event) bool {
+		return e.Func() == probe.FuncFusePerformWrite && e.Within.Has(probe.FuncFuseDirectWriteIter)
+	})
+	if len(fallback) != 1 {
+		t.Fatalf("want exactly one cached write (fuse_perform_write) inside fuse_direct_write_iter, got %d", len(fallback))
+	}
+	if ps.MustAttach("tp_btf/fuse_dio_write_fallback") == nil && ev.Count(probe.KindTraceDIOWriteFallback) != 1 {
+		t.Errorf("fuse_dio_write_fallback tracepoint fired %d times, want 1", ev.Count(probe.KindTraceDIOWriteFallback))
+	}
+	t.Check(unix.Munmap(mapping), "munmap")
+	t.Check(f.Sync(), "fsync")
+	t.DropCaches()
+	content, err := m.FileContent("/fb")
+	t.Check(err, "server content")
+	sameBytes(t, "page 0 on the server", content[:page], want)
+	back := preadFull(t, f, alignedBuf(t, page, 0), 0)
+	sameBytes(t, "page 0 read back", back, want)
+}
+
+func dioPostwriteInvalidateReported(t *scenario.T) {
+	ps := t.Probes("fexit/fuse_launder_folio", "kprobe/should_failslab", "fentry/dio_warn_stale_pagecache")
+	cfg := fuse.Config{Files: []fuse.FileSpec{{Path: "/pw", Data: pattern(4*page, 0x03)}}}
+	m := t.FUSE(cfg)
+	cached := openFile(t, m.Path("pw"), os.O_RDWR)
+	ps.Watch(cached)
+	mapping := mapShared(t, cached, page)
+	t.Check(m.SetRules(fuse.OpenRule{Glob: "/pw", OpenPolicy: fuse.OpenPolicy{DirectIO: true}}), "rules")
+	direct := openFile(t, m.Path("pw"), os.O_RDWR)
+	t.Check(m.ArmGate("w", fuse.OpWrite, "/pw"), "arm gate")
+	t.Cleanup(func() { m.DisarmGate("w") })
+	written := pattern(page, 0x4b)
+	ev := ps.Record(func() {
+		res := goPwrite(direct, written, 0)
+		if _, err := m.WaitHeld("w", 1, holdWait); err != nil {
+			t.Fatalf("direct WRITE never reached the server: %v", err)
+		}
+		// The pre-write invalidation dropped page 0; this store reads
+		// it back in and dirties it while the WRITE is in flight.
+		mapping[0] = 0xee
+		ps.ArmFault(probe.FaultSpec{Site: "should_failslab", Within: "fuse_launder_folio", Count: 1})
+		_, err := m.ReleaseAll("w")
+		t.Check(err, "release")
+		r := waitIO(t, "direct write", res)
+		if r.err != nil || r.n != page {
+			t.Fatalf("direct write: %d, %v; want %d", r.n, r.err, page)
+		}
+	})
+	if fired, _ := ps.FaultFired("should_failslab"); fired != 1 {
+		t.Fatalf("the injected launder failure fired %d times, want 1\n%s", fired, ev)
+	}
+	failed := ev.Of(probe.KindInvalidateExit).Where(func(e probe.Event) bool { return e.Ret < 0 })
+	if len(failed) == 0 {
+		t.Fatalf("the post-write invalidation did not fail as planned\n%s", ev)
+	}
+	if ev.Count(probe.KindDIOWarnStale) == 0 {
+		t.Fatalf("post-write invalidation failed (%d) and nothing reported it: no dio_warn_stale_pagecache\n%s", failed[0].Ret, ev)
+	}
+	if err := direct.Sync(); err == nil || !strings.Contains(err.Error(), "input/output error") {
+		t.Fatalf("fsync after the stale-cache report returned %v, want EIO", err)
+	}
+}
+
+func cachedOpenKillable(t *scenario.T) {
+	ps := t.Probes("fentry/fuse_file_cached_io_open")
+	m := t.FUSE(fileOf("/k", 64<<10, fuse.OpenPolicy{DirectIO: true, ParallelDirectWrites: true}, fuse.Capabilities{}))
+	// Start the opener before this process opens the file: a child
+	// flushes every inherited FUSE file when it execs, and a flush waits
+	// for the inode lock the held direct write owns.
+	child := exec.Command(t.Env().Exe, "open-file", m.Path("k"))
+	in, err := child.StdinPipe()
+	t.Check(err, "pipe")
+	out, err := child.StdoutPipe()
+	t.Check(err, "pipe")
+	t.Check(child.Start(), "start child")
+	exited := make(chan error, 1)
+	go func() { exited <- child.Wait() }()
+	t.Cleanup(func() { child.Process.Kill() })
+	lines := bufio.NewReader(out)
+	if l, err := lines.ReadString('\n'); err != nil || l != "ready\n" {
+		t.Fatalf("child did not start: %q, %v", l, err)
+	}
+	t.Check(ps.WatchTask(child.Process.Pid), "watch child")
+	t.Cleanup(func() { ps.UnwatchTask(child.Process.Pid) })
+	f := openFile(t, m.Path("k"), os.O_RDWR)
+	ps.Watch(f)
+	t.Check(m.ArmGate("w", fuse.OpWrite, "/k"), "arm gate")
+	t.Cleanup(func() { m.DisarmGate("w") })
+	ev := ps.Record(func() {
+		res := goPwrite(f, alignedBuf(t, page, 0x19), 0)
+		if _, err := m.WaitHeld("w", 1, holdWait); err != nil {
+			t.Fatalf("direct WRITE never reached the server: %v", err)
+		}
+		// The child's open is a cached one: it must wait for the
+		// parallel direct write to drain.
+		t.Check(m.SetRules(), "rules")
+		st, err := m.Stats()
+		t.Check(err, "stats")
+		opens := st.Count(fuse.OpOpen)
+		_, err = in.Write([]byte("go\n"))
+		t.Check(err, "tell child to open")
+		// Once the server answered the child's OPEN, the child is in
+		// (or about to enter) the wait for the direct write.
+		if _, err := m.WaitCount(fuse.OpOpen, opens+1, holdWait); err != nil {
+			t.Fatalf("child's OPEN never reached the server: %v", err)
+		}
+		t.Check(child.Process.Signal(syscall.SIGKILL), "kill child")
+		select {
+		case err := <-exited:
+			t.Logf("child exited on SIGKILL with the write still held: %v", err)
+		case <-time.After(absentWait):
+			m.ReleaseAll("w")
+			<-exited
+			t.Errorf("child ignored SIGKILL for %v while waiting for the held direct write", absentWait)
+		}
+		m.ReleaseAll("w")
+		if r := waitIO(t, "direct write", res); r.err != nil || r.n != page {
+			t.Fatalf("direct write after release: %d, %v", r.n, r.err)
+		}
+	})
+	if ev.Count(probe.KindCachedIOOpenEnter) == 0 {
+		t.Fatalf("the child never entered fuse_file_cached_io_open: it was killed somewhere else\n%s", ev)
+	}
+}

@@ -1,0 +1,82 @@
+package series
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestExceptions(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "checkpatch-exceptions")
+	os.WriteFile(file, []byte(strings.Join([]string{
+		"# justified checkpatch messages",
+		"0001-a.patch: WARNING: Unknown commit id '3be5a52b30aa', maybe rebased or not pulled?: no history in the base tree: see (\"x: y\")",
+		"0002-b.patch: CHECK: Alignment should match open parenthesis (x2): TRACE_EVENT layout",
+	}, "\n")), 0o644)
+	ex, err := ReadExceptions(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Exception{
+		{Patch: "0001-a.patch", Level: "WARNING", Message: "Unknown commit id '3be5a52b30aa', maybe rebased or not pulled?", Why: "no history in the base tree: see (\"x: y\")"},
+		{Patch: "0002-b.patch", Level: "CHECK", Message: "Alignment should match open parenthesis", Why: "TRACE_EVENT layout"},
+	}
+	if d := cmp.Diff(want, ex); d != "" {
+		t.Fatalf("exceptions (-want +got):\n%s", d)
+	}
+
+	tests := []struct {
+		name, patch, output string
+		want                []string
+	}{
+		{
+			name:   "excused",
+			patch:  "/p/0001-a.patch",
+			output: "WARNING: Unknown commit id '3be5a52b30aa', maybe rebased or not pulled?\n#12: FILE: x\n",
+		},
+		{
+			name:   "same message, other patch",
+			patch:  "/p/0002-b.patch",
+			output: "WARNING: Unknown commit id '3be5a52b30aa', maybe rebased or not pulled?\n",
+			want:   []string{"WARNING: Unknown commit id '3be5a52b30aa', maybe rebased or not pulled?"},
+		},
+		{
+			name:   "same text, other level",
+			patch:  "/p/0002-b.patch",
+			output: "ERROR: Alignment should match open parenthesis\nCHECK: Alignment should match open parenthesis\n",
+			want:   []string{"ERROR: Alignment should match open parenthesis"},
+		},
+		{name: "clean", patch: "/p/0003-c.patch", output: "total: 0 errors, 0 warnings, 0 checks\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := cmp.Diff(tc.want, Unexcused(tc.patch, tc.output, ex)); d != "" {
+				t.Errorf("unexcused (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestExceptionsMalformed(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "x")
+	os.WriteFile(file, []byte("0001.patch: NOTE: something: why\n"), 0o644)
+	if _, err := ReadExceptions(file); err == nil || !strings.Contains(err.Error(), ":1:") {
+		t.Errorf("err = %v, want a line-numbered error", err)
+	}
+}
+
+func TestNewWarnings(t *testing.T) {
+	prev := map[string]bool{"fs/fuse/file.c: warning: a": true}
+	cur := map[string]bool{"fs/fuse/file.c: warning: a": true, "fs/fuse/file.c: warning: b": true}
+	if d := cmp.Diff([]string{"fs/fuse/file.c: warning: b"}, newWarnings(prev, cur)); d != "" {
+		t.Errorf("new warnings (-want +got):\n%s", d)
+	}
+	m := warning.FindStringSubmatch("../fs/fuse/file.c:120:5: warning: unused variable 'x' [-Wunused-variable]")
+	if m == nil || m[1] != "../fs/fuse/file.c" || m[3] != "unused variable 'x' [-Wunused-variable]" {
+		t.Errorf("warning regexp: %q", m)
+	}
+}
