@@ -2,8 +2,10 @@ package scenarios
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -93,3 +95,9 @@ func errnoOf(err error) string {
 	}
 	return fmt.Sprint(err)
 }
+
+func errorIs(err error, target error) bool { return errors.Is(err, target) }
+
+// timeAfter is time.After, named for the one use it has here: bounding
+// the proof that something does not happen (see absentWait).
+func timeAfter(d time.Duration) <-chan time.Time { return time.After(d) }
