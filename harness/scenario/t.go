@@ -59,7 +59,7 @@ func (t *T) Errorf(format string, args ...any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.failed {
-		t.reason = msg
+		t.reason = headline(msg)
 	}
 	t.failed = true
 	t.log = append(t.log, "FAIL: "+msg)
@@ -69,6 +69,16 @@ func (t *T) Errorf(format string, args ...any) {
 func (t *T) Fatalf(format string, args ...any) {
 	t.Errorf(format, args...)
 	runtime.Goexit()
+}
+
+// headline is the first line of a message, bounded: the whole message
+// (event dumps included) stays in the log.
+func headline(msg string) string {
+	msg, _, _ = strings.Cut(msg, "\n")
+	if len(msg) > 240 {
+		msg = msg[:240] + "..."
+	}
+	return msg
 }
 
 // Skipf ends the body as skipped: a scenario whose probe did not attach

@@ -3,8 +3,6 @@ package scenarios
 import (
 	"bufio"
 	"os"
-	"runtime"
-	"sync/atomic"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -49,8 +47,8 @@ func fusePatchScenarios() scenario.Catalogue {
 		{
 			Name:        "fuse/dio-fallback-on-invalidate-failure",
 			Area:        "fuse",
-			Setup:       "FOPEN_DIRECT_IO + ALLOW_MMAP; one thread stores into a shared mapping of page 0 while direct writes of the same bytes hit page 0, until a store lands between the pre-write flush and the invalidation; one slab failure injected inside fuse_launder_folio",
-			Checks:      "the direct write whose invalidation failed returns the full count; it fell back to fuse_perform_write inside fuse_direct_write_iter (fuse_dio_write_fallback tracepoint when present); after fsync and drop_caches the server and a read-back hold the bytes; attempts are reported",
+			Setup:       "FOPEN_DIRECT_IO + ALLOW_MMAP; page 0 dirty in a shared mapping; the pre-write flush's WRITE held at the server gate while page 1 is dirtied through the mapping; one slab failure injected inside fuse_launder_folio",
+			Checks:      "the 8 KiB direct write whose pre-write invalidation failed returns the full count; it fell back to fuse_perform_write inside fuse_direct_write_iter (fuse_dio_write_fallback tracepoint when present); the mapping, and after fsync and drop_caches the server, hold the written bytes",
 			FailsOnBase: "the invalidation error of the pre-write invalidation is returned from write(2)",
 			Patch:       patchFallback,
 			Run:         dioFallbackOnInvalidateFailure,
@@ -122,8 +120,9 @@ func traceIOModeAndLock(t *scenario.T) {
 	if locks[1].Flags&probe.FlagExclusive == 0 || probe.DIOLockReason(locks[1].Aux) != probe.DIOLockAppend {
 		t.Errorf("O_APPEND write: tracepoint says %s, want exclusive/APPEND", locks[1])
 	}
-	if err := ev.CheckOrder(probe.KindTraceDIOWriteLock, probe.KindLockShared, probe.KindTraceDIOWriteLock, probe.KindLockExclusive); err != nil {
-		t.Errorf("tracepoints disagree with the i_rwsem probes: %v\n%s", err, ev)
+	// The decision is traced once the lock is held.
+	if err := ev.CheckOrder(probe.KindLockShared, probe.KindTraceDIOWriteLock, probe.KindLockExclusive, probe.KindTraceDIOWriteLock); err != nil {
+		t.Errorf("tracepoints disagree with the i_rwsem probes: %v", err)
 	}
 }
 
@@ -169,82 +168,74 @@ func launderFailureKeepsData(t *scenario.T) {
 	}
 }
 
-// maxRaceAttempts bounds the direct writes that race the mapping
-// writer until a launder happens inside the pre-write invalidation.
-const maxRaceAttempts = 4000
-
 func dioFallbackOnInvalidateFailure(t *scenario.T) {
-	ps := t.Probes("fexit/fuse_launder_folio", "kprobe/should_failslab", "fentry/fuse_direct_write_iter")
+	ps := t.Probes("fexit/fuse_launder_folio", "kprobe/should_failslab", "fentry/fuse_direct_write_iter", "fentry/fuse_perform_write")
 	m := t.FUSE(dioMmapConfig("/fb", 4*page))
 	f := openFile(t, m.Path("fb"), os.O_RDWR)
 	ps.Watch(f)
-	want := pattern(page, 0x3d)
-	buf := alignedBuf(t, page, 0)
+	want := pattern(2*page, 0x3d)
+	buf := alignedBuf(t, 2*page, 0)
 	copy(buf, want)
-	mapping := mapShared(t, f, page)
-	// The flush before the invalidation cleans page 0; only a store
-	// landing between the flush and the invalidation makes the folio
-	// dirty again, so that it must be laundered. A second thread stores
-	// the same bytes the direct write writes, so the final content is
-	// known whatever the interleaving.
-	var stop atomic.Bool
-	storing := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer close(storing)
-		for !stop.Load() {
-			copy(mapping, want)
-		}
-	}()
-	defer func() { stop.Store(true); <-storing }()
+	mapping := mapShared(t, f, 2*page)
+	copy(mapping[:page], pattern(page, 0x77))
+	// The pre-write flush writes page 0 back; its WRITE is held at the
+	// server, so the direct writer waits in fuse_sync_writes between the
+	// flush and the invalidation. A store to page 1 then leaves a dirty
+	// folio that only the invalidation can launder, deterministically.
+	t.Check(m.ArmGateSpec(fuse.GateSpec{Name: "wb", Match: fuse.Match{Op: fuse.OpWrite, Glob: "/fb", Count: 1}}), "arm gate")
+	t.Cleanup(func() { m.DisarmGate("wb") })
 	ps.ArmFault(probe.FaultSpec{Site: "should_failslab", Within: "fuse_launder_folio", Count: 1})
-	var (
-		hit      int
-		n        int
-		werr     error
-		attempts int
-	)
+	var r ioResult
 	ev := ps.Record(func() {
-		for attempts = 1; attempts <= maxRaceAttempts; attempts++ {
-			n, werr = unix.Pwrite(int(f.Fd()), buf, 0)
-			fired, err := ps.FaultFired("should_failslab")
-			t.Check(err, "fault count")
-			if fired > 0 {
-				hit = attempts
-				break
-			}
-			if werr != nil || n != page {
-				t.Fatalf("direct write %d without an injected failure: %d, %s", attempts, n, errnoOf(werr))
-			}
+		res := goPwrite(f, buf, 0)
+		if _, err := m.WaitHeld("wb", 1, holdWait); err != nil {
+			t.Fatalf("the pre-write flush sent no WRITE: %v", err)
 		}
+		copy(mapping[page:2*page], pattern(page, 0x78))
+		_, err := m.DisarmGate("wb")
+		t.Check(err, "release flush")
+		r = waitIO(t, "direct write", res)
 	})
-	stop.Store(true)
-	<-storing
-	t.SetAttempts(attempts)
-	if hit == 0 {
-		t.Fatalf("no launder inside the pre-write invalidation in %d direct writes: window never hit", maxRaceAttempts)
+	if fired, _ := ps.FaultFired("should_failslab"); fired != 1 || !prewriteInvalidationFailed(ev) {
+		t.Fatalf("the injected launder failure did not hit the pre-write invalidation (fired %d)\n%s", fired, ev)
 	}
-	t.Logf("the launder failure hit direct write %d", hit)
-	if werr != nil || n != page {
-		t.Fatalf("direct write over a page that could not be invalidated: %d, %s; want %d", n, errnoOf(werr), page)
+	if r.err != nil || r.n != 2*page {
+		t.Fatalf("direct write over a page that could not be invalidated: %d, %s; want %d", r.n, errnoOf(r.err), 2*page)
 	}
 	fallback := ev.Of(probe.KindBufferedWrite).Where(func(e probe.Event) bool {
 		return e.Func() == probe.FuncFusePerformWrite && e.Within.Has(probe.FuncFuseDirectWriteIter)
 	})
 	if len(fallback) != 1 {
-		t.Fatalf("want exactly one cached write (fuse_perform_write) inside fuse_direct_write_iter, got %d", len(fallback))
+		t.Fatalf("want exactly one cached write (fuse_perform_write) inside fuse_direct_write_iter, got %d\n%s", len(fallback), ev)
 	}
 	if ps.MustAttach("tp_btf/fuse_dio_write_fallback") == nil && ev.Count(probe.KindTraceDIOWriteFallback) != 1 {
 		t.Errorf("fuse_dio_write_fallback tracepoint fired %d times, want 1", ev.Count(probe.KindTraceDIOWriteFallback))
 	}
+	sameBytes(t, "pages 0-1 through the mapping", mapping[:2*page], want)
 	t.Check(unix.Munmap(mapping), "munmap")
 	t.Check(f.Sync(), "fsync")
 	t.DropCaches()
 	content, err := m.FileContent("/fb")
 	t.Check(err, "server content")
-	sameBytes(t, "page 0 on the server", content[:page], want)
-	back := preadFull(t, f, alignedBuf(t, page, 0), 0)
-	sameBytes(t, "page 0 read back", back, want)
+	sameBytes(t, "pages 0-1 on the server", content[:2*page], want)
+}
+
+// prewriteInvalidationFailed reports whether an invalidation inside
+// fuse_direct_io failed before the direct WRITE was sent.
+func prewriteInvalidationFailed(ev probe.Events) bool {
+	sent := false
+	for _, e := range ev {
+		switch {
+		// The direct WRITE is sent by fuse_direct_io itself; the
+		// pre-write flush's WRITE comes from inside
+		// filemap_write_and_wait_range.
+		case e.Kind == probe.KindFuseRequestSend && e.Opcode() == uint32(fuse.OpWrite) && e.Path == probe.FuncFuseDirectIO:
+			sent = true
+		case e.Kind == probe.KindInvalidateExit && e.Ret < 0 && e.Within.Has(probe.FuncFuseDirectIO):
+			return !sent
+		}
+	}
+	return false
 }
 
 func dioPostwriteInvalidateReported(t *scenario.T) {
