@@ -91,7 +91,8 @@ maintainers: harness
 	@$(HARNESS) maintainers -build $(BUILD)
 
 bisect: harness
-	@$(HARNESS) bisect -build $(BUILD) -ksrc '$(KSRC)' -good '$(GOOD)' -bad '$(BAD)' -scenario '$(SCENARIO)'
+	@$(HARNESS) bisect -build $(BUILD) -ksrc '$(KSRC)' -good '$(GOOD)' -bad '$(BAD)' -scenario '$(SCENARIO)' \
+		$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL))
 
 test: vet unit generate-check series-check
 	@$(MAKE) --no-print-directory qemu-test KERNEL= KSRC=

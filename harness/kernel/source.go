@@ -179,6 +179,20 @@ func (s *Sources) Patched(ctx context.Context, patchDir string) (Tree, error) {
 	return Tree{Flavour: "patched", Src: dir, Obj: filepath.Join(dir, objDir), Commit: commit}, nil
 }
 
+// MarkPatched records that the patched worktree holds the series in
+// patchDir (series-check applied it patch by patch).
+func (s *Sources) MarkPatched(patchDir string) error {
+	patches, err := ReadSeries(patchDir)
+	if err != nil {
+		return err
+	}
+	sum, err := seriesHash(patches)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(s.Dir, "patched.series"), []byte(sum), 0o644)
+}
+
 // Custom checks a user's own tree (KSRC) and builds it as it is, with
 // its object directory under objRoot.
 func Custom(ctx context.Context, src, objRoot string) (Tree, error) {

@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,9 +36,10 @@ type blockFile struct {
 
 // newBlockFile creates name under mnt and, when size > 0, writes size
 // bytes of pattern seed with O_DIRECT (an extending write, so the blocks
-// are allocated and written). That first write also runs
+// are allocated and written). On ext4 that first write also runs
 // file_remove_privs on the fresh inode, which sets S_NOSEC: without it
-// every direct write on ext4 and XFS takes i_rwsem exclusive.
+// every ext4 direct write restarts with i_rwsem exclusive. (XFS sets
+// S_NOSEC when it sets up an inode without an attr fork.)
 func newBlockFile(t *scenario.T, mnt, name string, size int, seed byte) *blockFile {
 	path := filepath.Join(mnt, name)
 	d := openFile(t, path, os.O_RDWR|os.O_CREATE|os.O_TRUNC|unix.O_DIRECT)
@@ -140,28 +143,30 @@ const (
 	fiemapExtentUnwritten = 0x800
 )
 
-// fiemap returns the extents of [off, off+n) after syncing the file.
+// fiemap returns the extents of [off, off+n) after syncing the file
+// (struct fiemap: a 32-byte header, then 56-byte extents).
 func (bf *blockFile) fiemap(t *scenario.T, off, n int64) []extent {
-	const max = 32
-	const hdr, ext = 32, 56
-	buf := make([]byte, hdr+max*ext)
-	*(*uint64)(unsafe.Pointer(&buf[0])) = uint64(off)
-	*(*uint64)(unsafe.Pointer(&buf[8])) = uint64(n)
-	*(*uint32)(unsafe.Pointer(&buf[16])) = fiemapFlagSync
-	*(*uint32)(unsafe.Pointer(&buf[24])) = max
+	const maxExtents, hdr, ext = 32, 32, 56
+	buf := make([]byte, hdr+maxExtents*ext)
+	ne := binary.NativeEndian
+	ne.PutUint64(buf[0:], uint64(off))     // fm_start
+	ne.PutUint64(buf[8:], uint64(n))       // fm_length
+	ne.PutUint32(buf[16:], fiemapFlagSync) // fm_flags
+	ne.PutUint32(buf[24:], maxExtents)     // fm_extent_count
 	_, _, e := unix.Syscall(unix.SYS_IOCTL, bf.Direct.Fd(), fsIocFiemap, uintptr(unsafe.Pointer(&buf[0])))
+	runtime.KeepAlive(buf)
 	if e != 0 {
 		t.Fatalf("FS_IOC_FIEMAP %s: %v", bf.Path, e)
 	}
-	cnt := int(*(*uint32)(unsafe.Pointer(&buf[20])))
+	cnt := min(int(ne.Uint32(buf[20:])), maxExtents) // fm_mapped_extents
 	out := make([]extent, 0, cnt)
-	for i := 0; i < cnt && i < max; i++ {
+	for i := 0; i < cnt; i++ {
 		p := buf[hdr+i*ext:]
 		out = append(out, extent{
-			Logical:  *(*uint64)(unsafe.Pointer(&p[0])),
-			Physical: *(*uint64)(unsafe.Pointer(&p[8])),
-			Length:   *(*uint64)(unsafe.Pointer(&p[16])),
-			Flags:    *(*uint32)(unsafe.Pointer(&p[40])),
+			Logical:  ne.Uint64(p[0:]),
+			Physical: ne.Uint64(p[8:]),
+			Length:   ne.Uint64(p[16:]),
+			Flags:    ne.Uint32(p[40:]),
 		})
 	}
 	return out
@@ -314,7 +319,7 @@ func wantExit(t *scenario.T, what string, ev probe.Events, fn probe.Func, ret in
 	return e
 }
 
-// invalidateExit returns the exit of invalidate_inode_pages2_range
+// preInvalidation returns the exits of invalidate_inode_pages2_range
 // called from kiocb_invalidate_pages (the pre-write invalidation).
 func preInvalidation(ev probe.Events) probe.Events {
 	return ev.Of(probe.KindInvalidateExit).Where(func(e probe.Event) bool {
@@ -471,12 +476,20 @@ type dioCase struct {
 	locks string
 	// dios are the expected iomap_dio_rw calls, in order.
 	dios []dioStep
+	// waits is how many times the write calls inode_dio_wait (counted
+	// with a tracefs kprobe; logged as unobserved if that fails).
+	waits int
 }
 
-// run does the write and checks it; it returns the events.
+// run mounts the case's filesystem, does the write and checks it; it
+// returns the events.
 func (c dioCase) run(t *scenario.T) probe.Events {
+	return c.runIn(t, t.Disk(c.fs.disk, ""))
+}
+
+// runIn is run on the filesystem already mounted at mnt.
+func (c dioCase) runIn(t *scenario.T, mnt string) probe.Events {
 	ps := t.Probes(c.fs.lockProbes...)
-	mnt := t.Disk(c.fs.disk, "")
 	bf := newBlockFile(t, mnt, c.file, c.size, 0x11)
 	want := pattern(c.size, 0x11)
 	if c.prepare != nil {
@@ -491,7 +504,15 @@ func (c dioCase) run(t *scenario.T) probe.Events {
 	ps.Watch(bf.Direct)
 	buf := alignedBuf(t, roundUp(c.n, page), 0x5c)[:c.n]
 	what := fmt.Sprintf("%s write of %s at %d", c.fs.disk, kib(int64(c.n)), c.off)
-	ev := ps.Record(func() { pwriteFull(t, bf.Direct, buf, c.off) })
+	cc, ccErr := newCallCounter(t, "inode_dio_wait")
+	waits := -1
+	ev := ps.Record(func() {
+		if cc == nil {
+			pwriteFull(t, bf.Direct, buf, c.off)
+			return
+		}
+		waits = cc.count(t, func() { pwriteFull(t, bf.Direct, buf, c.off) })
+	})
 
 	wantExit(t, what, ev, c.fs.write, int64(c.n))
 	wantLocks(t, what, ev, c.locks)
@@ -506,7 +527,13 @@ func (c dioCase) run(t *scenario.T) probe.Events {
 		}
 	}
 	noBuffered(t, what, ev)
-	t.Logf("%s: i_rwsem %q, dio_flags %v", what, lockTrace(ev), flagsOf(b))
+	switch {
+	case cc == nil:
+		t.Logf("%s: inode_dio_wait not observable: %v", what, ccErr)
+	case waits != c.waits:
+		t.Fatalf("%s: inode_dio_wait called %d times, want %d\n%s", what, waits, c.waits, ev)
+	}
+	t.Logf("%s: i_rwsem %q, dio_flags %v, inode_dio_wait calls %d", what, lockTrace(ev), flagsOf(b), waits)
 
 	if end := int(c.off) + c.n; end > len(want) {
 		want = append(want, make([]byte, end-len(want))...)
@@ -525,4 +552,70 @@ func flagsOf(b probe.Events) []string {
 		out = append(out, fmt.Sprintf("%#x", e.Aux))
 	}
 	return out
+}
+
+// ---------------------------------------------------------------------
+// Calls the probe layer has no probe for.
+
+// callCounter counts calls of one kernel function made by one thread,
+// with a tracefs kprobe event enabled in a private tracing instance (the
+// probe layer has no program for it, e.g. inode_dio_wait).
+type callCounter struct {
+	fn, event, inst string
+}
+
+const tracefs = "/sys/kernel/tracing"
+
+// newCallCounter defines the kprobe event; it returns nil with the
+// reason when tracefs or kprobe events are unavailable. The event and
+// the instance are removed when the scenario ends.
+func newCallCounter(t *scenario.T, fn string) (*callCounter, error) {
+	c := &callCounter{fn: fn, event: "dioharness_" + fn}
+	def := fmt.Sprintf("p:dioharness/%s %s\n", c.event, fn)
+	f, err := os.OpenFile(filepath.Join(tracefs, "kprobe_events"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return nil, fmt.Errorf("kprobe events: %w", err)
+	}
+	_, err = f.WriteString(def)
+	f.Close()
+	if err != nil && !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.EEXIST) {
+		return nil, fmt.Errorf("define kprobe on %s: %w", fn, err)
+	}
+	c.inst = filepath.Join(tracefs, "instances", fmt.Sprintf("dioharness-%d", os.Getpid()))
+	if err := os.Mkdir(c.inst, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("tracing instance: %w", err)
+	}
+	t.Cleanup(func() {
+		os.Remove(c.inst)
+		if f, err := os.OpenFile(filepath.Join(tracefs, "kprobe_events"), os.O_WRONLY|os.O_APPEND, 0); err == nil {
+			f.WriteString("-:dioharness/" + c.event + "\n")
+			f.Close()
+		}
+	})
+	return c, nil
+}
+
+// count runs fn on this goroutine's OS thread and returns how many
+// times that thread called the function meanwhile.
+func (c *callCounter) count(t *scenario.T, fn func()) int {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ev := filepath.Join(c.inst, "events", "dioharness", c.event)
+	write := func(path, s string) {
+		t.Check(os.WriteFile(path, []byte(s), 0), "write %s", path)
+	}
+	write(filepath.Join(c.inst, "trace"), "")
+	write(filepath.Join(ev, "filter"), fmt.Sprintf("common_pid == %d", unix.Gettid()))
+	write(filepath.Join(ev, "enable"), "1")
+	fn()
+	write(filepath.Join(ev, "enable"), "0")
+	out, err := os.ReadFile(filepath.Join(c.inst, "trace"))
+	t.Check(err, "read trace of %s", c.inst)
+	n := 0
+	for _, l := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(l, "#") && strings.Contains(l, c.event+":") {
+			n++
+		}
+	}
+	return n
 }

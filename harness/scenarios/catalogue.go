@@ -9,7 +9,9 @@ import "dioharness/harness/scenario"
 func All() scenario.Catalogue {
 	var c scenario.Catalogue
 	c = append(c, fuseScenarios()...)
+	c = append(c, fuseModeScenarios()...)
 	c = append(c, fuseLockScenarios()...)
+	c = append(c, fuseMixedScenarios()...)
 	c = append(c, fusePatchScenarios()...)
 	c = append(c, ext4Scenarios()...)
 	c = append(c, xfsScenarios()...)

@@ -2,7 +2,10 @@ package scenarios
 
 import (
 	"os"
+	"path/filepath"
 	"time"
+
+	"dioharness/harness/probe"
 
 	"dioharness/harness/scenario"
 )
@@ -35,6 +38,22 @@ func harnessScenarios() scenario.Catalogue {
 					t.Skipf("LKDTM not in this kernel: %v", err)
 				}
 				t.Check(os.WriteFile(lkdtm, []byte("WARNING\n"), 0), "write %s", lkdtm)
+			},
+		},
+		{
+			Name:    "harness/probe-overhead",
+			Area:    "harness",
+			Setup:   "ext4 disk; must run alone in its boot (nothing else may have loaded probes)",
+			Checks:  "measures the mean cost of a 4 KiB O_DIRECT overwrite on ext4 with no probes, with every probe attached but idle, and while recording the file",
+			Manual:  true,
+			Timeout: 10 * time.Minute,
+			Run: func(t *scenario.T) {
+				dir := t.Disk("ext4", "")
+				r, err := probe.BenchDirectWrite(probe.BenchOptions{Path: filepath.Join(dir, "bench"), Iterations: 4000})
+				t.Check(err, "benchmark")
+				pct := func(d time.Duration) float64 { return 100 * float64(d-r.Bare) / float64(r.Bare) }
+				t.Logf("direct write: bare %v, probes idle %v (%+.1f%%), recording %v (%+.1f%%, %d events), %d iterations",
+					r.Bare, r.Idle, pct(r.Idle), r.Recording, pct(r.Recording), r.Events, r.Iterations)
 			},
 		},
 		{

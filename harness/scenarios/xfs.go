@@ -30,10 +30,11 @@ func xfsScenarios() scenario.Catalogue {
 			Name:  "xfs/lock-aligned-overwrite-shared",
 			Area:  "xfs",
 			Setup: "XFS (4 KiB blocks, CONFIG_XFS_DEBUG); a fresh file",
-			Checks: "the first O_DIRECT write to the fresh inode (16 KiB at 0) takes i_rwsem shared, drops it, takes it exclusive for file_remove_privs " +
-				"(inode not yet S_NOSEC) and demotes it (down_read_nested, up_read, down_write_nested upgrade, downgrade_write, up_read); " +
-				"then a 4 KiB aligned overwrite at 4 KiB is shared only with dio_flags 0, and, unlike ext4 case F, a 4 KiB aligned append at EOF " +
-				"is shared too (no EOF zeroing needed; the size is updated at completion); data right after drop_caches",
+			Checks: "every write is O_DIRECT, 4 KiB aligned, and returns its count: the first write to the fresh inode (16 KiB at 0) is already shared only " +
+				"(xfs_setup_inode sets S_NOSEC on an inode without an attr fork, unlike ext4), a 4 KiB overwrite at 4 KiB is shared only with dio_flags 0, and, " +
+				"unlike ext4 case F, a 4 KiB append at EOF is shared too (no EOF zeroing; the size is updated at completion). After chmod 04644 (no S_NOSEC; root keeps " +
+				"the bit) each overwrite takes i_rwsem shared, drops it, takes it exclusive for file_remove_privs and demotes it: down_read_nested, up_read, " +
+				"down_write_nested (upgrade), downgrade_write, up_read: the IOLOCK demotion of xfs_file_dio_write_aligned. Data right after drop_caches",
 			Run: xfsAlignedShared,
 		},
 		{
@@ -44,7 +45,7 @@ func xfsScenarios() scenario.Catalogue {
 				"xfs_file_dio_write_unaligned's optimistic pass with IOMAP_DIO_OVERWRITE_ONLY succeeds (one iomap dio, dio_flags 0x2); " +
 				"so a sub-block write alone does not make XFS go exclusive; data right after drop_caches",
 			Run: func(t *scenario.T) {
-				dioCase{fs: xfsFS, file: "uo", size: ext4File, off: 4<<10 + 512, n: 512,
+				dioCase{fs: xfsFS, file: "uo", size: testFile, off: 4<<10 + 512, n: 512,
 					mapBefore: "written", mapAfter: "written",
 					locks: "S s", dios: []dioStep{{dioOverwriteOnly, 512}}}.run(t)
 			},
@@ -54,28 +55,29 @@ func xfsScenarios() scenario.Catalogue {
 			Area:  "xfs",
 			Setup: "XFS; a 16 KiB file with [4 KiB, 8 KiB) punched out, and a 16 KiB file written with O_DIRECT",
 			Checks: "a 512 B O_DIRECT write into the hole returns 512: shared pass with IOMAP_DIO_OVERWRITE_ONLY, iomap_dio_complete -EAGAIN " +
-				"(xfs_direct_write_iomap_begin must allocate), then retry exclusive (down_write_nested upgrade) with IOMAP_DIO_FORCE_WAIT after inode_dio_wait; " +
-				"a 512 B write at EOF is exclusive from the start (pos + count >= i_size) with FORCE_WAIT; FIEMAP hole before, written after; zeros around the 512 B after drop_caches",
+				"(xfs_direct_write_iomap_begin must allocate), then retry exclusive (down_write_nested upgrade) with IOMAP_DIO_FORCE_WAIT after one inode_dio_wait call (tracefs kprobe); " +
+				"a 512 B write at EOF is exclusive from the start (pos + count >= i_size) with FORCE_WAIT and one inode_dio_wait; FIEMAP hole before, written after; zeros around the 512 B after drop_caches",
 			Run: func(t *scenario.T) {
-				dioCase{fs: xfsFS, file: "uh", size: ext4File,
+				mnt := t.Disk(xfsFS.disk, "")
+				dioCase{fs: xfsFS, file: "uh", size: testFile,
 					prepare: func(t *scenario.T, bf *blockFile, want []byte) []byte {
 						bf.punch(t, 4<<10, 4<<10)
 						clear(want[4<<10 : 8<<10])
 						return want
 					},
 					off: 4<<10 + 512, n: 512, mapBefore: "hole", mapAfter: "written",
-					locks: "S s X ^ x", dios: []dioStep{{dioOverwriteOnly, -11}, {dioForceWait, 512}}}.run(t)
-				dioCase{fs: xfsFS, file: "ue", size: ext4File, off: ext4File, n: 512,
+					locks: "S s X ^ x", dios: []dioStep{{dioOverwriteOnly, -11}, {dioForceWait, 512}}, waits: 1}.runIn(t, mnt)
+				dioCase{fs: xfsFS, file: "ue", size: testFile, off: testFile, n: 512,
 					mapBefore: "hole", mapAfter: "written",
-					locks: "X x", dios: []dioStep{{dioForceWait, 512}}}.run(t)
+					locks: "X x", dios: []dioStep{{dioForceWait, 512}}, waits: 1}.runIn(t, mnt)
 			},
 		},
 		{
 			Name:  "xfs/invalidate-ebusy-fallback",
 			Area:  "xfs",
-			Setup: "XFS; a 16 KiB file written with O_DIRECT; page 0 mapped MAP_SHARED and stored to in a loop by another thread (the same bytes the direct write carries)",
+			Setup: "XFS; a 4 MiB + 8 KiB file written with O_DIRECT; page 0 mapped MAP_SHARED and stored to in a loop by another thread (the same bytes the direct write carries)",
 			Checks: "as ext4/invalidate-ebusy-fallback (bounded attempts until invalidate_inode_pages2_range returns -EBUSY inside kiocb_invalidate_pages; " +
-				"iomap_dio_invalidate_fail [0, 8192); iomap_dio_rw -ENOTBLK; pwrite 8192; data right after the writer stops, fsync and drop_caches). XFS differs: " +
+				"iomap_dio_invalidate_fail over the range; iomap_dio_rw -ENOTBLK; pwrite returns the full count; data right after the writer stops, fsync and drop_caches). XFS differs: " +
 				"xfs_file_dio_write_aligned drops its shared IOLOCK and returns -ENOTBLK, xfs_file_write_iter calls xfs_file_buffered_write, which retakes it " +
 				"exclusive and writes through iomap_file_buffered_write, and nothing flushes or invalidates afterwards: page 1 stays in the page cache (mincore). " +
 				"-EBUSY keeps falling back on both flavours",
@@ -89,8 +91,17 @@ func xfsScenarios() scenario.Catalogue {
 				"no buffered write, iomap_dio_rw -EIO, page 1 and pages 2-3 intact after fsync and drop_caches. Base: -ENOTBLK, and XFS (which only means to fall back " +
 				"for reflink CoW, but falls back on any -ENOTBLK) writes page 0 through iomap_file_buffered_write; pwrite returns 4096",
 			FailsOnBase: "6.12 iomap turns every pre-write invalidation error except -EAGAIN into -ENOTBLK and xfs_file_write_iter falls back to a buffered write: pwrite succeeds and the EIO surfaces only at fsync",
-			Patch:       "iomap: fall back to buffered I/O only on -EBUSY",
+			Patch:       "iomap: fall back to buffered I/O only if the page cache cannot be dropped",
 			Run:         func(t *scenario.T) { invalidateEIO(t, xfsFS) },
+		},
+		{
+			Name:  "xfs/dio-from-own-mmap",
+			Area:  "xfs",
+			Setup: "XFS; a 16 KiB file written with O_DIRECT; pages 0-1 mapped MAP_SHARED and overwritten through the mapping (dirty)",
+			Checks: "as ext4/dio-from-own-mmap (generic/729 shape): the 8 KiB O_DIRECT pwrite from the mapping onto the same range returns 8192 within 20 s, " +
+				"the pre-write flush and invalidation succeed, one iomap dio completes 8192, no fallback, data right after drop_caches. XFS page faults take " +
+				"the MMAPLOCK (invalidate_lock), which the direct write does not hold, so faulting the buffer in under the shared IOLOCK cannot deadlock",
+			Run: func(t *scenario.T) { dioFromOwnMmap(t, xfsFS) },
 		},
 		{
 			Name:  "xfs/stale-iomap-revalidation",
@@ -110,13 +121,12 @@ func xfsAlignedShared(t *scenario.T) {
 	mnt := t.Disk("xfs", "")
 	bf := newBlockFile(t, mnt, "aligned", 0, 0)
 	ps.Watch(bf.Direct)
-	want := pattern(ext4File, 0x11)
-	first := alignedBuf(t, ext4File, 0x11)
+	want := pattern(testFile, 0x11)
+	first := alignedBuf(t, testFile, 0x11)
 	ev := ps.Record(func() { pwriteFull(t, bf.Direct, first, 0) })
-	wantExit(t, "first write", ev, xfsFS.write, ext4File)
-	wantLocks(t, "first write to a fresh inode", ev, "S s X ^ v s")
-	oneDIO(t, "first write", ev, 0, ext4File, 0, ext4File)
-	t.Logf("first write: i_rwsem %q (demoted after file_remove_privs)", lockTrace(ev))
+	wantExit(t, "first write", ev, xfsFS.write, testFile)
+	wantLocks(t, "first write to a fresh inode", ev, "S s")
+	oneDIO(t, "first write", ev, 0, testFile, 0, testFile)
 
 	buf := alignedBuf(t, 4<<10, 0x5c)
 	ev = ps.Record(func() { pwriteFull(t, bf.Direct, buf, 4<<10) })
@@ -126,12 +136,30 @@ func xfsAlignedShared(t *scenario.T) {
 	oneDIO(t, "aligned overwrite", ev, 4<<10, 4<<10, 0, 4<<10)
 	noBuffered(t, "aligned overwrite", ev)
 
-	ev = ps.Record(func() { pwriteFull(t, bf.Direct, buf, ext4File) })
+	ev = ps.Record(func() { pwriteFull(t, bf.Direct, buf, testFile) })
 	want = append(want, buf...)
 	wantExit(t, "aligned append", ev, xfsFS.write, 4<<10)
 	wantLocks(t, "aligned append at EOF", ev, "S s")
-	oneDIO(t, "aligned append", ev, ext4File, 4<<10, 0, 4<<10)
-	t.Logf("overwrite and append: i_rwsem %q each", lockTrace(ev))
+	oneDIO(t, "aligned append", ev, testFile, 4<<10, 0, 4<<10)
+
+	// A setuid file never gets S_NOSEC (root keeps the bit: CAP_FSETID),
+	// so every write relocks for file_remove_privs and demotes.
+	t.Check(unix.Fchmod(int(bf.Direct.Fd()), 0o4644), "chmod 04644")
+	buf2 := alignedBuf(t, 4<<10, 0x6d)
+	for i := 0; i < 2; i++ {
+		ev = ps.Record(func() { pwriteFull(t, bf.Direct, buf2, 8<<10) })
+		what := fmt.Sprintf("aligned overwrite %d of a setuid file", i+1)
+		wantExit(t, what, ev, xfsFS.write, 4<<10)
+		wantLocks(t, what, ev, "S s X ^ v s")
+		oneDIO(t, what, ev, 8<<10, 4<<10, 0, 4<<10)
+	}
+	copy(want[8<<10:], buf2)
+	t.Logf("setuid file: i_rwsem %q (exclusive for file_remove_privs, then downgrade_write)", lockTrace(ev))
+	var st unix.Stat_t
+	t.Check(unix.Fstat(int(bf.Direct.Fd()), &st), "fstat")
+	if st.Mode&unix.S_ISUID == 0 {
+		t.Errorf("setuid bit dropped by a write as root (CAP_FSETID should keep it): mode %o", st.Mode)
+	}
 	bf.expectContent(t, "file after the aligned writes", want)
 }
 

@@ -180,20 +180,29 @@ func (c *Checker) Run(ctx context.Context, stamp string) error {
 	if err != nil {
 		return err
 	}
+	// The worktree now holds exactly the series: mark it as the
+	// patched tree so qemu-test does not apply it again.
+	if err := c.Sources.MarkPatched(c.PatchDir); err != nil {
+		return err
+	}
 	fmt.Fprintf(c.Log, "series-check: %d patches apply, are checkpatch --strict clean, build one by one, add no W=1/sparse warnings\n", len(patches))
 	return os.WriteFile(stamp, []byte(sum+"\n"), 0o644)
 }
 
-// worktree makes (or resets) the series-check worktree at the base.
+// worktree resets the patched worktree to the base. Checking the series
+// there, patch by patch, leaves it built in its final state, so the
+// patched qemu-test that follows needs no build of its own.
 func (c *Checker) worktree(ctx context.Context, base kernel.Tree) (kernel.Tree, error) {
-	dir := filepath.Join(c.Sources.Dir, "series-check")
+	dir := filepath.Join(c.Sources.Dir, "patched")
+	// The patched tree is about to change: whatever it held is stale.
+	os.Remove(filepath.Join(c.Sources.Dir, "patched.series"))
 	if _, err := os.Stat(dir); os.IsNotExist(err) {
 		if out, err := gitIn(ctx, base.Src, "worktree", "add", "-q", "--detach", dir, kernel.BaseTag); err != nil {
 			return kernel.Tree{}, fmt.Errorf("worktree: %w: %s", err, out)
 		}
 	}
 	gitIn(ctx, dir, "am", "--abort")
-	if out, err := gitIn(ctx, dir, "checkout", "-q", "-f", "--detach", kernel.BaseTag); err != nil {
+	if out, err := gitIn(ctx, dir, "checkout", "-q", "-f", "-B", "patched", kernel.BaseTag); err != nil {
 		return kernel.Tree{}, fmt.Errorf("reset %s: %w: %s", dir, err, out)
 	}
 	return kernel.Tree{Flavour: "series-check", Src: dir, Obj: filepath.Join(dir, "_obj")}, nil

@@ -80,3 +80,17 @@ func TestNewWarnings(t *testing.T) {
 		t.Errorf("warning regexp: %q", m)
 	}
 }
+
+func TestSplitRole(t *testing.T) {
+	tests := []struct{ in, addr, role string }{
+		{`"Matthew Wilcox (Oracle)" <willy@infradead.org> (supporter:PAGE CACHE)`, `"Matthew Wilcox (Oracle)" <willy@infradead.org>`, "supporter:PAGE CACHE"},
+		{"linux-fsdevel@vger.kernel.org (open list:FUSE: FILESYSTEM IN USERSPACE)", "linux-fsdevel@vger.kernel.org", "open list:FUSE: FILESYSTEM IN USERSPACE"},
+		{"plain@example.org", "plain@example.org", ""},
+	}
+	for _, tc := range tests {
+		addr, role := splitRole(tc.in)
+		if addr != tc.addr || role != tc.role {
+			t.Errorf("splitRole(%q) = %q, %q; want %q, %q", tc.in, addr, role, tc.addr, tc.role)
+		}
+	}
+}

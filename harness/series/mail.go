@@ -32,12 +32,12 @@ func Maintainers(ctx context.Context, baseTree string, patches []string) (Recipi
 			return Recipients{}, fmt.Errorf("get_maintainer.pl %s: %w", filepath.Base(p), err)
 		}
 		for _, line := range strings.Split(string(out), "\n") {
-			addr, role, _ := strings.Cut(strings.TrimSpace(line), " (")
+			addr, role := splitRole(strings.TrimSpace(line))
 			if addr == "" {
 				continue
 			}
 			switch {
-			case strings.Contains(role, "maintainer"), strings.Contains(role, "reviewer"):
+			case strings.Contains(role, "maintainer"), strings.Contains(role, "supporter"), strings.Contains(role, "reviewer"):
 				to[addr] = true
 			default:
 				cc[addr] = true
@@ -50,6 +50,16 @@ func Maintainers(ctx context.Context, baseTree string, patches []string) (Recipi
 	}
 	r.Cc = keys(cc)
 	return r, nil
+}
+
+// splitRole splits `Name (Org) <a@b> (maintainer:AREA)` into the
+// address and the role: the role is the last parenthesis.
+func splitRole(line string) (addr, role string) {
+	i := strings.LastIndex(line, " (")
+	if i < 0 || !strings.HasSuffix(line, ")") {
+		return line, ""
+	}
+	return line[:i], line[i+2 : len(line)-1]
 }
 
 func keys(m map[string]bool) []string {

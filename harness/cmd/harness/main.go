@@ -30,6 +30,7 @@ commands:
   qemu-test     build, boot and run scenarios on one or more flavours
   list          print the scenario catalogue
   matrix        write results/matrix.{md,json} from the latest runs
+  bisect        git bisect run in a kernel tree (-ksrc -good -bad -scenario)
   bisect-step   one git bisect run step: 0 good, 1 bad, 125 skip
   series-check  apply patches/, checkpatch --strict, build after each
   maintainers   regenerate the series To/Cc in MAINTAINERS.md
@@ -59,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return list(cat, stdout)
 	case "matrix":
 		return matrix(args[1:], stdout, stderr)
+	case "bisect":
+		return bisect(ctx, cat, args[1:], stdout, stderr)
 	case "bisect-step":
 		return bisectStep(ctx, cat, args[1:], stdout, stderr)
 	case "series-check":

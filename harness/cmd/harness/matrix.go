@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 
@@ -128,4 +129,63 @@ func bisectStep(ctx context.Context, cat scenario.Catalogue, args []string, stdo
 	}
 	// Bad arguments: abort the bisection (exit codes above 127).
 	return 128
+}
+
+// bisect runs git bisect in a kernel tree with bisect-step as the test:
+// the first commit where the scenario fails is the culprit. Build or
+// boot trouble skips a commit (125) instead of blaming it.
+func bisect(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bisect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs)
+	good := fs.String("good", "", "a commit where the scenario passes")
+	bad := fs.String("bad", "", "a commit where it fails")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if c.ksrc == "" || *good == "" || *bad == "" || c.scenario == "" {
+		fmt.Fprintln(stderr, "harness: bisect needs KSRC, GOOD, BAD and SCENARIO")
+		return 2
+	}
+	if sel, err := cat.Lookup(c.scenario); err != nil || len(sel) != 1 {
+		fmt.Fprintf(stderr, "harness: bisect needs exactly one scenario (%v)\n", err)
+		return 2
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+		return 2
+	}
+	build, _ := filepath.Abs(c.build)
+	git := func(args ...string) error {
+		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", c.ksrc}, args...)...)
+		cmd.Stdout, cmd.Stderr = stdout, stderr
+		return cmd.Run()
+	}
+	if err := git("bisect", "start", *bad, *good); err != nil {
+		fmt.Fprintf(stderr, "harness: git bisect start %s %s in %s: %v\n", *bad, *good, c.ksrc, err)
+		return 2
+	}
+	defer git("bisect", "reset")
+	repo, err := repoRoot()
+	if err != nil {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+		return 2
+	}
+	step := []string{"bisect", "run", self, "bisect-step", "-ksrc", c.ksrc, "-scenario", c.scenario, "-build", build}
+	if c.accel != "" {
+		step = append(step, "-accel", c.accel)
+	}
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", c.ksrc}, step...)...)
+	// bisect-step finds the harness repository from its working
+	// directory; git bisect run keeps the caller's.
+	cmd.Dir = repo
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(stderr, "harness: git bisect run: %v\n", err)
+		return 1
+	}
+	git("bisect", "log")
+	return 0
 }
