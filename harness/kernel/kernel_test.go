@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,5 +123,57 @@ func TestReadSeries(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "series"), []byte("missing.patch\n"), 0o644)
 	if _, err := ReadSeries(dir); err == nil || !strings.Contains(err.Error(), "missing.patch") {
 		t.Errorf("err = %v, want one naming missing.patch", err)
+	}
+}
+
+// TestAmNamesPatchAndHunk applies a patch whose context does not match
+// and checks the error names the patch and the failing hunk.
+func TestAmNamesPatchAndHunk(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v: %s", args, err, out)
+		}
+	}
+	run("init", "-q")
+	os.WriteFile(filepath.Join(dir, "file.c"), []byte("one\ntwo\nthree\n"), 0o644)
+	run("add", "file.c")
+	run("commit", "-q", "-m", "base")
+	patch := filepath.Join(t.TempDir(), "0001-change.patch")
+	os.WriteFile(patch, []byte(`From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
+From: t <t@t>
+Date: Thu, 1 Jan 2000 00:00:00 +0000
+Subject: [PATCH] change
+
+---
+ file.c | 2 +-
+ 1 file changed, 1 insertion(+), 1 deletion(-)
+
+diff --git a/file.c b/file.c
+--- a/file.c
++++ b/file.c
+@@ -1,3 +1,3 @@
+ one
+-deux
++zwei
+ three
+--
+2.39.5
+`), 0o644)
+	err := am(t.Context(), dir, patch)
+	if err == nil {
+		t.Fatal("a patch with wrong context applied")
+	}
+	for _, want := range []string{"0001-change.patch does not apply", "patch failed: file.c:1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if _, statErr := os.Stat(filepath.Join(dir, ".git", "rebase-apply")); statErr == nil {
+		t.Error("git am was not aborted")
 	}
 }

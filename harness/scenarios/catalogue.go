@@ -15,6 +15,7 @@ func All() scenario.Catalogue {
 	c = append(c, fusePatchScenarios()...)
 	c = append(c, ext4Scenarios()...)
 	c = append(c, xfsScenarios()...)
+	c = append(c, fioScenarios()...)
 	c = append(c, harnessScenarios()...)
 	return c
 }
