@@ -186,7 +186,7 @@ type OpenInfo struct {
 	Flags  uint32 // O_* flags of the open
 	Dir    bool   // OPENDIR
 	Create bool   // CREATE
-	PID    uint32
+	PID    uint32 // the caller's thread ID
 }
 
 // Match selects requests by opcode and path, and optionally only some of

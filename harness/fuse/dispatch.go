@@ -110,6 +110,12 @@ func (s *Server) dispatch(buf []byte, w replier, out []byte) {
 		s.replyRaw(r, Errno(syscall.EIO))
 		return
 	}
+	if s.isPollHack(r) {
+		if err := s.pollHackRequest(r); !r.noReply {
+			s.replyRaw(r, toErrno(err))
+		}
+		return
+	}
 	r.path = s.requestPath(r)
 	s.begin(r)
 	if hdr.Opcode.noReply() {
@@ -192,23 +198,26 @@ func (s *Server) begin(r *request) {
 	r.seq = s.recorder.begin(rec)
 }
 
-// finish writes the reply (unless the opcode has none) and completes the
-// record.
+// finish completes the record and writes the reply (unless the opcode has
+// none). The record is completed first: once the reply is written the
+// kernel may send the caller's next request, or return to the caller, and
+// neither must observe this request as still in flight.
 func (s *Server) finish(r *request, err error) {
 	errno := toErrno(err)
-	if !r.noReply {
-		if werr := s.replyRaw(r, errno); werr != nil && errno == 0 {
-			errno = Errno(syscall.EIO)
-		}
-	}
-	if errno != 0 && r.onError != nil {
-		r.onError()
-	}
 	s.recorder.end(r.seq, r.hdr.NodeID, r.hdr.Opcode, func(rec *Record) {
 		rec.End = time.Now()
 		rec.Errno = errno
 		rec.Reply = r.replyFlags
 	})
+	if !r.noReply {
+		if werr := s.replyRaw(r, errno); werr != nil && errno == 0 {
+			errno = Errno(syscall.EIO)
+			s.recorder.annotate(r.seq, func(rec *Record) { rec.Errno = errno })
+		}
+	}
+	if errno != 0 && r.onError != nil {
+		r.onError()
+	}
 	if errno == 0 && r.afterReply != nil {
 		r.afterReply()
 	}

@@ -37,12 +37,15 @@ type Server struct {
 	workerWG sync.WaitGroup // goroutines reading the device
 	reqWG    sync.WaitGroup // goroutines finishing held/delayed requests
 	done     chan struct{}  // closed when every worker has returned
+	stopping atomic.Bool    // workers exit at their next loop
+	stopFd   int            // eventfd that wakes workers to stop
 
 	mu         sync.Mutex // guards the fields below
 	mountpoint string
 	devs       []*device // devs[0] is the session descriptor
 	connMinor  uint32
 	started    bool
+	closing    bool // set before the descriptors are closed
 	serveErr   error
 	tmpBacking string
 
@@ -64,6 +67,7 @@ func New(cfg Config) (*Server, error) {
 		gates:    newGates(),
 		initDone: make(chan struct{}),
 		done:     make(chan struct{}),
+		stopFd:   -1,
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.rules.set(cfg.Rules); err != nil {
@@ -130,17 +134,24 @@ func (s *Server) Start(dir string) error {
 	if abs, err = filepath.EvalSymlinks(abs); err != nil {
 		return fmt.Errorf("mountpoint %s: %w", dir, err)
 	}
+	stopFd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return fmt.Errorf("eventfd: %w", err)
+	}
 	fd, err := openDevice()
 	if err != nil {
+		unix.Close(stopFd)
 		return err
 	}
 	if err := mountFuse(abs, fd, &s.cfg); err != nil {
 		unix.Close(fd)
+		unix.Close(stopFd)
 		return err
 	}
 	s.started = true
+	s.stopFd = stopFd
 	s.mountpoint = abs
-	s.devs = append(s.devs, newDevice(fd, devFusePath, 0))
+	s.devs = append(s.devs, &device{fd: fd, index: 0})
 	// Clones can only be made once the session fd is attached to a
 	// connection, i.e. after mount(2).
 	for i := 1; i < s.cfg.Workers; i++ {
@@ -149,7 +160,7 @@ func (s *Server) Start(dir string) error {
 			s.logf("worker %d: %v (continuing with %d workers)", i, err, len(s.devs))
 			break
 		}
-		s.devs = append(s.devs, newDevice(cfd, fmt.Sprintf("%s#%d", devFusePath, i), i))
+		s.devs = append(s.devs, &device{fd: cfd, index: i})
 	}
 	if m, err := mountDevMinor(abs); err == nil {
 		s.connMinor = m
@@ -225,10 +236,25 @@ func (s *Server) Init() InitInfo {
 	return InitInfo{}
 }
 
+// setInit records the INIT result; readiness (initDone) follows once the
+// poll hack has run, so no caller can open a file before it.
 func (s *Server) setInit(info InitInfo) {
-	if s.initInfo.CompareAndSwap(nil, &info) {
-		close(s.initDone)
+	if !s.initInfo.CompareAndSwap(nil, &info) {
+		return
 	}
+	mp := s.Mountpoint()
+	if mp == "" { // dispatcher tests: no mount to poll
+		close(s.initDone)
+		return
+	}
+	s.reqWG.Add(1)
+	go func() {
+		defer s.reqWG.Done()
+		if err := s.pollHack(mp); err != nil {
+			s.logf("%v", err)
+		}
+		close(s.initDone)
+	}()
 }
 
 func (s *Server) initialized() bool { return s.initInfo.Load() != nil }
@@ -263,8 +289,9 @@ func (s *Server) Abort() error {
 
 // Close shuts down cleanly even with requests in flight: held and delayed
 // requests are let go, the file system is unmounted (lazily if busy), the
-// device descriptors are closed (which aborts whatever the kernel still has
-// pending), and Close returns once every server goroutine has exited.
+// workers stop, and once every server goroutine has exited the device
+// descriptors are closed, which aborts whatever the kernel still has pending
+// (callers blocked on a lazily unmounted mount get ENOTCONN).
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel()
@@ -276,15 +303,28 @@ func (s *Server) Close() error {
 		if mp != "" {
 			errs = append(errs, unmount(mp))
 		}
+		if started {
+			s.stopping.Store(true)
+			var one [8]byte
+			ne.PutUint64(one[:], 1)
+			if _, err := unix.Write(s.stopFd, one[:]); err != nil {
+				errs = append(errs, fmt.Errorf("wake workers: %w", err))
+			}
+			<-s.done
+		}
+		// Held requests finish (and reply) before their descriptors go.
+		s.reqWG.Wait()
+		s.mu.Lock()
+		s.closing = true
+		s.mu.Unlock()
 		for _, d := range devs {
-			if err := d.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+			if err := unix.Close(d.fd); err != nil {
 				errs = append(errs, fmt.Errorf("close device: %w", err))
 			}
 		}
-		if started {
-			<-s.done
+		if s.stopFd >= 0 {
+			unix.Close(s.stopFd)
 		}
-		s.reqWG.Wait()
 		s.store.closeBackings()
 		s.mu.Lock()
 		if s.tmpBacking != "" {
@@ -296,25 +336,15 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
-// devControl runs f with the session descriptor without switching it to
-// blocking mode (os.File.Fd would).
+// devControl runs f with the session descriptor (for ioctls). The lock
+// keeps Close from closing it meanwhile.
 func (s *Server) devControl(f func(fd uintptr)) error {
 	s.mu.Lock()
-	var d *device
-	if len(s.devs) > 0 {
-		d = s.devs[0]
-	}
-	s.mu.Unlock()
-	if d == nil {
+	defer s.mu.Unlock()
+	if len(s.devs) == 0 || s.closing {
 		return ErrNotMounted
 	}
-	rc, err := d.f.SyscallConn()
-	if err != nil {
-		return fmt.Errorf("device: %w", err)
-	}
-	if err := rc.Control(f); err != nil {
-		return fmt.Errorf("device: %w", err)
-	}
+	f(uintptr(s.devs[0].fd))
 	return nil
 }
 

@@ -89,5 +89,5 @@ func (s *sparse) writeTo(f *os.File, size int64) error {
 	return f.Truncate(size)
 }
 
-// bytes returns the number of bytes allocated (for tests).
+// allocated returns the number of bytes allocated (for tests).
 func (s *sparse) allocated() int { return len(s.chunks) * chunkSize }

@@ -18,7 +18,7 @@ type Record struct {
 	Offset uint64    `json:"offset,omitempty"`
 	Size   uint32    `json:"size,omitempty"`
 	Flags  uint32    `json:"flags,omitempty"` // open flags, write_flags, fsync_flags, mode...
-	PID    uint32    `json:"pid"`
+	PID    uint32    `json:"pid"`             // the caller's thread ID, as the kernel sends it
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end,omitzero"`
 	Errno  Errno     `json:"errno,omitempty"`

@@ -12,79 +12,96 @@ import (
 	"dioharness/harness/scenario"
 )
 
-// fioJob is a generic/095-like mix on one file: direct writes, mmap
-// writes and buffered I/O, each job on its own 2 MiB range so that fio
-// can verify every block it wrote (crc32c), plus a direct reader over
-// the direct writer's range.
+// fioJob is a generic/095-like mix: direct writes, mmap writes and
+// buffered writes, each job on its own file so that fio can verify every
+// block it wrote (crc32c; fio's verify headers of an mmap job with an
+// offset= are relative, so jobs do not share one file), plus a direct
+// reader racing the direct writer. invalidate=0: the guest kernel has
+// no fadvise.
 const fioJob = `[global]
-filename=%s
 size=2m
 bs=4k
 fallocate=none
+invalidate=0
 verify=crc32c
 verify_fatal=1
 randrepeat=1
-norandommap=0
 
 [dio-write]
+filename=%[1]s-dio
 rw=randwrite
 direct=1
 ioengine=psync
-offset=0
 
 [mmap-write]
+filename=%[1]s-mmap
 rw=randwrite
 ioengine=mmap
-offset=2m
 
 [buffered-write]
+filename=%[1]s-buf
 rw=randwrite
 direct=0
 ioengine=psync
-offset=4m
 
 [dio-read]
+filename=%[1]s-dio
 rw=randread
 direct=1
 ioengine=psync
-offset=0
 verify=0
 `
+
+// fioFiles are the files fioJob uses for a path prefix.
+func fioFiles(prefix string) []string {
+	return []string{prefix + "-dio", prefix + "-mmap", prefix + "-buf"}
+}
 
 func fioScenarios() scenario.Catalogue {
 	return scenario.Catalogue{
 		{
 			Name:   "mixed/fio-verify-fuse",
 			Area:   "mixed",
-			Setup:  "Debian's fio in the guest; FUSE_DIRECT_IO_ALLOW_MMAP, FOPEN_DIRECT_IO|PARALLEL_DIRECT_WRITES; one 6 MiB file",
-			Checks: "a generic/095-like fio job (direct, mmap and buffered writers on their own ranges, a direct reader) exits 0 with crc32c verification clean; fuse_direct_write_iter and fuse_file_mmap ran for the file; the server holds 6 MiB",
+			Setup:  "Debian's fio in the guest; FUSE_DIRECT_IO_ALLOW_MMAP, FOPEN_DIRECT_IO|PARALLEL_DIRECT_WRITES; three 2 MiB files",
+			Checks: "a generic/095-like fio job (direct, mmap and buffered writers on their own files, a direct reader racing the direct writer) exits 0 with crc32c verification clean; fuse_direct_write_iter and fuse_file_mmap ran; the server holds every file whole",
 			Run: func(t *scenario.T) {
 				ps := t.Probes("fentry/fuse_direct_write_iter", "fentry/fuse_file_mmap")
-				m := t.FUSE(fileOf("/fio", 6<<20, fuse.OpenPolicy{DirectIO: true, ParallelDirectWrites: true}, fuse.Capabilities{DirectIOAllowMmap: true}))
+				cfg := fuse.Config{
+					Capabilities: fuse.Capabilities{DirectIOAllowMmap: true},
+					Rules:        []fuse.OpenRule{{Glob: "/fio-*", OpenPolicy: fuse.OpenPolicy{DirectIO: true, ParallelDirectWrites: true}}},
+				}
+				for _, f := range fioFiles("/fio") {
+					cfg.Files = append(cfg.Files, fuse.FileSpec{Path: f, Size: 2 << 20})
+				}
+				m := t.FUSE(cfg)
 				path := m.Path("fio")
-				ps.WatchPath(path)
+				ps.WatchPath(fioFiles(path)...)
 				ev := ps.Record(func() { runFio(t, path) })
 				if ev.Count(probe.KindFuseMmapEnter) == 0 || len(ev.Of(probe.KindWriteEnter).Where(func(e probe.Event) bool { return e.Func() == probe.FuncFuseDirectWriteIter })) == 0 {
 					t.Fatalf("fio's direct and mmap writers did not reach fuse_direct_write_iter and fuse_file_mmap")
 				}
-				content, err := m.FileContent("/fio")
-				t.Check(err, "server content")
-				if len(content) != 6<<20 {
-					t.Errorf("server holds %d bytes, want %d", len(content), 6<<20)
+				for _, f := range fioFiles("/fio") {
+					content, err := m.FileContent(f)
+					t.Check(err, "server content")
+					if len(content) != 2<<20 {
+						t.Errorf("server holds %d bytes of %s, want %d", len(content), f, 2<<20)
+					}
 				}
 			},
 		},
 		{
 			Name:   "mixed/fio-verify-ext4",
 			Area:   "mixed",
-			Setup:  "Debian's fio in the guest; the ext4 disk; one 6 MiB file",
-			Checks: "the same fio job exits 0 with verification clean; the direct writer went through iomap (iomap_dio_rw_begin) for the file",
+			Setup:  "Debian's fio in the guest; the ext4 disk; three files",
+			Checks: "the same fio job exits 0 with verification clean; the direct writer went through iomap (iomap_dio_rw_begin)",
 			Run: func(t *scenario.T) {
 				ps := t.Probes("tp_btf/iomap_dio_rw_begin")
 				dir := t.Disk("ext4", "")
 				path := filepath.Join(dir, "fio")
-				t.Check(os.WriteFile(path, nil, 0o644), "create %s", path)
-				ps.WatchPath(path)
+				for _, f := range fioFiles(path) {
+					t.Check(os.WriteFile(f, nil, 0o644), "create %s", f)
+				}
+				ps.WatchPath(fioFiles(path)...)
 				ev := ps.Record(func() { runFio(t, path) })
 				if ev.Count(probe.KindDIOBegin) == 0 {
 					t.Fatalf("no iomap direct I/O seen for the fio file")

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
+	"text/tabwriter"
 
 	"dioharness/harness/report"
 	"dioharness/harness/scenario"
@@ -81,7 +83,10 @@ func writeMatrix(repo string, m report.Matrix) error {
 	if err := os.WriteFile(filepath.Join(dir, "matrix.md"), md.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write matrix: %w", err)
 	}
-	return os.WriteFile(filepath.Join(dir, "matrix.json"), js.Bytes(), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "matrix.json"), js.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write matrix: %w", err)
+	}
+	return quoteInCover(repo, m)
 }
 
 // bisectStep is one `git bisect run` step in a kernel tree: build it,
@@ -188,4 +193,52 @@ func bisect(ctx context.Context, cat scenario.Catalogue, args []string, stdout, 
 	}
 	git("bisect", "log")
 	return 0
+}
+
+// coverBlock delimits the test results the cover letter quotes.
+const (
+	coverStart = "Test results\n------------\n"
+	coverEnd   = "\nChangelog\n"
+)
+
+// quoteInCover replaces the cover letter's test results with a plain
+// text matrix, so the mail always quotes the latest full run.
+func quoteInCover(repo string, m report.Matrix) error {
+	covers, _ := filepath.Glob(filepath.Join(repo, "patches", "*0000-cover-letter.patch"))
+	if len(covers) != 1 {
+		return nil
+	}
+	data, err := os.ReadFile(covers[0])
+	if err != nil {
+		return err
+	}
+	s := string(data)
+	i := strings.Index(s, coverStart)
+	j := strings.Index(s, coverEnd)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: no %q section before %q", covers[0], strings.TrimSpace(coverStart), strings.TrimSpace(coverEnd))
+	}
+	var b strings.Builder
+	b.WriteString(coverStart + "\n")
+	fmt.Fprintf(&b, "base:    %s\npatched: %s\n\n", m.Kernels[report.FlavourBase], m.Kernels[report.FlavourPatched])
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  scenario\tbase\tpatched\tas declared")
+	fixed, total, ok := 0, 0, 0
+	for _, r := range m.Scenarios {
+		mark := "yes"
+		if !r.Matches() {
+			mark = "NO"
+		} else {
+			ok++
+		}
+		if r.ExpectBase == "fail" {
+			fixed++
+		}
+		total++
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.Name, r.Base, r.Patched, mark)
+	}
+	tw.Flush()
+	fmt.Fprintf(&b, "\n%d scenarios, %d as declared; %d fail on the base kernel as declared\nand pass with the series.\n\nReproduce: make qemu-test   (both kernels, writes results/matrix.md)\n", total, ok, fixed)
+	s = s[:i] + b.String() + s[j:]
+	return os.WriteFile(covers[0], []byte(s), 0o644)
 }
