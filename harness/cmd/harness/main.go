@@ -175,6 +175,14 @@ func qemuTest(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 		if !m.OK() && worst == testrun.ExitOK {
 			worst = testrun.ExitFailed
 		}
+		// The closing line CI reads: rows as declared on both kernels.
+		ok := 0
+		for _, r := range m.Scenarios {
+			if r.Matches() {
+				ok++
+			}
+		}
+		fmt.Fprintf(stdout, "\nmatrix: %d passed, %d failed\n", ok, len(m.Scenarios)-ok)
 	}
 	return worst
 }
