@@ -29,12 +29,19 @@ type ioResult struct {
 }
 
 // goPwrite starts a pwrite on its own OS thread and returns its result
-// channel.
+// channel. A FUSE request interrupted by a signal (SIGCHLD of a child a
+// scenario killed) is answered EINTR by the server before it was
+// handled, so the write is retried: the scenario asked for one write.
 func goPwrite(f *os.File, b []byte, off int64) <-chan ioResult {
 	ch := make(chan ioResult, 1)
 	go func() {
-		n, err := unix.Pwrite(int(f.Fd()), b, off)
-		ch <- ioResult{n, err}
+		for {
+			n, err := unix.Pwrite(int(f.Fd()), b, off)
+			if err != unix.EINTR {
+				ch <- ioResult{n, err}
+				return
+			}
+		}
 	}()
 	return ch
 }

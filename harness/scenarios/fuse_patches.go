@@ -168,6 +168,11 @@ func launderFailureKeepsData(t *scenario.T) {
 	}
 }
 
+// maxFallbackAttempts bounds the tries at the pre-write window: an
+// attempt misses it when page 0 was already clean (written back in the
+// background), so the flush sent no WRITE to hold.
+const maxFallbackAttempts = 5
+
 func dioFallbackOnInvalidateFailure(t *scenario.T) {
 	ps := t.Probes("fexit/fuse_launder_folio", "kprobe/should_failslab", "fentry/fuse_direct_write_iter", "fentry/fuse_perform_write")
 	m := t.FUSE(dioMmapConfig("/fb", 4*page))
@@ -177,27 +182,45 @@ func dioFallbackOnInvalidateFailure(t *scenario.T) {
 	buf := alignedBuf(t, 2*page, 0)
 	copy(buf, want)
 	mapping := mapShared(t, f, 2*page)
-	copy(mapping[:page], pattern(page, 0x77))
-	// The pre-write flush writes page 0 back; its WRITE is held at the
-	// server, so the direct writer waits in fuse_sync_writes between the
-	// flush and the invalidation. A store to page 1 then leaves a dirty
-	// folio that only the invalidation can launder, deterministically.
-	t.Check(m.ArmGateSpec(fuse.GateSpec{Name: "wb", Match: fuse.Match{Op: fuse.OpWrite, Glob: "/fb", Count: 1}}), "arm gate")
-	t.Cleanup(func() { m.DisarmGate("wb") })
-	ps.ArmFault(probe.FaultSpec{Site: "should_failslab", Within: "fuse_launder_folio", Count: 1})
-	var r ioResult
-	ev := ps.Record(func() {
-		res := goPwrite(f, buf, 0)
-		if _, err := m.WaitHeld("wb", 1, holdWait); err != nil {
-			t.Fatalf("the pre-write flush sent no WRITE: %v", err)
+	var (
+		r        ioResult
+		ev       probe.Events
+		attempts int
+		hit      bool
+	)
+	for attempts = 1; attempts <= maxFallbackAttempts && !hit; attempts++ {
+		copy(mapping[:page], pattern(page, 0x77))
+		// The pre-write flush writes page 0 back; its WRITE is held
+		// at the server, so the direct writer waits in
+		// fuse_sync_writes between the flush and the invalidation. A
+		// store to page 1 then leaves a dirty folio that only the
+		// invalidation can launder.
+		t.Check(m.ArmGateSpec(fuse.GateSpec{Name: "wb", Match: fuse.Match{Op: fuse.OpWrite, Glob: "/fb", Count: 1}}), "arm gate")
+		ps.ArmFault(probe.FaultSpec{Site: "should_failslab", Within: "fuse_launder_folio", Count: 1})
+		ev = ps.Record(func() {
+			res := goPwrite(f, buf, 0)
+			if _, err := m.WaitHeld("wb", 1, holdWait); err != nil {
+				t.Fatalf("no WRITE reached the server: %v", err)
+			}
+			copy(mapping[page:2*page], pattern(page, 0x78))
+			_, err := m.DisarmGate("wb")
+			t.Check(err, "release")
+			r = waitIO(t, "direct write", res)
+		})
+		fired, err := ps.FaultFired("should_failslab")
+		t.Check(err, "fault count")
+		hit = fired == 1 && prewriteInvalidationFailed(ev)
+		if !hit {
+			// Consume a stale-cache error the missed attempt
+			// may have recorded, then try again.
+			f.Sync()
+			ps.DisarmFault("should_failslab")
 		}
-		copy(mapping[page:2*page], pattern(page, 0x78))
-		_, err := m.DisarmGate("wb")
-		t.Check(err, "release flush")
-		r = waitIO(t, "direct write", res)
-	})
-	if fired, _ := ps.FaultFired("should_failslab"); fired != 1 || !prewriteInvalidationFailed(ev) {
-		t.Fatalf("the injected launder failure did not hit the pre-write invalidation (fired %d)\n%s", fired, ev)
+	}
+	attempts--
+	t.SetAttempts(attempts)
+	if !hit {
+		t.Fatalf("the injected launder failure never hit the pre-write invalidation in %d attempts\n%s", maxFallbackAttempts, ev)
 	}
 	if r.err != nil || r.n != 2*page {
 		t.Fatalf("direct write over a page that could not be invalidated: %d, %s; want %d", r.n, errnoOf(r.err), 2*page)
@@ -329,11 +352,13 @@ func cachedOpenKillable(t *scenario.T) {
 		case err := <-exited:
 			t.Logf("child exited on SIGKILL with the write still held: %v", err)
 		case <-time.After(absentWait):
-			m.ReleaseAll("w")
+			m.DisarmGate("w")
 			<-exited
 			t.Errorf("child ignored SIGKILL for %v while waiting for the held direct write", absentWait)
 		}
-		m.ReleaseAll("w")
+		// Disarm rather than release: a write interrupted by the
+		// child's SIGCHLD is retried and must not be held again.
+		m.DisarmGate("w")
 		if r := waitIO(t, "direct write", res); r.err != nil || r.n != page {
 			t.Fatalf("direct write after release: %d, %v", r.n, r.err)
 		}
