@@ -41,7 +41,11 @@ func Main(cat scenario.Catalogue, subcommands map[string]func(args []string) int
 	}
 	raw, _ := os.ReadFile("/proc/cmdline")
 	cl := ParseCmdline(string(raw))
-	poweroff(byte(run(cl, cat, out)))
+	code := run(cl, cat, out)
+	// Wait until the UART has sent everything: QEMU exits at once on
+	// the verdict and would drop what is still in the tty buffer.
+	unix.IoctlSetInt(int(out.Fd()), unix.TCSBRK, 1)
+	poweroff(byte(code))
 	return 0
 }
 
