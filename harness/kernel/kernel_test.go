@@ -164,7 +164,7 @@ diff --git a/file.c b/file.c
 --
 2.39.5
 `), 0o644)
-	err := am(t.Context(), dir, patch)
+	err := Am(t.Context(), dir, patch)
 	if err == nil {
 		t.Fatal("a patch with wrong context applied")
 	}

@@ -131,53 +131,66 @@ func (s *Sources) unpack(ctx context.Context, dir string) error {
 // patches changed, so unchanged files keep their mtimes and builds stay
 // incremental.
 func (s *Sources) Patched(ctx context.Context, patchDir string) (Tree, error) {
-	base, err := s.Base(ctx)
-	if err != nil {
-		return Tree{}, err
-	}
 	patches, err := ReadSeries(patchDir)
 	if err != nil {
 		return Tree{}, err
 	}
-	dir := filepath.Join(s.Dir, "patched")
-	stamp := filepath.Join(s.Dir, "patched.series")
 	sum, err := seriesHash(patches)
 	if err != nil {
 		return Tree{}, err
 	}
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		if _, err := git(ctx, base.Src, "worktree", "add", "-q", "--detach", dir, BaseTag); err != nil {
-			return Tree{}, err
-		}
-	}
-	if old, err := os.ReadFile(stamp); err == nil && string(old) == sum {
-		commit, err := gitOut(ctx, dir, "rev-parse", "HEAD")
-		if err == nil {
+	dir := filepath.Join(s.Dir, "patched")
+	if old, err := os.ReadFile(s.patchedStamp()); err == nil && string(old) == sum {
+		if commit, err := gitOut(ctx, dir, "rev-parse", "HEAD"); err == nil {
 			if err := checkoutClean(ctx, dir, commit); err != nil {
 				return Tree{}, err
 			}
 			return Tree{Flavour: "patched", Src: dir, Obj: filepath.Join(dir, objDir), Commit: commit}, nil
 		}
 	}
-	os.Remove(stamp)
-	fmt.Fprintf(s.Log, "kernel: applying %d patches from %s\n", len(patches), patchDir)
-	if _, err := git(ctx, dir, "checkout", "-q", "-f", "-B", "patched", BaseTag); err != nil {
-		return Tree{}, err
-	}
-	for _, p := range patches {
-		if err := am(ctx, dir, p); err != nil {
-			return Tree{}, err
-		}
-	}
-	commit, err := gitOut(ctx, dir, "rev-parse", "HEAD")
+	t, err := s.ResetPatched(ctx)
 	if err != nil {
 		return Tree{}, err
 	}
-	if err := os.WriteFile(stamp, []byte(sum), 0o644); err != nil {
+	fmt.Fprintf(s.Log, "kernel: applying %d patches from %s\n", len(patches), patchDir)
+	for _, p := range patches {
+		if err := Am(ctx, t.Src, p); err != nil {
+			return Tree{}, err
+		}
+	}
+	if t.Commit, err = gitOut(ctx, t.Src, "rev-parse", "HEAD"); err != nil {
 		return Tree{}, err
 	}
-	return Tree{Flavour: "patched", Src: dir, Obj: filepath.Join(dir, objDir), Commit: commit}, nil
+	if err := os.WriteFile(s.patchedStamp(), []byte(sum), 0o644); err != nil {
+		return Tree{}, err
+	}
+	return t, nil
 }
+
+// ResetPatched makes the patched worktree (creating it the first time)
+// hold the base on branch "patched", and forgets which series it held.
+// series-check then applies the series there patch by patch.
+func (s *Sources) ResetPatched(ctx context.Context) (Tree, error) {
+	base, err := s.Base(ctx)
+	if err != nil {
+		return Tree{}, err
+	}
+	os.Remove(s.patchedStamp())
+	dir := filepath.Join(s.Dir, "patched")
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if _, err := git(ctx, base.Src, "worktree", "add", "-q", "--detach", dir, BaseTag); err != nil {
+			return Tree{}, err
+		}
+	}
+	// An interrupted earlier run may have left git am half done.
+	exec.CommandContext(ctx, "git", "-C", dir, "am", "--abort").Run()
+	if _, err := git(ctx, dir, "checkout", "-q", "-f", "-B", "patched", BaseTag); err != nil {
+		return Tree{}, err
+	}
+	return Tree{Flavour: "patched", Src: dir, Obj: filepath.Join(dir, objDir), Commit: base.Commit}, nil
+}
+
+func (s *Sources) patchedStamp() string { return filepath.Join(s.Dir, "patched.series") }
 
 // MarkPatched records that the patched worktree holds the series in
 // patchDir (series-check applied it patch by patch).
@@ -190,7 +203,7 @@ func (s *Sources) MarkPatched(patchDir string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(s.Dir, "patched.series"), []byte(sum), 0o644)
+	return os.WriteFile(s.patchedStamp(), []byte(sum), 0o644)
 }
 
 // Custom checks a user's own tree (KSRC) and builds it as it is, with
@@ -262,9 +275,9 @@ var (
 	amHunk     = regexp.MustCompile(`(?m)^error: (patch failed: .*|.*: does not exist in index|.*: patch does not apply)$`)
 )
 
-// am applies one patch; on failure it aborts and names the patch and the
-// hunk that did not apply.
-func am(ctx context.Context, dir, patch string) error {
+// Am applies one patch with git am; on failure it aborts and names the
+// patch and the hunk that did not apply.
+func Am(ctx context.Context, dir, patch string) error {
 	cmd := exec.CommandContext(ctx, "git", "-c", "user.name="+baseIdent, "-c", "user.email="+baseEmail,
 		"am", "-q", "--keep-cr", patch)
 	cmd.Dir = dir

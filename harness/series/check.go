@@ -116,14 +116,13 @@ func (c *Checker) Run(ctx context.Context, stamp string) error {
 	if err != nil {
 		return err
 	}
-	base, err := c.Sources.Base(ctx)
+	// Checking in the patched worktree leaves it built in the series'
+	// final state, so the patched qemu-test that follows needs no build.
+	t, err := c.Sources.ResetPatched(ctx)
 	if err != nil {
 		return err
 	}
-	t, err := c.worktree(ctx, base)
-	if err != nil {
-		return err
-	}
+	t.Flavour = "series-check"
 	if err := kernel.Configure(ctx, t, c.Fragments, c.Log); err != nil {
 		return err
 	}
@@ -149,7 +148,7 @@ func (c *Checker) Run(ctx context.Context, stamp string) error {
 	for i, p := range patches {
 		name := filepath.Base(p)
 		fmt.Fprintf(c.Log, "series-check: [%d/%d] %s\n", i+1, len(patches), name)
-		if err := amOne(ctx, t.Src, p); err != nil {
+		if err := kernel.Am(ctx, t.Src, p); err != nil {
 			return err
 		}
 		cp := exec.CommandContext(ctx, "perl", "scripts/checkpatch.pl", "--strict", "--no-summary", p)
@@ -187,25 +186,6 @@ func (c *Checker) Run(ctx context.Context, stamp string) error {
 	}
 	fmt.Fprintf(c.Log, "series-check: %d patches apply, are checkpatch --strict clean, build one by one, add no W=1/sparse warnings\n", len(patches))
 	return os.WriteFile(stamp, []byte(sum+"\n"), 0o644)
-}
-
-// worktree resets the patched worktree to the base. Checking the series
-// there, patch by patch, leaves it built in its final state, so the
-// patched qemu-test that follows needs no build of its own.
-func (c *Checker) worktree(ctx context.Context, base kernel.Tree) (kernel.Tree, error) {
-	dir := filepath.Join(c.Sources.Dir, "patched")
-	// The patched tree is about to change: whatever it held is stale.
-	os.Remove(filepath.Join(c.Sources.Dir, "patched.series"))
-	if _, err := os.Stat(dir); os.IsNotExist(err) {
-		if out, err := gitIn(ctx, base.Src, "worktree", "add", "-q", "--detach", dir, kernel.BaseTag); err != nil {
-			return kernel.Tree{}, fmt.Errorf("worktree: %w: %s", err, out)
-		}
-	}
-	gitIn(ctx, dir, "am", "--abort")
-	if out, err := gitIn(ctx, dir, "checkout", "-q", "-f", "-B", "patched", kernel.BaseTag); err != nil {
-		return kernel.Tree{}, fmt.Errorf("reset %s: %w: %s", dir, err, out)
-	}
-	return kernel.Tree{Flavour: "series-check", Src: dir, Obj: filepath.Join(dir, "_obj")}, nil
 }
 
 // warnings compiles the touched C files with W=1 (and sparse) and
@@ -300,21 +280,4 @@ func Hash(patchDir string) (string, error) {
 		h.Write(data)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func amOne(ctx context.Context, dir, patch string) error {
-	out, err := gitIn(ctx, dir, "-c", "user.name=dioharness", "-c", "user.email=dioharness@localhost", "am", "-q", patch)
-	if err != nil {
-		gitIn(ctx, dir, "am", "--abort")
-		hunks := regexp.MustCompile(`(?m)^error: .*$`).FindAllString(out, -1)
-		return fmt.Errorf("patch %s does not apply: %s", filepath.Base(patch), strings.Join(hunks, "; "))
-	}
-	return nil
-}
-
-func gitIn(ctx context.Context, dir string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	return string(out), err
 }
