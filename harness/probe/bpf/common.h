@@ -85,9 +85,8 @@ enum event_kind {
 	/* family 7: tracepoints from our kernel patches */
 	KIND_TRACE_IOMODE = 47,
 	KIND_TRACE_DIO_WRITE_LOCK = 48,
-	KIND_TRACE_DIO_WRITE_FALLBACK = 49,
 	/* fault injection */
-	KIND_FAULT_INJECTED = 50,
+	KIND_FAULT_INJECTED = 49,
 };
 
 /*
