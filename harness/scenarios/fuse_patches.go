@@ -68,6 +68,17 @@ func fusePatchScenarios() scenario.Catalogue {
 			Run:         dioPostwriteInvalidateReported,
 		},
 		{
+			Name: "fuse/aio-postwrite-invalidate-reported",
+			Area: "fuse",
+			Setup: "FUSE_ASYNC_DIO; an io_submit() direct write to a FOPEN_DIRECT_IO file held at the server gate while a shared mapping (cached open) " +
+				"re-dirties the page; one slab failure injected inside fuse_launder_folio for any task",
+			Checks: "the asynchronous write completes with the full count; its post-write invalidation fails in fuse_aio_invalidate_worker (a kernel worker, " +
+				"not the writer) and is reported as the generic DIO path does: dio_warn_stale_pagecache runs in that task and the next fsync() returns EIO",
+			FailsOnBase: "fuse_aio_invalidate_worker ignores the result of its invalidation: the stale page cache goes unreported",
+			Patch:       patchReport,
+			Run:         aioPostwriteInvalidateReported,
+		},
+		{
 			Name:  "fuse/cached-open-killable",
 			Area:  "fuse",
 			Setup: "a parallel direct write held at the server gate (inode in uncached io mode); a child process opens the file cached and waits for the direct write to drain; the child gets SIGKILL",
@@ -299,16 +310,31 @@ func prewriteInvalidationFailed(ev probe.Events) bool {
 	return false
 }
 
-func dioPostwriteInvalidateReported(t *scenario.T) {
+func dioPostwriteInvalidateReported(t *scenario.T) { postwriteInvalidateReported(t, false) }
+
+func aioPostwriteInvalidateReported(t *scenario.T) { postwriteInvalidateReported(t, true) }
+
+// postwriteInvalidateReported: a folio dirtied through a shared mapping
+// while a direct write is in flight cannot be laundered by the
+// post-write invalidation; that stale page cache must be reported as
+// the generic direct I/O path reports it. With aio the write is
+// submitted with io_submit and completed asynchronously, so the
+// post-write invalidation runs in fuse_aio_invalidate_worker, in a
+// kernel worker: the fault is armed for any task inside
+// fuse_launder_folio of the watched inode.
+func postwriteInvalidateReported(t *scenario.T, aio bool) {
 	ps := t.Probes("fexit/fuse_launder_folio", "kprobe/should_failslab", "fentry/dio_warn_stale_pagecache")
-	cfg := fuse.Config{Files: []fuse.FileSpec{{Path: "/pw", Data: pattern(4*page, 0x03)}}}
+	cfg := fuse.Config{
+		Capabilities: fuse.Capabilities{AsyncDIO: aio},
+		Files:        []fuse.FileSpec{{Path: "/pw", Data: pattern(4*page, 0x03)}},
+	}
 	m := t.FUSE(cfg)
 	cached := openFile(t, m.Path("pw"), os.O_RDWR)
 	ps.Watch(cached)
 	mapping := mapShared(t, cached, page)
 	t.Check(m.SetRules(fuse.OpenRule{Glob: "/pw", OpenPolicy: fuse.OpenPolicy{DirectIO: true}}), "rules")
 	direct := openFile(t, m.Path("pw"), os.O_RDWR)
-	written := pattern(page, 0x4b)
+	written := alignedBuf(t, page, 0x4b)
 	var (
 		ev       probe.Events
 		failed   probe.Events
@@ -320,7 +346,14 @@ func dioPostwriteInvalidateReported(t *scenario.T) {
 	for attempts = 1; attempts <= maxWindowAttempts && len(failed) == 0; attempts++ {
 		t.Check(m.ArmGate("w", fuse.OpWrite, "/pw"), "arm gate")
 		ev = ps.Record(func() {
-			res := goPwrite(direct, written, 0)
+			var res <-chan ioResult
+			if aio {
+				var err error
+				res, err = aioPwrite(direct, written, 0)
+				t.Check(err, "submit the asynchronous direct write")
+			} else {
+				res = goPwrite(direct, written, 0)
+			}
 			if _, err := m.WaitHeld("w", 1, holdWait); err != nil {
 				t.Fatalf("direct WRITE never reached the server: %v", err)
 			}
@@ -328,7 +361,7 @@ func dioPostwriteInvalidateReported(t *scenario.T) {
 			// reads it back in and dirties it while the WRITE is in
 			// flight.
 			mapping[0] = 0xee
-			ps.ArmFault(probe.FaultSpec{Site: "should_failslab", Within: "fuse_launder_folio", Count: 1})
+			ps.ArmFault(probe.FaultSpec{Site: "should_failslab", Within: "fuse_launder_folio", Count: 1, AnyTask: aio})
 			_, err := m.DisarmGate("w")
 			t.Check(err, "release")
 			r := waitIO(t, "direct write", res)
@@ -343,8 +376,19 @@ func dioPostwriteInvalidateReported(t *scenario.T) {
 	if len(failed) == 0 {
 		t.Fatalf("the post-write invalidation never failed as planned in %d attempts\n%s", maxWindowAttempts, ev)
 	}
-	if ev.Count(probe.KindDIOWarnStale) == 0 {
+	// Kernel path: the failed invalidation is the post-write one, in
+	// fuse_direct_write_iter for a synchronous write, in the worker
+	// (another task, outside any write call) for an asynchronous one.
+	inWriter := failed[0].Within.Has(probe.FuncFuseDirectWriteIter)
+	if inWriter == aio || (aio && failed[0].PID == uint32(os.Getpid())) {
+		t.Fatalf("the failed invalidation ran in the wrong place (pid %d, within %s; aio %v)\n%s", failed[0].PID, failed[0].Within, aio, ev)
+	}
+	warned := ev.Of(probe.KindDIOWarnStale)
+	if len(warned) == 0 {
 		t.Fatalf("post-write invalidation failed (%d) and nothing reported it: no dio_warn_stale_pagecache\n%s", failed[0].Ret, ev)
+	}
+	if warned[0].TID != failed[0].TID {
+		t.Fatalf("dio_warn_stale_pagecache ran in task %d, the failed invalidation in %d\n%s", warned[0].TID, failed[0].TID, ev)
 	}
 	if err := direct.Sync(); err == nil || !strings.Contains(err.Error(), "input/output error") {
 		t.Fatalf("fsync after the stale-cache report returned %v, want EIO", err)

@@ -222,7 +222,7 @@ struct task_ctx {
 
 struct fault {
 	__u32 armed;
-	__u32 tgid;
+	__u32 tgid;        /* 0 = any task (then within is set) */
 	__u32 within;      /* ctx_fn the task must be inside, 0 = anywhere */
 	__s32 err;         /* negative errno to return */
 	__s64 remaining;   /* injections left; < 0 = unlimited */
