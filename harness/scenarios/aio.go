@@ -42,15 +42,23 @@ type aioEvent struct {
 const iocbCmdPwrite = 1
 
 // aioPwrite submits one asynchronous pwrite of b at off and returns a
-// channel that delivers its result: the byte count, or the errno the
-// write completed with. The submission itself must succeed (an error
-// from io_submit is returned at once). b must stay valid until the
-// result is read.
-func aioPwrite(f *os.File, b []byte, off int64) (<-chan ioResult, error) {
+// channel that delivers its result: the byte count, or the error of the
+// submission or of the write. Everything runs in a goroutine because a
+// kernel may complete an "asynchronous" write inside io_submit (6.12
+// FUSE does for files not opened with O_DIRECT), and a held request must
+// not block the scenario. b must stay valid until the result is read.
+func aioPwrite(f *os.File, b []byte, off int64) <-chan ioResult {
+	ch := make(chan ioResult, 1)
+	go func() { ch <- aioPwriteWait(f, b, off) }()
+	return ch
+}
+
+func aioPwriteWait(f *os.File, b []byte, off int64) ioResult {
 	var ctx uint64
 	if _, _, e := unix.Syscall(unix.SYS_IO_SETUP, 1, uintptr(unsafe.Pointer(&ctx)), 0); e != 0 {
-		return nil, fmt.Errorf("io_setup: %w", e)
+		return ioResult{0, fmt.Errorf("io_setup: %w", e)}
 	}
+	defer unix.Syscall(unix.SYS_IO_DESTROY, uintptr(ctx), 0, 0)
 	cb := &aioIocb{
 		opcode: iocbCmdPwrite,
 		fildes: uint32(f.Fd()),
@@ -60,34 +68,25 @@ func aioPwrite(f *os.File, b []byte, off int64) (<-chan ioResult, error) {
 	}
 	cbs := []*aioIocb{cb}
 	n, _, e := unix.Syscall(unix.SYS_IO_SUBMIT, uintptr(ctx), 1, uintptr(unsafe.Pointer(&cbs[0])))
-	runtime.KeepAlive(cbs)
 	if e != 0 || n != 1 {
-		unix.Syscall(unix.SYS_IO_DESTROY, uintptr(ctx), 0, 0)
-		return nil, fmt.Errorf("io_submit: %d, %v", n, e)
+		return ioResult{0, fmt.Errorf("io_submit: %d, %v", n, e)}
 	}
-	ch := make(chan ioResult, 1)
-	go func() {
-		defer unix.Syscall(unix.SYS_IO_DESTROY, uintptr(ctx), 0, 0)
-		var ev aioEvent
-		for {
-			n, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, uintptr(ctx), 1, 1, uintptr(unsafe.Pointer(&ev)), 0, 0)
-			if e == unix.EINTR {
-				continue
-			}
-			runtime.KeepAlive(cb)
-			runtime.KeepAlive(b)
-			switch {
-			case e != 0:
-				ch <- ioResult{0, fmt.Errorf("io_getevents: %w", e)}
-			case n != 1:
-				ch <- ioResult{0, fmt.Errorf("io_getevents returned %d events", n)}
-			case ev.res < 0:
-				ch <- ioResult{0, unix.Errno(-ev.res)}
-			default:
-				ch <- ioResult{int(ev.res), nil}
-			}
-			return
+	var ev aioEvent
+	for {
+		n, _, e = unix.Syscall6(unix.SYS_IO_GETEVENTS, uintptr(ctx), 1, 1, uintptr(unsafe.Pointer(&ev)), 0, 0)
+		if e != unix.EINTR {
+			break
 		}
-	}()
-	return ch, nil
+	}
+	runtime.KeepAlive(cbs)
+	runtime.KeepAlive(b)
+	switch {
+	case e != 0:
+		return ioResult{0, fmt.Errorf("io_getevents: %w", e)}
+	case n != 1:
+		return ioResult{0, fmt.Errorf("io_getevents returned %d events", n)}
+	case ev.res < 0:
+		return ioResult{0, unix.Errno(-ev.res)}
+	}
+	return ioResult{int(ev.res), nil}
 }
