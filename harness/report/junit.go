@@ -64,7 +64,7 @@ type junitMessage struct {
 // the run has an infrastructure error or kernel reports.
 func WriteJUnit(w io.Writer, r Run) error {
 	if err := writeXML(w, junitDoc(r)); err != nil {
-		return fmt.Errorf("report: write JUnit for %s run: %w", r.Flavour, err)
+		return fmt.Errorf("report: write JUnit for %s run: %w", r.Variant, err)
 	}
 	return nil
 }
@@ -72,10 +72,12 @@ func WriteJUnit(w io.Writer, r Run) error {
 // junitDoc builds the JUnit document for r.
 func junitDoc(r Run) junitSuites {
 	s := junitSuite{
-		Name: "dioharness-" + r.Flavour,
+		Name: "dioharness-" + r.Variant.Slug(),
 		Time: seconds(r.Duration),
 		Properties: []junitProperty{
-			{Name: "flavour", Value: r.Flavour},
+			{Name: "base", Value: r.Variant.Base},
+			{Name: "flavour", Value: string(r.Variant.Flavour)},
+			{Name: "source", Value: r.Source},
 			{Name: "kernel", Value: r.Kernel},
 		},
 	}

@@ -7,11 +7,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"dioharness/harness/kbase"
 )
 
 func TestWriteJUnitGolden(t *testing.T) {
 	run := Run{
-		Flavour: FlavourPatched, Kernel: "6.9.0-dio", Started: started, Duration: ms(4321),
+		Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Kernel: "6.9.0-dio", Started: started, Duration: ms(4321),
 		Scenarios: []Scenario{
 			{Name: "mmap_race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Why: "bug 1",
 				Duration: ms(1200), Attempts: 1, Detail: []string{"KASAN <report>"}},
@@ -23,9 +25,11 @@ func TestWriteJUnitGolden(t *testing.T) {
 	}
 	want := `<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="dioharness" tests="4" failures="2" errors="0" skipped="1" time="4.321">
-  <testsuite name="dioharness-patched" tests="4" failures="2" errors="0" skipped="1" time="4.321" timestamp="2025-03-04T10:00:00">
+  <testsuite name="dioharness-v7.3-patched" tests="4" failures="2" errors="0" skipped="1" time="4.321" timestamp="2025-03-04T10:00:00">
     <properties>
+      <property name="base" value="v7.3"></property>
       <property name="flavour" value="patched"></property>
+      <property name="source" value=""></property>
       <property name="kernel" value="6.9.0-dio"></property>
     </properties>
     <testcase classname="mm" name="mmap_race" time="1.200">
@@ -70,11 +74,11 @@ func TestWriteJUnitRoundTrip(t *testing.T) {
 		},
 		{
 			name: "empty run",
-			run:  Run{Flavour: FlavourBase},
+			run:  Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}},
 		},
 		{
 			name: "console garbage is made valid XML",
-			run: Run{Flavour: FlavourBase, KernelReports: []string{"BUG: \x00\x1b[31mred\x1b[0m ]]> & <"}, Scenarios: []Scenario{
+			run: Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, KernelReports: []string{"BUG: \x00\x1b[31mred\x1b[0m ]]> & <"}, Scenarios: []Scenario{
 				{Name: "a\"b<c>", Area: "x&y", Verdict: Error, Reason: "bad \x07 bell", Detail: []string{"\xff\xfe not utf-8"}},
 			}},
 			want:    []string{"x&y/a\"b<c>:error", "harness/kernel-reports:failure"},
@@ -91,8 +95,8 @@ func TestWriteJUnitRoundTrip(t *testing.T) {
 			if err := xml.Unmarshal([]byte(b.String()), &got); err != nil {
 				t.Fatalf("output is not valid XML: %v\n%s", err, b.String())
 			}
-			if len(got.Suites) != 1 || got.Suites[0].Name != "dioharness-"+tt.run.Flavour {
-				t.Fatalf("want one testsuite dioharness-%s, got %+v", tt.run.Flavour, got.Suites)
+			if len(got.Suites) != 1 || got.Suites[0].Name != "dioharness-"+tt.run.Variant.Slug() {
+				t.Fatalf("want one testsuite dioharness-%s, got %+v", tt.run.Variant.Slug(), got.Suites)
 			}
 			var kinds []string
 			for _, c := range got.Suites[0].Cases {

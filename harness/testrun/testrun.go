@@ -18,7 +18,9 @@ import (
 	"strings"
 	"time"
 
+	"dioharness/harness/debian"
 	"dioharness/harness/image"
+	"dioharness/harness/kbase"
 	"dioharness/harness/kernel"
 	"dioharness/harness/ktap"
 	"dioharness/harness/report"
@@ -40,8 +42,12 @@ type Options struct {
 	Repo string
 	// Build is the build directory.
 	Build string
-	// Flavour is base, patched or custom (KSRC).
-	Flavour string
+	// Variant is the kernel: a base and flavour, or custom (KSRC).
+	Variant kbase.Variant
+	// Spec describes the base; nil for a custom tree.
+	Spec *kbase.Spec
+	// Archive fetches the base's source from Debian's archive.
+	Archive *debian.Archive
 	// KSRC is a user's kernel tree, for the custom flavour.
 	KSRC string
 	// Scenarios is the comma-separated glob list; empty runs all.
@@ -80,13 +86,18 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 		fmt.Fprintf(o.Out, "error: %v\n", err)
 		return Outcome{Exit: ExitBadArgs}
 	}
+	if err := vm.CheckAccel(o.Accel); err != nil {
+		fmt.Fprintf(o.Out, "error: %v\n", err)
+		return Outcome{Exit: ExitBadArgs}
+	}
+	label := o.Variant.String()
 	start := time.Now()
-	dir := filepath.Join(o.Repo, "results", fmt.Sprintf("%s-%s", o.Flavour, start.UTC().Format("20060102-150405")))
+	dir := filepath.Join(o.Repo, "results", fmt.Sprintf("%s-%s", o.Variant.Slug(), start.UTC().Format("20060102-150405")))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fmt.Fprintf(o.Out, "error: %v\n", err)
 		return Outcome{Exit: ExitInfra}
 	}
-	rr := report.Run{Flavour: o.Flavour, Started: start}
+	rr := report.Run{Variant: o.Variant, Started: start}
 	out := Outcome{Dir: dir}
 	finish := func(exit int) Outcome {
 		rr.Duration = time.Since(start).Round(time.Second)
@@ -100,15 +111,19 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 	}
 	infra := func(err error) Outcome {
 		rr.Infra = err.Error()
-		fmt.Fprintf(o.Out, "%s: infrastructure error: %v\n", o.Flavour, err)
+		fmt.Fprintf(o.Out, "%s: infrastructure error: %v\n", label, err)
 		return finish(ExitInfra)
 	}
 
-	kimg, release, commit, err := buildKernel(ctx, o)
+	kb, err := buildKernel(ctx, o)
 	if err != nil {
 		return infra(err)
 	}
-	rr.Kernel = strings.TrimSpace(release + " " + commit)
+	rr.Kernel = strings.TrimSpace(kb.release + " " + kb.commit)
+	rr.Source, rr.Note = kb.tree.Source, kb.tree.Note
+	if kb.tree.Variant.Flavour == kbase.Patched && len(kb.kernel.Patches) == 0 {
+		rr.Note = strings.TrimPrefix(rr.Note+"; ", "; ") + "the series of " + o.Variant.Base + " holds no patch yet: patched is the base"
+	}
 	initrd, err := buildInitramfs(ctx, o)
 	if err != nil {
 		return infra(err)
@@ -123,29 +138,29 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 	if err != nil {
 		return infra(err)
 	}
+	kimg, release := kb.bzImage, kb.release
 	cfg := vm.Config{
 		Kernel:     kimg,
 		Initramfs:  initrd,
 		Disks:      disks,
 		ConsoleLog: filepath.Join(dir, "console.log"),
 		Append: []string{
-			"dioharness.flavour=" + o.Flavour,
+			"dioharness.flavour=" + label,
 			"dioharness.run=" + runArg(sel),
 			fmt.Sprintf("dioharness.repeat=%d", max(o.Repeat, 1)),
 		},
 	}
 	accel, err := vm.ChooseAccel(ctx, o.Accel, cfg, filepath.Join(o.Build, "accel.cache"), o.Out)
 	if err != nil {
-		fmt.Fprintf(o.Out, "error: %v\n", err)
-		return Outcome{Exit: ExitBadArgs}
+		return infra(err)
 	}
 	cfg.Accel = accel
-	fmt.Fprintf(o.Out, "%s: booting %s under %s, %d scenarios\n", o.Flavour, release, strings.ToUpper(accel), len(sel)*max(o.Repeat, 1))
+	fmt.Fprintf(o.Out, "%s: booting %s under %s, %d scenarios\n", label, release, strings.ToUpper(accel), len(sel)*max(o.Repeat, 1))
 	m, err := vm.Start(ctx, cfg)
 	if err != nil {
 		return infra(err)
 	}
-	w := watch(m, o.Timeouts, o.Out, o.Flavour)
+	w := watch(m, o.Timeouts, o.Out, label)
 	verdict, waitErr := m.Wait()
 	m.Close()
 	raw := strings.Join(w.lines, "\n") + "\n"
@@ -157,7 +172,7 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 	}
 	parsed, perr := ktap.Parse(strings.NewReader(raw))
 	if perr == nil {
-		rr.Scenarios = scenarios(sel, parsed, o.Flavour, m.Console().Reports())
+		rr.Scenarios = scenarios(sel, parsed, kb.kernel, m.Console().Reports())
 	}
 	switch {
 	case w.hang != "":
@@ -165,7 +180,7 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 		return finish(ExitInfra)
 	case len(rr.KernelReports) > 0:
 		for _, r := range rr.KernelReports {
-			fmt.Fprintf(o.Out, "%s: kernel report:\n%s\n", o.Flavour, indent(r))
+			fmt.Fprintf(o.Out, "%s: kernel report:\n%s\n", label, indent(r))
 		}
 		return finish(ExitFailed)
 	case perr != nil:
@@ -195,7 +210,7 @@ func runArg(sel scenario.Catalogue) string {
 
 // scenarios joins the guest's KTAP results with the declarations. A
 // kernel report during a scenario fails it whatever the guest saw.
-func scenarios(sel scenario.Catalogue, k *ktap.Report, flavour string, reports []vm.Report) []report.Scenario {
+func scenarios(sel scenario.Catalogue, k *ktap.Report, kern scenario.Kernel, reports []vm.Report) []report.Scenario {
 	byName := map[string]scenario.Scenario{}
 	for _, s := range sel {
 		byName[s.Name] = s
@@ -213,11 +228,12 @@ func scenarios(sel scenario.Catalogue, k *ktap.Report, flavour string, reports [
 	for _, res := range k.Results {
 		s := byName[res.Name]
 		seen[res.Name]++
+		exp := s.Expected(kern)
 		rs := report.Scenario{
 			Name:     res.Name,
 			Area:     s.Area,
-			Expected: report.Verdict(s.Expected(flavour)),
-			Why:      s.FailsOnBase,
+			Expected: report.Verdict(exp.Verdict),
+			Why:      exp.Why,
 			Reason:   res.Reason,
 			Duration: res.Duration,
 			Attempts: attempts(res.Diag),
@@ -240,13 +256,14 @@ func scenarios(sel scenario.Catalogue, k *ktap.Report, flavour string, reports [
 		// fail the run.
 		rs.Matches = rs.Verdict == rs.Expected || rs.Verdict == report.Skip
 		if rs.Expected == report.Fail && rs.Verdict == report.Fail {
-			rs.Reason = "as declared: " + s.FailsOnBase + " (" + rs.Reason + ")"
+			rs.Reason = "as declared: " + exp.Why + " (" + rs.Reason + ")"
 		}
 		out = append(out, rs)
 	}
 	for _, s := range sel {
 		if seen[s.Name] == 0 {
-			out = append(out, report.Scenario{Name: s.Name, Area: s.Area, Verdict: report.Error, Expected: report.Verdict(s.Expected(flavour)), Why: s.FailsOnBase, Reason: "no result from the guest"})
+			exp := s.Expected(kern)
+			out = append(out, report.Scenario{Name: s.Name, Area: s.Area, Verdict: report.Error, Expected: report.Verdict(exp.Verdict), Why: exp.Why, Reason: "no result from the guest"})
 		}
 	}
 	return out
@@ -288,53 +305,89 @@ func writeReports(dir string, rr report.Run) error {
 	return os.WriteFile(filepath.Join(dir, "summary.json"), js.Bytes(), 0o644)
 }
 
-func buildKernel(ctx context.Context, o Options) (bzImage, release, commit string, err error) {
-	pin, err := kernel.ReadPin(filepath.Join(o.Repo, "patches", "BASE"))
-	if err != nil {
-		return "", "", "", err
-	}
-	src := &kernel.Sources{Dir: filepath.Join(o.Build, "kernel"), Pin: pin, Log: o.Out}
-	var t kernel.Tree
-	switch o.Flavour {
-	case "base":
-		t, err = src.Base(ctx)
-	case "patched":
-		t, err = src.Patched(ctx, filepath.Join(o.Repo, "patches"))
-	case "custom":
+// builtKernel is what buildKernel made.
+type builtKernel struct {
+	tree             kernel.Tree
+	kernel           scenario.Kernel
+	bzImage, release string
+	commit           string
+}
+
+func buildKernel(ctx context.Context, o Options) (builtKernel, error) {
+	var (
+		t       kernel.Tree
+		patches []string
+		err     error
+	)
+	switch o.Variant.Flavour {
+	case kbase.Custom:
 		t, err = kernel.Custom(ctx, o.KSRC, filepath.Join(o.Build, "kernel"))
+	case kbase.Base, kbase.Patched:
+		if o.Spec == nil || o.Archive == nil {
+			return builtKernel{}, fmt.Errorf("kernel %s: no base description", o.Variant)
+		}
+		src := &kernel.Sources{Dir: filepath.Join(o.Build, "kernel", o.Spec.Name), Spec: *o.Spec, Archive: o.Archive, Log: o.Out}
+		if o.Variant.Flavour == kbase.Base {
+			t, err = src.Base(ctx)
+			break
+		}
+		if t, err = src.Patched(ctx); err == nil {
+			patches, err = src.AllPatches()
+		}
 	default:
-		err = fmt.Errorf("unknown kernel flavour %q, want base, patched or a KSRC tree", o.Flavour)
+		err = fmt.Errorf("unknown kernel flavour %q", o.Variant.Flavour)
 	}
 	if err != nil {
-		return "", "", "", err
+		return builtKernel{}, err
 	}
-	frags, err := filepath.Glob(filepath.Join(o.Repo, "kconfig", "*.config"))
-	if err != nil || len(frags) == 0 {
-		return "", "", "", fmt.Errorf("no kconfig fragments in %s", filepath.Join(o.Repo, "kconfig"))
+	subjects, err := kernel.Subjects(patches)
+	if err != nil {
+		return builtKernel{}, err
 	}
-	sort.Strings(frags)
+	b := builtKernel{tree: t, kernel: scenario.Kernel{Variant: o.Variant, Patches: subjects}, commit: shortCommit(t.Commit)}
+	frags, err := Fragments(o.Repo, o.Spec)
+	if err != nil {
+		return builtKernel{}, err
+	}
 	if o.NoBuild {
-		img := filepath.Join(t.Obj, "arch/x86/boot/bzImage")
 		rel, err := os.ReadFile(filepath.Join(t.Obj, "include/config/kernel.release"))
 		if err != nil {
-			return "", "", "", fmt.Errorf("-no-build: no kernel built in %s yet: %w", t.Obj, err)
+			return builtKernel{}, fmt.Errorf("-no-build: no kernel built in %s yet: %w", t.Obj, err)
 		}
-		return img, strings.TrimSpace(string(rel)), shortCommit(t.Commit), nil
+		b.bzImage, b.release = filepath.Join(t.Obj, "arch/x86/boot/bzImage"), strings.TrimSpace(string(rel))
+		return b, nil
 	}
 	if err := kernel.Configure(ctx, t, frags, o.Out); err != nil {
-		return "", "", "", err
+		return builtKernel{}, err
 	}
 	res, err := kernel.Build(ctx, t, kernel.BuildOptions{
 		Jobs:        o.Jobs,
 		CCacheDir:   o.CCacheDir,
 		Log:         o.Out,
 		Interactive: o.Interactive,
-		LogFile:     filepath.Join(o.Build, "kernel", "build-"+o.Flavour+".log"),
+		LogFile:     filepath.Join(o.Build, "kernel", "build-"+o.Variant.Slug()+".log"),
 	})
 	if err != nil {
-		return "", "", "", err
+		return builtKernel{}, err
 	}
-	return res.BzImage, res.Release, shortCommit(t.Commit), nil
+	b.bzImage, b.release = res.BzImage, res.Release
+	return b, nil
+}
+
+// Fragments are the kconfig fragments of a build: kconfig/*.config in
+// name order, then the base's own (spec may be nil).
+func Fragments(repo string, spec *kbase.Spec) ([]string, error) {
+	frags, err := filepath.Glob(filepath.Join(repo, "kconfig", "*.config"))
+	if err != nil || len(frags) == 0 {
+		return nil, fmt.Errorf("no kconfig fragments in %s", filepath.Join(repo, "kconfig"))
+	}
+	sort.Strings(frags)
+	if spec != nil {
+		for _, k := range spec.Kconfig {
+			frags = append(frags, filepath.Join(repo, k))
+		}
+	}
+	return frags, nil
 }
 
 func shortCommit(c string) string {

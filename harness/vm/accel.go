@@ -23,12 +23,11 @@ const ProbeTimeout = 30 * time.Second
 // because /dev/kvm existing proves nothing: on some hosts KVM guests
 // hang before the kernel prints a line.
 func ChooseAccel(ctx context.Context, override string, cfg Config, cacheFile string, log io.Writer) (string, error) {
-	switch override {
-	case "kvm", "tcg":
+	if err := CheckAccel(override); err != nil {
+		return "", err
+	}
+	if override != "" {
 		return override, nil
-	case "":
-	default:
-		return "", fmt.Errorf("QEMU_ACCEL=%s: want kvm or tcg", override)
 	}
 	if _, err := os.Stat("/dev/kvm"); err != nil {
 		return "tcg", nil
@@ -52,6 +51,16 @@ func ChooseAccel(ctx context.Context, override string, cfg Config, cacheFile str
 		os.WriteFile(cacheFile, []byte(key+" => "+accel+"\n"), 0o644)
 	}
 	return accel, nil
+}
+
+// CheckAccel validates a QEMU_ACCEL value before anything is built:
+// "", kvm or tcg.
+func CheckAccel(accel string) error {
+	switch accel {
+	case "", "kvm", "tcg":
+		return nil
+	}
+	return fmt.Errorf("QEMU_ACCEL=%s: want kvm or tcg (or empty to prove KVM by a bounded boot)", accel)
 }
 
 func probeBoot(ctx context.Context, cfg Config) error {
