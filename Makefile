@@ -71,9 +71,14 @@ bases: harness
 matrix: harness
 	@$(HARNESS) matrix -results results
 
+# go mod tidy -diff changes nothing: it prints what tidy would change to
+# go.mod and go.sum and fails if anything would.
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l harness)" || { gofmt -l harness; echo "gofmt needed"; exit 1; }
+	@if ! diff=$$($(GO) mod tidy -diff); then \
+		if [ -n "$$diff" ]; then echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; \
+		else echo "go mod tidy -diff failed (error above)"; fi; exit 1; fi
 
 unit:
 	$(GO) test ./...
