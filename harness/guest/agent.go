@@ -72,7 +72,7 @@ func run(cl Cmdline, cat scenario.Catalogue, out io.Writer) int {
 	if err != nil {
 		exe = "/init"
 	}
-	env := scenario.NewEnv(exe, cl.Flavour, "/tmp")
+	env := scenario.NewEnv(exe, "/tmp")
 	defer env.Close()
 	rep := &ktapReporter{w: w}
 	if scenario.RunAll(context.Background(), repeated, env, rep) > 0 {

@@ -440,7 +440,6 @@ var (
 		"fentry/up_read", "fentry/up_write",
 		"tp_btf/iomap_dio_rw_begin", "tp_btf/iomap_dio_complete",
 	}}
-	ext4NoExtentFS = blockFS{disk: "ext4-noextent", write: ext4FS.write, lockProbes: ext4FS.lockProbes}
 	// XFS takes its IOLOCK (the VFS i_rwsem) with the _nested variants
 	// under lockdep and demotes with downgrade_write.
 	xfsFS = blockFS{disk: "xfs", write: probe.FuncXfsFileWriteIter, lockProbes: []string{
