@@ -54,6 +54,7 @@
 // watched (keyed by superblock dev_t and i_ino) or its process is watched.
 //
 // The host kernel these tests run on may refuse fentry/fexit and lack
-// kprobes; scripts/guest-test.sh runs the same tests in a QEMU guest booted
-// from the project's kernel, where every family attaches.
+// kprobes; harness/cmd/probeguest (make probe-guest) runs the same tests in
+// a QEMU guest booted from the project's kernel, where every family
+// attaches.
 package probe
