@@ -88,13 +88,16 @@ func (c *CallCounter) Count(fn func()) (int, error) {
 	return countTraceEvents(out, c.event), nil
 }
 
-// Close removes the tracing instance and the kprobe event.
+// Close removes the tracing instance and the kprobe event. Counters on
+// the same function in one process share both, so what is already gone
+// (ENOENT) is not an error: the first Close removed it.
 func (c *CallCounter) Close() error {
 	var errs []error
-	if err := os.Remove(c.inst); err != nil {
+	if err := os.Remove(c.inst); err != nil && !errors.Is(err, os.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("probe: remove tracing instance: %w", err))
 	}
-	if err := appendLine(filepath.Join(c.root, "kprobe_events"), "-:"+kprobeGroup+"/"+c.event); err != nil {
+	err := appendLine(filepath.Join(c.root, "kprobe_events"), "-:"+kprobeGroup+"/"+c.event)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("probe: remove kprobe event %s: %w", c.event, err))
 	}
 	return errors.Join(errs...)

@@ -101,6 +101,21 @@ func TestCallCounterFiles(t *testing.T) {
 	if _, err := os.Stat(c.inst); !os.IsNotExist(err) {
 		t.Errorf("instance %s still there: %v", c.inst, err)
 	}
+	// A second counter on the same function shares the instance; its
+	// Close finds it gone.
+	if err := c.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	// Other failures are errors (here kprobe_events cannot be written).
+	if err := os.Remove(events); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(events, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err == nil || !strings.Contains(err.Error(), "remove kprobe event") {
+		t.Errorf("Close with an unwritable kprobe_events = %v, want an error", err)
+	}
 }
 
 func TestCallCounterMissingTracefs(t *testing.T) {
