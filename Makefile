@@ -38,7 +38,7 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
 .PHONY: help deps harness qemu-test test vet unit list bases matrix generate \
-	generate-check series-check send-email maintainers bisect clean
+	generate-check series-check send-email maintainers bisect probe-guest clean
 
 help:
 	@echo "make qemu-test     build, boot and verify (BASE=v7.3|v6.12|all, KERNEL=base|patched, KSRC=, SCENARIO=, REPEAT=)"
@@ -51,6 +51,7 @@ help:
 	@echo "make maintainers   regenerate the series' To/Cc lists in MAINTAINERS.md (BASE=)"
 	@echo "make bisect GOOD=<rev> BAD=<rev> SCENARIO=<name> KSRC=<tree>"
 	@echo "make deps          install the Debian packages (as root)"
+	@echo "make probe-guest   the probe package's tests in a guest (PROBE_KERNEL=bzImage, PROBE_TESTS=-test.run=...)"
 
 deps:
 	@scripts/deps.sh
@@ -71,9 +72,14 @@ bases: harness
 matrix: harness
 	@$(HARNESS) matrix -results results
 
+# go mod tidy -diff changes nothing: it prints what tidy would change to
+# go.mod and go.sum and fails if anything would.
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l harness)" || { gofmt -l harness; echo "gofmt needed"; exit 1; }
+	@if ! diff=$$($(GO) mod tidy -diff); then \
+		if [ -n "$$diff" ]; then echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; \
+		else echo "go mod tidy -diff failed (error above)"; fi; exit 1; fi
 
 unit:
 	$(GO) test ./...
@@ -98,6 +104,16 @@ maintainers: harness
 bisect: harness
 	@$(HARNESS) bisect -build $(BUILD) -cache $(CACHE) -ksrc '$(KSRC)' -good '$(GOOD)' -bad '$(BAD)' -scenario '$(SCENARIO)' \
 		$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL))
+
+# The probe package's tests inside a guest booted from a built kernel
+# through the same harness/vm machine: the unpatched kernel of BASE, by
+# default the stable base the probes were written against.
+PROBE_KERNEL ?= $(BUILD)/kernel/$(or $(BASE),v6.12)/base/_obj/arch/x86/boot/bzImage
+PROBE_TESTS ?=
+probe-guest: deps
+	@mkdir -p $(BUILD)/bin
+	@$(GO) build -o $(BUILD)/bin/probeguest ./harness/cmd/probeguest
+	@$(BUILD)/bin/probeguest -build $(BUILD) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(PROBE_KERNEL) $(PROBE_TESTS)
 
 test: vet unit generate-check
 	@$(MAKE) --no-print-directory series-check BASE=all

@@ -10,13 +10,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"dioharness/harness/guest/pid1"
 	"dioharness/harness/ktap"
 	"dioharness/harness/scenario"
 )
-
-// agentTTY is the second serial port: KTAP goes there, apart from the
-// kernel console on ttyS0.
-const agentTTY = "/dev/ttyS1"
 
 // Main is the agent's entry point. As PID 1 it runs the scenarios named
 // on the kernel command line and powers off; it never returns then.
@@ -30,14 +27,14 @@ func Main(cat scenario.Catalogue, subcommands map[string]func(args []string) int
 		fmt.Fprintf(os.Stderr, "guest agent: not PID 1 and no subcommand (have: %s)\n", strings.Join(keys(subcommands), ", "))
 		return 2
 	}
-	if err := setupPID1(); err != nil {
+	if err := pid1.Setup(); err != nil {
 		fmt.Fprintf(os.Stderr, "guest agent: %v\n", err)
-		poweroff(2)
+		pid1.PowerOff(2)
 	}
-	out, err := os.OpenFile(agentTTY, os.O_WRONLY|unix.O_NOCTTY, 0)
+	out, err := os.OpenFile(pid1.AgentTTY, os.O_WRONLY|unix.O_NOCTTY, 0)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "guest agent: %v\n", err)
-		poweroff(2)
+		pid1.PowerOff(2)
 	}
 	raw, _ := os.ReadFile("/proc/cmdline")
 	cl := ParseCmdline(string(raw))
@@ -45,7 +42,7 @@ func Main(cat scenario.Catalogue, subcommands map[string]func(args []string) int
 	// Wait until the UART has sent everything: QEMU exits at once on
 	// the verdict and would drop what is still in the tty buffer.
 	unix.IoctlSetInt(int(out.Fd()), unix.TCSBRK, 1)
-	poweroff(byte(code))
+	pid1.PowerOff(byte(code))
 	return 0
 }
 
@@ -72,7 +69,7 @@ func run(cl Cmdline, cat scenario.Catalogue, out io.Writer) int {
 	if err != nil {
 		exe = "/init"
 	}
-	env := scenario.NewEnv(exe, cl.Flavour, "/tmp")
+	env := scenario.NewEnv(exe, "/tmp")
 	defer env.Close()
 	rep := &ktapReporter{w: w}
 	if scenario.RunAll(context.Background(), repeated, env, rep) > 0 {

@@ -94,7 +94,7 @@ func TestRunVerdicts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := run(t.Context(), Scenario{Name: "fuse/x", Run: tc.body}, NewEnv("/init", "base", t.TempDir()))
+			r := run(t.Context(), Scenario{Name: "fuse/x", Run: tc.body}, NewEnv("/init", t.TempDir()))
 			if r.Verdict != tc.want || !strings.HasPrefix(r.Reason, tc.reason) {
 				t.Errorf("verdict %s (%q), want %s (%q)", r.Verdict, r.Reason, tc.want, tc.reason)
 			}

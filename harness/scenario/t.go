@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -220,7 +219,3 @@ func kmsg(msg string) {
 	defer f.Close()
 	f.WriteString(strings.ReplaceAll(msg, "\n", " "))
 }
-
-// ErrSkip marks an error that should turn into SKIP, e.g. a probe that
-// is absent from this kernel.
-var ErrSkip = errors.New("skip")

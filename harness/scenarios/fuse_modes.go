@@ -1,8 +1,10 @@
 package scenarios
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -104,7 +106,7 @@ func iomodePassthroughExcludesCached(t *scenario.T) {
 		if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
 			f.Close()
 			t.Fatalf("cached open of an inode in passthrough mode succeeded")
-		} else if !errorIs(err, unix.EIO) {
+		} else if !errors.Is(err, unix.EIO) {
 			t.Fatalf("cached open of a passthrough inode: %v, want EIO", err)
 		}
 		t.Check(pt.Close(), "close passthrough file")
@@ -126,7 +128,7 @@ func iomodePassthroughExcludesCached(t *scenario.T) {
 		if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
 			f.Close()
 			t.Fatalf("passthrough open of an inode in cached mode succeeded")
-		} else if !errorIs(err, unix.EIO) {
+		} else if !errors.Is(err, unix.EIO) {
 			t.Fatalf("passthrough open of a cached inode: %v, want EIO", err)
 		}
 		t.Check(cached.Close(), "close cached file")
@@ -165,7 +167,7 @@ func mmapWaitsForParallelDIO(t *scenario.T) {
 				unix.Munmap(r.b)
 			}
 			t.Fatalf("shared mmap returned (%v) while a parallel direct write was in flight", r.err)
-		case <-timeAfter(absentWait):
+		case <-time.After(absentWait):
 		}
 		m.ReleaseAll("w")
 		if r := waitIO(t, "held direct write", res); r.err != nil || r.n != page {
