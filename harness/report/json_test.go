@@ -14,7 +14,7 @@ func TestWriteJSONGolden(t *testing.T) {
 	run := Run{
 		Flavour: FlavourBase, Kernel: "6.9.0", Started: started, Duration: ms(2500),
 		Scenarios: []Scenario{
-			{Name: "mmap_race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Reason: "UAF",
+			{Name: "mmap_race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Directive: "XFAIL", Reason: "UAF",
 				Why: "missing lock", Duration: ms(1234), Attempts: 2, Detail: []string{"<TASK>"}},
 		},
 	}
@@ -37,6 +37,7 @@ func TestWriteJSONGolden(t *testing.T) {
       "verdict": "fail",
       "expected": "fail",
       "matches": true,
+      "directive": "XFAIL",
       "reason": "UAF",
       "why": "missing lock",
       "duration_ms": 1234,
