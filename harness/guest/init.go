@@ -1,16 +1,18 @@
 // Package guest is the agent that runs as PID 1 in the test VM: it
-// mounts the pseudo filesystems, runs the requested scenarios, writes
-// KTAP to the agent channel (ttyS1) and ends the VM carrying the verdict
-// out through QEMU's isa-debug-exit port.
+// mounts the pseudo filesystems, reads the host's plan, runs the planned
+// scenarios, writes KTAP to the agent channel the plan names and ends
+// the VM carrying its verdict out through QEMU's isa-debug-exit port.
+// Everything it shares with the host is in harness/guestproto.
 package guest
 
 import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"dioharness/harness/guestproto"
 )
 
 type mountPoint struct {
@@ -60,51 +62,18 @@ func setupPID1() error {
 	return nil
 }
 
-// Cmdline is what the host asks of this boot, read from /proc/cmdline.
-type Cmdline struct {
-	// Run is the comma-separated scenario glob list.
-	Run string
-	// Flavour is base, patched or custom.
-	Flavour string
-	// Probe asks the agent only to prove it started (accelerator probe).
-	Probe bool
-	// Repeat runs the selection this many times (flake checks).
-	Repeat int
-}
-
-// ParseCmdline reads dioharness.* words from a kernel command line.
-func ParseCmdline(s string) Cmdline {
-	c := Cmdline{Flavour: "custom", Repeat: 1}
-	for _, w := range strings.Fields(s) {
-		k, v, _ := strings.Cut(w, "=")
-		switch k {
-		case "dioharness.run":
-			c.Run = v
-		case "dioharness.flavour":
-			c.Flavour = v
-		case "dioharness.probe":
-			c.Probe = v == "1"
-		case "dioharness.repeat":
-			fmt.Sscan(v, &c.Repeat)
-			if c.Repeat < 1 {
-				c.Repeat = 1
-			}
-		}
-	}
-	return c
-}
-
-// exitPort is QEMU's isa-debug-exit device.
-const exitPort = 0xf4
-
-// poweroff ends the VM with the verdict: QEMU exits (code<<1)|1. If the
-// port is missing it falls back to a reboot, which -no-reboot turns into
-// a QEMU exit the host reads as "no verdict".
-func poweroff(code byte) {
+// poweroff ends the VM with the verdict: a write of v to QEMU's
+// isa-debug-exit port (guestproto.Verdict.ExitStatus). Without a port
+// (no plan was read) or if the write does not end the VM, it reboots,
+// which -no-reboot turns into a QEMU exit the host reads as "no
+// verdict".
+func poweroff(port uint16, v guestproto.Verdict) {
 	unix.Sync()
-	if f, err := os.OpenFile("/dev/port", os.O_WRONLY, 0); err == nil {
-		f.WriteAt([]byte{code}, exitPort)
-		f.Close()
+	if port != 0 {
+		if f, err := os.OpenFile("/dev/port", os.O_WRONLY, 0); err == nil {
+			f.WriteAt([]byte{byte(v)}, int64(port))
+			f.Close()
+		}
 	}
 	unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 	select {}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"dioharness/harness/guestproto"
 )
 
 // ProbeTimeout bounds the KVM proof boot. A working KVM guest reaches
@@ -59,7 +61,7 @@ func probeBoot(ctx context.Context, cfg Config) error {
 	defer cancel()
 	cfg.Accel = "kvm"
 	cfg.Disks = nil
-	cfg.Append = append(append([]string{}, cfg.Append...), "dioharness.probe=1")
+	cfg.Append = append(append([]string{}, cfg.Append...), guestproto.Cmdline{Probe: true}.Words()...)
 	tmp, err := os.MkdirTemp("", "dioh-probe")
 	if err != nil {
 		return err
@@ -83,15 +85,14 @@ func probeBoot(ctx context.Context, cfg Config) error {
 }
 
 func cacheKey(cfg Config) string {
-	qemu := cfg.QEMU
-	if qemu == "" {
-		qemu = "qemu-system-x86_64"
-	}
+	qemu := cfg.Machine.QEMU
 	ver := "unknown"
 	if out, err := exec.Command(qemu, "--version").Output(); err == nil {
 		ver, _, _ = strings.Cut(string(out), "\n")
 	}
 	var u unix.Utsname
 	unix.Uname(&u)
-	return fmt.Sprintf("%s | host %s", ver, unix.ByteSliceToString(u.Release[:]))
+	// The machine type and CPU model are part of the answer: on the
+	// project machines -cpu max makes KVM abort while other models hang.
+	return fmt.Sprintf("%s | -machine %s -cpu %s | host %s", ver, cfg.Machine.Type, cfg.Machine.CPU, unix.ByteSliceToString(u.Release[:]))
 }
