@@ -200,6 +200,8 @@ func TestSessionResume(t *testing.T) {
 		starts    []int
 		faults    int
 		infra     string
+		// runReports counts reports outside any scenario.
+		runReports int
 	}{
 		{
 			name:   "one clean boot",
@@ -289,6 +291,34 @@ func TestSessionResume(t *testing.T) {
 			faults: 1,
 		},
 		{
+			name: "a hang between two scenarios is charged to the next one",
+			plan: testPlan("fuse/a", "fuse/b"),
+			s: &scripted{boots: []func(guestproto.Plan) []step{
+				func(guestproto.Plan) []step {
+					return append(agent("KTAP version 1", "1..2", "# "+guestproto.StartDiag("fuse/a"), "ok 1 fuse/a"), step{hang: true})
+				},
+			}},
+			want: []slotView{
+				{Name: "fuse/a", Result: "pass ", Boot: 1},
+				{Name: "fuse/b", Boot: 1, Fault: "killed by the host: no progress in 100ms during next scenario (before the agent announced the scenario)", Timeout: true},
+			},
+			starts: []int{0},
+			faults: 1,
+		},
+		{
+			name: "a report during boot belongs to no scenario",
+			plan: testPlan("fuse/a"),
+			s: &scripted{boots: []func(guestproto.Plan) []step{
+				func(p guestproto.Plan) []step {
+					return append(console("WARNING: CPU: 0 PID: 0 at arch/x86/kernel/x.c:1 y+0x1/0x2", "---[ end trace 0 ]---"),
+						append(agentRun(p, nil), exitWith(guestproto.VerdictOK))...)
+				},
+			}},
+			want:       []slotView{{Name: "fuse/a", Result: "pass ", Boot: 1}},
+			starts:     []int{0},
+			runReports: 1,
+		},
+		{
 			name: "no KTAP header is infrastructure",
 			plan: testPlan("fuse/a"),
 			s: &scripted{boots: []func(guestproto.Plan) []step{
@@ -347,6 +377,9 @@ func TestSessionResume(t *testing.T) {
 			}
 			if o.faults != tc.faults {
 				t.Errorf("faults = %d, want %d", o.faults, tc.faults)
+			}
+			if len(o.reports) != tc.runReports {
+				t.Errorf("reports outside scenarios: %d, want %d", len(o.reports), tc.runReports)
 			}
 			infra := ""
 			if o.infra != nil {

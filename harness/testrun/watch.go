@@ -144,6 +144,13 @@ func watch(g guest, t Timeouts, out io.Writer, label string) bootResult {
 		r.startedFor = time.Since(scenStart)
 	}
 	r.verdict, r.waitErr = g.Wait()
+	// The console and the agent channel are read apart: the agent's
+	// may close before the console's reader saw the panic.
+	select {
+	case <-g.Console().Panicked():
+		r.panicked = true
+	default:
+	}
 	r.reports = g.Console().Reports()
 	return r
 }
