@@ -99,9 +99,14 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 			return Outcome{Exit: ExitBadArgs}
 		}
 	}
+	order, err := runOrder(cat, o.Scenarios)
+	if err != nil {
+		fmt.Fprintf(o.Out, "error: %v\n", err)
+		return Outcome{Exit: ExitBadArgs}
+	}
 	plan := guestproto.Plan{
 		Flavour:   o.Flavour,
-		Scenarios: guestproto.Entries(runOrder(sel), expectations(sel, o.Flavour)),
+		Scenarios: guestproto.Entries(order, expectations(sel, o.Flavour)),
 		Repeat:    max(o.Repeat, 1),
 		AgentTTY:  mach.AgentTTY(),
 		ExitPort:  mach.ExitPort(),
@@ -222,13 +227,26 @@ func finishRun(oc outcome, sel scenario.Catalogue, dir string, o Options, rr *re
 	return finish(ExitOK)
 }
 
-// runOrder is the selection in catalogue order, the order scenarios run.
-func runOrder(sel scenario.Catalogue) []string {
-	var n []string
-	for _, s := range sel {
-		n = append(n, s.Name)
+// runOrder is the order the scenarios run in: the order the patterns
+// are given in, each pattern's matches in catalogue order, every
+// scenario once. "harness/hang,fuse/a" thus hangs the guest first and
+// shows fuse/a running in a fresh one.
+func runOrder(cat scenario.Catalogue, patterns string) ([]string, error) {
+	var names []string
+	seen := map[string]bool{}
+	for _, p := range strings.Split(patterns, ",") {
+		sel, err := cat.Lookup(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range sel {
+			if !seen[s.Name] {
+				seen[s.Name] = true
+				names = append(names, s.Name)
+			}
+		}
 	}
-	return n
+	return names, nil
 }
 
 // expectations answers, from the scenario declarations, whether a
