@@ -175,14 +175,17 @@ func result(e guestproto.Entry, res scenario.Result) (r ktap.Result, matched boo
 	return r, true
 }
 
-// writeKmsg writes one line to the kernel log.
+// writeKmsg writes one line to the kernel log. The trailing newline
+// matters: printk keeps a record without one open for continuation, and
+// consoles print only finished records, so the marker would reach the
+// console only with the next kernel message (never, before a hang).
 func writeKmsg(msg string) {
 	f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0)
 	if err != nil {
 		return
 	}
 	defer f.Close()
-	f.WriteString(strings.ReplaceAll(msg, "\n", " "))
+	f.WriteString(strings.ReplaceAll(msg, "\n", " ") + "\n")
 }
 
 func keys(m map[string]func([]string) int) []string {

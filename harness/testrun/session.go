@@ -194,8 +194,14 @@ func settle(o *outcome, n, first int, b bootResult) (next int, faulted bool, err
 		sl.fault, sl.timeout = "killed by the host: "+b.hang, true
 	case len(sl.reports) > 0:
 		sl.fault = "the guest died: kernel report: " + sl.reports[0].Title
-	case b.panicked:
+	case b.panicked || len(unattributed(b.reports)) > 0:
+		// The console lost the scenario's kmsg marker (a loaded host
+		// drops serial output): the report that killed the guest is
+		// still the first one that names no scenario of this boot.
 		sl.fault = "the guest died: kernel panic"
+		if u := unattributed(b.reports); len(u) > 0 {
+			sl.fault = "the guest died: kernel report: " + u[0].Title + " (its kmsg marker was lost)"
+		}
 	default:
 		why := "the guest ended during " + sl.entry.Name + " without a kernel report"
 		if b.waitErr != nil {
@@ -208,4 +214,15 @@ func settle(o *outcome, n, first int, b bootResult) (next int, faulted bool, err
 	}
 	sl.boot, sl.ran = n, b.startedFor
 	return next + 1, true, nil
+}
+
+// unattributed returns the reports that came before any kmsg marker.
+func unattributed(reports []vm.Report) []vm.Report {
+	var out []vm.Report
+	for _, r := range reports {
+		if r.Test == 0 {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -306,6 +306,25 @@ func TestSessionResume(t *testing.T) {
 			faults: 1,
 		},
 		{
+			name: "a panic whose kmsg marker the console lost still names its report",
+			plan: testPlan("fuse/a", "fuse/b"),
+			s: &scripted{boots: []func(guestproto.Plan) []step{
+				func(guestproto.Plan) []step {
+					s := agent("KTAP version 1", "1..2", "# "+guestproto.StartDiag("fuse/a"))
+					s = append(s, console("kernel BUG at drivers/misc/lkdtm/bugs.c:105!", "Oops: invalid opcode: 0000 [#1] SMP", "</TASK>",
+						"Kernel panic - not syncing: Fatal exception")...)
+					return append(s, step{die: "guest rebooted or powered off without reporting a verdict (kernel panic?)"})
+				},
+			}},
+			want: []slotView{
+				{Name: "fuse/a", Boot: 1, Fault: "the guest died: kernel report: kernel BUG at drivers/misc/lkdtm/bugs.c:105! (its kmsg marker was lost)"},
+				{Name: "fuse/b", Result: "pass ", Boot: 2},
+			},
+			starts:     []int{0, 1},
+			faults:     1,
+			runReports: 2,
+		},
+		{
 			name: "a report during boot belongs to no scenario",
 			plan: testPlan("fuse/a"),
 			s: &scripted{boots: []func(guestproto.Plan) []step{
