@@ -9,7 +9,8 @@ BASE ?=
 KERNEL ?=
 # A kernel tree of your own, built as it is (flavour "custom").
 KSRC ?=
-# Comma-separated scenario globs (harness list shows the catalogue).
+# Comma-separated scenario globs, run in the order given (harness list
+# shows the catalogue).
 SCENARIO ?=
 # Run the selection N times in one boot (flake check).
 REPEAT ?= 1

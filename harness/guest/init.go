@@ -1,49 +1,14 @@
 // Package guest is the agent that runs as PID 1 in the test VM: it
-// mounts the pseudo filesystems, runs the requested scenarios, writes
-// KTAP to the agent channel (ttyS1) and ends the VM carrying the verdict
-// out through QEMU's isa-debug-exit port (the PID-1 parts are package
-// pid1).
+// mounts the pseudo filesystems (package pid1), reads the host's plan, runs the planned
+// scenarios, writes KTAP to the agent channel the plan names and ends
+// the VM carrying its verdict out through QEMU's isa-debug-exit port.
+// Everything it shares with the host is in harness/guestproto.
 package guest
 
 import (
 	"fmt"
 	"os"
-	"strings"
 )
-
-// Cmdline is what the host asks of this boot, read from /proc/cmdline.
-type Cmdline struct {
-	// Run is the comma-separated scenario glob list.
-	Run string
-	// Flavour is base, patched or custom.
-	Flavour string
-	// Probe asks the agent only to prove it started (accelerator probe).
-	Probe bool
-	// Repeat runs the selection this many times (flake checks).
-	Repeat int
-}
-
-// ParseCmdline reads dioharness.* words from a kernel command line.
-func ParseCmdline(s string) Cmdline {
-	c := Cmdline{Flavour: "custom", Repeat: 1}
-	for _, w := range strings.Fields(s) {
-		k, v, _ := strings.Cut(w, "=")
-		switch k {
-		case "dioharness.run":
-			c.Run = v
-		case "dioharness.flavour":
-			c.Flavour = v
-		case "dioharness.probe":
-			c.Probe = v == "1"
-		case "dioharness.repeat":
-			fmt.Sscan(v, &c.Repeat)
-			if c.Repeat < 1 {
-				c.Repeat = 1
-			}
-		}
-	}
-	return c
-}
 
 // OpenFile is the "open-file PATH" subcommand: a separate process that
 // waits for a line on stdin, then opens PATH read-write, prints "opened"

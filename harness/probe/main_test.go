@@ -16,6 +16,7 @@ import (
 	"dioharness/harness/fuse"
 	"dioharness/harness/fuse/fusecli"
 	"dioharness/harness/guest/pid1"
+	"dioharness/harness/guestproto"
 )
 
 // fuseServerEnv makes the test binary the project's test FUSE server
@@ -40,25 +41,40 @@ func TestMain(m *testing.M) {
 // setup, the output on the agent channel, the exit code carried out of
 // the VM. It never returns.
 func runAsInit(m *testing.M) {
-	if err := pid1.Setup(); err != nil {
+	fail := func(port uint16, err error) {
 		fmt.Fprintf(os.Stderr, "probe test init: %v\n", err)
-		pid1.PowerOff(2)
+		pid1.PowerOff(port, 2)
 	}
-	tty, err := os.OpenFile(pid1.AgentTTY, os.O_WRONLY|unix.O_NOCTTY, 0)
+	if err := pid1.Setup(); err != nil {
+		fail(0, err)
+	}
+	// The plan (harness/cmd/probeguest) names the machine's agent
+	// channel and exit port.
+	raw, err := os.ReadFile("/proc/cmdline")
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "probe test init: %v\n", err)
-		pid1.PowerOff(2)
+		fail(0, err)
+	}
+	b, err := os.ReadFile(guestproto.ParseCmdline(string(raw)).Plan)
+	if err != nil {
+		fail(0, fmt.Errorf("read the plan: %w", err))
+	}
+	plan, err := guestproto.DecodeWiring(b)
+	if err != nil {
+		fail(0, err)
+	}
+	tty, err := os.OpenFile(plan.AgentTTY, os.O_WRONLY|unix.O_NOCTTY, 0)
+	if err != nil {
+		fail(plan.ExitPort, err)
 	}
 	for _, fd := range []int{1, 2} {
 		if err := unix.Dup3(int(tty.Fd()), fd, 0); err != nil {
-			fmt.Fprintf(os.Stderr, "probe test init: dup agent channel: %v\n", err)
-			pid1.PowerOff(2)
+			fail(plan.ExitPort, fmt.Errorf("dup agent channel: %w", err))
 		}
 	}
 	code := m.Run()
 	// QEMU exits at once on the exit port: let the UART drain first.
 	unix.IoctlSetInt(int(tty.Fd()), unix.TCSBRK, 1)
-	pid1.PowerOff(byte(code))
+	pid1.PowerOff(plan.ExitPort, byte(code))
 }
 
 // requireRoot skips tests that load BPF or mount file systems.

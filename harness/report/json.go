@@ -33,6 +33,7 @@ type scenarioJSON struct {
 	Verdict    Verdict  `json:"verdict"`
 	Expected   Verdict  `json:"expected"`
 	Matches    bool     `json:"matches"`
+	Directive  string   `json:"directive"`
 	Reason     string   `json:"reason"`
 	Why        string   `json:"why"`
 	DurationMS int64    `json:"duration_ms"`
@@ -86,6 +87,7 @@ func (s Scenario) MarshalJSON() ([]byte, error) {
 		Verdict:    s.Verdict,
 		Expected:   s.Expected,
 		Matches:    s.Matches,
+		Directive:  s.Directive,
 		Reason:     s.Reason,
 		Why:        s.Why,
 		DurationMS: toMS(s.Duration),
@@ -101,16 +103,17 @@ func (s *Scenario) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*s = Scenario{
-		Name:     j.Name,
-		Area:     j.Area,
-		Verdict:  j.Verdict,
-		Expected: j.Expected,
-		Matches:  j.Matches,
-		Reason:   j.Reason,
-		Why:      j.Why,
-		Duration: fromMS(j.DurationMS),
-		Attempts: j.Attempts,
-		Detail:   nilIfEmpty(j.Detail),
+		Name:      j.Name,
+		Area:      j.Area,
+		Verdict:   j.Verdict,
+		Expected:  j.Expected,
+		Matches:   j.Matches,
+		Directive: j.Directive,
+		Reason:    j.Reason,
+		Why:       j.Why,
+		Duration:  fromMS(j.DurationMS),
+		Attempts:  j.Attempts,
+		Detail:    nilIfEmpty(j.Detail),
 	}
 	return nil
 }

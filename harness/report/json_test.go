@@ -16,7 +16,7 @@ func TestWriteJSONGolden(t *testing.T) {
 	run := Run{
 		Variant: kbase.Variant{Base: "v6.12", Flavour: kbase.Base}, Note: "linux-source-6.12 6.12.110-1~deb12u1 is no longer served", Kernel: "6.9.0", Started: started, Duration: ms(2500),
 		Scenarios: []Scenario{
-			{Name: "mmap_race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Reason: "UAF",
+			{Name: "mmap_race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Directive: "XFAIL", Reason: "UAF",
 				Why: "missing lock", Duration: ms(1234), Attempts: 2, Detail: []string{"<TASK>"}},
 		},
 	}
@@ -42,6 +42,7 @@ func TestWriteJSONGolden(t *testing.T) {
       "verdict": "fail",
       "expected": "fail",
       "matches": true,
+      "directive": "XFAIL",
       "reason": "UAF",
       "why": "missing lock",
       "duration_ms": 1234,

@@ -128,3 +128,39 @@ func TestWriteJUnitRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestJUnitDirectives checks that the KTAP directive shows in JUnit: in
+// the failure type and message of a timeout and an XPASS, and beside the
+// verdict in system-out.
+func TestJUnitDirectives(t *testing.T) {
+	run := Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, Scenarios: []Scenario{
+		{Name: "x", Area: "fuse", Verdict: Fail, Expected: Fail, Matches: true, Directive: "XFAIL", Why: "w", Reason: "r", Attempts: 1},
+		{Name: "y", Area: "fuse", Verdict: Pass, Expected: Fail, Directive: "XPASS", Why: "w", Attempts: 1},
+		{Name: "z", Area: "harness", Verdict: Fail, Expected: Pass, Directive: "TIMEOUT", Reason: "killed by the host after 1m0s", Attempts: 1},
+	}}
+	var b strings.Builder
+	if err := WriteJUnit(&b, run); err != nil {
+		t.Fatal(err)
+	}
+	var doc junitSuites
+	if err := xml.Unmarshal([]byte(b.String()), &doc); err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ Name, Type, Message, Out string }
+	var got []row
+	for _, c := range doc.Suites[0].Cases {
+		r := row{Name: c.Name, Out: strings.SplitN(c.SystemOut, "\n", 2)[0]}
+		if c.Failure != nil {
+			r.Type, r.Message = c.Failure.Type, c.Failure.Message
+		}
+		got = append(got, r)
+	}
+	want := []row{
+		{Name: "x", Out: "verdict: fail XFAIL, expected: fail, attempts: 1"},
+		{Name: "y", Type: "xpass", Message: "unexpected pass (expected fail)", Out: "verdict: pass XPASS, expected: fail, attempts: 1"},
+		{Name: "z", Type: "timeout", Message: "timed out (expected pass): killed by the host after 1m0s", Out: "verdict: fail TIMEOUT, expected: pass, attempts: 1"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("JUnit cases (-want +got):\n%s", d)
+	}
+}

@@ -57,6 +57,11 @@ type Scenario struct {
 	// Matches reports whether Verdict satisfies the declaration, as
 	// decided by the harness.
 	Matches bool
+	// Directive is the KTAP directive the result carried: XFAIL (failed
+	// as declared), XPASS (passed although declared to fail), TIMEOUT
+	// (ended by a timeout: the agent's, or the host killed the guest),
+	// SKIP, ERROR (no result); empty for a plain pass or failure.
+	Directive string
 	// Reason explains the verdict: skip reason or failure message.
 	Reason string
 	// Why is the declared reason the scenario fails on the base kernel;

@@ -28,7 +28,7 @@ func writeTable(w io.Writer, r Run) error {
 	fmt.Fprintln(tw, "SCENARIO\tAREA\tVERDICT\tEXPECTED\tTIME")
 	var problems []string
 	for _, c := range cases(r) {
-		verdict := string(c.verdict)
+		verdict := c.shownVerdict()
 		if c.outcome == failed || c.outcome == errored {
 			verdict += " !"
 			problems = append(problems, fmt.Sprintf("  %s: %s", cell(c.name), oneLine(c.message)))

@@ -12,8 +12,10 @@ import (
 
 // harnessScenarios prove the harness's own failure paths. They are
 // manual: `make qemu-test SCENARIO=harness/forced-fail` must exit 1,
-// harness/kernel-warn must exit 1 with the WARN quoted, and
-// harness/hang must be killed and exit 2 with the console kept.
+// harness/kernel-warn must exit 1 with the WARN quoted, harness/hang
+// must be killed (TIMEOUT) and harness/panic must take the guest down
+// with the report quoted; after either, a fresh guest runs the
+// scenarios named after it, and the run exits 1.
 func harnessScenarios() scenario.Catalogue {
 	return scenario.Catalogue{
 		{
@@ -41,6 +43,23 @@ func harnessScenarios() scenario.Catalogue {
 			},
 		},
 		{
+			Name:   "harness/panic",
+			Area:   "harness",
+			Setup:  "LKDTM provoke-crash in debugfs; PANIC_ON_OOPS",
+			Checks: "triggers a kernel BUG through LKDTM, which panics the guest: the host must fail this scenario with the quoted report, run the rest in a fresh guest and exit 1",
+			Manual: true,
+			Run: func(t *scenario.T) {
+				const lkdtm = "/sys/kernel/debug/provoke-crash/DIRECT"
+				if _, err := os.Stat(lkdtm); err != nil {
+					t.Skipf("LKDTM not in this kernel: %v", err)
+				}
+				// The write does not return: BUG() oopses this task
+				// and PANIC_ON_OOPS panics the kernel.
+				err := os.WriteFile(lkdtm, []byte("BUG\n"), 0)
+				t.Fatalf("the guest survived an LKDTM BUG (write: %v): is PANIC_ON_OOPS off?", err)
+			},
+		},
+		{
 			Name:    "harness/probe-overhead",
 			Area:    "harness",
 			Setup:   "ext4 disk; must run alone in its boot (nothing else may have loaded probes)",
@@ -60,7 +79,7 @@ func harnessScenarios() scenario.Catalogue {
 			Name:    "harness/hang",
 			Area:    "harness",
 			Setup:   "nothing",
-			Checks:  "never returns: the host must kill the guest after its scenario timeout and exit 2",
+			Checks:  "never returns: the host must kill the guest after its scenario timeout, record TIMEOUT, run the rest in a fresh guest and exit 1",
 			Manual:  true,
 			Timeout: 24 * time.Hour,
 			Run: func(t *scenario.T) {

@@ -81,7 +81,7 @@ func parseConsole(t *testing.T, log string) corpusResult {
 	}
 	defer f.Close()
 	var copied strings.Builder
-	c := newConsole(&copied)
+	c := newConsole(&copied, nil)
 	c.consume(f)
 	raw, err := os.ReadFile(log)
 	if err != nil {

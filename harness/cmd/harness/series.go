@@ -59,7 +59,11 @@ func seriesCheck(ctx context.Context, _ scenario.Catalogue, args []string, stdou
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			return testrun.ExitInfra
 		}
-		frags, err := testrun.Fragments(e.repo, &spec)
+		mk, err := testrun.MachineKconfig(e.repo)
+		if err != nil {
+			return badArgs(stderr, err)
+		}
+		frags, err := testrun.Fragments(e.repo, mk, &spec)
 		if err != nil {
 			return badArgs(stderr, err)
 		}

@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"dioharness/harness/guestproto"
 	"dioharness/harness/image"
 	"dioharness/harness/testrun"
 	"dioharness/harness/vm"
@@ -144,7 +145,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	initBin := filepath.Join(work, "init")
-	if err := buildTests(ctx, initBin); err != nil {
+	repo, err := buildTests(ctx, initBin)
+	if err != nil {
 		return infra(err)
 	}
 	// The tests would only find a bad flag inside the guest, where the
@@ -153,7 +155,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "probeguest: go test flags %q: %s\n", o.testFlags, firstLine(out))
 		return testrun.ExitBadArgs
 	}
-	cfg, err := prepare(ctx, o, work, initBin)
+	mach, err := vm.LoadMachine(filepath.Join(repo, "qemu", testrun.Arch+".json"))
+	if err != nil {
+		return infra(err)
+	}
+	cfg, err := prepare(ctx, o, mach, work, initBin)
 	if err != nil {
 		return infra(err)
 	}
@@ -193,8 +199,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // prepare makes the guest's inputs in work: a private copy of the kernel
-// (a build may replace it meanwhile), the initramfs and fresh disks.
-func prepare(ctx context.Context, o options, work, initBin string) (vm.Config, error) {
+// (a build may replace it meanwhile), the initramfs with a plan that
+// names the machine's agent channel and exit port (no scenarios: the
+// test binary runs the tests), and fresh disks.
+func prepare(ctx context.Context, o options, mach vm.Machine, work, initBin string) (vm.Config, error) {
 	kernel := filepath.Join(work, "bzImage")
 	if err := copyFile(o.kernel, kernel); err != nil {
 		return vm.Config{}, err
@@ -204,6 +212,11 @@ func prepare(ctx context.Context, o options, work, initBin string) (vm.Config, e
 	for _, d := range []string{"dev", "proc", "sys", "tmp", "run"} {
 		entries = append(entries, image.Entry{Path: d, Dir: true, Mode: 0o755})
 	}
+	plan, err := guestproto.Wiring{AgentTTY: mach.AgentTTY(), ExitPort: mach.ExitPort()}.Encode()
+	if err != nil {
+		return vm.Config{}, err
+	}
+	entries = append(entries, image.Entry{Path: guestproto.PlanPath, Data: plan, Mode: 0o644})
 	f, err := os.Create(initrd)
 	if err != nil {
 		return vm.Config{}, err
@@ -220,27 +233,29 @@ func prepare(ctx context.Context, o options, work, initBin string) (vm.Config, e
 		return vm.Config{}, err
 	}
 	return vm.Config{
+		Machine:    mach,
 		Kernel:     kernel,
 		Initramfs:  initrd,
 		Disks:      disks,
 		ConsoleLog: filepath.Join(o.build, "probe-guest", "console.log"),
-		Append:     cmdline(image.Disks, o.testFlags),
+		Append:     append(guestproto.Cmdline{Plan: guestproto.PlanPath}.Words(), cmdline(image.Disks, o.testFlags)...),
 	}, nil
 }
 
-// buildTests compiles the probe package's tests as a static binary.
-func buildTests(ctx context.Context, out string) error {
+// buildTests compiles the probe package's tests as a static binary and
+// returns the module's root.
+func buildTests(ctx context.Context, out string) (string, error) {
 	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil || strings.TrimSpace(string(gomod)) == "" || strings.TrimSpace(string(gomod)) == os.DevNull {
-		return fmt.Errorf("run probeguest inside the dioharness module (go env GOMOD: %q, %v)", strings.TrimSpace(string(gomod)), err)
+		return "", fmt.Errorf("run probeguest inside the dioharness module (go env GOMOD: %q, %v)", strings.TrimSpace(string(gomod)), err)
 	}
 	cmd := exec.CommandContext(ctx, "go", "test", "-c", "-trimpath", "-o", out, "./harness/probe")
 	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build the probe tests: %w: %s", err, b)
+		return "", fmt.Errorf("build the probe tests: %w: %s", err, b)
 	}
-	return nil
+	return cmd.Dir, nil
 }
 
 func copyFile(src, dst string) error {

@@ -1,7 +1,8 @@
 // Package pid1 is what a Go program needs to run as /init of the test VM:
-// the pseudo filesystems and limits of a bare initramfs, the serial port
-// the host reads as the agent channel, and the end of the VM with an exit
-// code through QEMU's isa-debug-exit device. The guest agent uses it, and
+// the pseudo filesystems and limits of a bare initramfs, and the end of
+// the VM with an exit code through QEMU's isa-debug-exit device. Which
+// serial port and which exit port are the machine's (harness/guestproto
+// carries them in the plan). The guest agent uses it, and
 // so does the probe package's test binary when it boots as /init
 // (harness/cmd/probeguest).
 package pid1
@@ -13,13 +14,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// AgentTTY is the second serial port, which harness/vm hands the host as
-// the agent channel; the kernel console stays alone on ttyS0.
-const AgentTTY = "/dev/ttyS1"
-
-// exitPort is QEMU's isa-debug-exit device (see harness/vm).
-const exitPort = 0xf4
 
 type mountPoint struct {
 	source, target, fstype string
@@ -68,14 +62,19 @@ func Setup() error {
 	return nil
 }
 
-// PowerOff ends the VM with code: QEMU exits (code<<1)|1. If the port is
-// missing it falls back to a reboot, which -no-reboot turns into a QEMU
-// exit the host reads as "no verdict". It never returns.
-func PowerOff(code byte) {
+// PowerOff ends the VM with code, written to the I/O port of QEMU's
+// isa-debug-exit device (the machine description assigns it; the guest
+// learns it from its plan): QEMU exits (code<<1)|1. Without a port (0:
+// no plan was read) or if the write does not end the VM, it reboots,
+// which -no-reboot turns into a QEMU exit the host reads as "no
+// verdict". It never returns.
+func PowerOff(port uint16, code byte) {
 	unix.Sync()
-	if f, err := os.OpenFile("/dev/port", os.O_WRONLY, 0); err == nil {
-		f.WriteAt([]byte{code}, exitPort)
-		f.Close()
+	if port != 0 {
+		if f, err := os.OpenFile("/dev/port", os.O_WRONLY, 0); err == nil {
+			f.WriteAt([]byte{code}, int64(port))
+			f.Close()
+		}
 	}
 	unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 	select {}
