@@ -78,10 +78,24 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// accelArg is the -accel value. TCG runs all vCPUs in one host thread
+// (thread=single) because QEMU 7.2's multi-threaded TCG does not keep a
+// vCPU's translated code coherent with another vCPU's writes: after the
+// kernel patched a jump label or a BPF trampoline with its INT3 protocol
+// (text_poke, sync IPIs, INT3 removed), a vCPU could still run a block
+// translated from the INT3 and die with "Oops: int3". Real x86 CPUs and
+// round-robin TCG never do that; the guest keeps its 2 CPUs either way.
+func (c *Config) accelArg() string {
+	if c.Accel == "tcg" && c.CPUs > 1 {
+		return "tcg,thread=single"
+	}
+	return c.Accel
+}
+
 func (c *Config) args(conSock, agentSock string) []string {
 	a := []string{
 		"-nodefaults", "-no-reboot", "-display", "none",
-		"-machine", "pc", "-accel", c.Accel, "-cpu", "max",
+		"-machine", "pc", "-accel", c.accelArg(), "-cpu", "max",
 		"-smp", strconv.Itoa(c.CPUs), "-m", strconv.Itoa(c.MemoryMiB),
 		"-kernel", c.Kernel, "-initrd", c.Initramfs,
 		"-append", strings.Join(append(append([]string{}, defaultCmdline...), c.Append...), " "),
