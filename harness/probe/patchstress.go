@@ -31,6 +31,9 @@ type PatchStressOptions struct {
 	// attach and detach rewrites the function's entry through the BPF
 	// trampoline, as attaching probe links per recording would.
 	Trampoline string
+	// Progress, if set, is called after every 50th cycle, so a console
+	// shows how far the stress got before a kernel report.
+	Progress func(cycle int)
 }
 
 // PatchStressResult says what PatchStress did.
@@ -130,6 +133,9 @@ func PatchStress(opts PatchStressOptions) (PatchStressResult, error) {
 				return res, fmt.Errorf("probe: PatchStress: detach fentry/%s: %w", opts.Trampoline, err)
 			}
 			res.TrampolineFlips++
+		}
+		if opts.Progress != nil && (i+1)%50 == 0 {
+			opts.Progress(i + 1)
 		}
 	}
 	if err := finish(); err != nil {

@@ -210,6 +210,12 @@ func RunAll(ctx context.Context, c Catalogue, env *Env, rep Reporter) int {
 	return failed
 }
 
+// Kmsg writes a line to the kernel log, so the console shows how far a
+// scenario got next to any kernel report that follows.
+func (t *T) Kmsg(format string, args ...any) {
+	kmsg("dioharness: " + t.name + ": " + fmt.Sprintf(format, args...))
+}
+
 // kmsg marks the kernel log so a kernel report can be attributed to the
 // scenario that was running.
 func kmsg(msg string) {

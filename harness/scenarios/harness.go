@@ -67,7 +67,10 @@ func harnessScenarios() scenario.Catalogue {
 			Timeout: 10 * time.Minute,
 			Run: func(t *scenario.T) {
 				const cycles = 500
-				r, err := probe.PatchStress(probe.PatchStressOptions{Cycles: cycles, Trampoline: "up_read"})
+				r, err := probe.PatchStress(probe.PatchStressOptions{
+					Cycles: cycles, Trampoline: "up_read",
+					Progress: func(n int) { t.Kmsg("%d cycles", n) },
+				})
 				t.Check(err, "patch stress")
 				if r.EventFlips != cycles || r.TrampolineFlips != cycles {
 					t.Fatalf("flipped the event %d and the trampoline %d times, want %d each", r.EventFlips, r.TrampolineFlips, cycles)
