@@ -3,6 +3,7 @@ package probe
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -22,9 +23,9 @@ type PatchStressOptions struct {
 	// Cycles is how many times each patch site is switched on and off.
 	Cycles int
 	// Event is the trace event whose static key is flipped, as
-	// "system/name" under tracefs events/ (default "sched/sched_wakeup":
-	// its jump label sits in try_to_wake_up, which every CPU runs all
-	// the time).
+	// "system/name" under tracefs events/, e.g. "sched/sched_wakeup",
+	// whose jump label sits in try_to_wake_up, which every CPU runs all
+	// the time; "" flips no event.
 	Event string
 	// Trampoline is the kernel function an empty fentry program is
 	// attached to and detached from every cycle ("" skips it). Each
@@ -61,11 +62,11 @@ func PatchStress(opts PatchStressOptions) (PatchStressResult, error) {
 	if opts.Cycles <= 0 {
 		return res, errors.New("probe: PatchStress: Cycles must be positive")
 	}
-	if opts.Event == "" {
-		opts.Event = "sched/sched_wakeup"
+	if opts.Event == "" && opts.Trampoline == "" {
+		return res, errors.New("probe: PatchStress: nothing to patch (no Event, no Trampoline)")
 	}
 	sys, name, ok := strings.Cut(opts.Event, "/")
-	if !ok {
+	if opts.Event != "" && !ok {
 		return res, fmt.Errorf("probe: PatchStress: event %q: want system/name", opts.Event)
 	}
 	cpus := runtime.NumCPU()
@@ -79,8 +80,10 @@ func PatchStress(opts PatchStressOptions) (PatchStressResult, error) {
 	}
 	defer os.Remove(inst)
 	enable := filepath.Join(inst, "events", sys, name, "enable")
-	if _, err := os.Stat(enable); err != nil {
-		return res, fmt.Errorf("probe: PatchStress: trace event %s: %w", opts.Event, err)
+	if opts.Event != "" {
+		if _, err := os.Stat(enable); err != nil {
+			return res, fmt.Errorf("probe: PatchStress: trace event %s: %w", opts.Event, err)
+		}
 	}
 
 	var tramp *ebpf.Program
@@ -113,15 +116,17 @@ func PatchStress(opts PatchStressOptions) (PatchStressResult, error) {
 	}
 
 	for i := 0; i < opts.Cycles; i++ {
-		if err := os.WriteFile(enable, []byte("1"), 0); err != nil {
-			finish()
-			return res, fmt.Errorf("probe: PatchStress: enable %s: %w", opts.Event, err)
+		if opts.Event != "" {
+			if err := os.WriteFile(enable, []byte("1"), 0); err != nil {
+				finish()
+				return res, fmt.Errorf("probe: PatchStress: enable %s: %w", opts.Event, err)
+			}
+			if err := os.WriteFile(enable, []byte("0"), 0); err != nil {
+				finish()
+				return res, fmt.Errorf("probe: PatchStress: disable %s: %w", opts.Event, err)
+			}
+			res.EventFlips++
 		}
-		if err := os.WriteFile(enable, []byte("0"), 0); err != nil {
-			finish()
-			return res, fmt.Errorf("probe: PatchStress: disable %s: %w", opts.Event, err)
-		}
-		res.EventFlips++
 		if tramp != nil {
 			l, err := link.AttachTracing(link.TracingOptions{Program: tramp})
 			if err != nil {
@@ -141,6 +146,9 @@ func PatchStress(opts PatchStressOptions) (PatchStressResult, error) {
 	if err := finish(); err != nil {
 		return res, err
 	}
+	if opts.Event == "" {
+		return res, nil
+	}
 	out, err := os.ReadFile(filepath.Join(inst, "trace"))
 	if err != nil {
 		return res, fmt.Errorf("probe: PatchStress: read trace: %w", err)
@@ -150,8 +158,10 @@ func PatchStress(opts PatchStressOptions) (PatchStressResult, error) {
 }
 
 // pingPong starts two threads pinned to CPUs 0 and 1 that wake each other
-// through a pair of pipes. The returned stop ends them and returns how
-// many wakeups they made.
+// through a pair of pipes and read the root directory on every turn
+// (iterate_dir takes and drops the directory's i_rwsem shared, so
+// down_read/up_read run on both CPUs too). The returned stop ends them
+// and returns how many wakeups they made.
 func pingPong() (stop func() (uint64, error), err error) {
 	var ab, ba [2]int
 	if err := unix.Pipe2(ab[:], unix.O_CLOEXEC); err != nil {
@@ -178,7 +188,13 @@ func pingPong() (stop func() (uint64, error), err error) {
 			errc <- fmt.Errorf("probe: PatchStress: pin to CPU %d: %w", cpu, err)
 			return
 		}
-		b := []byte{1}
+		dir, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			errc <- fmt.Errorf("probe: PatchStress: open /: %w", err)
+			return
+		}
+		defer unix.Close(dir)
+		b, dents := []byte{1}, make([]byte, 4096)
 		for {
 			if _, err := unix.Read(rd, b); err != nil {
 				errc <- fmt.Errorf("probe: PatchStress: pipe read: %w", err)
@@ -188,6 +204,14 @@ func pingPong() (stop func() (uint64, error), err error) {
 				return
 			}
 			wakeups.Add(1)
+			if _, err := unix.Seek(dir, 0, io.SeekStart); err != nil {
+				errc <- fmt.Errorf("probe: PatchStress: rewind /: %w", err)
+				return
+			}
+			if _, err := unix.Getdents(dir, dents); err != nil {
+				errc <- fmt.Errorf("probe: PatchStress: read /: %w", err)
+				return
+			}
 			if _, err := unix.Write(wr, b); err != nil {
 				errc <- fmt.Errorf("probe: PatchStress: pipe write: %w", err)
 				return
