@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -209,4 +210,17 @@ func RunAll(ctx context.Context, c Catalogue, env *Env, rep Reporter) int {
 		rep.Done(r)
 	}
 	return failed
+}
+
+// Kmsg writes a line to the kernel log, so the console shows how far a
+// scenario got next to any kernel report that follows. The newline ends
+// the printk record: without it the console prints it only with the
+// next kernel message.
+func (t *T) Kmsg(format string, args ...any) {
+	f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	f.WriteString(strings.ReplaceAll("dioharness: "+t.name+": "+fmt.Sprintf(format, args...), "\n", " ") + "\n")
 }

@@ -76,6 +76,54 @@ func harnessScenarios() scenario.Catalogue {
 			},
 		},
 		{
+			Name:  "harness/text-patching",
+			Area:  "harness",
+			Setup: "a tracing instance; two threads pinned to CPUs 0 and 1 waking each other through pipes",
+			Checks: "switches the sched_wakeup trace event (a jump label in try_to_wake_up) and an fentry link on up_read (a BPF trampoline) " +
+				"on and off 500 times each while both CPUs run the patched code: the events must be recorded, the wakeups must happen, and the kernel must report nothing " +
+				"(a stale INT3 executed after the patch completed is an \"Oops: int3\"; QEMU's multi-threaded TCG produces it)",
+			Manual:  true,
+			Timeout: 10 * time.Minute,
+			Run: func(t *scenario.T) {
+				const cycles = 500
+				r, err := probe.PatchStress(probe.PatchStressOptions{
+					Cycles: cycles, Event: "sched/sched_wakeup", Trampoline: "up_read",
+					Progress: func(n int) { t.Kmsg("%d cycles", n) },
+				})
+				t.Check(err, "patch stress")
+				if r.EventFlips != cycles || r.TrampolineFlips != cycles {
+					t.Fatalf("flipped the event %d and the trampoline %d times, want %d each", r.EventFlips, r.TrampolineFlips, cycles)
+				}
+				if r.EventsRecorded == 0 || r.Wakeups == 0 {
+					t.Fatalf("%d sched_wakeup records, %d wakeups: the patched branch was never taken", r.EventsRecorded, r.Wakeups)
+				}
+				t.Logf("%d event and %d trampoline on/off cycles, %d sched_wakeup records, %d cross-CPU wakeups meanwhile",
+					r.EventFlips, r.TrampolineFlips, r.EventsRecorded, r.Wakeups)
+			},
+		},
+		{
+			Name:  "harness/trampoline-patching",
+			Area:  "harness",
+			Setup: "two threads pinned to CPUs 0 and 1 waking each other through pipes and reading / (down_read/up_read on its i_rwsem) every turn",
+			Checks: "attaches and detaches an empty fentry program on up_read 1000 times (each rewrites up_read's entry through the BPF trampoline) " +
+				"while both CPUs call up_read: every cycle must complete, the wakeups must happen, and the kernel must report nothing " +
+				"(the per-recording probe attach that died with \"Oops: int3\" in up_read, without the jump labels of harness/text-patching)",
+			Manual:  true,
+			Timeout: 15 * time.Minute,
+			Run: func(t *scenario.T) {
+				const cycles = 1000
+				r, err := probe.PatchStress(probe.PatchStressOptions{
+					Cycles: cycles, Trampoline: "up_read",
+					Progress: func(n int) { t.Kmsg("%d cycles", n) },
+				})
+				t.Check(err, "patch stress")
+				if r.TrampolineFlips != cycles || r.Wakeups == 0 {
+					t.Fatalf("flipped the trampoline %d times with %d wakeups, want %d flips and some wakeups", r.TrampolineFlips, r.Wakeups, cycles)
+				}
+				t.Logf("%d trampoline on/off cycles on up_read, %d cross-CPU wakeups meanwhile", r.TrampolineFlips, r.Wakeups)
+			},
+		},
+		{
 			Name:    "harness/hang",
 			Area:    "harness",
 			Setup:   "nothing",

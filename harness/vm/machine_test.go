@@ -46,7 +46,7 @@ func TestArgs(t *testing.T) {
 		Kernel: "bzImage", Initramfs: "initrd", Disks: []string{"a.img", "b.img"}, Append: []string{"x=1"}}
 	want := []string{
 		"-nodefaults", "-no-reboot", "-display", "none",
-		"-machine", "pc", "-accel", "tcg,thread=multi", "-cpu", "max",
+		"-machine", "pc", "-accel", "tcg,thread=single", "-cpu", "max",
 		"-smp", "2", "-m", "2048",
 		"-kernel", "bzImage", "-initrd", "initrd",
 		"-append", "console=ttyS0,115200 panic=-1 printk.devkmsg=on rdinit=/init x=1",
@@ -90,7 +90,7 @@ func TestLoadMachineErrors(t *testing.T) {
 	}{
 		{name: "cpus", old: `"cpus": 2`, new: `"cpus": 0`, want: "bad cpus 0, want [1-8]"},
 		{name: "memory", old: `"memory_mib": 2048`, new: `"memory_mib": 64`, want: "bad memory_mib 64, want [256-16384]"},
-		{name: "tcg thread", old: `"tcg_thread": "multi"`, new: `"tcg_thread": "many"`, want: `bad tcg_thread "many", want one of multi, single`},
+		{name: "tcg thread", old: `"tcg_thread": "single"`, new: `"tcg_thread": "many"`, want: `bad tcg_thread "many", want one of multi, single`},
 		{name: "serial twice", old: `["console", "agent"]`, new: `["console", "console"]`, want: `bad serial ["console" "console"]: want "console" and "agent", each once`},
 		{name: "serial missing", old: `["console", "agent"]`, new: `["console"]`, want: "bad serial"},
 		{name: "baud", old: `"console_baud": 115200`, new: `"console_baud": 100`, want: "bad console_baud 100, want one of [9600 19200 38400 57600 115200]"},
