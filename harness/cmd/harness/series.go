@@ -35,11 +35,12 @@ func (f *seriesFlags) stampDir() string {
 	return filepath.Join(build, "series-check")
 }
 
-func seriesCheck(ctx context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func seriesCheck(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("series-check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f seriesFlags
 	f.register(fs)
+	boot := fs.Bool("boot", true, "boot each patch with the scenarios that prove it (and the next patch's, which must still fail)")
 	if err := parseFlags(fs, args); err != nil {
 		return badArgs(stderr, err)
 	}
@@ -76,6 +77,9 @@ func seriesCheck(ctx context.Context, _ scenario.Catalogue, args []string, stdou
 			},
 			StampDir: f.stampDir(),
 			Log:      stdout,
+		}
+		if *boot {
+			chk.AfterPatch = bootPatch(cat, e, spec, f, stdout)
 		}
 		if err := chk.Run(ctx); err != nil {
 			fmt.Fprintf(stderr, "harness: %s: %v\n", spec.Name, err)
@@ -195,4 +199,39 @@ func sendEmail(ctx context.Context, _ scenario.Catalogue, args []string, stdout,
 		fmt.Fprintf(stdout, "dry run; mails written to %s; make send-email SERIES=%s SEND=1 sends them\n", out, *which)
 	}
 	return testrun.ExitOK
+}
+
+// bootPatch returns series-check's per-patch boot: the scenarios whose
+// Patch is this patch's subject must pass, those of the next patch of
+// the series must still fail, judged as on a kernel with the series'
+// patches so far. A patch no scenario proves (documentation, a
+// selftest) is not booted.
+func bootPatch(cat scenario.Catalogue, e env, spec kbase.Spec, f seriesFlags, out io.Writer) func(context.Context, kernel.Tree, kernel.Result, string, []string, int) error {
+	return func(ctx context.Context, t kernel.Tree, built kernel.Result, series string, subjects []string, i int) error {
+		var names []string
+		for _, s := range cat {
+			if s.Manual || s.Patch == "" {
+				continue
+			}
+			if s.Patch == subjects[i] || (i+1 < len(subjects) && s.Patch == subjects[i+1]) {
+				names = append(names, s.Name)
+			}
+		}
+		if len(names) == 0 {
+			fmt.Fprintf(out, "series-check: %s [%d/%d] no scenario proves %q: not booted\n", series, i+1, len(subjects), subjects[i])
+			return nil
+		}
+		o := f.options(e, out)
+		v := kbase.Variant{Base: spec.Name, Flavour: kbase.Patched}
+		o.Variant, o.Spec, o.Scenarios = v, &spec, strings.Join(names, ",")
+		o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release,
+			Kernel: scenario.Kernel{Variant: v, Patches: subjects[:i+1]}}
+		o.ResultsName = fmt.Sprintf("series-check-%s-%02d", strings.ReplaceAll(series, "/", "-"), i+1)
+		fmt.Fprintf(out, "series-check: %s [%d/%d] booting with %s\n", series, i+1, len(subjects), o.Scenarios)
+		res := testrun.Run(ctx, cat, o)
+		if res.Exit != testrun.ExitOK {
+			return fmt.Errorf("the boot with its scenarios did not match their declarations (exit %d, %s)", res.Exit, res.Dir)
+		}
+		return nil
+	}
 }
