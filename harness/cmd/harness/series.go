@@ -202,25 +202,28 @@ func sendEmail(ctx context.Context, _ scenario.Catalogue, args []string, stdout,
 }
 
 // bootPatch returns series-check's per-patch boot: the scenarios whose
-// Patch is this patch's subject must pass, those of the next patch of
-// the series must still fail, judged as on a kernel with the series'
-// patches so far. A patch no scenario proves (documentation, a
-// selftest) is not booted.
+// Patch is this patch's subject must pass, and those of the next patch
+// of the series, run in the same boot, must still fail: judged as on a
+// kernel with the series' patches so far. A patch no scenario proves
+// (documentation, a selftest, a helper the next patch uses) is not
+// booted; the base run shows its successor's scenarios failing.
 func bootPatch(cat scenario.Catalogue, e env, spec kbase.Spec, f seriesFlags, out io.Writer) func(context.Context, kernel.Tree, kernel.Result, string, []string, int) error {
 	return func(ctx context.Context, t kernel.Tree, built kernel.Result, series string, subjects []string, i int) error {
-		var names []string
+		var own, next []string
 		for _, s := range cat {
-			if s.Manual || s.Patch == "" {
-				continue
-			}
-			if s.Patch == subjects[i] || (i+1 < len(subjects) && s.Patch == subjects[i+1]) {
-				names = append(names, s.Name)
+			switch {
+			case s.Manual || s.Patch == "":
+			case s.Patch == subjects[i]:
+				own = append(own, s.Name)
+			case i+1 < len(subjects) && s.Patch == subjects[i+1]:
+				next = append(next, s.Name)
 			}
 		}
-		if len(names) == 0 {
+		if len(own) == 0 {
 			fmt.Fprintf(out, "series-check: %s [%d/%d] no scenario proves %q: not booted\n", series, i+1, len(subjects), subjects[i])
 			return nil
 		}
+		names := append(own, next...)
 		o := f.options(e, out)
 		v := kbase.Variant{Base: spec.Name, Flavour: kbase.Patched}
 		o.Variant, o.Spec, o.Scenarios = v, &spec, strings.Join(names, ",")
