@@ -30,6 +30,16 @@ func (f *seriesFlags) sources(e env, spec kbase.Spec, out io.Writer) (*kernel.So
 	return &kernel.Sources{Dir: filepath.Join(build, "kernel", spec.Name), Spec: spec, Archive: arch, Log: out}, nil
 }
 
+// baseTree imports (if needed) and checks out the base tree of spec:
+// get_maintainer.pl runs there.
+func (f *seriesFlags) baseTree(ctx context.Context, e env, spec kbase.Spec, out io.Writer) (kernel.Tree, error) {
+	src, err := f.sources(e, spec, out)
+	if err != nil {
+		return kernel.Tree{}, err
+	}
+	return src.Base(ctx)
+}
+
 func (f *seriesFlags) stampDir() string {
 	build, _ := filepath.Abs(f.build)
 	return filepath.Join(build, "series-check")
@@ -106,12 +116,7 @@ func maintainers(ctx context.Context, _ scenario.Catalogue, args []string, stdou
 		return badArgs(stderr, err)
 	}
 	for _, spec := range sel {
-		src, err := f.sources(e, spec, stdout)
-		if err != nil {
-			fmt.Fprintf(stderr, "harness: %v\n", err)
-			return testrun.ExitInfra
-		}
-		base, err := src.Base(ctx)
+		base, err := f.baseTree(ctx, e, spec, stdout)
 		if err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			return testrun.ExitInfra
@@ -176,12 +181,7 @@ func sendEmail(ctx context.Context, _ scenario.Catalogue, args []string, stdout,
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitFailed
 	}
-	src, err := f.sources(e, spec, stdout)
-	if err != nil {
-		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return testrun.ExitInfra
-	}
-	base, err := src.Base(ctx)
+	base, err := f.baseTree(ctx, e, spec, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitInfra
