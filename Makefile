@@ -1,12 +1,16 @@
 # dioharness: kernel patches for FUSE/iomap direct-I/O coherency and the
 # QEMU + eBPF harness that proves them. `make help` lists the targets.
 
-# Kernel flavour: empty runs base and patched and prints the matrix;
-# base = pinned 6.12.117 only; patched = base + patches/.
+# Kernel bases (patches/<base>/BASE): empty = the default base (v7.3),
+# a name (v6.12), a comma-separated list, or all.
+BASE ?=
+# Kernel flavours: empty runs base and patched and prints the matrix;
+# base = the base as Debian ships it; patched = base + its series.
 KERNEL ?=
 # A kernel tree of your own, built as it is (flavour "custom").
 KSRC ?=
-# Comma-separated scenario globs (harness list shows the catalogue).
+# Comma-separated scenario globs, run in the order given (harness list
+# shows the catalogue).
 SCENARIO ?=
 # Run the selection N times in one boot (flake check).
 REPEAT ?= 1
@@ -17,7 +21,10 @@ SCENARIO_TIMEOUT ?=
 # Everything built lives here; ccache lives outside the repository so
 # fresh clones on the same machine reuse it.
 BUILD ?= $(CURDIR)/build
-CCACHE_DIR ?= $(HOME)/.cache/dioharness/ccache
+CACHE ?= $(HOME)/.cache/dioharness
+CCACHE_DIR ?= $(CACHE)/ccache
+# series-check boots each patch with its own scenarios; 0 skips the boots.
+BOOT_EACH_PATCH ?= 1
 # kvm, tcg, or empty to prove KVM with a bounded boot.
 QEMU_ACCEL ?=
 JOBS ?= $(shell nproc)
@@ -26,25 +33,28 @@ GO ?= go
 HARNESS := $(BUILD)/bin/harness
 export CCACHE_DIR
 
-HARNESS_FLAGS = -build $(BUILD) -jobs $(JOBS) -repeat $(REPEAT) \
+HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) \
 	$(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) \
 	$(if $(NO_BUILD),-no-build) \
 	$(if $(KSRC),-ksrc $(KSRC)) $(if $(SCENARIO),-scenario '$(SCENARIO)') \
-	$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL))
+	$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \
+	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
-.PHONY: help deps harness qemu-test test vet unit list matrix generate \
-	generate-check series-check send-email maintainers bisect clean
+.PHONY: help deps harness qemu-test test vet unit list bases matrix generate \
+	generate-check series-check send-email maintainers bisect probe-guest clean
 
 help:
-	@echo "make qemu-test     build, boot and verify (KERNEL=base|patched, KSRC=, SCENARIO=, REPEAT=)"
-	@echo "make test          vet, unit tests, BPF generate check, series-check, qemu-test on both flavours"
-	@echo "make list          the scenario catalogue"
-	@echo "make matrix        results/matrix.{md,json} from the latest base and patched runs"
-	@echo "make series-check  apply, checkpatch --strict, build after every patch"
-	@echo "make send-email    git send-email --dry-run of patches/ (SEND=1 to send)"
-	@echo "make maintainers   regenerate the To/Cc list in MAINTAINERS.md"
+	@echo "make qemu-test     build, boot and verify (BASE=v7.3|v6.12|all, KERNEL=base|patched, KSRC=, SCENARIO=, REPEAT=)"
+	@echo "make test          vet, unit tests, BPF generate check, series-check and qemu-test on every base"
+	@echo "make list          the scenario catalogue with its declarations per base and flavour"
+	@echo "make bases         the kernel bases (patches/*/BASE)"
+	@echo "make matrix        results/matrix.{md,json} from the latest run of every base and flavour"
+	@echo "make series-check  apply each series, checkpatch --strict, build after every patch (BASE=)"
+	@echo "make send-email    git send-email --dry-run of one series, SERIES=v7.3/fuse (SEND=1 sends)"
+	@echo "make maintainers   regenerate the series' To/Cc lists in MAINTAINERS.md (BASE=)"
 	@echo "make bisect GOOD=<rev> BAD=<rev> SCENARIO=<name> KSRC=<tree>"
 	@echo "make deps          install the Debian packages (as root)"
+	@echo "make probe-guest   the probe package's tests in a guest (PROBE_KERNEL=bzImage, PROBE_TESTS=-test.run=...)"
 
 deps:
 	@scripts/deps.sh
@@ -54,21 +64,25 @@ harness: deps
 	@$(GO) build -o $(HARNESS) ./harness/cmd/harness
 
 qemu-test: harness
-ifeq ($(KERNEL)$(KSRC),)
-	@$(HARNESS) qemu-test $(HARNESS_FLAGS) -kernel base,patched
-else
-	@$(HARNESS) qemu-test $(HARNESS_FLAGS) $(if $(KERNEL),-kernel $(KERNEL))
-endif
+	@$(HARNESS) qemu-test $(HARNESS_FLAGS)
 
 list: harness
 	@$(HARNESS) list
 
+bases: harness
+	@$(HARNESS) bases
+
 matrix: harness
 	@$(HARNESS) matrix -results results
 
+# go mod tidy -diff changes nothing: it prints what tidy would change to
+# go.mod and go.sum and fails if anything would.
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l harness)" || { gofmt -l harness; echo "gofmt needed"; exit 1; }
+	@if ! diff=$$($(GO) mod tidy -diff); then \
+		if [ -n "$$diff" ]; then echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; \
+		else echo "go mod tidy -diff failed (error above)"; fi; exit 1; fi
 
 unit:
 	$(GO) test ./...
@@ -82,20 +96,32 @@ generate-check: generate
 		{ echo "generated BPF code differs from the committed one: run make generate and commit"; exit 1; }
 
 series-check: harness
-	@$(HARNESS) series-check -build $(BUILD) -jobs $(JOBS)
+	@$(HARNESS) series-check -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) $(if $(BASE),-base '$(BASE)') \
+		$(if $(filter 0,$(BOOT_EACH_PATCH)),-boot=false) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL))
 
 send-email: harness
-	@$(HARNESS) send-email -build $(BUILD) $(if $(SEND),-send)
+	@$(HARNESS) send-email -build $(BUILD) -cache $(CACHE) -series '$(SERIES)' $(if $(SEND),-send)
 
 maintainers: harness
-	@$(HARNESS) maintainers -build $(BUILD)
+	@$(HARNESS) maintainers -build $(BUILD) -cache $(CACHE) $(if $(BASE),-base '$(BASE)')
 
 bisect: harness
-	@$(HARNESS) bisect -build $(BUILD) -ksrc '$(KSRC)' -good '$(GOOD)' -bad '$(BAD)' -scenario '$(SCENARIO)' \
+	@$(HARNESS) bisect -build $(BUILD) -cache $(CACHE) -ksrc '$(KSRC)' -good '$(GOOD)' -bad '$(BAD)' -scenario '$(SCENARIO)' \
 		$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL))
 
-test: vet unit generate-check series-check
-	@$(MAKE) --no-print-directory qemu-test KERNEL= KSRC=
+# The probe package's tests inside a guest booted from a built kernel
+# through the same harness/vm machine: the unpatched kernel of BASE, by
+# default the stable base the probes were written against.
+PROBE_KERNEL ?= $(BUILD)/kernel/$(or $(BASE),v6.12)/base/_obj/arch/x86/boot/bzImage
+PROBE_TESTS ?=
+probe-guest: deps
+	@mkdir -p $(BUILD)/bin
+	@$(GO) build -o $(BUILD)/bin/probeguest ./harness/cmd/probeguest
+	@$(BUILD)/bin/probeguest -build $(BUILD) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(PROBE_KERNEL) $(PROBE_TESTS)
+
+test: vet unit generate-check
+	@$(MAKE) --no-print-directory series-check BASE=all
+	@$(MAKE) --no-print-directory qemu-test BASE=all KERNEL= KSRC= SCENARIO= REPEAT=1
 
 clean:
 	rm -rf $(BUILD)

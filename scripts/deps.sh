@@ -6,7 +6,10 @@
 set -euo pipefail
 
 deps=(
-	linux-source-6.12:/usr/src/linux-source-6.12.tar.xz
+	# Kernel sources come from Debian's archive through a private apt
+	# sources list (harness/debian); apt trusts them with this keyring.
+	debian-archive-keyring:/usr/share/keyrings/debian-archive-keyring.gpg
+	xz-utils:xz
 	qemu-system-x86:qemu-system-x86_64
 	dwarves:pahole
 	clang:clang

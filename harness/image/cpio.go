@@ -55,6 +55,33 @@ func WriteInitramfs(w io.Writer, entries []Entry) error {
 	return zw.Close()
 }
 
+// AppendFiles writes to dst a copy of the initramfs base followed by a
+// second gzip-compressed archive of entries. The kernel unpacks
+// concatenated archives in order, so a small per-boot file (the guest
+// plan) rides on the large cached agent initramfs without repacking
+// it. Both parts being compressed, no alignment is needed between them
+// (only an uncompressed archive must start on a 4-byte boundary).
+func AppendFiles(dst, base string, entries []Entry) error {
+	in, err := os.Open(base)
+	if err != nil {
+		return fmt.Errorf("initramfs: %w", err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return fmt.Errorf("initramfs: %w", err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("initramfs: copy %s: %w", base, err)
+	}
+	if err := WriteInitramfs(out, entries); err != nil {
+		out.Close()
+		return fmt.Errorf("initramfs: append to %s: %w", dst, err)
+	}
+	return out.Close()
+}
+
 func withParents(entries []Entry) []Entry {
 	seen := map[string]bool{}
 	var out []Entry

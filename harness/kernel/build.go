@@ -58,12 +58,13 @@ func Build(ctx context.Context, t Tree, o BuildOptions) (Result, error) {
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 15 * time.Second
 	}
+	// A percentage is honest only for a clean build of a tree whose
+	// last clean build was counted; an incremental build shows a count.
 	countFile := filepath.Join(t.Obj, ".dioharness-objects")
-	total := 1800 // a clean build of the tailored config, measured
-	if b, err := os.ReadFile(countFile); err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 {
-			total = n
-		}
+	clean := !exists(filepath.Join(t.Obj, "vmlinux"))
+	total := 0
+	if b, err := os.ReadFile(countFile); err == nil && clean {
+		total, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 	}
 	args := []string{"O=" + t.Obj, "-j" + strconv.Itoa(o.Jobs)}
 	env := os.Environ()
@@ -139,7 +140,7 @@ loop:
 			mu.Lock()
 			n := objects
 			mu.Unlock()
-			progress(o, t.Flavour, n, total, time.Since(start))
+			progress(o, t.Variant.String(), n, total, time.Since(start))
 		}
 	}
 	tick.Stop()
@@ -150,10 +151,11 @@ loop:
 	if err != nil {
 		mu.Lock()
 		defer mu.Unlock()
-		return Result{}, fmt.Errorf("kernel %s: build failed: %w\n%s", t.Flavour, err, errorContext(tail))
+		return Result{}, fmt.Errorf("kernel %s: build failed: %w\n%s", t.Variant, err, errorContext(tail))
 	}
-	if objects > total/4 {
-		// Remember a full build's count for the next progress estimate.
+	if clean {
+		// Remember a clean build's count for the next clean build's
+		// percentage (after make clean, or a kconfig change).
 		os.WriteFile(countFile, []byte(strconv.Itoa(objects)), 0o644)
 	}
 	rel, _ := os.ReadFile(filepath.Join(t.Obj, "include/config/kernel.release"))
@@ -164,21 +166,25 @@ loop:
 		Duration: time.Since(start).Round(time.Second),
 		Release:  strings.TrimSpace(string(rel)),
 	}
-	fmt.Fprintf(o.Log, "kernel %s: built %s in %s (%d objects rebuilt)\n", t.Flavour, r.Release, r.Duration, objects)
+	fmt.Fprintf(o.Log, "kernel %s: built %s in %s (%d objects rebuilt)\n", t.Variant, r.Release, r.Duration, objects)
 	return r, nil
 }
 
-func progress(o BuildOptions, flavour string, n, total int, d time.Duration) {
-	pct := 100 * n / total
-	if pct > 99 {
-		pct = 99
+func progress(o BuildOptions, label string, n, total int, d time.Duration) {
+	line := fmt.Sprintf("kernel %s: %d objects, %s", label, n, d.Round(time.Second))
+	if total > 0 && n < total {
+		line = fmt.Sprintf("kernel %s: %d/%d objects (%d%% of the last clean build), %s", label, n, total, 100*n/total, d.Round(time.Second))
 	}
-	line := fmt.Sprintf("kernel %s: %d/~%d objects (%d%%), %s", flavour, n, total, pct, d.Round(time.Second))
 	if o.Interactive {
-		fmt.Fprintf(o.Log, "\r%-70s", line)
+		fmt.Fprintf(o.Log, "\r%-78s", line)
 		return
 	}
 	fmt.Fprintln(o.Log, line)
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // errorContext picks the compiler errors out of the build tail.

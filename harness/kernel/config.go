@@ -117,7 +117,7 @@ func Configure(ctx context.Context, t Tree, fragments []string, log io.Writer) e
 	if err := os.MkdirAll(t.Obj, 0o755); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "kernel %s: configuring (tinyconfig + %d fragments)\n", t.Flavour, len(fragments))
+	fmt.Fprintf(log, "kernel %s: configuring (tinyconfig + %d fragments)\n", t.Variant, len(fragments))
 	steps := [][]string{
 		{"make", "-s", "O=" + t.Obj, "tinyconfig"},
 		append([]string{"scripts/kconfig/merge_config.sh", "-m", "-O", t.Obj, config}, fragments...),
@@ -128,7 +128,7 @@ func Configure(ctx context.Context, t Tree, fragments []string, log io.Writer) e
 		cmd.Dir = t.Src
 		cmd.Env = append(os.Environ(), "KCONFIG_CONFIG="+config)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("kernel %s: %s: %w: %s", t.Flavour, strings.Join(s[:2], " "), err, lastLines(out, 8))
+			return fmt.Errorf("kernel %s: %s: %w: %s", t.Variant, strings.Join(s[:2], " "), err, lastLines(out, 8))
 		}
 	}
 	f, err := os.Open(config)
@@ -149,7 +149,7 @@ func Configure(ctx context.Context, t Tree, fragments []string, log io.Writer) e
 			}
 			names = append(names, fmt.Sprintf("%s=%s (%s, got %s)", o.Name, o.Value, o.From, have))
 		}
-		return fmt.Errorf("kernel %s: olddefconfig dropped %d requested options: %s", t.Flavour, len(bad), strings.Join(names, ", "))
+		return fmt.Errorf("kernel %s: olddefconfig dropped %d requested options: %s", t.Variant, len(bad), strings.Join(names, ", "))
 	}
 	return os.WriteFile(stamp, []byte(stampVal), 0o644)
 }

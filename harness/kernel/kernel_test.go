@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,42 +9,32 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"dioharness/harness/kbase"
 )
 
-func TestReadPin(t *testing.T) {
-	tests := []struct {
-		name, in string
-		want     Pin
-		wantErr  string
-	}{
-		{
-			name: "complete",
-			in:   "package: linux-source-6.12 6.12.117-1~deb12u1\nupstream: v6.12.117\nbase-commit: abc\n",
-			want: Pin{Package: "linux-source-6.12", Version: "6.12.117-1~deb12u1", Upstream: "v6.12.117", BaseCommit: "abc"},
-		},
-		{name: "missing base", in: "package: p 1\nupstream: v1\n", wantErr: "needs package, upstream and base-commit"},
-		{name: "unknown key", in: "colour: red\n", wantErr: `unknown key "colour"`},
-		{name: "malformed", in: "nonsense\n", wantErr: "malformed line"},
-		{name: "package without version", in: "package: p\n", wantErr: "want \"package: NAME VERSION\""},
+func TestCheckDebianPatches(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, modifiedFile), []byte("Makefile\nfs/namei.c\n"), 0o644)
+	patch := func(name string, files ...string) string {
+		var b strings.Builder
+		b.WriteString("Subject: [PATCH] x\n---\n")
+		for _, f := range files {
+			fmt.Fprintf(&b, "diff --git a/%s b/%s\n--- a/%s\n+++ b/%s\n@@ -1 +1 @@\n-a\n+b\n", f, f, f, f)
+		}
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(b.String()), 0o644)
+		return p
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), "BASE")
-			os.WriteFile(p, []byte(tc.in), 0o644)
-			got, err := ReadPin(p)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := cmp.Diff(tc.want, got); d != "" {
-				t.Errorf("pin (-want +got):\n%s", d)
-			}
-		})
+	s := &Sources{Dir: dir, Spec: kbase.Spec{Name: "v7.3", Upstream: "v7.3.4"}}
+	clean := []string{patch("0001.patch", "fs/fuse/file.c", "fs/fuse/iomode.c")}
+	if err := s.CheckDebianPatches(clean); err != nil {
+		t.Errorf("series untouched by Debian: %v", err)
+	}
+	clash := append(clean, patch("0002.patch", "mm/filemap.c", "fs/namei.c"))
+	err := s.CheckDebianPatches(clash)
+	if err == nil || !strings.Contains(err.Error(), "0002.patch changes fs/namei.c") {
+		t.Errorf("err = %v, want one naming 0002.patch and fs/namei.c", err)
 	}
 }
 
@@ -175,5 +166,22 @@ diff --git a/file.c b/file.c
 	}
 	if _, statErr := os.Stat(filepath.Join(dir, ".git", "rebase-apply")); statErr == nil {
 		t.Error("git am was not aborted")
+	}
+}
+
+func TestSubjects(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "v2-0003-fuse.patch")
+	os.WriteFile(p, []byte("From 66856daaf60f871a2ce3698d0f6bd0f1bd32d1d2 Mon Sep 17 00:00:00 2001\n"+
+		"From: Your Name <your.name@placeholder.invalid>\nDate: Mon, 23 Nov 2026 14:20:46 +0000\n"+
+		"Subject: [PATCH v2 3/7] fuse: make the wait for parallel dio writes\n killable\n\nbody\n"), 0o644)
+	q := filepath.Join(dir, "0001-iomap.patch")
+	os.WriteFile(q, []byte("From: a <a@b>\nSubject: iomap: plain\n\nbody\n"), 0o644)
+	got, err := Subjects([]string{p, q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"fuse: make the wait for parallel dio writes killable", "iomap: plain"}, got); d != "" {
+		t.Errorf("subjects (-want +got):\n%s", d)
 	}
 }

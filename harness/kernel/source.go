@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -8,169 +9,335 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+
+	"dioharness/harness/debian"
+	"dioharness/harness/kbase"
 )
 
 // The base commit is made with a fixed identity and date so that every
-// machine unpacking the same tarball gets the same commit id, which is
-// the series' base-commit.
+// machine unpacking the same tarball gets the same commit id. It is a
+// local import of Debian's tarball, not an upstream commit: the series
+// names its upstream release instead.
 const (
 	baseIdent = "dioharness"
 	baseEmail = "dioharness@localhost"
 	baseDate  = "2000-01-01T00:00:00Z"
-	// BaseTag names the base commit in the prepared repository.
-	BaseTag = "base-6.12.117"
 	// objDir is the O= directory, a direct subdirectory of each
 	// worktree: kbuild then uses relative source paths ("..") so
-	// ccache hits across the base and patched worktrees.
+	// ccache hits across the base and patched worktrees, and across
+	// fresh clones.
 	objDir = "_obj"
+	// modifiedFile lists, per base, the files Debian's patches touched.
+	modifiedFile = "debian-modified"
 )
 
 // Tree is a kernel source tree ready to build.
 type Tree struct {
-	// Flavour is "base", "patched" or "custom".
-	Flavour string
+	// Variant is the base and flavour, or custom.
+	Variant kbase.Variant
 	// Src is the source tree.
 	Src string
 	// Obj is the O= build directory.
 	Obj string
 	// Commit is the checked-out commit, when Src is a git tree.
 	Commit string
+	// Source names the exact source: "Debian linux-source-7.3
+	// 7.3.4-1~bpo13+1", or the KSRC path.
+	Source string
+	// Note is a one-line remark on the source (a point release the
+	// archive replaced), or "".
+	Note string
 }
 
-// Sources prepares trees under Dir.
+// Sources prepares the trees of one base under Dir: Dir/base is a git
+// repository holding Debian's tarball as one commit (branch base),
+// Dir/patched a worktree where git am applies the base's series.
+//
+// The import itself (unpack, commit 90,000 files) is done once per
+// package version into a bare repository in the Archive's cache, which
+// fresh clones of this repository on the same machine share: their base
+// is a `git clone --shared` of it.
 type Sources struct {
-	// Dir holds the repository: Dir/base (main worktree, branch base)
-	// and Dir/patched (worktree, branch patched).
+	// Dir is build/kernel/<base>.
 	Dir string
-	// Pin is the pinned base.
-	Pin Pin
+	// Spec describes the base.
+	Spec kbase.Spec
+	// Archive fetches Debian's source package.
+	Archive *debian.Archive
 	// Log receives one line per step.
 	Log io.Writer
+
+	// The archive is asked once per Sources: which version, and where
+	// its tarball is.
+	choice  *debian.Choice
+	tarPath string
 }
 
-// Base returns the base tree, unpacking and committing the tarball the
-// first time.
+// tag names the import of one package version (git refuses '~' and ':').
+func tag(version string) string {
+	return "debian/" + strings.NewReplacer("~", "_", ":", "%").Replace(version)
+}
+
+// Base returns the base tree, importing the tarball of the version
+// Debian serves the first time and whenever that version changes.
 func (s *Sources) Base(ctx context.Context) (Tree, error) {
+	tarball, c, err := s.tarball(ctx)
+	if err != nil {
+		return Tree{}, err
+	}
 	dir := filepath.Join(s.Dir, "base")
-	if commit, err := gitOut(ctx, dir, "rev-parse", "-q", "--verify", BaseTag+"^{commit}"); err == nil {
-		if commit != s.Pin.BaseCommit {
-			return Tree{}, fmt.Errorf("%s: tag %s is %s, patches/BASE wants %s: remove %s to unpack again", dir, BaseTag, commit, s.Pin.BaseCommit, s.Dir)
-		}
-		if err := checkoutClean(ctx, dir, BaseTag); err != nil {
+	t := Tree{
+		Variant: kbase.Variant{Base: s.Spec.Name, Flavour: kbase.Base},
+		Src:     dir, Obj: filepath.Join(dir, objDir),
+		Source: "Debian " + c.Package + " " + c.Version, Note: c.Note,
+	}
+	if commit, err := gitOut(ctx, dir, "rev-parse", "-q", "--verify", tag(c.Version)+"^{commit}"); err == nil {
+		if err := checkoutClean(ctx, dir, commit); err != nil {
 			return Tree{}, err
 		}
-		return Tree{Flavour: "base", Src: dir, Obj: filepath.Join(dir, objDir), Commit: commit}, nil
+		t.Commit = commit
+		return t, nil
 	}
-	if err := s.unpack(ctx, dir); err != nil {
+	if err := s.unpack(ctx, tarball, c); err != nil {
 		return Tree{}, err
 	}
-	return s.Base(ctx)
-}
-
-func (s *Sources) unpack(ctx context.Context, dir string) error {
-	tarball := s.Pin.Tarball()
-	if _, err := os.Stat(tarball); err != nil {
-		return fmt.Errorf("kernel source %s missing: install Debian package %s (make deps)", tarball, s.Pin.Package)
-	}
-	if out, err := exec.CommandContext(ctx, "dpkg-query", "-W", "-f=${Version}", s.Pin.Package).Output(); err == nil && string(out) != s.Pin.Version {
-		return fmt.Errorf("%s %s is installed, patches/BASE pins %s", s.Pin.Package, out, s.Pin.Version)
-	}
-	fmt.Fprintf(s.Log, "kernel: unpacking %s into %s\n", tarball, dir)
-	tmp := dir + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return err
-	}
-	tar := exec.CommandContext(ctx, "tar", "-xf", tarball, "-C", tmp, "--strip-components=1")
-	if out, err := tar.CombinedOutput(); err != nil {
-		return fmt.Errorf("unpack %s: %w: %s", tarball, err, lastLines(out, 5))
-	}
-	env := []string{
-		"GIT_AUTHOR_NAME=" + baseIdent, "GIT_AUTHOR_EMAIL=" + baseEmail, "GIT_AUTHOR_DATE=" + baseDate,
-		"GIT_COMMITTER_NAME=" + baseIdent, "GIT_COMMITTER_EMAIL=" + baseEmail, "GIT_COMMITTER_DATE=" + baseDate,
-	}
-	msg := fmt.Sprintf("Linux %s (Debian %s %s)", strings.TrimPrefix(s.Pin.Upstream, "v"), s.Pin.Package, s.Pin.Version)
-	steps := [][]string{
-		{"init", "-q", "-b", "base"},
-		// Debian's top-level .gitignore ignores "/*": force-add the
-		// pristine tarball contents.
-		{"add", "-A", "-f"},
-		{"commit", "-q", "--no-verify", "-m", msg},
-		{"tag", BaseTag},
-	}
-	for _, args := range steps {
-		cmd := exec.CommandContext(ctx, "git", args...)
-		cmd.Dir = tmp
-		cmd.Env = append(os.Environ(), env...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("git %s in %s: %w: %s", args[0], tmp, err, lastLines(out, 5))
-		}
-	}
-	if err := appendExclude(tmp, "/"+objDir+"/"); err != nil {
-		return err
-	}
-	commit, err := gitOut(ctx, tmp, "rev-parse", "HEAD")
-	if err != nil {
-		return err
-	}
-	if commit != s.Pin.BaseCommit {
-		return fmt.Errorf("unpacked %s commits as %s, patches/BASE wants %s: the tarball differs from the pinned one", tarball, commit, s.Pin.BaseCommit)
-	}
-	return os.Rename(tmp, dir)
-}
-
-// Patched returns the base with the series applied by git am on branch
-// "patched" in its own worktree. The branch is rebuilt only when the
-// patches changed, so unchanged files keep their mtimes and builds stay
-// incremental.
-func (s *Sources) Patched(ctx context.Context, patchDir string) (Tree, error) {
-	patches, err := ReadSeries(patchDir)
-	if err != nil {
-		return Tree{}, err
-	}
-	sum, err := seriesHash(patches)
-	if err != nil {
-		return Tree{}, err
-	}
-	dir := filepath.Join(s.Dir, "patched")
-	if old, err := os.ReadFile(s.patchedStamp()); err == nil && string(old) == sum {
-		if commit, err := gitOut(ctx, dir, "rev-parse", "HEAD"); err == nil {
-			if err := checkoutClean(ctx, dir, commit); err != nil {
-				return Tree{}, err
-			}
-			return Tree{Flavour: "patched", Src: dir, Obj: filepath.Join(dir, objDir), Commit: commit}, nil
-		}
-	}
-	t, err := s.ResetPatched(ctx)
-	if err != nil {
-		return Tree{}, err
-	}
-	fmt.Fprintf(s.Log, "kernel: applying %d patches from %s\n", len(patches), patchDir)
-	for _, p := range patches {
-		if err := Am(ctx, t.Src, p); err != nil {
-			return Tree{}, err
-		}
-	}
-	if t.Commit, err = gitOut(ctx, t.Src, "rev-parse", "HEAD"); err != nil {
-		return Tree{}, err
-	}
-	if err := os.WriteFile(s.patchedStamp(), []byte(sum), 0o644); err != nil {
+	if t.Commit, err = gitOut(ctx, dir, "rev-parse", "HEAD"); err != nil {
 		return Tree{}, err
 	}
 	return t, nil
 }
 
-// ResetPatched makes the patched worktree (creating it the first time)
-// hold the base on branch "patched", and forgets which series it held.
-// series-check then applies the series there patch by patch.
-func (s *Sources) ResetPatched(ctx context.Context) (Tree, error) {
+// tarball asks the archive once per Sources which version to use.
+func (s *Sources) tarball(ctx context.Context) (string, debian.Choice, error) {
+	if s.choice != nil {
+		return s.tarPath, *s.choice, nil
+	}
+	p, c, err := s.Archive.Tarball(ctx, s.Spec.Package, s.Spec.Version, s.Spec.Suites)
+	if err != nil {
+		return "", c, fmt.Errorf("base %s: %w", s.Spec.Name, err)
+	}
+	if c.Note != "" {
+		fmt.Fprintf(s.Log, "base %s: %s\n", s.Spec.Name, c.Note)
+	}
+	s.choice, s.tarPath = &c, p
+	return p, c, nil
+}
+
+func (s *Sources) unpack(ctx context.Context, tarball string, c debian.Choice) error {
+	dir := filepath.Join(s.Dir, "base")
+	repo, err := s.imported(ctx, tarball, c)
+	if err != nil {
+		return err
+	}
+	// A new import replaces the old base and its patched worktree.
+	for _, old := range []string{dir, filepath.Join(s.Dir, "patched")} {
+		if err := os.RemoveAll(old); err != nil {
+			return err
+		}
+	}
+	os.Remove(s.patchedStamp())
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Log, "base %s: checking out %s %s\n", s.Spec.Name, c.Package, c.Version)
+	if _, err := git(ctx, s.Dir, "clone", "-q", "--shared", "--branch", tag(c.Version), repo, dir); err != nil {
+		return err
+	}
+	if _, err := git(ctx, dir, "checkout", "-q", "-B", "base"); err != nil {
+		return err
+	}
+	if err := appendExclude(dir, "/"+objDir+"/"); err != nil {
+		return err
+	}
+	mod, err := os.ReadFile(repo + "." + modifiedFile)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(s.Dir, modifiedFile), mod, 0o644)
+}
+
+// imported returns the bare repository holding the tarball of one
+// package version as a single commit, importing it the first time.
+func (s *Sources) imported(ctx context.Context, tarball string, c debian.Choice) (string, error) {
+	repo := strings.TrimSuffix(tarball, ".tar.xz") + ".git"
+	if _, err := gitOut(ctx, repo, "rev-parse", "-q", "--verify", tag(c.Version)+"^{commit}"); err == nil {
+		if _, err := os.Stat(repo + "." + modifiedFile); err == nil {
+			return repo, nil
+		}
+	}
+	fmt.Fprintf(s.Log, "base %s: importing %s %s (once per version, shared by clones)\n", s.Spec.Name, c.Package, c.Version)
+	tmp := repo + ".tmp"
+	work := repo + ".work"
+	for _, d := range []string{tmp, work} {
+		if err := os.RemoveAll(d); err != nil {
+			return "", err
+		}
+	}
+	defer os.RemoveAll(work)
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return "", err
+	}
+	tar := exec.CommandContext(ctx, "tar", "-xf", tarball, "-C", work, "--strip-components=1")
+	if out, err := tar.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("unpack %s: %w: %s", tarball, err, lastLines(out, 5))
+	}
+	// Before git writes anything: the mtimes still tell Debian's files.
+	mod, err := debian.Modified(work)
+	if err != nil {
+		return "", err
+	}
+	env := []string{
+		"GIT_AUTHOR_NAME=" + baseIdent, "GIT_AUTHOR_EMAIL=" + baseEmail, "GIT_AUTHOR_DATE=" + baseDate,
+		"GIT_COMMITTER_NAME=" + baseIdent, "GIT_COMMITTER_EMAIL=" + baseEmail, "GIT_COMMITTER_DATE=" + baseDate,
+	}
+	msg := fmt.Sprintf("Linux %s as in Debian %s %s\n\nA local import of the package's source tarball, not an upstream commit.",
+		strings.TrimPrefix(s.Spec.Upstream, "v"), c.Package, c.Version)
+	steps := [][]string{
+		{"init", "-q", "-b", "base"},
+		// Debian's top-level .gitignore ignores "/*": force-add the
+		// tarball contents.
+		{"add", "-A", "-f"},
+		{"commit", "-q", "--no-verify", "-m", msg},
+		{"tag", tag(c.Version)},
+		{"clone", "-q", "--bare", ".", tmp},
+	}
+	for _, args := range steps {
+		cmd := exec.CommandContext(ctx, "git", args...)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("git %s in %s: %w: %s", args[0], work, err, lastLines(out, 5))
+		}
+	}
+	if err := os.WriteFile(repo+"."+modifiedFile, []byte(strings.Join(mod, "\n")+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.RemoveAll(repo); err != nil {
+		return "", err
+	}
+	return repo, os.Rename(tmp, repo)
+}
+
+// DebianModified lists the files Debian's own patches changed in the
+// imported base (see debian.Modified).
+func (s *Sources) DebianModified() ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(s.Dir, modifiedFile))
+	if err != nil {
+		return nil, fmt.Errorf("base %s: %w (import the base again: remove %s)", s.Spec.Name, err, s.Dir)
+	}
+	return strings.Fields(string(b)), nil
+}
+
+// CheckDebianPatches fails when a patch of the base's series changes a
+// file that Debian's own patches changed: the series must apply to the
+// upstream release it names, and the Debian tree is only a stand-in.
+func (s *Sources) CheckDebianPatches(patches []string) error {
+	mod, err := s.DebianModified()
+	if err != nil {
+		return err
+	}
+	debianFiles := map[string]bool{}
+	for _, f := range mod {
+		debianFiles[f] = true
+	}
+	var bad []string
+	for _, p := range patches {
+		files, err := TouchedFiles([]string{p})
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if debianFiles[f] {
+				bad = append(bad, filepath.Base(p)+" changes "+f)
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("base %s: Debian's patches also change what the series changes, so the Debian tree does not stand for upstream %s there: %s",
+			s.Spec.Name, s.Spec.Upstream, strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// Patched returns the base with every series of the base applied by git
+// am, in order, on branch "patched" in its own worktree. The branch is
+// rebuilt only when the patches changed, so unchanged files keep their
+// mtimes and builds stay incremental.
+func (s *Sources) Patched(ctx context.Context) (Tree, error) {
+	patches, err := s.AllPatches()
+	if err != nil {
+		return Tree{}, err
+	}
+	sum, err := SeriesHash(patches)
+	if err != nil {
+		return Tree{}, err
+	}
+	base, err := s.Base(ctx)
+	if err != nil {
+		return Tree{}, err
+	}
+	if err := s.CheckDebianPatches(patches); err != nil {
+		return Tree{}, err
+	}
+	dir := filepath.Join(s.Dir, "patched")
+	t := base
+	t.Variant.Flavour = kbase.Patched
+	t.Src, t.Obj = dir, filepath.Join(dir, objDir)
+	if old, err := os.ReadFile(s.patchedStamp()); err == nil && string(old) == base.Commit+" "+sum {
+		if t.Commit, err = gitOut(ctx, dir, "rev-parse", "HEAD"); err == nil {
+			if err := checkoutClean(ctx, dir, t.Commit); err != nil {
+				return Tree{}, err
+			}
+			return t, nil
+		}
+	}
+	if _, err := s.Reset(ctx); err != nil {
+		return Tree{}, err
+	}
+	fmt.Fprintf(s.Log, "base %s: applying %d patches (%s)\n", s.Spec.Name, len(patches), strings.Join(s.Spec.Series, ", "))
+	for _, p := range patches {
+		if err := Am(ctx, dir, p); err != nil {
+			return Tree{}, err
+		}
+	}
+	if t.Commit, err = gitOut(ctx, dir, "rev-parse", "HEAD"); err != nil {
+		return Tree{}, err
+	}
+	if err := os.WriteFile(s.patchedStamp(), []byte(base.Commit+" "+sum), 0o644); err != nil {
+		return Tree{}, err
+	}
+	return t, nil
+}
+
+// AllPatches lists the patches of every series of the base, in the
+// order the patched flavour applies them.
+func (s *Sources) AllPatches() ([]string, error) { return Patches(s.Spec) }
+
+// Patches lists the patches of every series of a base, in the order the
+// patched flavour applies them.
+func Patches(spec kbase.Spec) ([]string, error) {
+	var all []string
+	for _, d := range spec.SeriesDirs() {
+		p, err := ReadSeries(d)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p...)
+	}
+	return all, nil
+}
+
+// Reset makes the patched worktree (creating it the first time) hold
+// the base on branch "patched", and forgets which patches it held.
+// series-check then applies a series there patch by patch.
+func (s *Sources) Reset(ctx context.Context) (Tree, error) {
 	base, err := s.Base(ctx)
 	if err != nil {
 		return Tree{}, err
@@ -178,32 +345,39 @@ func (s *Sources) ResetPatched(ctx context.Context) (Tree, error) {
 	os.Remove(s.patchedStamp())
 	dir := filepath.Join(s.Dir, "patched")
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		if _, err := git(ctx, base.Src, "worktree", "add", "-q", "--detach", dir, BaseTag); err != nil {
+		if _, err := git(ctx, base.Src, "worktree", "add", "-q", "--detach", dir, base.Commit); err != nil {
 			return Tree{}, err
 		}
 	}
 	// An interrupted earlier run may have left git am half done.
 	exec.CommandContext(ctx, "git", "-C", dir, "am", "--abort").Run()
-	if _, err := git(ctx, dir, "checkout", "-q", "-f", "-B", "patched", BaseTag); err != nil {
+	if _, err := git(ctx, dir, "checkout", "-q", "-f", "-B", "patched", base.Commit); err != nil {
 		return Tree{}, err
 	}
-	return Tree{Flavour: "patched", Src: dir, Obj: filepath.Join(dir, objDir), Commit: base.Commit}, nil
+	t := base
+	t.Variant.Flavour = kbase.Patched
+	t.Src, t.Obj = dir, filepath.Join(dir, objDir)
+	return t, nil
 }
 
 func (s *Sources) patchedStamp() string { return filepath.Join(s.Dir, "patched.series") }
 
-// MarkPatched records that the patched worktree holds the series in
-// patchDir (series-check applied it patch by patch).
-func (s *Sources) MarkPatched(patchDir string) error {
-	patches, err := ReadSeries(patchDir)
+// MarkPatched records that the patched worktree holds every series of
+// the base (series-check applied them patch by patch).
+func (s *Sources) MarkPatched(ctx context.Context) error {
+	patches, err := s.AllPatches()
 	if err != nil {
 		return err
 	}
-	sum, err := seriesHash(patches)
+	sum, err := SeriesHash(patches)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(s.patchedStamp(), []byte(sum), 0o644)
+	base, err := s.Base(ctx)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(s.patchedStamp(), []byte(base.Commit+" "+sum), 0o644)
 }
 
 // Custom checks a user's own tree (KSRC) and builds it as it is, with
@@ -226,19 +400,17 @@ func Custom(ctx context.Context, src, objRoot string) (Tree, error) {
 		return Tree{}, fmt.Errorf("KSRC=%s has an in-tree .config: out-of-tree builds need a clean tree (make mrproper)", src)
 	}
 	sum := sha256.Sum256([]byte(abs))
-	t := Tree{Flavour: "custom", Src: abs, Obj: filepath.Join(objRoot, "custom-"+hex.EncodeToString(sum[:4]))}
+	t := Tree{Variant: kbase.Variant{Flavour: kbase.Custom}, Src: abs, Obj: filepath.Join(objRoot, "custom-"+hex.EncodeToString(sum[:4])), Source: abs}
 	if commit, err := gitOut(ctx, abs, "rev-parse", "HEAD"); err == nil {
 		t.Commit = commit
 	}
 	return t, nil
 }
 
-// ReadSeries lists the patches named by patchDir/series, in order.
-func ReadSeries(patchDir string) ([]string, error) {
-	data, err := os.ReadFile(filepath.Join(patchDir, "series"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+// ReadSeries lists the patches named by dir/series, in order. A series
+// file may list no patch yet.
+func ReadSeries(dir string) ([]string, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "series"))
 	if err != nil {
 		return nil, fmt.Errorf("read series: %w", err)
 	}
@@ -248,16 +420,18 @@ func ReadSeries(patchDir string) ([]string, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		p := filepath.Join(patchDir, line)
+		p := filepath.Join(dir, line)
 		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("%s/series names %s: %w", patchDir, line, err)
+			return nil, fmt.Errorf("%s/series names %s: %w", dir, line, err)
 		}
 		out = append(out, p)
 	}
 	return out, nil
 }
 
-func seriesHash(patches []string) (string, error) {
+// SeriesHash identifies a list of patches by name and content: the
+// patched worktree's stamp and series-check's.
+func SeriesHash(patches []string) (string, error) {
 	h := sha256.New()
 	for _, p := range patches {
 		data, err := os.ReadFile(p)
@@ -268,6 +442,28 @@ func seriesHash(patches []string) (string, error) {
 		h.Write(data)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+var diffFile = regexp.MustCompile(`(?m)^\+\+\+ b/(\S+)`)
+
+// TouchedFiles lists the files the patches change, sorted.
+func TouchedFiles(patches []string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range patches {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range diffFile.FindAllStringSubmatch(string(data), -1) {
+			if !seen[m[1]] {
+				seen[m[1]] = true
+				out = append(out, m[1])
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 var (
@@ -347,4 +543,37 @@ func lastLines(out []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// subjectPrefix is format-patch's "[PATCH v2 3/7] " in front of a subject.
+var subjectPrefix = regexp.MustCompile(`^\[[^\]]*\]\s*`)
+
+// Subjects returns the subject of each patch, without the "[PATCH ...]"
+// prefix and with folded header lines joined: what a scenario's Patch
+// field names.
+func Subjects(patches []string) ([]string, error) {
+	var out []string
+	for _, p := range patches {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		// A format-patch file starts with an mbox "From <id> <date>"
+		// line; the mail headers follow it.
+		r := bufio.NewReader(f)
+		if first, _ := r.Peek(5); string(first) == "From " {
+			r.ReadString('\n')
+		}
+		msg, err := mail.ReadMessage(r)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: read mail headers: %w", filepath.Base(p), err)
+		}
+		subj := strings.Join(strings.Fields(msg.Header.Get("Subject")), " ")
+		if subj == "" {
+			return nil, fmt.Errorf("%s: no Subject header", filepath.Base(p))
+		}
+		out = append(out, subjectPrefix.ReplaceAllString(subj, ""))
+	}
+	return out, nil
 }

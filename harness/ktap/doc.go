@@ -18,4 +18,10 @@
 //     written before the parent's result line. The parser accepts any
 //     deeper indentation (KUnit uses four spaces).
 //   - '#' and '\' in test names are escaped as `\#` and `\\`.
+//   - Directives follow kselftest: "ok N name # XFAIL reason" for a test
+//     that failed as expected, "ok N name # XPASS reason" for one that
+//     passed although expected to fail, "not ok N name # TIMEOUT reason"
+//     for one a timeout ended. The document may close with kselftest's
+//     "# Totals: pass:N fail:N xfail:N xpass:N skip:N error:N" line
+//     ([Writer.Totals], [Report].Totals, [Count]).
 package ktap

@@ -171,11 +171,23 @@ func (p *Parser) Report() *Report {
 	top := q.top()
 	rep.Version, rep.Plan = top.version, top.plan
 	rep.Results, rep.Partial, rep.Diag = top.finish(true)
+	rep.Diag, rep.Totals = cutTotals(rep.Diag)
 	rep.Missing = missing(top.plan, rep.Results, rep.Partial)
 	rep.Complete = top.plan != NoPlan && rep.Partial == nil &&
 		len(rep.Missing) == 0 && len(rep.Results) == top.plan
 	rep.Problems = problems
 	return rep
+}
+
+// cutTotals takes the last "Totals:" line out of the trailing
+// diagnostics.
+func cutTotals(diag []string) ([]string, *Totals) {
+	for i := len(diag) - 1; i >= 0; i-- {
+		if t, ok := ParseTotals(diag[i]); ok {
+			return slices.Delete(slices.Clone(diag), i, i+1), &t
+		}
+	}
+	return diag, nil
 }
 
 // top returns the innermost open document.

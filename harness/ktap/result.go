@@ -40,13 +40,20 @@ func (s Status) String() string {
 // Directive is the keyword following '#' on a result line.
 type Directive string
 
-// Directives accepted by KTAP version 1. Only SKIP changes [Result].Status;
-// the others are recorded so that callers can apply their own policy.
+// Directives accepted by KTAP version 1, plus XPASS, which kselftest
+// prints for a test that passed although it was expected to fail. Only
+// SKIP changes [Result].Status; the others are recorded so that callers
+// can apply their own policy ([Count] applies kselftest's).
+//
+// kselftest writes an expected failure as "ok N name # XFAIL reason" and
+// an unexpected pass as "ok N name # XPASS reason"; ktap.rst requires
+// "not ok" with TIMEOUT and ERROR.
 const (
 	NoDirective Directive = ""
 	DirSkip     Directive = "SKIP"
 	DirTodo     Directive = "TODO"
 	DirXFail    Directive = "XFAIL"
+	DirXPass    Directive = "XPASS"
 	DirTimeout  Directive = "TIMEOUT"
 	DirError    Directive = "ERROR"
 )
@@ -54,7 +61,7 @@ const (
 // Known reports whether d is NoDirective or one of the KTAP directives.
 func (d Directive) Known() bool {
 	switch d {
-	case NoDirective, DirSkip, DirTodo, DirXFail, DirTimeout, DirError:
+	case NoDirective, DirSkip, DirTodo, DirXFail, DirXPass, DirTimeout, DirError:
 		return true
 	}
 	return false
@@ -114,8 +121,10 @@ type Report struct {
 	// Status is Incomplete and Name is unknown. Nil if there is none.
 	Partial *Result
 	// Diag holds trailing diagnostics that belong to no test (seen after
-	// the plan was satisfied).
+	// the plan was satisfied), except a "Totals:" line.
 	Diag []string
+	// Totals is the trailing "# Totals: ..." line, or nil without one.
+	Totals *Totals
 	// Problems describes protocol violations that were tolerated, such as
 	// out-of-sequence numbers or a second plan line.
 	Problems []string

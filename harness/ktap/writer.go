@@ -48,6 +48,14 @@ func (w *Writer) Diag(format string, args ...any) error {
 	return w.diags("", []string{fmt.Sprintf(format, args...)})
 }
 
+// Totals writes the closing "# Totals: pass:N fail:N xfail:N xpass:N
+// skip:N error:N" diagnostic, as kselftest does after the last result.
+func (w *Writer) Totals(t Totals) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.line("", "# "+t.String())
+}
+
 // Result writes r: first its subtests as a nested document, then r.Diag as
 // diagnostic lines, then "# duration_ms: N", then the result line
 //
@@ -76,6 +84,9 @@ func validate(r Result) error {
 	}
 	if !r.Directive.Known() {
 		return fmt.Errorf("ktap: result %d %q: unknown directive %q", r.Number, r.Name, r.Directive)
+	}
+	if (r.Directive == DirTimeout || r.Directive == DirError) && r.Status != Fail {
+		return fmt.Errorf("ktap: result %d %q: %s needs status fail (\"not ok\"), got %v", r.Number, r.Name, r.Directive, r.Status)
 	}
 	if r.Number < 0 {
 		return fmt.Errorf("ktap: result %d %q: negative number", r.Number, r.Name)

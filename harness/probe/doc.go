@@ -45,10 +45,15 @@
 // the running kernel (inlined, not built, unpatched) makes only that
 // program Skipped, with the reason in Status. Failed means a bug.
 //
+// CallCounter counts the calls one thread makes to a kernel function that
+// no BPF program covers (inode_dio_wait), with a tracefs kprobe event in a
+// private tracing instance.
+//
 // Filtering happens in the kernel: an event is recorded when its inode is
 // watched (keyed by superblock dev_t and i_ino) or its process is watched.
 //
 // The host kernel these tests run on may refuse fentry/fexit and lack
-// kprobes; scripts/guest-test.sh runs the same tests in a QEMU guest booted
-// from the project's kernel, where every family attaches.
+// kprobes; harness/cmd/probeguest (make probe-guest) runs the same tests in
+// a QEMU guest booted from the project's kernel, where every family
+// attaches.
 package probe

@@ -5,6 +5,6 @@ package probe
 // BTF (CO-RE relocations); DWARF is stripped by bpf2go (llvm-strip) by default.
 // Only little-endian x86-64 is built: the guest and the hosts are amd64.
 
-//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target amd64 probes bpf/probes.c -- -O2 -g -Wall -Werror -mcpu=v3 -I/usr/include
+//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target amd64 -type event probes bpf/probes.c -- -O2 -g -Wall -Werror -mcpu=v3 -I/usr/include
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target amd64 -no-global-types patched bpf/patched.c -- -O2 -g -Wall -Werror -mcpu=v3 -I/usr/include
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target amd64 -no-global-types fault bpf/fault.c -- -O2 -g -Wall -Werror -mcpu=v3 -I/usr/include

@@ -13,6 +13,27 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type probesEvent struct {
+	_         structs.HostLayout
+	TsNs      uint64
+	Ino       uint64
+	Ret       int64
+	A0        uint64
+	A1        uint64
+	A2        uint64
+	Pid       uint32
+	Tid       uint32
+	Dev       uint32
+	Within    uint32
+	CtrBefore int32
+	CtrAfter  int32
+	Flags     uint32
+	Aux       uint32
+	Kind      uint16
+	Path      uint16
+	Pad       uint32
+}
+
 type probesFault struct {
 	_         structs.HostLayout
 	Armed     uint32

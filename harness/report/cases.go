@@ -25,17 +25,18 @@ const (
 
 // testCase is one row of the table and one JUnit testcase.
 type testCase struct {
-	class    string
-	name     string
-	verdict  Verdict
-	expected Verdict
-	timed    bool // duration is meaningful
-	duration time.Duration
-	attempts int
-	outcome  outcome
-	message  string   // why it failed, errored or was skipped
-	note     string   // extra context for a passed case
-	detail   []string // diagnostic lines
+	class     string
+	name      string
+	verdict   Verdict
+	expected  Verdict
+	directive string // KTAP directive, shown beside the verdict
+	timed     bool   // duration is meaningful
+	duration  time.Duration
+	attempts  int
+	outcome   outcome
+	message   string   // why it failed, errored or was skipped
+	note      string   // extra context for a passed case
+	detail    []string // diagnostic lines
 }
 
 // cases classifies the scenarios of r, followed by the pseudo test cases
@@ -63,7 +64,7 @@ func cases(r Run) []testCase {
 // scenarioCase classifies one scenario.
 func scenarioCase(s Scenario) testCase {
 	c := testCase{
-		class: s.Area, name: s.Name, verdict: s.Verdict, expected: s.Expected,
+		class: s.Area, name: s.Name, verdict: s.Verdict, expected: s.Expected, directive: s.Directive,
 		timed: true, duration: s.Duration, attempts: s.Attempts, detail: s.Detail,
 	}
 	switch {
@@ -79,6 +80,11 @@ func scenarioCase(s Scenario) testCase {
 		c.outcome = passed
 	case s.Verdict == Pass:
 		c.outcome, c.message = failed, fmt.Sprintf("unexpected pass (expected %s)", s.Expected)
+	case s.Directive == "TIMEOUT":
+		c.outcome, c.message = failed, fmt.Sprintf("timed out (expected %s)", s.Expected)
+		if s.Reason != "" {
+			c.message += ": " + s.Reason
+		}
 	default:
 		c.outcome, c.message = failed, fmt.Sprintf("failed (expected %s)", s.Expected)
 		if s.Reason != "" {
@@ -86,6 +92,17 @@ func scenarioCase(s Scenario) testCase {
 		}
 	}
 	return c
+}
+
+// shownVerdict is the verdict with the directive that qualifies it
+// ("fail XFAIL", "pass XPASS", "fail TIMEOUT"); SKIP and ERROR repeat
+// the verdict and are left out.
+func (c testCase) shownVerdict() string {
+	switch c.directive {
+	case "", "SKIP", "ERROR":
+		return string(c.verdict)
+	}
+	return string(c.verdict) + " " + c.directive
 }
 
 // expectedFailure describes a scenario that failed as declared.

@@ -3,6 +3,8 @@ package report
 import (
 	"errors"
 	"time"
+
+	"dioharness/harness/kbase"
 )
 
 var started = time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
@@ -12,7 +14,8 @@ func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 // baseRun has one scenario of each kind.
 func baseRun() Run {
 	return Run{
-		Flavour:  FlavourBase,
+		Variant:  kbase.Variant{Base: "v7.3", Flavour: kbase.Base},
+		Source:   "Debian linux-source-7.3 7.3.4-1~bpo13+1",
 		Kernel:   "6.9.0 (abc123)",
 		Started:  started,
 		Duration: ms(95250),
@@ -34,7 +37,8 @@ func baseRun() Run {
 // patchedRun is the patched counterpart of baseRun.
 func patchedRun() Run {
 	return Run{
-		Flavour:  FlavourPatched,
+		Variant:  kbase.Variant{Base: "v7.3", Flavour: kbase.Patched},
+		Source:   "Debian linux-source-7.3 7.3.4-1~bpo13+1",
 		Kernel:   "6.9.0-dio (def456)",
 		Started:  started.Add(time.Hour),
 		Duration: ms(80000),

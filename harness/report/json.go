@@ -7,12 +7,17 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"dioharness/harness/kbase"
 )
 
 // runJSON is the stable summary.json schema of a Run.
 type runJSON struct {
+	Base          string     `json:"base"`
 	Flavour       string     `json:"flavour"`
 	Kernel        string     `json:"kernel"`
+	Source        string     `json:"source"`
+	Note          string     `json:"note"`
 	Started       time.Time  `json:"started"`
 	DurationMS    int64      `json:"duration_ms"`
 	InfraError    string     `json:"infra_error"`
@@ -28,6 +33,7 @@ type scenarioJSON struct {
 	Verdict    Verdict  `json:"verdict"`
 	Expected   Verdict  `json:"expected"`
 	Matches    bool     `json:"matches"`
+	Directive  string   `json:"directive"`
 	Reason     string   `json:"reason"`
 	Why        string   `json:"why"`
 	DurationMS int64    `json:"duration_ms"`
@@ -39,8 +45,11 @@ type scenarioJSON struct {
 // milliseconds, and empty lists as [] rather than null.
 func (r Run) MarshalJSON() ([]byte, error) {
 	return marshal(runJSON{
-		Flavour:       r.Flavour,
+		Base:          r.Variant.Base,
+		Flavour:       string(r.Variant.Flavour),
 		Kernel:        r.Kernel,
+		Source:        r.Source,
+		Note:          r.Note,
 		Started:       r.Started,
 		DurationMS:    toMS(r.Duration),
 		InfraError:    r.Infra,
@@ -57,8 +66,10 @@ func (r *Run) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*r = Run{
-		Flavour:       j.Flavour,
+		Variant:       kbase.Variant{Base: j.Base, Flavour: kbase.Flavour(j.Flavour)},
 		Kernel:        j.Kernel,
+		Source:        j.Source,
+		Note:          j.Note,
 		Started:       j.Started,
 		Duration:      fromMS(j.DurationMS),
 		Infra:         j.InfraError,
@@ -76,6 +87,7 @@ func (s Scenario) MarshalJSON() ([]byte, error) {
 		Verdict:    s.Verdict,
 		Expected:   s.Expected,
 		Matches:    s.Matches,
+		Directive:  s.Directive,
 		Reason:     s.Reason,
 		Why:        s.Why,
 		DurationMS: toMS(s.Duration),
@@ -91,16 +103,17 @@ func (s *Scenario) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*s = Scenario{
-		Name:     j.Name,
-		Area:     j.Area,
-		Verdict:  j.Verdict,
-		Expected: j.Expected,
-		Matches:  j.Matches,
-		Reason:   j.Reason,
-		Why:      j.Why,
-		Duration: fromMS(j.DurationMS),
-		Attempts: j.Attempts,
-		Detail:   nilIfEmpty(j.Detail),
+		Name:      j.Name,
+		Area:      j.Area,
+		Verdict:   j.Verdict,
+		Expected:  j.Expected,
+		Matches:   j.Matches,
+		Directive: j.Directive,
+		Reason:    j.Reason,
+		Why:       j.Why,
+		Duration:  fromMS(j.DurationMS),
+		Attempts:  j.Attempts,
+		Detail:    nilIfEmpty(j.Detail),
 	}
 	return nil
 }
@@ -109,7 +122,7 @@ func (s *Scenario) UnmarshalJSON(b []byte) error {
 // read back by LoadRun. Durations have millisecond precision.
 func WriteJSON(w io.Writer, r Run) error {
 	if err := encodeJSON(w, r); err != nil {
-		return fmt.Errorf("report: write JSON for %s run: %w", r.Flavour, err)
+		return fmt.Errorf("report: write JSON for %s run: %w", r.Variant, err)
 	}
 	return nil
 }

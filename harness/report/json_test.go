@@ -8,19 +8,24 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"dioharness/harness/kbase"
 )
 
 func TestWriteJSONGolden(t *testing.T) {
 	run := Run{
-		Flavour: FlavourBase, Kernel: "6.9.0", Started: started, Duration: ms(2500),
+		Variant: kbase.Variant{Base: "v6.12", Flavour: kbase.Base}, Note: "linux-source-6.12 6.12.110-1~deb12u1 is no longer served", Kernel: "6.9.0", Started: started, Duration: ms(2500),
 		Scenarios: []Scenario{
-			{Name: "mmap_race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Reason: "UAF",
+			{Name: "mmap_race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Directive: "XFAIL", Reason: "UAF",
 				Why: "missing lock", Duration: ms(1234), Attempts: 2, Detail: []string{"<TASK>"}},
 		},
 	}
 	want := `{
+  "base": "v6.12",
   "flavour": "base",
   "kernel": "6.9.0",
+  "source": "",
+  "note": "linux-source-6.12 6.12.110-1~deb12u1 is no longer served",
   "started": "2025-03-04T10:00:00Z",
   "duration_ms": 2500,
   "infra_error": "",
@@ -37,6 +42,7 @@ func TestWriteJSONGolden(t *testing.T) {
       "verdict": "fail",
       "expected": "fail",
       "matches": true,
+      "directive": "XFAIL",
       "reason": "UAF",
       "why": "missing lock",
       "duration_ms": 1234,
@@ -66,7 +72,7 @@ func TestLoadRunRoundTrip(t *testing.T) {
 		{name: "fixture base run", run: baseRun()},
 		{name: "fixture patched run", run: patchedRun()},
 		{name: "empty run", run: Run{}},
-		{name: "infra error", run: Run{Flavour: FlavourCustom, Infra: "qemu: could not open kernel"}},
+		{name: "infra error", run: Run{Variant: kbase.Variant{Flavour: kbase.Custom}, Infra: "qemu: could not open kernel"}},
 		{
 			name: "durations are kept to the millisecond",
 			run:  Run{Duration: 1500*ms(1) + 499999, Scenarios: []Scenario{{Name: "a", Duration: 2500500000}}},

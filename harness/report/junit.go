@@ -64,7 +64,7 @@ type junitMessage struct {
 // the run has an infrastructure error or kernel reports.
 func WriteJUnit(w io.Writer, r Run) error {
 	if err := writeXML(w, junitDoc(r)); err != nil {
-		return fmt.Errorf("report: write JUnit for %s run: %w", r.Flavour, err)
+		return fmt.Errorf("report: write JUnit for %s run: %w", r.Variant, err)
 	}
 	return nil
 }
@@ -72,10 +72,12 @@ func WriteJUnit(w io.Writer, r Run) error {
 // junitDoc builds the JUnit document for r.
 func junitDoc(r Run) junitSuites {
 	s := junitSuite{
-		Name: "dioharness-" + r.Flavour,
+		Name: "dioharness-" + r.Variant.Slug(),
 		Time: seconds(r.Duration),
 		Properties: []junitProperty{
-			{Name: "flavour", Value: r.Flavour},
+			{Name: "base", Value: r.Variant.Base},
+			{Name: "flavour", Value: string(r.Variant.Flavour)},
+			{Name: "source", Value: r.Source},
 			{Name: "kernel", Value: r.Kernel},
 		},
 	}
@@ -89,7 +91,7 @@ func junitDoc(r Run) junitSuites {
 		switch c.outcome {
 		case failed:
 			s.Failures++
-			jc.Failure = &junitMessage{Message: c.message, Type: string(c.verdict), Body: body}
+			jc.Failure = &junitMessage{Message: c.message, Type: failureType(c), Body: body}
 		case errored:
 			s.Errors++
 			jc.Error = &junitMessage{Message: c.message, Type: string(c.verdict), Body: body}
@@ -107,13 +109,23 @@ func junitDoc(r Run) junitSuites {
 	}
 }
 
+// failureType is the JUnit failure type: the verdict, or the KTAP
+// directive that says more (timeout, xpass).
+func failureType(c testCase) string {
+	switch c.directive {
+	case "TIMEOUT", "XPASS":
+		return strings.ToLower(c.directive)
+	}
+	return string(c.verdict)
+}
+
 // systemOut summarises a test case and its detail lines.
 func systemOut(c testCase) string {
 	if !c.timed { // pseudo test case: the detail is in the failure body
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "verdict: %s, expected: %s, attempts: %d\n", c.verdict, c.expected, c.attempts)
+	fmt.Fprintf(&b, "verdict: %s, expected: %s, attempts: %d\n", c.shownVerdict(), c.expected, c.attempts)
 	if c.note != "" {
 		b.WriteString(c.note + "\n")
 	}

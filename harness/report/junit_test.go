@@ -7,11 +7,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"dioharness/harness/kbase"
 )
 
 func TestWriteJUnitGolden(t *testing.T) {
 	run := Run{
-		Flavour: FlavourPatched, Kernel: "6.9.0-dio", Started: started, Duration: ms(4321),
+		Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Kernel: "6.9.0-dio", Started: started, Duration: ms(4321),
 		Scenarios: []Scenario{
 			{Name: "mmap_race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Why: "bug 1",
 				Duration: ms(1200), Attempts: 1, Detail: []string{"KASAN <report>"}},
@@ -23,9 +25,11 @@ func TestWriteJUnitGolden(t *testing.T) {
 	}
 	want := `<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="dioharness" tests="4" failures="2" errors="0" skipped="1" time="4.321">
-  <testsuite name="dioharness-patched" tests="4" failures="2" errors="0" skipped="1" time="4.321" timestamp="2025-03-04T10:00:00">
+  <testsuite name="dioharness-v7.3-patched" tests="4" failures="2" errors="0" skipped="1" time="4.321" timestamp="2025-03-04T10:00:00">
     <properties>
+      <property name="base" value="v7.3"></property>
       <property name="flavour" value="patched"></property>
+      <property name="source" value=""></property>
       <property name="kernel" value="6.9.0-dio"></property>
     </properties>
     <testcase classname="mm" name="mmap_race" time="1.200">
@@ -70,11 +74,11 @@ func TestWriteJUnitRoundTrip(t *testing.T) {
 		},
 		{
 			name: "empty run",
-			run:  Run{Flavour: FlavourBase},
+			run:  Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}},
 		},
 		{
 			name: "console garbage is made valid XML",
-			run: Run{Flavour: FlavourBase, KernelReports: []string{"BUG: \x00\x1b[31mred\x1b[0m ]]> & <"}, Scenarios: []Scenario{
+			run: Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, KernelReports: []string{"BUG: \x00\x1b[31mred\x1b[0m ]]> & <"}, Scenarios: []Scenario{
 				{Name: "a\"b<c>", Area: "x&y", Verdict: Error, Reason: "bad \x07 bell", Detail: []string{"\xff\xfe not utf-8"}},
 			}},
 			want:    []string{"x&y/a\"b<c>:error", "harness/kernel-reports:failure"},
@@ -91,8 +95,8 @@ func TestWriteJUnitRoundTrip(t *testing.T) {
 			if err := xml.Unmarshal([]byte(b.String()), &got); err != nil {
 				t.Fatalf("output is not valid XML: %v\n%s", err, b.String())
 			}
-			if len(got.Suites) != 1 || got.Suites[0].Name != "dioharness-"+tt.run.Flavour {
-				t.Fatalf("want one testsuite dioharness-%s, got %+v", tt.run.Flavour, got.Suites)
+			if len(got.Suites) != 1 || got.Suites[0].Name != "dioharness-"+tt.run.Variant.Slug() {
+				t.Fatalf("want one testsuite dioharness-%s, got %+v", tt.run.Variant.Slug(), got.Suites)
 			}
 			var kinds []string
 			for _, c := range got.Suites[0].Cases {
@@ -122,5 +126,41 @@ func TestWriteJUnitRoundTrip(t *testing.T) {
 				t.Errorf("suite counts %+v disagree with Totals %+v", s, tot)
 			}
 		})
+	}
+}
+
+// TestJUnitDirectives checks that the KTAP directive shows in JUnit: in
+// the failure type and message of a timeout and an XPASS, and beside the
+// verdict in system-out.
+func TestJUnitDirectives(t *testing.T) {
+	run := Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, Scenarios: []Scenario{
+		{Name: "x", Area: "fuse", Verdict: Fail, Expected: Fail, Matches: true, Directive: "XFAIL", Why: "w", Reason: "r", Attempts: 1},
+		{Name: "y", Area: "fuse", Verdict: Pass, Expected: Fail, Directive: "XPASS", Why: "w", Attempts: 1},
+		{Name: "z", Area: "harness", Verdict: Fail, Expected: Pass, Directive: "TIMEOUT", Reason: "killed by the host after 1m0s", Attempts: 1},
+	}}
+	var b strings.Builder
+	if err := WriteJUnit(&b, run); err != nil {
+		t.Fatal(err)
+	}
+	var doc junitSuites
+	if err := xml.Unmarshal([]byte(b.String()), &doc); err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ Name, Type, Message, Out string }
+	var got []row
+	for _, c := range doc.Suites[0].Cases {
+		r := row{Name: c.Name, Out: strings.SplitN(c.SystemOut, "\n", 2)[0]}
+		if c.Failure != nil {
+			r.Type, r.Message = c.Failure.Type, c.Failure.Message
+		}
+		got = append(got, r)
+	}
+	want := []row{
+		{Name: "x", Out: "verdict: fail XFAIL, expected: fail, attempts: 1"},
+		{Name: "y", Type: "xpass", Message: "unexpected pass (expected fail)", Out: "verdict: pass XPASS, expected: fail, attempts: 1"},
+		{Name: "z", Type: "timeout", Message: "timed out (expected pass): killed by the host after 1m0s", Out: "verdict: fail TIMEOUT, expected: pass, attempts: 1"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("JUnit cases (-want +got):\n%s", d)
 	}
 }

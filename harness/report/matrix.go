@@ -1,107 +1,142 @@
 package report
 
-// Matrix compares a base run with a patched run, scenario by scenario.
+import (
+	"fmt"
+	"strings"
+
+	"dioharness/harness/kbase"
+)
+
+// Matrix puts runs side by side, scenario by scenario: one column per
+// kernel (base and flavour), one row per scenario.
 type Matrix struct {
-	// Scenarios has one row per scenario name, in base-run order followed
-	// by scenarios that only the patched run has.
-	Scenarios []MatrixRow
-	// Kernels maps FlavourBase and FlavourPatched to Run.Kernel.
-	Kernels map[string]string
-	// Infra maps a flavour to its run's infrastructure error; flavours
-	// without one are absent.
-	Infra map[string]string
-	// KernelReports maps a flavour to its number of kernel reports;
-	// flavours without any are absent. Informational: splats may be the
-	// expected symptom on the base kernel.
-	KernelReports map[string]int
+	// Columns are the runs, in the order given to BuildMatrix.
+	Columns []Column
+	// Rows has one row per scenario name, in first-seen order.
+	Rows []MatrixRow
 }
 
-// MatrixRow is one scenario on both kernels.
+// Column is one kernel of the matrix.
+type Column struct {
+	Variant kbase.Variant
+	// Kernel, Source and Note are the run's (Run.Kernel, Run.Source,
+	// Run.Note): the exact kernel the column was measured on.
+	Kernel, Source, Note string
+	// Infra is the run's infrastructure error, "" when none.
+	Infra string
+	// KernelReports counts the kernel reports on the run's console.
+	// Informational: a splat may be the expected symptom on a base.
+	KernelReports int
+}
+
+// Label is the column's short name, "v7.3 patched".
+func (c Column) Label() string {
+	if c.Variant.Base == "" {
+		return string(c.Variant.Flavour)
+	}
+	return c.Variant.Base + " " + string(c.Variant.Flavour)
+}
+
+// MatrixRow is one scenario on every kernel.
 type MatrixRow struct {
 	Name string
 	Area string
-	// Base and Patched are the verdicts, or Missing if the scenario is
-	// absent from that run.
-	Base, Patched Verdict
-	// ExpectBase and ExpectPatched are the declared verdicts ("" when
-	// the scenario is missing from that run).
-	ExpectBase, ExpectPatched string
-	// BaseMatches and PatchedMatches are the runs' Scenario.Matches;
-	// false for a missing scenario.
-	BaseMatches, PatchedMatches bool
-	// Attempts maps a flavour to Scenario.Attempts for the runs that
-	// have the scenario.
-	Attempts map[string]int
-	// Why is the declared reason the scenario fails on base.
-	Why string
+	// Cells line up with Matrix.Columns.
+	Cells []Cell
 }
 
-// Matches reports whether both verdicts match their declarations.
-func (r MatrixRow) Matches() bool { return r.BaseMatches && r.PatchedMatches }
+// Cell is a scenario's outcome on one kernel.
+type Cell struct {
+	// Verdict is the verdict, or Missing when the run lacks the
+	// scenario.
+	Verdict Verdict
+	// Expected is the declared verdict ("" when missing) and Why its
+	// reason when a failure is declared.
+	Expected Verdict
+	Why      string
+	// Matches is the run's Scenario.Matches; false when missing.
+	Matches bool
+	// Attempts is Scenario.Attempts; 0 when missing.
+	Attempts int
+}
 
-// BuildMatrix pairs the scenarios of base and patched by name. A scenario
-// present in only one run is Missing in the other and does not match. If a
-// name repeats within a run, its first occurrence is used.
-func BuildMatrix(base, patched Run) Matrix {
-	m := Matrix{
-		Kernels:       map[string]string{FlavourBase: base.Kernel, FlavourPatched: patched.Kernel},
-		Infra:         map[string]string{},
-		KernelReports: map[string]int{},
-	}
-	for flavour, r := range map[string]Run{FlavourBase: base, FlavourPatched: patched} {
-		if r.Infra != "" {
-			m.Infra[flavour] = r.Infra
-		}
-		if n := len(r.KernelReports); n > 0 {
-			m.KernelReports[flavour] = n
+// Matches reports whether every cell matches its declaration.
+func (r MatrixRow) Matches() bool {
+	for _, c := range r.Cells {
+		if !c.Matches {
+			return false
 		}
 	}
+	return len(r.Cells) > 0
+}
+
+// Why joins the declared failure reasons of the row, each with the
+// columns it applies to: "v7.3 base, v6.12 base: <reason>".
+func (r MatrixRow) Why(cols []Column) string {
+	var order []string
+	where := map[string][]string{}
+	for i, c := range r.Cells {
+		if c.Expected != Fail || c.Why == "" {
+			continue
+		}
+		if _, ok := where[c.Why]; !ok {
+			order = append(order, c.Why)
+		}
+		where[c.Why] = append(where[c.Why], cols[i].Label())
+	}
+	var parts []string
+	for _, why := range order {
+		parts = append(parts, strings.Join(where[why], ", ")+": "+why)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// BuildMatrix lines up runs by scenario name. A scenario absent from a
+// run is Missing there and does not match. If a name repeats within a
+// run (REPEAT), its first occurrence is used.
+func BuildMatrix(runs ...Run) Matrix {
+	m := Matrix{}
 	index := map[string]int{}
-	row := func(s Scenario) *MatrixRow {
-		i, ok := index[s.Name]
-		if !ok {
-			i = len(m.Scenarios)
-			index[s.Name] = i
-			m.Scenarios = append(m.Scenarios, MatrixRow{
-				Name: s.Name, Area: s.Area, Base: Missing, Patched: Missing,
-				Attempts: map[string]int{},
-			})
-		}
-		return &m.Scenarios[i]
-	}
-	for _, s := range base.Scenarios {
-		r := row(s)
-		if _, dup := r.Attempts[FlavourBase]; dup {
-			continue
-		}
-		r.Base, r.ExpectBase, r.BaseMatches, r.Why = s.Verdict, string(s.Expected), s.Matches, s.Why
-		r.Attempts[FlavourBase] = s.Attempts
-	}
-	for _, s := range patched.Scenarios {
-		r := row(s)
-		if _, dup := r.Attempts[FlavourPatched]; dup {
-			continue
-		}
-		r.Patched, r.ExpectPatched, r.PatchedMatches = s.Verdict, string(s.Expected), s.Matches
-		r.Attempts[FlavourPatched] = s.Attempts
-		if r.Area == "" {
-			r.Area = s.Area
-		}
-		if r.Why == "" {
-			r.Why = s.Why
+	for col, r := range runs {
+		m.Columns = append(m.Columns, Column{
+			Variant: r.Variant, Kernel: r.Kernel, Source: r.Source, Note: r.Note,
+			Infra: r.Infra, KernelReports: len(r.KernelReports),
+		})
+		seen := map[string]bool{}
+		for _, s := range r.Scenarios {
+			if seen[s.Name] {
+				continue
+			}
+			seen[s.Name] = true
+			i, ok := index[s.Name]
+			if !ok {
+				i = len(m.Rows)
+				index[s.Name] = i
+				cells := make([]Cell, len(runs))
+				for j := range cells {
+					cells[j] = Cell{Verdict: Missing}
+				}
+				m.Rows = append(m.Rows, MatrixRow{Name: s.Name, Area: s.Area, Cells: cells})
+			}
+			m.Rows[i].Cells[col] = Cell{Verdict: s.Verdict, Expected: s.Expected, Why: s.Why, Matches: s.Matches, Attempts: s.Attempts}
 		}
 	}
 	return m
 }
 
 // OK reports whether the matrix has at least one scenario, every row
-// matches its declarations on both kernels, and neither run had an
+// matches its declarations on every kernel, and no run had an
 // infrastructure error. An empty matrix verified nothing and is not OK.
 func (m Matrix) OK() bool {
-	if len(m.Scenarios) == 0 || len(m.Infra) > 0 {
+	if len(m.Rows) == 0 {
 		return false
 	}
-	for _, r := range m.Scenarios {
+	for _, c := range m.Columns {
+		if c.Infra != "" {
+			return false
+		}
+	}
+	for _, r := range m.Rows {
 		if !r.Matches() {
 			return false
 		}
@@ -111,28 +146,57 @@ func (m Matrix) OK() bool {
 
 // matrixCounts summarises the rows of m.
 type matrixCounts struct {
-	Scenarios      int `json:"scenarios"`
-	Matching       int `json:"matching"`
-	Mismatching    int `json:"mismatching"`
-	MissingBase    int `json:"missing_base"`
-	MissingPatched int `json:"missing_patched"`
+	Scenarios   int `json:"scenarios"`
+	Matching    int `json:"matching"`
+	Mismatching int `json:"mismatching"`
+	// Missing counts, per column label, the scenarios a run lacks.
+	Missing map[string]int `json:"missing"`
 }
 
 // counts tallies the rows of m.
 func (m Matrix) counts() matrixCounts {
-	c := matrixCounts{Scenarios: len(m.Scenarios)}
-	for _, r := range m.Scenarios {
+	c := matrixCounts{Scenarios: len(m.Rows), Missing: map[string]int{}}
+	for _, r := range m.Rows {
 		if r.Matches() {
 			c.Matching++
 		} else {
 			c.Mismatching++
 		}
-		if r.Base == Missing {
-			c.MissingBase++
-		}
-		if r.Patched == Missing {
-			c.MissingPatched++
+		for i, cell := range r.Cells {
+			if cell.Verdict == Missing {
+				c.Missing[m.Columns[i].Label()]++
+			}
 		}
 	}
 	return c
+}
+
+// Summary is the closing line CI reads: rows as declared on every kernel.
+func (m Matrix) Summary() string {
+	c := m.counts()
+	return fmt.Sprintf("matrix: %d passed, %d failed (%d scenarios x %d kernels)", c.Matching, c.Mismatching, c.Scenarios, len(m.Columns))
+}
+
+// Select returns the matrix restricted to the columns of one base.
+func (m Matrix) Select(base string) Matrix {
+	var keep []int
+	out := Matrix{}
+	for i, c := range m.Columns {
+		if c.Variant.Base == base {
+			keep = append(keep, i)
+			out.Columns = append(out.Columns, c)
+		}
+	}
+	for _, r := range m.Rows {
+		nr := MatrixRow{Name: r.Name, Area: r.Area}
+		present := false
+		for _, i := range keep {
+			nr.Cells = append(nr.Cells, r.Cells[i])
+			present = present || r.Cells[i].Verdict != Missing
+		}
+		if present {
+			out.Rows = append(out.Rows, nr)
+		}
+	}
+	return out
 }

@@ -7,62 +7,68 @@ import (
 
 // matrixJSON is the stable JSON schema of a Matrix.
 type matrixJSON struct {
-	OK            bool              `json:"ok"`
-	Kernels       map[string]string `json:"kernels"`
-	InfraErrors   map[string]string `json:"infra_errors"`
-	KernelReports map[string]int    `json:"kernel_reports"`
-	Totals        matrixCounts      `json:"totals"`
-	Scenarios     []matrixRowJSON   `json:"scenarios"`
+	OK      bool            `json:"ok"`
+	Kernels []columnJSON    `json:"kernels"`
+	Totals  matrixCounts    `json:"totals"`
+	Rows    []matrixRowJSON `json:"scenarios"`
 }
 
-// matrixRowJSON is one scenario of the matrix.
+// columnJSON is one kernel of the matrix.
+type columnJSON struct {
+	Base          string `json:"base"`
+	Flavour       string `json:"flavour"`
+	Kernel        string `json:"kernel"`
+	Source        string `json:"source"`
+	Note          string `json:"note"`
+	InfraError    string `json:"infra_error"`
+	KernelReports int    `json:"kernel_reports"`
+}
+
+// matrixRowJSON is one scenario of the matrix; Results line up with
+// Kernels.
 type matrixRowJSON struct {
-	Name    string      `json:"name"`
-	Area    string      `json:"area"`
-	Matches bool        `json:"matches"`
-	Why     string      `json:"why"`
-	Base    flavourJSON `json:"base"`
-	Patched flavourJSON `json:"patched"`
+	Name    string     `json:"name"`
+	Area    string     `json:"area"`
+	Matches bool       `json:"matches"`
+	Why     string     `json:"why"`
+	Results []cellJSON `json:"results"`
 }
 
-// flavourJSON is a scenario's outcome on one kernel.
-type flavourJSON struct {
+// cellJSON is a scenario's outcome on one kernel.
+type cellJSON struct {
+	Kernel   string  `json:"kernel"`
 	Verdict  Verdict `json:"verdict"`
-	Expected string  `json:"expected"`
+	Expected Verdict `json:"expected"`
+	Why      string  `json:"why"`
 	Matches  bool    `json:"matches"`
 	Attempts int     `json:"attempts"`
 }
 
-// WriteMatrixJSON writes m as indented JSON: overall ok, kernels,
-// infrastructure errors, kernel report counts, totals, and per scenario
-// its name, area, why, and for "base" and "patched" the verdict, declared
-// expectation, whether it matches, and attempts.
+// WriteMatrixJSON writes m as indented JSON: overall ok, one entry per
+// kernel (base, flavour, exact kernel and source, infrastructure error,
+// kernel report count), totals, and per scenario its name, area, the
+// joined reasons for declared failures and, per kernel, the verdict,
+// declaration, whether it matches, and attempts.
 func WriteMatrixJSON(w io.Writer, m Matrix) error {
-	j := matrixJSON{
-		OK:            m.OK(),
-		Kernels:       nonNilMap(m.Kernels),
-		InfraErrors:   nonNilMap(m.Infra),
-		KernelReports: nonNilMap(m.KernelReports),
-		Totals:        m.counts(),
-		Scenarios:     make([]matrixRowJSON, 0, len(m.Scenarios)),
-	}
-	for _, r := range m.Scenarios {
-		j.Scenarios = append(j.Scenarios, matrixRowJSON{
-			Name: r.Name, Area: r.Area, Matches: r.Matches(), Why: r.Why,
-			Base:    flavourJSON{r.Base, r.ExpectBase, r.BaseMatches, r.Attempts[FlavourBase]},
-			Patched: flavourJSON{r.Patched, r.ExpectPatched, r.PatchedMatches, r.Attempts[FlavourPatched]},
+	j := matrixJSON{OK: m.OK(), Kernels: []columnJSON{}, Totals: m.counts(), Rows: []matrixRowJSON{}}
+	for _, c := range m.Columns {
+		j.Kernels = append(j.Kernels, columnJSON{
+			Base: c.Variant.Base, Flavour: string(c.Variant.Flavour), Kernel: c.Kernel, Source: c.Source,
+			Note: c.Note, InfraError: c.Infra, KernelReports: c.KernelReports,
 		})
+	}
+	for _, r := range m.Rows {
+		row := matrixRowJSON{Name: r.Name, Area: r.Area, Matches: r.Matches(), Why: r.Why(m.Columns), Results: []cellJSON{}}
+		for i, c := range r.Cells {
+			row.Results = append(row.Results, cellJSON{
+				Kernel: m.Columns[i].Variant.String(), Verdict: c.Verdict, Expected: c.Expected, Why: c.Why,
+				Matches: c.Matches, Attempts: c.Attempts,
+			})
+		}
+		j.Rows = append(j.Rows, row)
 	}
 	if err := encodeJSON(w, j); err != nil {
 		return fmt.Errorf("report: write matrix JSON: %w", err)
 	}
 	return nil
-}
-
-// nonNilMap returns m, or an empty map when m is nil, so JSON shows {}.
-func nonNilMap[K comparable, V any](m map[K]V) map[K]V {
-	if m == nil {
-		return map[K]V{}
-	}
-	return m
 }

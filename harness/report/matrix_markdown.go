@@ -13,10 +13,11 @@ const (
 	markMismatch = "❌ MISMATCH"
 )
 
-// WriteMatrixMarkdown writes m as GitHub-flavoured Markdown: the kernels,
-// a table with one row per scenario (rows that do not match their
-// declaration are marked "❌ MISMATCH" and the offending verdict is bold,
-// followed by the declared one), a legend, totals and an overall result.
+// WriteMatrixMarkdown writes m as GitHub-flavoured Markdown: the exact
+// kernels, a table with one row per scenario and one verdict column per
+// kernel (rows that do not match their declaration are marked
+// "❌ MISMATCH" and the offending verdict is bold, followed by the
+// declared one), the declared reasons, a legend, totals and a result.
 func WriteMatrixMarkdown(w io.Writer, m Matrix) error {
 	if _, err := io.WriteString(w, matrixMarkdown(m)); err != nil {
 		return fmt.Errorf("report: write matrix markdown: %w", err)
@@ -27,35 +28,60 @@ func WriteMatrixMarkdown(w io.Writer, m Matrix) error {
 // matrixMarkdown renders m.
 func matrixMarkdown(m Matrix) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Base kernel: %s · Patched kernel: %s\n\n",
-		code(m.Kernels[FlavourBase]), code(m.Kernels[FlavourPatched]))
-	b.WriteString("| Status | Scenario | Area | Base | Patched | Attempts (base/patched) | Why it fails on base |\n")
-	b.WriteString("|---|---|---|---|---|---|---|\n")
-	for _, r := range m.Scenarios {
+	b.WriteString("Kernels:\n\n")
+	for _, c := range m.Columns {
+		fmt.Fprintf(&b, "- **%s**: %s", mdCell(c.Label()), code(c.Kernel))
+		if c.Source != "" {
+			fmt.Fprintf(&b, " from %s", mdCell(c.Source))
+		}
+		if c.Note != "" {
+			fmt.Fprintf(&b, " (%s)", mdCell(c.Note))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n| Status | Scenario | Area |")
+	for _, c := range m.Columns {
+		fmt.Fprintf(&b, " %s |", mdCell(c.Label()))
+	}
+	b.WriteString(" Attempts | Declared failures |\n|---|---|---|")
+	b.WriteString(strings.Repeat("---|", len(m.Columns)+2) + "\n")
+	for _, r := range m.Rows {
 		status := markOK
 		if !r.Matches() {
 			status = markMismatch
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s / %s | %s |\n",
-			status, mdCell(r.Name), mdCell(r.Area),
-			verdictCell(r.Base, r.ExpectBase, r.BaseMatches),
-			verdictCell(r.Patched, r.ExpectPatched, r.PatchedMatches),
-			attempts(r, FlavourBase), attempts(r, FlavourPatched), mdCell(r.Why))
+		fmt.Fprintf(&b, "| %s | %s | %s |", status, mdCell(r.Name), mdCell(r.Area))
+		var att []string
+		for _, c := range r.Cells {
+			fmt.Fprintf(&b, " %s |", verdictCell(c))
+			if c.Verdict == Missing {
+				att = append(att, "-")
+			} else {
+				att = append(att, strconv.Itoa(c.Attempts))
+			}
+		}
+		fmt.Fprintf(&b, " %s | %s |\n", strings.Join(att, "/"), mdCell(r.Why(m.Columns)))
 	}
-	b.WriteString("\n**Legend:** " + markOK + " both verdicts match their declarations · " +
+	b.WriteString("\n**Legend:** " + markOK + " every verdict matches its declaration · " +
 		markMismatch + ": a verdict differs from its declaration; it is shown in bold " +
-		"followed by the declared verdict · `missing`: the scenario did not run on that kernel.\n\n")
+		"followed by the declared verdict · `missing`: the scenario did not run on that kernel · " +
+		"Attempts are per kernel, in column order.\n\n")
 	c := m.counts()
-	fmt.Fprintf(&b, "**Totals:** %s: %d matching, %d mismatching (%d missing on base, %d missing on patched).\n",
-		plural(c.Scenarios, "scenario"), c.Matching, c.Mismatching, c.MissingBase, c.MissingPatched)
-	for _, f := range []string{FlavourBase, FlavourPatched} {
-		if e, ok := m.Infra[f]; ok {
-			fmt.Fprintf(&b, "\n**Infrastructure error (%s):** %s\n", f, mdCell(e))
+	fmt.Fprintf(&b, "**Totals:** %s on %s: %d matching, %d mismatching.\n",
+		plural(c.Scenarios, "scenario"), plural(len(m.Columns), "kernel"), c.Matching, c.Mismatching)
+	for _, col := range m.Columns {
+		if col.Infra != "" {
+			fmt.Fprintf(&b, "\n**Infrastructure error (%s):** %s\n", mdCell(col.Label()), mdCell(col.Infra))
 		}
 	}
-	if len(m.KernelReports) > 0 {
-		fmt.Fprintf(&b, "\n**Kernel reports:** base %d, patched %d.\n",
-			m.KernelReports[FlavourBase], m.KernelReports[FlavourPatched])
+	var reports []string
+	for _, col := range m.Columns {
+		if col.KernelReports > 0 {
+			reports = append(reports, fmt.Sprintf("%s %d", col.Label(), col.KernelReports))
+		}
+	}
+	if len(reports) > 0 {
+		fmt.Fprintf(&b, "\n**Kernel reports:** %s.\n", strings.Join(reports, ", "))
 	}
 	if m.OK() {
 		b.WriteString("\n**Result: OK**\n")
@@ -67,24 +93,15 @@ func matrixMarkdown(m Matrix) string {
 
 // verdictCell shows a verdict, in bold with the declaration when it does
 // not match.
-func verdictCell(v Verdict, expect string, matches bool) string {
-	if matches {
-		return mdCell(string(v))
+func verdictCell(c Cell) string {
+	if c.Matches {
+		return mdCell(string(c.Verdict))
 	}
-	s := "**" + mdCell(string(v)) + "**"
-	if expect != "" {
-		s += " (expected " + mdCell(expect) + ")"
+	s := "**" + mdCell(string(c.Verdict)) + "**"
+	if c.Expected != "" {
+		s += " (expected " + mdCell(string(c.Expected)) + ")"
 	}
 	return s
-}
-
-// attempts formats the attempts of one flavour, "-" if it did not run.
-func attempts(r MatrixRow, flavour string) string {
-	n, ok := r.Attempts[flavour]
-	if !ok {
-		return "-"
-	}
-	return strconv.Itoa(n)
 }
 
 // code formats s as inline code, or "unknown".

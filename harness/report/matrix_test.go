@@ -6,96 +6,84 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"dioharness/harness/kbase"
+)
+
+var (
+	v73base     = kbase.Variant{Base: "v7.3", Flavour: kbase.Base}
+	v73patched  = kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}
+	v612base    = kbase.Variant{Base: "v6.12", Flavour: kbase.Base}
+	v612patched = kbase.Variant{Base: "v6.12", Flavour: kbase.Patched}
 )
 
 func TestBuildMatrix(t *testing.T) {
 	tests := []struct {
 		name           string
-		base, patched  Run
+		runs           []Run
 		want           Matrix
 		wantOK         bool
 		wantRowMatches []bool
 	}{
 		{
 			name: "bug reproduces on base and is fixed on patched",
-			base: Run{Kernel: "b", Scenarios: []Scenario{
-				{Name: "race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Why: "no lock", Attempts: 1},
-			}},
-			patched: Run{Kernel: "p", Scenarios: []Scenario{
-				{Name: "race", Area: "mm", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 3},
-			}},
-			want: Matrix{
-				Scenarios: []MatrixRow{{
-					Name: "race", Area: "mm", Base: Fail, Patched: Pass, ExpectBase: "fail", ExpectPatched: "pass",
-					BaseMatches: true, PatchedMatches: true, Why: "no lock",
-					Attempts: map[string]int{FlavourBase: 1, FlavourPatched: 3},
+			runs: []Run{
+				{Variant: v73base, Kernel: "b", Scenarios: []Scenario{
+					{Name: "race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Why: "no lock", Attempts: 1},
 				}},
-				Kernels:       map[string]string{FlavourBase: "b", FlavourPatched: "p"},
-				Infra:         map[string]string{},
-				KernelReports: map[string]int{},
+				{Variant: v73patched, Kernel: "p", Source: "Debian linux-source-7.3 7.3.4-1~bpo13+1", Scenarios: []Scenario{
+					{Name: "race", Area: "mm", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 3},
+				}},
+			},
+			want: Matrix{
+				Columns: []Column{{Variant: v73base, Kernel: "b"}, {Variant: v73patched, Kernel: "p", Source: "Debian linux-source-7.3 7.3.4-1~bpo13+1"}},
+				Rows: []MatrixRow{{Name: "race", Area: "mm", Cells: []Cell{
+					{Verdict: Fail, Expected: Fail, Why: "no lock", Matches: true, Attempts: 1},
+					{Verdict: Pass, Expected: Pass, Matches: true, Attempts: 3},
+				}}},
 			},
 			wantOK:         true,
 			wantRowMatches: []bool{true},
 		},
 		{
-			name: "scenarios missing on either side, order kept",
-			base: Run{Scenarios: []Scenario{
-				{Name: "only_base", Area: "fs", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1},
-				{Name: "both", Area: "mm", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1},
-			}},
-			patched: Run{Scenarios: []Scenario{
-				{Name: "only_patched", Area: "net", Verdict: Pass, Expected: Pass, Matches: true, Why: "declared", Attempts: 1},
-				{Name: "both", Area: "mm", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1},
-			}},
+			name: "four kernels, scenarios missing on some, order kept",
+			runs: []Run{
+				{Variant: v73base, Scenarios: []Scenario{{Name: "only_73", Area: "fs", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}, {Name: "all", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}}},
+				{Variant: v73patched, Scenarios: []Scenario{{Name: "all", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}}},
+				{Variant: v612base, Scenarios: []Scenario{{Name: "all", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}, {Name: "only_612", Area: "net", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 2}}},
+				{Variant: v612patched, Scenarios: []Scenario{{Name: "all", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}}},
+			},
 			want: Matrix{
-				Scenarios: []MatrixRow{
-					{Name: "only_base", Area: "fs", Base: Pass, Patched: Missing, ExpectBase: "pass", BaseMatches: true,
-						Attempts: map[string]int{FlavourBase: 1}},
-					{Name: "both", Area: "mm", Base: Pass, Patched: Pass, ExpectBase: "pass", ExpectPatched: "pass",
-						BaseMatches: true, PatchedMatches: true, Attempts: map[string]int{FlavourBase: 1, FlavourPatched: 1}},
-					{Name: "only_patched", Area: "net", Base: Missing, Patched: Pass, ExpectPatched: "pass", PatchedMatches: true,
-						Why: "declared", Attempts: map[string]int{FlavourPatched: 1}},
+				Columns: []Column{{Variant: v73base}, {Variant: v73patched}, {Variant: v612base}, {Variant: v612patched}},
+				Rows: []MatrixRow{
+					{Name: "only_73", Area: "fs", Cells: []Cell{{Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}, {Verdict: Missing}, {Verdict: Missing}, {Verdict: Missing}}},
+					{Name: "all", Cells: []Cell{
+						{Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}, {Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1},
+						{Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}, {Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}}},
+					{Name: "only_612", Area: "net", Cells: []Cell{{Verdict: Missing}, {Verdict: Missing}, {Verdict: Pass, Expected: Pass, Matches: true, Attempts: 2}, {Verdict: Missing}}},
 				},
-				Kernels:       map[string]string{FlavourBase: "", FlavourPatched: ""},
-				Infra:         map[string]string{},
-				KernelReports: map[string]int{},
 			},
 			wantRowMatches: []bool{false, true, false},
 		},
 		{
 			name: "duplicate names use the first occurrence; run problems are carried",
-			base: Run{
-				Infra:         "lost serial",
-				KernelReports: []string{"BUG: a", "WARNING: b"},
-				Scenarios: []Scenario{
+			runs: []Run{
+				{Variant: v73base, Infra: "lost serial", KernelReports: []string{"BUG: a", "WARNING: b"}, Scenarios: []Scenario{
 					{Name: "x", Verdict: Fail, Expected: Fail, Matches: true, Attempts: 1},
 					{Name: "x", Verdict: Pass, Expected: Fail, Attempts: 9},
-				},
-			},
-			patched: Run{Scenarios: []Scenario{{Name: "x", Area: "late", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}}},
-			want: Matrix{
-				Scenarios: []MatrixRow{{
-					Name: "x", Area: "late", Base: Fail, Patched: Pass, ExpectBase: "fail", ExpectPatched: "pass",
-					BaseMatches: true, PatchedMatches: true, Attempts: map[string]int{FlavourBase: 1, FlavourPatched: 1},
 				}},
-				Kernels:       map[string]string{FlavourBase: "", FlavourPatched: ""},
-				Infra:         map[string]string{FlavourBase: "lost serial"},
-				KernelReports: map[string]int{FlavourBase: 2},
+			},
+			want: Matrix{
+				Columns: []Column{{Variant: v73base, Infra: "lost serial", KernelReports: 2}},
+				Rows:    []MatrixRow{{Name: "x", Cells: []Cell{{Verdict: Fail, Expected: Fail, Matches: true, Attempts: 1}}}},
 			},
 			wantRowMatches: []bool{true},
 		},
-		{
-			name: "nothing ran",
-			want: Matrix{
-				Kernels:       map[string]string{FlavourBase: "", FlavourPatched: ""},
-				Infra:         map[string]string{},
-				KernelReports: map[string]int{},
-			},
-		},
+		{name: "nothing ran", want: Matrix{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := BuildMatrix(tt.base, tt.patched)
+			got := BuildMatrix(tt.runs...)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("BuildMatrix mismatch (-want +got):\n%s", diff)
 			}
@@ -103,13 +91,35 @@ func TestBuildMatrix(t *testing.T) {
 				t.Errorf("OK() = %v, want %v", got.OK(), tt.wantOK)
 			}
 			var matches []bool
-			for _, r := range got.Scenarios {
+			for _, r := range got.Rows {
 				matches = append(matches, r.Matches())
 			}
 			if diff := cmp.Diff(tt.wantRowMatches, matches); diff != "" {
 				t.Errorf("row Matches() mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestMatrixWhyAndSelect(t *testing.T) {
+	m := BuildMatrix(
+		Run{Variant: v73base, Scenarios: []Scenario{{Name: "fix", Verdict: Fail, Expected: Fail, Why: "bug", Matches: true}}},
+		Run{Variant: v73patched, Scenarios: []Scenario{{Name: "fix", Verdict: Pass, Expected: Pass, Matches: true}}},
+		Run{Variant: v612base, Scenarios: []Scenario{{Name: "fix", Verdict: Fail, Expected: Fail, Why: "bug", Matches: true}}},
+		Run{Variant: v612patched, Scenarios: []Scenario{{Name: "fix", Verdict: Fail, Expected: Fail, Why: "not backported", Matches: true}}},
+	)
+	if got, want := m.Rows[0].Why(m.Columns), "v7.3 base, v6.12 base: bug; v6.12 patched: not backported"; got != want {
+		t.Errorf("Why = %q, want %q", got, want)
+	}
+	sel := m.Select("v6.12")
+	if d := cmp.Diff([]Column{{Variant: v612base}, {Variant: v612patched}}, sel.Columns); d != "" {
+		t.Errorf("Select columns (-want +got):\n%s", d)
+	}
+	if len(sel.Rows) != 1 || len(sel.Rows[0].Cells) != 2 || sel.Rows[0].Cells[1].Why != "not backported" {
+		t.Errorf("Select rows = %+v", sel.Rows)
+	}
+	if got, want := m.Summary(), "matrix: 1 passed, 0 failed (1 scenarios x 4 kernels)"; got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
 	}
 }
 
@@ -122,46 +132,45 @@ func TestWriteMatrixMarkdown(t *testing.T) {
 		{
 			name: "fixture runs",
 			m:    BuildMatrix(baseRun(), patchedRun()),
-			want: "Base kernel: `6.9.0 (abc123)` · Patched kernel: `6.9.0-dio (def456)`\n" + `
-| Status | Scenario | Area | Base | Patched | Attempts (base/patched) | Why it fails on base |
+			want: "Kernels:\n\n- **v7.3 base**: `6.9.0 (abc123)` from Debian linux-source-7.3 7.3.4-1~bpo13+1\n" +
+				"- **v7.3 patched**: `6.9.0-dio (def456)` from Debian linux-source-7.3 7.3.4-1~bpo13+1\n" + `
+| Status | Scenario | Area | v7.3 base | v7.3 patched | Attempts | Declared failures |
 |---|---|---|---|---|---|---|
-| ✅ | mmap_race | mm | fail | pass | 1 / 1 | missing lock in dio_mmap |
-| ✅ | short_read | fs | pass | pass | 1 / 1 |  |
-| ❌ MISMATCH | aio_order | fs | **pass** (expected fail) | pass | 3 / 1 | aio completes out of order |
-| ❌ MISMATCH | no_iommu | iommu | **skip** (expected pass) | **skip** (expected pass) | 1 / 1 |  |
-| ❌ MISMATCH | hang | mm | **error** (expected pass) | **missing** | 2 / - |  |
-| ❌ MISMATCH | splice_new | fs | **missing** | **fail** (expected pass) | - / 2 |  |
+| ✅ | mmap_race | mm | fail | pass | 1/1 | v7.3 base: missing lock in dio_mmap |
+| ✅ | short_read | fs | pass | pass | 1/1 |  |
+| ❌ MISMATCH | aio_order | fs | **pass** (expected fail) | pass | 3/1 | v7.3 base: aio completes out of order |
+| ❌ MISMATCH | no_iommu | iommu | **skip** (expected pass) | **skip** (expected pass) | 1/1 |  |
+| ❌ MISMATCH | hang | mm | **error** (expected pass) | **missing** | 2/- |  |
+| ❌ MISMATCH | splice_new | fs | **missing** | **fail** (expected pass) | -/2 |  |
 
-**Legend:** ✅ both verdicts match their declarations · ❌ MISMATCH: a verdict differs from its declaration; it is shown in bold followed by the declared verdict · ` + "`missing`" + `: the scenario did not run on that kernel.
+**Legend:** ✅ every verdict matches its declaration · ❌ MISMATCH: a verdict differs from its declaration; it is shown in bold followed by the declared verdict · ` + "`missing`" + `: the scenario did not run on that kernel · Attempts are per kernel, in column order.
 
-**Totals:** 6 scenarios: 2 matching, 4 mismatching (1 missing on base, 1 missing on patched).
+**Totals:** 6 scenarios on 2 kernels: 2 matching, 4 mismatching.
 
-**Kernel reports:** base 1, patched 0.
+**Kernel reports:** v7.3 base 1.
 
 **Result: FAILED**
 `,
 		},
 		{
-			name: "all matching, cells escaped, infra error",
+			name: "all matching, cells escaped, infra error, drift note",
 			m: Matrix{
-				Scenarios: []MatrixRow{{
-					Name: "a|b", Area: "mm", Base: Fail, Patched: Pass, ExpectBase: "fail", ExpectPatched: "pass",
-					BaseMatches: true, PatchedMatches: true, Why: "line 1\nline 2 | more",
-					Attempts: map[string]int{FlavourBase: 1, FlavourPatched: 1},
-				}},
-				Kernels: map[string]string{FlavourBase: "6.9.0"},
-				Infra:   map[string]string{FlavourPatched: "boot timeout"},
+				Columns: []Column{{Variant: v612base, Kernel: "6.12.117", Note: "6.12.110 is no longer served"}, {Variant: v612patched, Infra: "boot timeout"}},
+				Rows: []MatrixRow{{Name: "a|b", Area: "mm", Cells: []Cell{
+					{Verdict: Fail, Expected: Fail, Why: "line 1\nline 2 | more", Matches: true, Attempts: 1},
+					{Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1},
+				}}},
 			},
-			want: "Base kernel: `6.9.0` · Patched kernel: unknown\n" + `
-| Status | Scenario | Area | Base | Patched | Attempts (base/patched) | Why it fails on base |
+			want: "Kernels:\n\n- **v6.12 base**: `6.12.117` (6.12.110 is no longer served)\n- **v6.12 patched**: unknown\n" + `
+| Status | Scenario | Area | v6.12 base | v6.12 patched | Attempts | Declared failures |
 |---|---|---|---|---|---|---|
-| ✅ | a\|b | mm | fail | pass | 1 / 1 | line 1 line 2 \| more |
+| ✅ | a\|b | mm | fail | pass | 1/1 | v6.12 base: line 1 line 2 \| more |
 
-**Legend:** ✅ both verdicts match their declarations · ❌ MISMATCH: a verdict differs from its declaration; it is shown in bold followed by the declared verdict · ` + "`missing`" + `: the scenario did not run on that kernel.
+**Legend:** ✅ every verdict matches its declaration · ❌ MISMATCH: a verdict differs from its declaration; it is shown in bold followed by the declared verdict · ` + "`missing`" + `: the scenario did not run on that kernel · Attempts are per kernel, in column order.
 
-**Totals:** 1 scenario: 1 matching, 0 mismatching (0 missing on base, 0 missing on patched).
+**Totals:** 1 scenario on 2 kernels: 1 matching, 0 mismatching.
 
-**Infrastructure error (patched):** boot timeout
+**Infrastructure error (v6.12 patched):** boot timeout
 
 **Result: FAILED**
 `,
@@ -182,8 +191,8 @@ func TestWriteMatrixMarkdown(t *testing.T) {
 
 func TestWriteMatrixMarkdownOK(t *testing.T) {
 	m := BuildMatrix(
-		Run{Scenarios: []Scenario{{Name: "a", Verdict: Fail, Expected: Fail, Matches: true}}},
-		Run{Scenarios: []Scenario{{Name: "a", Verdict: Pass, Expected: Pass, Matches: true}}},
+		Run{Variant: v73base, Scenarios: []Scenario{{Name: "a", Verdict: Fail, Expected: Fail, Matches: true}}},
+		Run{Variant: v73patched, Scenarios: []Scenario{{Name: "a", Verdict: Pass, Expected: Pass, Matches: true}}},
 	)
 	var b strings.Builder
 	if err := WriteMatrixMarkdown(&b, m); err != nil {
@@ -196,44 +205,63 @@ func TestWriteMatrixMarkdownOK(t *testing.T) {
 
 func TestWriteMatrixJSON(t *testing.T) {
 	m := BuildMatrix(
-		Run{Kernel: "b", Scenarios: []Scenario{{Name: "race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Why: "no lock", Attempts: 1}}},
-		Run{Kernel: "p", KernelReports: []string{"WARNING: x"}},
+		Run{Variant: v73base, Kernel: "b", Source: "Debian linux-source-7.3 7.3.4-1~bpo13+1", Scenarios: []Scenario{{Name: "race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Why: "no lock", Attempts: 1}}},
+		Run{Variant: v73patched, Kernel: "p", KernelReports: []string{"WARNING: x"}},
 	)
 	want := `{
   "ok": false,
-  "kernels": {
-    "base": "b",
-    "patched": "p"
-  },
-  "infra_errors": {},
-  "kernel_reports": {
-    "patched": 1
-  },
+  "kernels": [
+    {
+      "base": "v7.3",
+      "flavour": "base",
+      "kernel": "b",
+      "source": "Debian linux-source-7.3 7.3.4-1~bpo13+1",
+      "note": "",
+      "infra_error": "",
+      "kernel_reports": 0
+    },
+    {
+      "base": "v7.3",
+      "flavour": "patched",
+      "kernel": "p",
+      "source": "",
+      "note": "",
+      "infra_error": "",
+      "kernel_reports": 1
+    }
+  ],
   "totals": {
     "scenarios": 1,
     "matching": 0,
     "mismatching": 1,
-    "missing_base": 0,
-    "missing_patched": 1
+    "missing": {
+      "v7.3 patched": 1
+    }
   },
   "scenarios": [
     {
       "name": "race",
       "area": "mm",
       "matches": false,
-      "why": "no lock",
-      "base": {
-        "verdict": "fail",
-        "expected": "fail",
-        "matches": true,
-        "attempts": 1
-      },
-      "patched": {
-        "verdict": "missing",
-        "expected": "",
-        "matches": false,
-        "attempts": 0
-      }
+      "why": "v7.3 base: no lock",
+      "results": [
+        {
+          "kernel": "v7.3/base",
+          "verdict": "fail",
+          "expected": "fail",
+          "why": "no lock",
+          "matches": true,
+          "attempts": 1
+        },
+        {
+          "kernel": "v7.3/patched",
+          "verdict": "missing",
+          "expected": "",
+          "why": "",
+          "matches": false,
+          "attempts": 0
+        }
+      ]
     }
   ]
 }
@@ -255,8 +283,8 @@ func TestWriteMatrixJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantZero := map[string]any{
-		"ok": false, "kernels": map[string]any{}, "infra_errors": map[string]any{}, "kernel_reports": map[string]any{},
-		"totals":    map[string]any{"scenarios": 0.0, "matching": 0.0, "mismatching": 0.0, "missing_base": 0.0, "missing_patched": 0.0},
+		"ok": false, "kernels": []any{},
+		"totals":    map[string]any{"scenarios": 0.0, "matching": 0.0, "mismatching": 0.0, "missing": map[string]any{}},
 		"scenarios": []any{},
 	}
 	if diff := cmp.Diff(wantZero, got); diff != "" {

@@ -3,6 +3,8 @@ package report
 import (
 	"strconv"
 	"time"
+
+	"dioharness/harness/kbase"
 )
 
 // Verdict is the outcome of a scenario.
@@ -17,20 +19,18 @@ const (
 	Missing Verdict = "missing"
 )
 
-// Kernel flavours, used for Run.Flavour and as keys of per-flavour maps in
-// a Matrix.
-const (
-	FlavourBase    = "base"
-	FlavourPatched = "patched"
-	FlavourCustom  = "custom"
-)
-
 // Run is the outcome of one harness run against one kernel.
 type Run struct {
-	// Flavour is FlavourBase, FlavourPatched or FlavourCustom.
-	Flavour string
-	// Kernel identifies the kernel: release and/or commit.
+	// Variant is the kernel base and flavour, or custom.
+	Variant kbase.Variant
+	// Kernel identifies the built kernel: release and commit.
 	Kernel string
+	// Source names the exact source: the Debian package and version
+	// the base was imported from, or a custom tree's path.
+	Source string
+	// Note is a one-line remark on the source, e.g. that the archive
+	// replaced the recorded point release; "" when there is none.
+	Note string
 	// Started is when the run began.
 	Started time.Time
 	// Duration is the wall time of the whole run.
@@ -57,6 +57,11 @@ type Scenario struct {
 	// Matches reports whether Verdict satisfies the declaration, as
 	// decided by the harness.
 	Matches bool
+	// Directive is the KTAP directive the result carried: XFAIL (failed
+	// as declared), XPASS (passed although declared to fail), TIMEOUT
+	// (ended by a timeout: the agent's, or the host killed the guest),
+	// SKIP, ERROR (no result); empty for a plain pass or failure.
+	Directive string
 	// Reason explains the verdict: skip reason or failure message.
 	Reason string
 	// Why is the declared reason the scenario fails on the base kernel;

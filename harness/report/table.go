@@ -14,7 +14,7 @@ import (
 // line "N passed, N failed, N skipped" alone on the last line.
 func WriteTable(w io.Writer, r Run) error {
 	if err := writeTable(w, r); err != nil {
-		return fmt.Errorf("report: write table for %s run: %w", r.Flavour, err)
+		return fmt.Errorf("report: write table for %s run: %w", r.Variant, err)
 	}
 	return nil
 }
@@ -28,7 +28,7 @@ func writeTable(w io.Writer, r Run) error {
 	fmt.Fprintln(tw, "SCENARIO\tAREA\tVERDICT\tEXPECTED\tTIME")
 	var problems []string
 	for _, c := range cases(r) {
-		verdict := string(c.verdict)
+		verdict := c.shownVerdict()
 		if c.outcome == failed || c.outcome == errored {
 			verdict += " !"
 			problems = append(problems, fmt.Sprintf("  %s: %s", cell(c.name), oneLine(c.message)))
@@ -54,9 +54,12 @@ func writeTable(w io.Writer, r Run) error {
 
 // runHeader describes the run in one line.
 func runHeader(r Run) string {
-	parts := []string{"dioharness " + orDefault(r.Flavour, "?") + " run"}
+	parts := []string{"dioharness " + orDefault(r.Variant.String(), "?") + " run"}
 	if r.Kernel != "" {
 		parts = append(parts, "kernel "+oneLine(r.Kernel))
+	}
+	if r.Source != "" {
+		parts = append(parts, "from "+oneLine(r.Source))
 	}
 	if !r.Started.IsZero() {
 		parts = append(parts, "started "+r.Started.UTC().Format(time.RFC3339))

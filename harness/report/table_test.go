@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"dioharness/harness/kbase"
 )
 
 func TestWriteTable(t *testing.T) {
@@ -18,7 +20,7 @@ func TestWriteTable(t *testing.T) {
 		{
 			name: "fixture base run",
 			run:  baseRun(),
-			want: `dioharness base run, kernel 6.9.0 (abc123), started 2025-03-04T10:00:00Z, took 1m35.25s
+			want: `dioharness v7.3/base run, kernel 6.9.0 (abc123), from Debian linux-source-7.3 7.3.4-1~bpo13+1, started 2025-03-04T10:00:00Z, took 1m35.25s
 SCENARIO        AREA     VERDICT  EXPECTED  TIME
 mmap_race       mm       fail     fail      1.5s
 short_read      fs       pass     pass      20ms
@@ -35,7 +37,7 @@ failures (!):
 		},
 		{
 			name: "infrastructure failure before any scenario",
-			run:  Run{Flavour: FlavourCustom, Infra: "boot timeout\nlast console line: ..."},
+			run:  Run{Variant: kbase.Variant{Flavour: kbase.Custom}, Infra: "boot timeout\nlast console line: ..."},
 			want: `dioharness custom run, took 0s
 SCENARIO        AREA     VERDICT  EXPECTED  TIME
 infrastructure  harness  error !  pass      -
@@ -46,10 +48,10 @@ failures (!):
 		},
 		{
 			name: "odd names stay on one row",
-			run: Run{Flavour: FlavourPatched, Duration: ms(1), Scenarios: []Scenario{
+			run: Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Duration: ms(1), Scenarios: []Scenario{
 				{Name: "tab\tname", Verdict: Fail, Expected: Pass, Reason: "line1\nline2"},
 			}},
-			want: `dioharness patched run, took 1ms
+			want: `dioharness v7.3/patched run, took 1ms
 SCENARIO  AREA  VERDICT  EXPECTED  TIME
 tab name  -     fail !   pass      0s
 failures (!):

@@ -1,10 +1,8 @@
 package scenario
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -16,20 +14,16 @@ import (
 type Env struct {
 	// Exe is the agent binary; the FUSE server runs as "Exe fuse-server".
 	Exe string
-	// Flavour is the kernel flavour under test (base, patched, custom).
-	Flavour string
 	// Work is a scratch directory (tmpfs).
 	Work string
 
-	mu     sync.Mutex
 	seq    atomic.Int64
-	mounts map[string]string
 	probes *probeCache
 }
 
 // NewEnv returns an environment rooted at work.
-func NewEnv(exe, flavour, work string) *Env {
-	return &Env{Exe: exe, Flavour: flavour, Work: work, mounts: map[string]string{}, probes: &probeCache{}}
+func NewEnv(exe, work string) *Env {
+	return &Env{Exe: exe, Work: work, probes: &probeCache{}}
 }
 
 // Disk mounts the named disk (image.Disks) fresh for t: the filesystem
@@ -77,11 +71,6 @@ func (t *T) DropCaches() {
 	if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("3"), 0); err != nil {
 		t.Fatalf("drop_caches: %v", err)
 	}
-}
-
-// TempFile names a fresh path under dir for this scenario.
-func (t *T) TempFile(dir, base string) string {
-	return filepath.Join(dir, fmt.Sprintf("%s-%d", base, os.Getpid()))
 }
 
 // Close releases what the environment loaded.

@@ -8,9 +8,12 @@ package scenario
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"dioharness/harness/kbase"
 )
 
 // Verdicts of one scenario run.
@@ -30,11 +33,18 @@ type Scenario struct {
 	Setup string
 	// Checks says what it asserts, user-visible and kernel path.
 	Checks string
-	// FailsOnBase is the declared reason the scenario fails on the base
-	// kernel; empty when it passes on both flavours.
-	FailsOnBase string
-	// Patch names the patch of the series the scenario proves, if any.
+	// Patch is the exact subject of the patch the scenario proves, if
+	// any: the scenario is declared to fail on every kernel that lacks
+	// a patch with this subject (each base, and a patched base whose
+	// series does not carry it), and to pass where it is applied.
 	Patch string
+	// FailsOnBase is the reason the scenario fails without Patch; it is
+	// required with Patch.
+	FailsOnBase string
+	// Differs declares bases whose kernel fails the scenario whatever
+	// the flavour, for a reason no patch of ours addresses (behaviour
+	// that base does not have): base name -> why.
+	Differs map[string]string
 	// Timeout bounds one run; default DefaultTimeout.
 	Timeout time.Duration
 	// Manual scenarios prove the harness itself (a forced failure, a
@@ -47,13 +57,38 @@ type Scenario struct {
 // DefaultTimeout bounds a scenario without its own Timeout.
 const DefaultTimeout = 90 * time.Second
 
-// Expected is the declared verdict on a kernel flavour. A custom tree
-// (KSRC) is held to the patched declaration.
-func (s Scenario) Expected(flavour string) string {
-	if flavour == "base" && s.FailsOnBase != "" {
-		return Fail
+// Kernel is what the host knows of the kernel a scenario runs on.
+type Kernel struct {
+	Variant kbase.Variant
+	// Patches are the subjects of the patches applied to the base (the
+	// patched flavour's series), in order.
+	Patches []string
+}
+
+// Expectation is a declared verdict and, for a failure, why.
+type Expectation struct {
+	Verdict string // Pass or Fail
+	Why     string
+}
+
+// Expected is the declared verdict on kernel k. A custom tree (KSRC) is
+// held to a kernel with every patch: its declaration is the patched one.
+func (s Scenario) Expected(k Kernel) Expectation {
+	if why, ok := s.Differs[k.Variant.Base]; ok {
+		return Expectation{Verdict: Fail, Why: why}
 	}
-	return Pass
+	if s.Patch == "" {
+		return Expectation{Verdict: Pass}
+	}
+	switch k.Variant.Flavour {
+	case kbase.Base:
+		return Expectation{Verdict: Fail, Why: s.FailsOnBase}
+	case kbase.Patched:
+		if !slices.Contains(k.Patches, s.Patch) {
+			return Expectation{Verdict: Fail, Why: fmt.Sprintf("the %s series does not carry %q: %s", k.Variant.Base, s.Patch, s.FailsOnBase)}
+		}
+	}
+	return Expectation{Verdict: Pass}
 }
 
 // Catalogue is an ordered set of scenarios.
@@ -118,6 +153,14 @@ func (c Catalogue) Validate() error {
 		}
 		if s.Run == nil || s.Checks == "" || s.Setup == "" {
 			return fmt.Errorf("scenario %s: needs Run, Setup and Checks", s.Name)
+		}
+		if (s.Patch == "") != (s.FailsOnBase == "") {
+			return fmt.Errorf("scenario %s: Patch and FailsOnBase go together", s.Name)
+		}
+		for b, why := range s.Differs {
+			if b == "" || why == "" {
+				return fmt.Errorf("scenario %s: Differs needs a base name and a reason", s.Name)
+			}
 		}
 	}
 	return nil

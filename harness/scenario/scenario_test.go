@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"dioharness/harness/kbase"
 )
 
 func TestLookup(t *testing.T) {
@@ -92,7 +94,7 @@ func TestRunVerdicts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := run(t.Context(), Scenario{Name: "fuse/x", Run: tc.body}, NewEnv("/init", "base", t.TempDir()))
+			r := run(t.Context(), Scenario{Name: "fuse/x", Run: tc.body}, NewEnv("/init", t.TempDir()))
 			if r.Verdict != tc.want || !strings.HasPrefix(r.Reason, tc.reason) {
 				t.Errorf("verdict %s (%q), want %s (%q)", r.Verdict, r.Reason, tc.want, tc.reason)
 			}
@@ -101,9 +103,41 @@ func TestRunVerdicts(t *testing.T) {
 }
 
 func TestExpected(t *testing.T) {
-	s := Scenario{FailsOnBase: "bug"}
-	got := []string{s.Expected("base"), s.Expected("patched"), s.Expected("custom"), Scenario{}.Expected("base")}
-	if d := cmp.Diff([]string{Fail, Pass, Pass, Pass}, got); d != "" {
-		t.Errorf("expectations (-want +got):\n%s", d)
+	const subject = "fuse: keep folio dirty when laundering it fails"
+	fix := Scenario{Patch: subject, FailsOnBase: "bug"}
+	differs := Scenario{Differs: map[string]string{"v6.12": "6.12 takes the lock exclusive"}}
+	with := []string{"iomap: x", subject}
+	tests := []struct {
+		name string
+		s    Scenario
+		k    Kernel
+		want Expectation
+	}{
+		{"no patch, base", Scenario{}, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}}, Expectation{Verdict: Pass}},
+		{"fix on base", fix, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}}, Expectation{Verdict: Fail, Why: "bug"}},
+		{"fix on patched with it", fix, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Patches: with}, Expectation{Verdict: Pass}},
+		{"fix on patched without it", fix, Kernel{Variant: kbase.Variant{Base: "v6.12", Flavour: kbase.Patched}, Patches: []string{"iomap: x"}},
+			Expectation{Verdict: Fail, Why: `the v6.12 series does not carry "` + subject + `": bug`}},
+		{"fix on custom", fix, Kernel{Variant: kbase.Variant{Flavour: kbase.Custom}}, Expectation{Verdict: Pass}},
+		{"differs on its base", differs, Kernel{Variant: kbase.Variant{Base: "v6.12", Flavour: kbase.Patched}, Patches: with}, Expectation{Verdict: Fail, Why: "6.12 takes the lock exclusive"}},
+		{"differs elsewhere", differs, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}}, Expectation{Verdict: Pass}},
+	}
+	for _, tc := range tests {
+		if d := cmp.Diff(tc.want, tc.s.Expected(tc.k)); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, d)
+		}
+	}
+}
+
+func TestValidateDeclarations(t *testing.T) {
+	noop := func(*T) {}
+	for _, s := range []Scenario{
+		{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c", Run: noop, Patch: "fuse: x"},
+		{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c", Run: noop, FailsOnBase: "why"},
+		{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c", Run: noop, Differs: map[string]string{"v6.12": ""}},
+	} {
+		if err := (Catalogue{s}).Validate(); err == nil {
+			t.Errorf("Validate accepted %+v", s)
+		}
 	}
 }

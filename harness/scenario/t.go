@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -35,6 +34,8 @@ type Result struct {
 	Log      []string
 	Duration time.Duration
 	Attempts int
+	// TimedOut says the runner ended the scenario at its Timeout.
+	TimedOut bool
 }
 
 // Context is cancelled when the scenario's timeout expires.
@@ -147,9 +148,11 @@ func run(ctx context.Context, s Scenario, env *Env) Result {
 		}()
 		s.Run(t)
 	}()
+	timedOut := false
 	select {
 	case <-done:
 	case <-ctx.Done():
+		timedOut = true
 		t.Errorf("timed out after %s", timeout)
 		// Give cleanups a bounded chance to release gates and
 		// unmount, so later scenarios start clean.
@@ -160,7 +163,7 @@ func run(ctx context.Context, s Scenario, env *Env) Result {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	r := Result{Name: s.Name, Verdict: Pass, Reason: t.reason, Log: t.log, Duration: time.Since(start), Attempts: t.attempts}
+	r := Result{Name: s.Name, Verdict: Pass, Reason: t.reason, Log: t.log, Duration: time.Since(start), Attempts: t.attempts, TimedOut: timedOut}
 	switch {
 	case t.failed:
 		r.Verdict = Fail
@@ -185,7 +188,8 @@ func (t *T) runCleanups() {
 	}
 }
 
-// Reporter receives the runner's progress: the agent writes it as KTAP.
+// Reporter receives the runner's progress: the agent writes it as KTAP
+// and marks the kernel log.
 type Reporter interface {
 	Plan(n int)
 	Start(name string)
@@ -198,29 +202,25 @@ func RunAll(ctx context.Context, c Catalogue, env *Env, rep Reporter) int {
 	rep.Plan(len(c))
 	failed := 0
 	for _, s := range c {
-		kmsg(fmt.Sprintf("dioharness: start %s", s.Name))
 		rep.Start(s.Name)
 		r := run(ctx, s, env)
 		if r.Verdict == Fail {
 			failed++
 		}
-		kmsg(fmt.Sprintf("dioharness: end %s %s", s.Name, r.Verdict))
 		rep.Done(r)
 	}
 	return failed
 }
 
-// kmsg marks the kernel log so a kernel report can be attributed to the
-// scenario that was running.
-func kmsg(msg string) {
+// Kmsg writes a line to the kernel log, so the console shows how far a
+// scenario got next to any kernel report that follows. The newline ends
+// the printk record: without it the console prints it only with the
+// next kernel message.
+func (t *T) Kmsg(format string, args ...any) {
 	f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0)
 	if err != nil {
 		return
 	}
 	defer f.Close()
-	f.WriteString(strings.ReplaceAll(msg, "\n", " "))
+	f.WriteString(strings.ReplaceAll("dioharness: "+t.name+": "+fmt.Sprintf(format, args...), "\n", " ") + "\n")
 }
-
-// ErrSkip marks an error that should turn into SKIP, e.g. a probe that
-// is absent from this kernel.
-var ErrSkip = errors.New("skip")

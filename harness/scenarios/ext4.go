@@ -245,8 +245,8 @@ func ext4NowaitSources(t *scenario.T) {
 	// A cached page in the range: EAGAIN from filemap_invalidate_pages.
 	// The last page, so readahead caches nothing else.
 	bf.readCached(t, 12<<10, page)
-	if r := resident(t, bf.Buffered, 0, testFile); residentString(r) != "...R" {
-		t.Fatalf("want only page 3 cached after a buffered read of it: %s", residentString(r))
+	if r := resident(t, bf.Buffered, 0, testFile); r.String() != "...R" {
+		t.Fatalf("want only page 3 cached after a buffered read of it: %s", r.String())
 	}
 	ev = nowait("cached page", 12<<10, unix.EAGAIN)
 	wantExit(t, "cached page", ev, ext4FS.write, -int64(syscall.EAGAIN))
@@ -327,9 +327,9 @@ func ext4ENOTBLK(t *scenario.T) {
 	if err := ev.CheckOrder(probe.KindDIOBegin, probe.KindDIOComplete, probe.KindBufferedWrite, probe.KindWriteAndWaitExit, probe.KindWriteExit); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
-	t.Logf("%s: i_rwsem %q, dio ret 4096 then buffered 4096 (%s); page cache after: %s", what, lockTrace(ev), wb, residentString(res))
+	t.Logf("%s: i_rwsem %q, dio ret 4096 then buffered 4096 (%s); page cache after: %s", what, lockTrace(ev), wb, res.String())
 	if res[0] {
-		t.Fatalf("%s: page 0 (written directly) is cached: %s", what, residentString(res))
+		t.Fatalf("%s: page 0 (written directly) is cached: %s", what, res.String())
 	}
 	bf.wantMap(t, 4<<10, 4<<10, "written")
 	bf.expectContent(t, what+": file after drop_caches", want)

@@ -12,8 +12,10 @@ import (
 
 // harnessScenarios prove the harness's own failure paths. They are
 // manual: `make qemu-test SCENARIO=harness/forced-fail` must exit 1,
-// harness/kernel-warn must exit 1 with the WARN quoted, and
-// harness/hang must be killed and exit 2 with the console kept.
+// harness/kernel-warn must exit 1 with the WARN quoted, harness/hang
+// must be killed (TIMEOUT) and harness/panic must take the guest down
+// with the report quoted; after either, a fresh guest runs the
+// scenarios named after it, and the run exits 1.
 func harnessScenarios() scenario.Catalogue {
 	return scenario.Catalogue{
 		{
@@ -41,6 +43,23 @@ func harnessScenarios() scenario.Catalogue {
 			},
 		},
 		{
+			Name:   "harness/panic",
+			Area:   "harness",
+			Setup:  "LKDTM provoke-crash in debugfs; PANIC_ON_OOPS",
+			Checks: "triggers a kernel BUG through LKDTM, which panics the guest: the host must fail this scenario with the quoted report, run the rest in a fresh guest and exit 1",
+			Manual: true,
+			Run: func(t *scenario.T) {
+				const lkdtm = "/sys/kernel/debug/provoke-crash/DIRECT"
+				if _, err := os.Stat(lkdtm); err != nil {
+					t.Skipf("LKDTM not in this kernel: %v", err)
+				}
+				// The write does not return: BUG() oopses this task
+				// and PANIC_ON_OOPS panics the kernel.
+				err := os.WriteFile(lkdtm, []byte("BUG\n"), 0)
+				t.Fatalf("the guest survived an LKDTM BUG (write: %v): is PANIC_ON_OOPS off?", err)
+			},
+		},
+		{
 			Name:    "harness/probe-overhead",
 			Area:    "harness",
 			Setup:   "ext4 disk; must run alone in its boot (nothing else may have loaded probes)",
@@ -57,10 +76,58 @@ func harnessScenarios() scenario.Catalogue {
 			},
 		},
 		{
+			Name:  "harness/text-patching",
+			Area:  "harness",
+			Setup: "a tracing instance; two threads pinned to CPUs 0 and 1 waking each other through pipes",
+			Checks: "switches the sched_wakeup trace event (a jump label in try_to_wake_up) and an fentry link on up_read (a BPF trampoline) " +
+				"on and off 500 times each while both CPUs run the patched code: the events must be recorded, the wakeups must happen, and the kernel must report nothing " +
+				"(a stale INT3 executed after the patch completed is an \"Oops: int3\"; QEMU's multi-threaded TCG produces it)",
+			Manual:  true,
+			Timeout: 10 * time.Minute,
+			Run: func(t *scenario.T) {
+				const cycles = 500
+				r, err := probe.PatchStress(probe.PatchStressOptions{
+					Cycles: cycles, Event: "sched/sched_wakeup", Trampoline: "up_read",
+					Progress: func(n int) { t.Kmsg("%d cycles", n) },
+				})
+				t.Check(err, "patch stress")
+				if r.EventFlips != cycles || r.TrampolineFlips != cycles {
+					t.Fatalf("flipped the event %d and the trampoline %d times, want %d each", r.EventFlips, r.TrampolineFlips, cycles)
+				}
+				if r.EventsRecorded == 0 || r.Wakeups == 0 {
+					t.Fatalf("%d sched_wakeup records, %d wakeups: the patched branch was never taken", r.EventsRecorded, r.Wakeups)
+				}
+				t.Logf("%d event and %d trampoline on/off cycles, %d sched_wakeup records, %d cross-CPU wakeups meanwhile",
+					r.EventFlips, r.TrampolineFlips, r.EventsRecorded, r.Wakeups)
+			},
+		},
+		{
+			Name:  "harness/trampoline-patching",
+			Area:  "harness",
+			Setup: "two threads pinned to CPUs 0 and 1 waking each other through pipes and reading / (down_read/up_read on its i_rwsem) every turn",
+			Checks: "attaches and detaches an empty fentry program on up_read 1000 times (each rewrites up_read's entry through the BPF trampoline) " +
+				"while both CPUs call up_read: every cycle must complete, the wakeups must happen, and the kernel must report nothing " +
+				"(the per-recording probe attach that died with \"Oops: int3\" in up_read, without the jump labels of harness/text-patching)",
+			Manual:  true,
+			Timeout: 15 * time.Minute,
+			Run: func(t *scenario.T) {
+				const cycles = 1000
+				r, err := probe.PatchStress(probe.PatchStressOptions{
+					Cycles: cycles, Trampoline: "up_read",
+					Progress: func(n int) { t.Kmsg("%d cycles", n) },
+				})
+				t.Check(err, "patch stress")
+				if r.TrampolineFlips != cycles || r.Wakeups == 0 {
+					t.Fatalf("flipped the trampoline %d times with %d wakeups, want %d flips and some wakeups", r.TrampolineFlips, r.Wakeups, cycles)
+				}
+				t.Logf("%d trampoline on/off cycles on up_read, %d cross-CPU wakeups meanwhile", r.TrampolineFlips, r.Wakeups)
+			},
+		},
+		{
 			Name:    "harness/hang",
 			Area:    "harness",
 			Setup:   "nothing",
-			Checks:  "never returns: the host must kill the guest after its scenario timeout and exit 2",
+			Checks:  "never returns: the host must kill the guest after its scenario timeout, record TIMEOUT, run the rest in a fresh guest and exit 1",
 			Manual:  true,
 			Timeout: 24 * time.Hour,
 			Run: func(t *scenario.T) {

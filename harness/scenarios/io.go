@@ -2,10 +2,8 @@ package scenarios
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -95,9 +93,3 @@ func errnoOf(err error) string {
 	}
 	return fmt.Sprint(err)
 }
-
-func errorIs(err error, target error) bool { return errors.Is(err, target) }
-
-// timeAfter is time.After, named for the one use it has here: bounding
-// the proof that something does not happen (see absentWait).
-func timeAfter(d time.Duration) <-chan time.Time { return time.After(d) }

@@ -7,8 +7,6 @@ package series
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -21,16 +19,23 @@ import (
 	"dioharness/harness/kernel"
 )
 
-// Checker runs series-check.
+// Checker runs series-check on the series of one base.
 type Checker struct {
-	// Sources prepares the base tree.
+	// Sources prepares the base's trees.
 	Sources *kernel.Sources
-	// PatchDir is patches/.
-	PatchDir string
 	// Fragments are the kconfig fragments.
 	Fragments []string
 	// Build configures the per-patch builds.
 	Build kernel.BuildOptions
+	// StampDir receives one stamp per series that passed, which
+	// send-email requires.
+	StampDir string
+	// AfterPatch, when set, runs after each patch built: it boots the
+	// tree with the scenarios that prove this patch (and those of the
+	// next one, which must still fail), so that each patch, not only
+	// the series, is shown to do what it says. subjects are the
+	// series' patch subjects; patches [0, i] are applied.
+	AfterPatch func(ctx context.Context, t kernel.Tree, built kernel.Result, series string, subjects []string, i int) error
 	// Log receives one line per step.
 	Log io.Writer
 }
@@ -102,33 +107,110 @@ func Unexcused(patch string, output string, ex []Exception) []string {
 // so that a patch moving code does not look like a new warning.
 var warning = regexp.MustCompile(`^(\S+?):\d+:\d+: (warning|error): (.*)$`)
 
-// Run checks every patch and, on success, writes a stamp that
-// send-email requires.
-func (c *Checker) Run(ctx context.Context, stamp string) error {
-	patches, err := kernel.ReadSeries(c.PatchDir)
+// Run checks each series of the base on the base alone: every patch
+// applies with git am, is checkpatch --strict clean (or excused), builds,
+// and adds no W=1 or sparse warning to the files the series touches.
+// Then the patched worktree is left holding every series of the base,
+// built, so the patched qemu-test that follows builds nothing.
+func (c *Checker) Run(ctx context.Context) error {
+	var failures []string
+	checked := 0
+	for _, dir := range c.Sources.Spec.SeriesDirs() {
+		name := c.Sources.Spec.Name + "/" + filepath.Base(dir)
+		patches, err := kernel.ReadSeries(dir)
+		if err != nil {
+			return err
+		}
+		if len(patches) == 0 {
+			fmt.Fprintf(c.Log, "series-check: %s lists no patch yet\n", name)
+			continue
+		}
+		f, err := c.checkSeries(ctx, name, dir, patches)
+		if err != nil {
+			return err
+		}
+		stamp := c.stamp(dir)
+		if len(f) > 0 {
+			os.Remove(stamp)
+			failures = append(failures, f...)
+			continue
+		}
+		sum, err := Hash(dir)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(c.StampDir, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(stamp, []byte(sum+"\n"), 0o644); err != nil {
+			return err
+		}
+		checked += len(patches)
+		fmt.Fprintf(c.Log, "series-check: %s: %d patches apply, are checkpatch --strict clean, build one by one, add no W=1/sparse warnings\n", name, len(patches))
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("series-check failed:\n%s", strings.Join(failures, "\n"))
+	}
+	if checked == 0 {
+		return nil
+	}
+	// Leave the worktree with every series, as the patched flavour
+	// applies them (incremental: only the other series' files rebuild).
+	t, err := c.Sources.Reset(ctx)
 	if err != nil {
 		return err
 	}
-	if len(patches) == 0 {
-		return fmt.Errorf("%s/series lists no patches", c.PatchDir)
-	}
-	ex, err := ReadExceptions(filepath.Join(c.PatchDir, "checkpatch-exceptions"))
+	all, err := c.Sources.AllPatches()
 	if err != nil {
 		return err
 	}
-	// Checking in the patched worktree leaves it built in the series'
-	// final state, so the patched qemu-test that follows needs no build.
-	t, err := c.Sources.ResetPatched(ctx)
-	if err != nil {
-		return err
+	for _, p := range all {
+		if err := kernel.Am(ctx, t.Src, p); err != nil {
+			return err
+		}
 	}
-	t.Flavour = "series-check"
+	if _, err := kernel.Build(ctx, t, c.Build); err != nil {
+		return fmt.Errorf("%s with every series: %w", c.Sources.Spec.Name, err)
+	}
+	return c.Sources.MarkPatched(ctx)
+}
+
+// stamp is where a passed series records what was checked.
+func (c *Checker) stamp(seriesDir string) string {
+	return filepath.Join(c.StampDir, c.Sources.Spec.Name+"-"+filepath.Base(seriesDir)+".ok")
+}
+
+// Checked reports whether series-check passed for exactly the series
+// now in seriesDir.
+func Checked(stampDir, base, seriesDir string) (bool, error) {
+	want, err := Hash(seriesDir)
+	if err != nil {
+		return false, err
+	}
+	got, _ := os.ReadFile(filepath.Join(stampDir, base+"-"+filepath.Base(seriesDir)+".ok"))
+	return strings.TrimSpace(string(got)) == want, nil
+}
+
+// checkSeries applies one series on the base patch by patch and returns
+// what failed.
+func (c *Checker) checkSeries(ctx context.Context, name, dir string, patches []string) ([]string, error) {
+	ex, err := ReadExceptions(filepath.Join(dir, "checkpatch-exceptions"))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Sources.CheckDebianPatches(patches); err != nil {
+		return []string{err.Error()}, nil
+	}
+	t, err := c.Sources.Reset(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if err := kernel.Configure(ctx, t, c.Fragments, c.Log); err != nil {
-		return err
+		return nil, err
 	}
-	touched, err := touchedFiles(patches)
+	touched, err := kernel.TouchedFiles(patches)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sparse := ""
 	if _, err := exec.LookPath("sparse"); err == nil {
@@ -138,54 +220,48 @@ func (c *Checker) Run(ctx context.Context, stamp string) error {
 	}
 	// The baseline: warnings the touched files already have on the base.
 	if _, err := kernel.Build(ctx, t, c.Build); err != nil {
-		return fmt.Errorf("base: %w", err)
+		return nil, fmt.Errorf("%s: the base does not build: %w", name, err)
 	}
 	prev, err := c.warnings(ctx, t, touched, sparse)
 	if err != nil {
-		return fmt.Errorf("base: %w", err)
+		return nil, fmt.Errorf("%s: base: %w", name, err)
+	}
+	subjects, err := kernel.Subjects(patches)
+	if err != nil {
+		return nil, err
 	}
 	var failures []string
 	for i, p := range patches {
-		name := filepath.Base(p)
-		fmt.Fprintf(c.Log, "series-check: [%d/%d] %s\n", i+1, len(patches), name)
+		pn := filepath.Base(p)
+		fmt.Fprintf(c.Log, "series-check: %s [%d/%d] %s\n", name, i+1, len(patches), pn)
 		if err := kernel.Am(ctx, t.Src, p); err != nil {
-			return err
+			return append(failures, fmt.Sprintf("%s: %v", name, err)), nil
 		}
 		cp := exec.CommandContext(ctx, "perl", "scripts/checkpatch.pl", "--strict", "--no-summary", p)
 		cp.Dir = t.Src
 		out, _ := cp.CombinedOutput()
 		if bad := Unexcused(p, string(out), ex); len(bad) > 0 {
-			failures = append(failures, fmt.Sprintf("%s: checkpatch --strict:\n  %s", name, strings.Join(bad, "\n  ")))
+			failures = append(failures, fmt.Sprintf("%s: %s: checkpatch --strict:\n  %s", name, pn, strings.Join(bad, "\n  ")))
 		}
-		if _, err := kernel.Build(ctx, t, c.Build); err != nil {
-			failures = append(failures, fmt.Sprintf("%s: does not build: %v", name, err))
-			break
+		built, err := kernel.Build(ctx, t, c.Build)
+		if err != nil {
+			return append(failures, fmt.Sprintf("%s: %s: does not build: %v", name, pn, err)), nil
 		}
 		cur, err := c.warnings(ctx, t, touched, sparse)
 		if err != nil {
-			failures = append(failures, fmt.Sprintf("%s: %v", name, err))
-			break
+			return append(failures, fmt.Sprintf("%s: %s: %v", name, pn, err)), nil
 		}
 		if added := newWarnings(prev, cur); len(added) > 0 {
-			failures = append(failures, fmt.Sprintf("%s: new W=1/sparse warnings:\n  %s", name, strings.Join(added, "\n  ")))
+			failures = append(failures, fmt.Sprintf("%s: %s: new W=1/sparse warnings:\n  %s", name, pn, strings.Join(added, "\n  ")))
 		}
 		prev = cur
+		if c.AfterPatch != nil {
+			if err := c.AfterPatch(ctx, t, built, name, subjects, i); err != nil {
+				failures = append(failures, fmt.Sprintf("%s: %s: %v", name, pn, err))
+			}
+		}
 	}
-	if len(failures) > 0 {
-		os.Remove(stamp)
-		return fmt.Errorf("series-check failed:\n%s", strings.Join(failures, "\n"))
-	}
-	sum, err := Hash(c.PatchDir)
-	if err != nil {
-		return err
-	}
-	// The worktree now holds exactly the series: mark it as the
-	// patched tree so qemu-test does not apply it again.
-	if err := c.Sources.MarkPatched(c.PatchDir); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.Log, "series-check: %d patches apply, are checkpatch --strict clean, build one by one, add no W=1/sparse warnings\n", len(patches))
-	return os.WriteFile(stamp, []byte(sum+"\n"), 0o644)
+	return failures, nil
 }
 
 // warnings compiles the touched C files with W=1 (and sparse) and
@@ -207,7 +283,7 @@ func (c *Checker) warnings(ctx context.Context, t kernel.Tree, files []string, s
 	for _, o := range objs {
 		os.Remove(filepath.Join(t.Obj, o))
 	}
-	args := append([]string{"O=_obj", "W=1"}, objs...)
+	args := append([]string{"O=" + t.Obj, "W=1"}, objs...)
 	if sparse != "" {
 		args = append(args, sparse)
 	}
@@ -240,44 +316,13 @@ func newWarnings(prev, cur map[string]bool) []string {
 	return added
 }
 
-var diffFile = regexp.MustCompile(`(?m)^\+\+\+ b/(\S+)`)
-
-// touchedFiles lists the files the series changes.
-func touchedFiles(patches []string) ([]string, error) {
-	seen := map[string]bool{}
-	var out []string
-	for _, p := range patches {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range diffFile.FindAllStringSubmatch(string(data), -1) {
-			if !seen[m[1]] {
-				seen[m[1]] = true
-				out = append(out, m[1])
-			}
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
 // Hash identifies what series-check checked: the series file and every
 // patch it lists. The cover letter is not part of it: a new test matrix
 // quoted there does not change what was checked.
-func Hash(patchDir string) (string, error) {
-	patches, err := kernel.ReadSeries(patchDir)
+func Hash(seriesDir string) (string, error) {
+	patches, err := kernel.ReadSeries(seriesDir)
 	if err != nil {
 		return "", err
 	}
-	h := sha256.New()
-	for _, p := range append([]string{filepath.Join(patchDir, "series")}, patches...) {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s %d\n", filepath.Base(p), len(data))
-		h.Write(data)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return kernel.SeriesHash(append([]string{filepath.Join(seriesDir, "series")}, patches...))
 }

@@ -71,22 +71,21 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-const (
-	beginMark = "<!-- get_maintainer: begin (make maintainers regenerates this block) -->"
-	endMark   = "<!-- get_maintainer: end -->"
-)
+// The generated blocks of MAINTAINERS.md, one per series ("v7.3/fuse").
+func marks(series string) (begin, end string) {
+	return "<!-- get_maintainer " + series + ": begin (make maintainers regenerates this block) -->",
+		"<!-- get_maintainer " + series + ": end -->"
+}
 
-// UpdateMaintainersFile rewrites the generated block of MAINTAINERS.md.
-func UpdateMaintainersFile(path string, r Recipients) error {
+// UpdateMaintainersFile rewrites the series' generated block of
+// MAINTAINERS.md, appending the block the first time.
+func UpdateMaintainersFile(path, series string, r Recipients) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	s := string(data)
-	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
-	if i < 0 || j < i {
-		return fmt.Errorf("%s: markers %q ... %q not found", path, beginMark, endMark)
-	}
+	beginMark, endMark := marks(series)
 	var b strings.Builder
 	b.WriteString(beginMark + "\n")
 	for _, a := range r.To {
@@ -95,19 +94,26 @@ func UpdateMaintainersFile(path string, r Recipients) error {
 	for _, a := range r.Cc {
 		fmt.Fprintf(&b, "Cc: %s\n", a)
 	}
-	return os.WriteFile(path, []byte(s[:i]+b.String()+s[j:]), 0o644)
+	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
+	if i < 0 || j < i {
+		s = strings.TrimRight(s, "\n") + "\n\n" + b.String() + endMark + "\n"
+	} else {
+		s = s[:i] + b.String() + s[j:]
+	}
+	return os.WriteFile(path, []byte(s), 0o644)
 }
 
-// ReadRecipients reads the generated block back.
-func ReadRecipients(path string) (Recipients, error) {
+// ReadRecipients reads the series' generated block back.
+func ReadRecipients(path, series string) (Recipients, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Recipients{}, err
 	}
 	s := string(data)
+	beginMark, endMark := marks(series)
 	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
 	if i < 0 || j < i {
-		return Recipients{}, fmt.Errorf("%s: no get_maintainer block: run make maintainers", path)
+		return Recipients{}, fmt.Errorf("%s: no get_maintainer block for %s: run make maintainers", path, series)
 	}
 	var r Recipients
 	for _, line := range strings.Split(s[i+len(beginMark):j], "\n") {
@@ -118,44 +124,92 @@ func ReadRecipients(path string) (Recipients, error) {
 		}
 	}
 	if len(r.To) == 0 {
-		return Recipients{}, fmt.Errorf("%s: the get_maintainer block has no To: run make maintainers", path)
+		return Recipients{}, fmt.Errorf("%s: the get_maintainer block of %s has no To: run make maintainers", path, series)
 	}
 	return r, nil
 }
 
 // SendOptions configures SendEmail.
 type SendOptions struct {
-	PatchDir string
-	// Outgoing receives a copy of every mail for review.
+	// SeriesDir holds the series: series file, cover letter, patches.
+	SeriesDir string
+	// BaseTree is the base the series applies to: get_maintainer.pl
+	// runs there for each patch's own recipients.
+	BaseTree string
+	// Outgoing receives a copy of every mail, stamped and addressed.
 	Outgoing string
+	// Sender certifies the DCO: From: and Signed-off-by: of every patch.
+	Sender Identity
 	// Send really sends; otherwise --dry-run.
 	Send bool
 	Out  io.Writer
 }
 
-// SendEmail runs git send-email on the cover letter and the series,
-// threaded under the cover letter.
-func SendEmail(ctx context.Context, r Recipients, o SendOptions) error {
-	patches, err := kernel.ReadSeries(o.PatchDir)
+// SendEmail writes every mail of the series into o.Outgoing, stamped
+// with the sender's identity and addressed (the cover letter to the
+// series' recipients, each patch to its own from get_maintainer.pl), and
+// runs git send-email on them, threaded under the cover letter. It
+// refuses to send (but not to dry-run) without a real sender identity.
+func SendEmail(ctx context.Context, cover Recipients, o SendOptions) error {
+	idErr := o.Sender.Check()
+	if idErr != nil && o.Send {
+		return fmt.Errorf("refusing to send: %w", idErr)
+	}
+	if idErr != nil {
+		fmt.Fprintf(o.Out, "send-email: %v; the dry run keeps the placeholder, SEND=1 would refuse\n", idErr)
+	}
+	patches, err := kernel.ReadSeries(o.SeriesDir)
 	if err != nil {
 		return err
 	}
-	cover, _ := filepath.Glob(filepath.Join(o.PatchDir, "*0000-cover-letter.patch"))
-	files := append(cover, patches...)
-	if err := writeOutgoing(files, r, o.Outgoing); err != nil {
+	if len(patches) == 0 {
+		return fmt.Errorf("%s lists no patch", o.SeriesDir)
+	}
+	if err := os.RemoveAll(o.Outgoing); err != nil {
 		return err
+	}
+	if err := os.MkdirAll(o.Outgoing, 0o755); err != nil {
+		return err
+	}
+	var mails []string
+	add := func(f string, r Recipients) error {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		s := string(data)
+		if idErr == nil {
+			s = Stamp(s, o.Sender)
+		}
+		out := filepath.Join(o.Outgoing, strings.TrimSuffix(filepath.Base(f), ".patch")+".eml")
+		if err := os.WriteFile(out, []byte(address(s, r)), 0o644); err != nil {
+			return err
+		}
+		mails = append(mails, out)
+		return nil
+	}
+	if c := Cover(o.SeriesDir); c != "" {
+		if err := add(c, cover); err != nil {
+			return err
+		}
+	}
+	for _, p := range patches {
+		r, err := Maintainers(ctx, o.BaseTree, []string{p})
+		if err != nil {
+			return err
+		}
+		if err := add(p, r); err != nil {
+			return err
+		}
 	}
 	args := []string{"send-email", "--confirm=never", "--thread", "--no-chain-reply-to", "--suppress-cc=self"}
 	if !o.Send {
 		args = append(args, "--dry-run")
 	}
-	for _, a := range r.To {
-		args = append(args, "--to="+a)
+	if idErr == nil {
+		args = append(args, "--from="+o.Sender.String())
 	}
-	for _, a := range r.Cc {
-		args = append(args, "--cc="+a)
-	}
-	args = append(args, files...)
+	args = append(args, mails...)
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Stdout, cmd.Stderr = o.Out, o.Out
 	if err := cmd.Run(); err != nil {
@@ -164,29 +218,15 @@ func SendEmail(ctx context.Context, r Recipients, o SendOptions) error {
 	return nil
 }
 
-// writeOutgoing copies each mail with its To/Cc headers into dir, so a
-// reviewer can read exactly what would be sent.
-func writeOutgoing(files []string, r Recipients, dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
+// address puts To/Cc headers after the "From <sha> <date>" mbox line;
+// git send-email reads them.
+func address(mail string, r Recipients) string {
 	hdr := "To: " + strings.Join(r.To, ",\n    ") + "\n"
 	if len(r.Cc) > 0 {
 		hdr += "Cc: " + strings.Join(r.Cc, ",\n    ") + "\n"
 	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		s := string(data)
-		// Insert after the "From <sha> <date>" mbox line.
-		if i := strings.Index(s, "\n"); i >= 0 && strings.HasPrefix(s, "From ") {
-			s = s[:i+1] + hdr + s[i+1:]
-		}
-		if err := os.WriteFile(filepath.Join(dir, strings.TrimSuffix(filepath.Base(f), ".patch")+".eml"), []byte(s), 0o644); err != nil {
-			return err
-		}
+	if i := strings.Index(mail, "\n"); i >= 0 && strings.HasPrefix(mail, "From ") {
+		return mail[:i+1] + hdr + mail[i+1:]
 	}
-	return nil
+	return hdr + mail
 }

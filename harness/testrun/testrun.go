@@ -1,8 +1,10 @@
-// Package testrun takes one kernel flavour from source to verdict: it
-// prepares and builds the kernel, packs the guest agent into an
-// initramfs, makes the disk images, boots the guest, watches it, and
-// writes results/<flavour>-<timestamp>/ (console.log, results.ktap,
-// junit.xml, summary.json) and the human table.
+// Package testrun takes one kernel (a base in one flavour, or a custom
+// tree) from source to verdict: it prepares and builds the kernel, packs the guest agent into an
+// initramfs, makes the disk images, boots the guest on the machine of
+// qemu/<arch>.json with the plan, watches it, boots a fresh guest for
+// the rest when the kernel hangs or panics in a scenario, and writes
+// results/<base>-<flavour>-<timestamp>/ (console.log and agent.log per boot,
+// results.ktap, junit.xml, summary.json) and the human table.
 package testrun
 
 import (
@@ -18,9 +20,11 @@ import (
 	"strings"
 	"time"
 
+	"dioharness/harness/debian"
+	"dioharness/harness/guestproto"
 	"dioharness/harness/image"
+	"dioharness/harness/kbase"
 	"dioharness/harness/kernel"
-	"dioharness/harness/ktap"
 	"dioharness/harness/report"
 	"dioharness/harness/scenario"
 	"dioharness/harness/vm"
@@ -40,8 +44,12 @@ type Options struct {
 	Repo string
 	// Build is the build directory.
 	Build string
-	// Flavour is base, patched or custom (KSRC).
-	Flavour string
+	// Variant is the kernel: a base and flavour, or custom (KSRC).
+	Variant kbase.Variant
+	// Spec describes the base; nil for a custom tree.
+	Spec *kbase.Spec
+	// Archive fetches the base's source from Debian's archive.
+	Archive *debian.Archive
 	// KSRC is a user's kernel tree, for the custom flavour.
 	KSRC string
 	// Scenarios is the comma-separated glob list; empty runs all.
@@ -63,6 +71,21 @@ type Options struct {
 	// NoBuild boots the kernel built last time without running make:
 	// quick re-runs, and several runs against one build at once.
 	NoBuild bool
+	// Built is a kernel built elsewhere (series-check builds one per
+	// patch); Run boots it instead of preparing and building one.
+	Built *Built
+	// ResultsName prefixes the results directory; default the
+	// variant's slug ("v7.3-patched").
+	ResultsName string
+}
+
+// Built is a kernel that is already built.
+type Built struct {
+	Tree             kernel.Tree
+	BzImage, Release string
+	// Kernel is what the declarations need: the variant and the
+	// subjects of the patches the tree carries.
+	Kernel scenario.Kernel
 }
 
 // Outcome is a finished run.
@@ -72,6 +95,10 @@ type Outcome struct {
 	Exit int
 }
 
+// Arch is the architecture of the guests: qemu/<Arch>.json describes
+// their machine.
+const Arch = "x86_64"
+
 // Run executes one flavour. Infrastructure errors are reported in the
 // Outcome (Exit 2) with whatever was gathered kept in Dir.
 func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
@@ -80,13 +107,57 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 		fmt.Fprintf(o.Out, "error: %v\n", err)
 		return Outcome{Exit: ExitBadArgs}
 	}
+	// Bad input fails before anything is built or a results directory
+	// exists.
+	mach, err := vm.LoadMachine(filepath.Join(o.Repo, "qemu", Arch+".json"))
+	if err != nil {
+		fmt.Fprintf(o.Out, "error: %v\n", err)
+		return Outcome{Exit: ExitBadArgs}
+	}
+	if o.Accel != "" {
+		if err := vm.CheckAccel(o.Accel); err != nil {
+			fmt.Fprintf(o.Out, "error: QEMU_ACCEL: %v\n", err)
+			return Outcome{Exit: ExitBadArgs}
+		}
+	}
+	order, err := runOrder(cat, o.Scenarios)
+	if err != nil {
+		fmt.Fprintf(o.Out, "error: %v\n", err)
+		return Outcome{Exit: ExitBadArgs}
+	}
+	label := o.Variant.String()
+	// The patches are known before the build: the plan's expectations
+	// follow from which patches this kernel carries.
+	kern, err := declaredKernel(o)
+	if o.Built != nil {
+		kern, err = o.Built.Kernel, nil
+	}
+	if err != nil {
+		fmt.Fprintf(o.Out, "error: %v\n", err)
+		return Outcome{Exit: ExitBadArgs}
+	}
+	plan := guestproto.Plan{
+		Base:      o.Variant.Base,
+		Flavour:   string(o.Variant.Flavour),
+		Scenarios: guestproto.Entries(order, expectations(sel, kern)),
+		Repeat:    max(o.Repeat, 1),
+		Wiring:    guestproto.Wiring{AgentTTY: mach.AgentTTY(), ExitPort: mach.ExitPort()},
+	}
+	if err := plan.Validate(); err != nil {
+		fmt.Fprintf(o.Out, "error: %v\n", err)
+		return Outcome{Exit: ExitBadArgs}
+	}
 	start := time.Now()
-	dir := filepath.Join(o.Repo, "results", fmt.Sprintf("%s-%s", o.Flavour, start.UTC().Format("20060102-150405")))
+	name := o.ResultsName
+	if name == "" {
+		name = o.Variant.Slug()
+	}
+	dir := filepath.Join(o.Repo, "results", fmt.Sprintf("%s-%s", name, start.UTC().Format("20060102-150405")))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fmt.Fprintf(o.Out, "error: %v\n", err)
 		return Outcome{Exit: ExitInfra}
 	}
-	rr := report.Run{Flavour: o.Flavour, Started: start}
+	rr := report.Run{Variant: o.Variant, Started: start}
 	out := Outcome{Dir: dir}
 	finish := func(exit int) Outcome {
 		rr.Duration = time.Since(start).Round(time.Second)
@@ -100,84 +171,95 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 	}
 	infra := func(err error) Outcome {
 		rr.Infra = err.Error()
-		fmt.Fprintf(o.Out, "%s: infrastructure error: %v\n", o.Flavour, err)
+		fmt.Fprintf(o.Out, "%s: infrastructure error: %v\n", label, err)
 		return finish(ExitInfra)
 	}
 
-	kimg, release, commit, err := buildKernel(ctx, o)
-	if err != nil {
+	var kb builtKernel
+	if o.Built != nil {
+		kb = builtKernel{tree: o.Built.Tree, bzImage: o.Built.BzImage, release: o.Built.Release, commit: shortCommit(o.Built.Tree.Commit)}
+	} else if kb, err = buildKernel(ctx, o, mach.KconfigPath()); err != nil {
 		return infra(err)
 	}
-	rr.Kernel = strings.TrimSpace(release + " " + commit)
+	kimg, release := kb.bzImage, kb.release
+	rr.Kernel = strings.TrimSpace(release + " " + kb.commit)
+	rr.Source, rr.Note = kb.tree.Source, kb.tree.Note
+	if o.Variant.Flavour == kbase.Patched && len(kern.Patches) == 0 {
+		rr.Note = strings.TrimPrefix(rr.Note+"; ", "; ") + "the series of " + o.Variant.Base + " holds no patch yet: patched is the base"
+	}
 	initrd, err := buildInitramfs(ctx, o)
 	if err != nil {
 		return infra(err)
 	}
 	// Per run, so concurrent runs never share a writable image.
-	diskDir := filepath.Join(o.Build, "disks", filepath.Base(dir))
-	if err := os.MkdirAll(diskDir, 0o755); err != nil {
+	work := filepath.Join(o.Build, "disks", filepath.Base(dir))
+	if err := os.MkdirAll(work, 0o755); err != nil {
 		return infra(err)
 	}
-	defer os.RemoveAll(diskDir)
-	disks, err := image.Make(ctx, diskDir)
+	defer os.RemoveAll(work)
+	boots := &booter{machine: mach, kernel: kimg, initramfs: initrd, work: work, results: dir}
+	first, err := boots.config(ctx, 1, plan, false)
 	if err != nil {
 		return infra(err)
 	}
-	cfg := vm.Config{
-		Kernel:     kimg,
-		Initramfs:  initrd,
-		Disks:      disks,
-		ConsoleLog: filepath.Join(dir, "console.log"),
-		Append: []string{
-			"dioharness.flavour=" + o.Flavour,
-			"dioharness.run=" + runArg(sel),
-			fmt.Sprintf("dioharness.repeat=%d", max(o.Repeat, 1)),
-		},
-	}
-	accel, err := vm.ChooseAccel(ctx, o.Accel, cfg, filepath.Join(o.Build, "accel.cache"), o.Out)
-	if err != nil {
-		fmt.Fprintf(o.Out, "error: %v\n", err)
-		return Outcome{Exit: ExitBadArgs}
-	}
-	cfg.Accel = accel
-	fmt.Fprintf(o.Out, "%s: booting %s under %s, %d scenarios\n", o.Flavour, release, strings.ToUpper(accel), len(sel)*max(o.Repeat, 1))
-	m, err := vm.Start(ctx, cfg)
+	accel, err := vm.ChooseAccel(ctx, o.Accel, first, filepath.Join(o.Build, "accel.cache"), o.Out)
 	if err != nil {
 		return infra(err)
 	}
-	w := watch(m, o.Timeouts, o.Out, o.Flavour)
-	verdict, waitErr := m.Wait()
-	m.Close()
-	raw := strings.Join(w.lines, "\n") + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "results.ktap"), []byte(raw), 0o644); err != nil {
-		return infra(err)
+	boots.accel = accel
+	fmt.Fprintf(o.Out, "%s: booting %s under %s, %d scenarios\n", label, release, strings.ToUpper(accel), len(plan.Runs()))
+	sess := session{plan: plan, boot: boots.boot, timeouts: o.Timeouts, maxFaults: MaxFaultReboots, out: o.Out, label: label}
+	oc := sess.run(ctx)
+	return finishRun(oc, sel, dir, o, &rr, finish)
+}
+
+// finishRun writes what the guests reported, joins it with the
+// declarations and decides the exit status: 2 when the infrastructure
+// failed, 1 when the kernel printed a report or a scenario did not
+// match its declaration (a hang or panic in a scenario included), 0
+// otherwise.
+func finishRun(oc outcome, sel scenario.Catalogue, dir string, o Options, rr *report.Run, finish func(int) Outcome) Outcome {
+	var errs []error
+	for _, b := range oc.boots {
+		errs = append(errs, os.WriteFile(filepath.Join(dir, agentName(b.n)), []byte(strings.Join(b.lines, "\n")+"\n"), 0o644))
 	}
-	for _, r := range m.Console().Reports() {
-		rr.KernelReports = append(rr.KernelReports, quoteReport(r))
-	}
-	parsed, perr := ktap.Parse(strings.NewReader(raw))
-	if perr == nil {
-		rr.Scenarios = scenarios(sel, parsed, o.Flavour, m.Console().Reports())
-	}
-	switch {
-	case w.hang != "":
-		rr.Infra = w.hang + " (console kept in " + filepath.Join(dir, "console.log") + ")"
+	var k bytes.Buffer
+	errs = append(errs, writeKTAP(&k, oc))
+	errs = append(errs, os.WriteFile(filepath.Join(dir, "results.ktap"), k.Bytes(), 0o644))
+	if err := errors.Join(errs...); err != nil {
+		rr.Infra = err.Error()
 		return finish(ExitInfra)
-	case len(rr.KernelReports) > 0:
+	}
+	area := map[string]string{}
+	for _, s := range sel {
+		area[s.Name] = s.Area
+	}
+	for _, sl := range oc.slots {
+		rr.Scenarios = append(rr.Scenarios, scenarioResult(sl.entry, area[sl.entry.Name], hostResult(sl)))
+		for _, r := range sl.reports {
+			rr.KernelReports = append(rr.KernelReports, quoteReport(r, sl.boot))
+		}
+	}
+	for _, r := range oc.reports {
+		rr.KernelReports = append(rr.KernelReports, quoteReport(r, 0))
+	}
+	if len(oc.boots) > 1 {
+		var up []string
+		for _, b := range oc.boots {
+			up = append(up, b.bootDur.Round(100*time.Millisecond).String())
+		}
+		fmt.Fprintf(o.Out, "%s: %d boots (agent up after %s), %d scenario faults\n", o.Variant, len(oc.boots), strings.Join(up, ", "), oc.faults)
+	}
+	if oc.infra != nil {
+		rr.Infra = oc.infra.Error()
+		fmt.Fprintf(o.Out, "%s: infrastructure error: %v\n", o.Variant, oc.infra)
+		return finish(ExitInfra)
+	}
+	if len(rr.KernelReports) > 0 {
 		for _, r := range rr.KernelReports {
-			fmt.Fprintf(o.Out, "%s: kernel report:\n%s\n", o.Flavour, indent(r))
+			fmt.Fprintf(o.Out, "%s: kernel report:\n%s\n", o.Variant, indent(r))
 		}
 		return finish(ExitFailed)
-	case perr != nil:
-		return infra(fmt.Errorf("agent output unreadable: %w", perr))
-	case !parsed.Complete:
-		why := "guest ended before reporting every scenario"
-		if waitErr != nil {
-			why += ": " + waitErr.Error()
-		}
-		return infra(errors.New(why))
-	case verdict == 2:
-		return infra(errors.New("guest agent could not run the scenarios (see results.ktap)"))
 	}
 	for _, s := range rr.Scenarios {
 		if !s.Matches {
@@ -187,84 +269,122 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 	return finish(ExitOK)
 }
 
-// runArg passes the exact selection to the guest, so the guest and the
-// host agree on the scenario list.
-func runArg(sel scenario.Catalogue) string {
-	return strings.Join(sel.Names(), ",")
+// runOrder is the order the scenarios run in: the order the patterns
+// are given in, each pattern's matches in catalogue order, every
+// scenario once. "harness/hang,fuse/a" thus hangs the guest first and
+// shows fuse/a running in a fresh one.
+func runOrder(cat scenario.Catalogue, patterns string) ([]string, error) {
+	var names []string
+	seen := map[string]bool{}
+	for _, p := range strings.Split(patterns, ",") {
+		sel, err := cat.Lookup(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range sel {
+			if !seen[s.Name] {
+				seen[s.Name] = true
+				names = append(names, s.Name)
+			}
+		}
+	}
+	return names, nil
 }
 
-// scenarios joins the guest's KTAP results with the declarations. A
-// kernel report during a scenario fails it whatever the guest saw.
-func scenarios(sel scenario.Catalogue, k *ktap.Report, flavour string, reports []vm.Report) []report.Scenario {
+// expectations answers, from the scenario declarations, whether a
+// scenario is declared to fail on kernel k and why.
+func expectations(sel scenario.Catalogue, k scenario.Kernel) guestproto.Expect {
 	byName := map[string]scenario.Scenario{}
 	for _, s := range sel {
 		byName[s.Name] = s
 	}
-	reported := map[string]string{}
-	for _, r := range reports {
-		if r.During != "" {
-			if _, ok := reported[r.During]; !ok {
-				reported[r.During] = r.Title
-			}
-		}
+	return func(name string) (bool, string) {
+		e := byName[name].Expected(k)
+		return e.Verdict == scenario.Fail, e.Why
 	}
-	var out []report.Scenario
-	seen := map[string]int{}
-	for _, res := range k.Results {
-		s := byName[res.Name]
-		seen[res.Name]++
-		rs := report.Scenario{
-			Name:     res.Name,
-			Area:     s.Area,
-			Expected: report.Verdict(s.Expected(flavour)),
-			Why:      s.FailsOnBase,
-			Reason:   res.Reason,
-			Duration: res.Duration,
-			Attempts: attempts(res.Diag),
-			Detail:   res.Diag,
-		}
-		switch res.Status {
-		case ktap.Pass:
-			rs.Verdict = report.Pass
-		case ktap.Skip:
-			rs.Verdict = report.Skip
-		default:
-			rs.Verdict = report.Fail
-		}
-		if title, ok := reported[res.Name]; ok {
-			rs.Verdict = report.Fail
-			rs.Reason = "kernel report: " + title
-		}
-		// A skip proves nothing about the kernel, but it is not a
-		// kernel failure either: it is shown as skip and does not
-		// fail the run.
-		rs.Matches = rs.Verdict == rs.Expected || rs.Verdict == report.Skip
-		if rs.Expected == report.Fail && rs.Verdict == report.Fail {
-			rs.Reason = "as declared: " + s.FailsOnBase + " (" + rs.Reason + ")"
-		}
-		out = append(out, rs)
-	}
-	for _, s := range sel {
-		if seen[s.Name] == 0 {
-			out = append(out, report.Scenario{Name: s.Name, Area: s.Area, Verdict: report.Error, Expected: report.Verdict(s.Expected(flavour)), Why: s.FailsOnBase, Reason: "no result from the guest"})
-		}
-	}
-	return out
 }
 
-func attempts(diag []string) int {
-	for _, d := range diag {
-		var n int
-		if _, err := fmt.Sscanf(d, "attempts: %d", &n); err == nil {
-			return n
-		}
+// declaredKernel is what the declarations need to know of the kernel:
+// its variant and the subjects of the patches it carries.
+func declaredKernel(o Options) (scenario.Kernel, error) {
+	k := scenario.Kernel{Variant: o.Variant}
+	if o.Variant.Flavour != kbase.Patched {
+		return k, nil
 	}
-	return 1
+	if o.Spec == nil {
+		return k, fmt.Errorf("kernel %s: no base description", o.Variant)
+	}
+	patches, err := kernel.Patches(*o.Spec)
+	if err != nil {
+		return k, err
+	}
+	k.Patches, err = kernel.Subjects(patches)
+	return k, err
 }
 
-func quoteReport(r vm.Report) string {
+// booter boots the guests of one run, each with its own plan, fresh
+// disks and console log.
+type booter struct {
+	machine   vm.Machine
+	kernel    string
+	initramfs string // the cached agent initramfs
+	work      string // per-run scratch: per-boot initramfs and disks
+	results   string // the results directory: console logs
+	accel     string
+}
+
+// config prepares boot n: the agent initramfs with plan appended, and
+// fresh disk images when disks is set (a guest that died may have left
+// them dirty).
+func (b *booter) config(ctx context.Context, n int, plan guestproto.Plan, disks bool) (vm.Config, error) {
+	js, err := plan.Encode()
+	if err != nil {
+		return vm.Config{}, err
+	}
+	initrd := filepath.Join(b.work, fmt.Sprintf("initramfs-%d.cpio.gz", n))
+	if err := image.AppendFiles(initrd, b.initramfs, []image.Entry{{Path: guestproto.PlanPath, Data: js, Mode: 0o644}}); err != nil {
+		return vm.Config{}, err
+	}
+	cfg := vm.Config{
+		Machine:    b.machine,
+		Kernel:     b.kernel,
+		Initramfs:  initrd,
+		Accel:      b.accel,
+		Append:     guestproto.Cmdline{Plan: guestproto.PlanPath}.Words(),
+		ConsoleLog: filepath.Join(b.results, consoleName(n)),
+	}
+	if disks {
+		os.RemoveAll(filepath.Join(b.work, fmt.Sprintf("disks-%d", n-1)))
+		dd := filepath.Join(b.work, fmt.Sprintf("disks-%d", n))
+		if err := os.MkdirAll(dd, 0o755); err != nil {
+			return vm.Config{}, err
+		}
+		if cfg.Disks, err = image.Make(ctx, dd); err != nil {
+			return vm.Config{}, err
+		}
+	}
+	return cfg, nil
+}
+
+// boot is the session's bootFunc.
+func (b *booter) boot(ctx context.Context, n int, plan guestproto.Plan) (guest, error) {
+	cfg, err := b.config(ctx, n, plan, true)
+	if err != nil {
+		return nil, err
+	}
+	g, err := vm.Start(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func quoteReport(r vm.Report, boot int) string {
 	head := r.Title
-	if r.During != "" {
+	switch {
+	case r.During != "" && boot > 1:
+		head += fmt.Sprintf(" (during %s, boot %d)", r.During, boot)
+	case r.During != "":
 		head += " (during " + r.During + ")"
 	}
 	return head + "\n" + strings.Join(r.Lines, "\n")
@@ -288,53 +408,98 @@ func writeReports(dir string, rr report.Run) error {
 	return os.WriteFile(filepath.Join(dir, "summary.json"), js.Bytes(), 0o644)
 }
 
-func buildKernel(ctx context.Context, o Options) (bzImage, release, commit string, err error) {
-	pin, err := kernel.ReadPin(filepath.Join(o.Repo, "patches", "BASE"))
-	if err != nil {
-		return "", "", "", err
-	}
-	src := &kernel.Sources{Dir: filepath.Join(o.Build, "kernel"), Pin: pin, Log: o.Out}
-	var t kernel.Tree
-	switch o.Flavour {
-	case "base":
-		t, err = src.Base(ctx)
-	case "patched":
-		t, err = src.Patched(ctx, filepath.Join(o.Repo, "patches"))
-	case "custom":
+// builtKernel is what buildKernel made.
+type builtKernel struct {
+	tree             kernel.Tree
+	bzImage, release string
+	commit           string
+}
+
+// buildKernel prepares and builds the kernel. machineKconfig is the
+// fragment the virtual hardware needs (qemu/<arch>.config); it is merged
+// first, then kconfig/*.config in name order, then the base's own
+// fragments, so a later fragment overrides an earlier one.
+func buildKernel(ctx context.Context, o Options, machineKconfig string) (builtKernel, error) {
+	var (
+		t   kernel.Tree
+		err error
+	)
+	switch o.Variant.Flavour {
+	case kbase.Custom:
 		t, err = kernel.Custom(ctx, o.KSRC, filepath.Join(o.Build, "kernel"))
+	case kbase.Base, kbase.Patched:
+		if o.Spec == nil || o.Archive == nil {
+			return builtKernel{}, fmt.Errorf("kernel %s: no base description", o.Variant)
+		}
+		src := &kernel.Sources{Dir: filepath.Join(o.Build, "kernel", o.Spec.Name), Spec: *o.Spec, Archive: o.Archive, Log: o.Out}
+		if o.Variant.Flavour == kbase.Base {
+			t, err = src.Base(ctx)
+		} else {
+			t, err = src.Patched(ctx)
+		}
 	default:
-		err = fmt.Errorf("unknown kernel flavour %q, want base, patched or a KSRC tree", o.Flavour)
+		err = fmt.Errorf("unknown kernel flavour %q", o.Variant.Flavour)
 	}
 	if err != nil {
-		return "", "", "", err
+		return builtKernel{}, err
 	}
-	frags, err := filepath.Glob(filepath.Join(o.Repo, "kconfig", "*.config"))
-	if err != nil || len(frags) == 0 {
-		return "", "", "", fmt.Errorf("no kconfig fragments in %s", filepath.Join(o.Repo, "kconfig"))
+	b := builtKernel{tree: t, commit: shortCommit(t.Commit)}
+	frags, err := Fragments(o.Repo, machineKconfig, o.Spec)
+	if err != nil {
+		return builtKernel{}, err
 	}
-	sort.Strings(frags)
 	if o.NoBuild {
-		img := filepath.Join(t.Obj, "arch/x86/boot/bzImage")
 		rel, err := os.ReadFile(filepath.Join(t.Obj, "include/config/kernel.release"))
 		if err != nil {
-			return "", "", "", fmt.Errorf("-no-build: no kernel built in %s yet: %w", t.Obj, err)
+			return builtKernel{}, fmt.Errorf("-no-build: no kernel built in %s yet: %w", t.Obj, err)
 		}
-		return img, strings.TrimSpace(string(rel)), shortCommit(t.Commit), nil
+		b.bzImage, b.release = filepath.Join(t.Obj, "arch/x86/boot/bzImage"), strings.TrimSpace(string(rel))
+		return b, nil
 	}
 	if err := kernel.Configure(ctx, t, frags, o.Out); err != nil {
-		return "", "", "", err
+		return builtKernel{}, err
 	}
 	res, err := kernel.Build(ctx, t, kernel.BuildOptions{
 		Jobs:        o.Jobs,
 		CCacheDir:   o.CCacheDir,
 		Log:         o.Out,
 		Interactive: o.Interactive,
-		LogFile:     filepath.Join(o.Build, "kernel", "build-"+o.Flavour+".log"),
+		LogFile:     filepath.Join(o.Build, "kernel", "build-"+o.Variant.Slug()+".log"),
 	})
 	if err != nil {
-		return "", "", "", err
+		return builtKernel{}, err
 	}
-	return res.BzImage, res.Release, shortCommit(t.Commit), nil
+	b.bzImage, b.release = res.BzImage, res.Release
+	return b, nil
+}
+
+// Fragments are the kconfig fragments of a build, in merge order: the
+// machine's (machineKconfig, may be ""), kconfig/*.config in name order,
+// then the base's own (spec may be nil).
+func Fragments(repo, machineKconfig string, spec *kbase.Spec) ([]string, error) {
+	frags, err := filepath.Glob(filepath.Join(repo, "kconfig", "*.config"))
+	if err != nil || len(frags) == 0 {
+		return nil, fmt.Errorf("no kconfig fragments in %s", filepath.Join(repo, "kconfig"))
+	}
+	sort.Strings(frags)
+	if machineKconfig != "" {
+		frags = append([]string{machineKconfig}, frags...)
+	}
+	if spec != nil {
+		for _, k := range spec.Kconfig {
+			frags = append(frags, filepath.Join(repo, k))
+		}
+	}
+	return frags, nil
+}
+
+// MachineKconfig is the kconfig fragment the guest machine needs.
+func MachineKconfig(repo string) (string, error) {
+	mach, err := vm.LoadMachine(filepath.Join(repo, "qemu", Arch+".json"))
+	if err != nil {
+		return "", err
+	}
+	return mach.KconfigPath(), nil
 }
 
 func shortCommit(c string) string {

@@ -3,15 +3,17 @@ package testrun
 import (
 	"fmt"
 	"io"
-	"regexp"
-	"strings"
 	"time"
 
+	"dioharness/harness/guestproto"
+	"dioharness/harness/ktap"
 	"dioharness/harness/vm"
 )
 
-// Timeouts bound each phase of a guest run; a phase that overruns kills
-// the guest and is an infrastructure error.
+// Timeouts bound each phase of a guest run. A boot that overruns is an
+// infrastructure error; a scenario that overruns after the boot is the
+// kernel's fault: it is recorded as TIMEOUT and a fresh guest runs the
+// rest.
 type Timeouts struct {
 	// Boot is from QEMU start to the agent's KTAP header.
 	Boot time.Duration
@@ -20,96 +22,160 @@ type Timeouts struct {
 	Scenario time.Duration
 }
 
-// DefaultTimeouts fit TCG with lockdep: boot takes ~5 s there.
+// DefaultTimeouts fit TCG with lockdep: boot takes ~10 s there.
 var DefaultTimeouts = Timeouts{Boot: 120 * time.Second, Scenario: 240 * time.Second}
 
-var (
-	ktapHeader = regexp.MustCompile(`^KTAP version \d+`)
-	ktapStart  = regexp.MustCompile(`^# start (\S+)`)
-	ktapResult = regexp.MustCompile(`^(ok|not ok) (\d+) (\S+)(?:\s+#\s*(SKIP)\b\s*(.*))?`)
-)
+// afterPanic bounds the wait for QEMU to exit once the kernel panicked:
+// with panic=-1 and -no-reboot it exits at once, so waiting longer only
+// delays the next boot.
+const afterPanic = 30 * time.Second
 
-// watchResult is what the host saw of the agent stream.
-type watchResult struct {
-	lines   []string
-	bootDur time.Duration
-	hang    string // non-empty when the guest was killed for a timeout
-	panic   bool
+// guest is what the host needs of one booted machine; *vm.Guest is one,
+// and tests use a fake.
+type guest interface {
+	Agent() <-chan string
+	Console() *vm.Console
+	Kill()
+	Wait() (guestproto.Verdict, error)
+	Close() error
 }
 
-// watch reads the agent channel until the guest ends, printing one line
-// per boot and per scenario, and kills the guest when a phase overruns.
-func watch(m *vm.Machine, t Timeouts, out io.Writer, label string) watchResult {
-	var r watchResult
+// bootResult is what the host saw of one boot.
+type bootResult struct {
+	// lines is the raw agent stream.
+	lines []string
+	// booted: the agent's KTAP header arrived; bootDur is when.
+	booted  bool
+	bootDur time.Duration
+	// plan is the agent's plan line (ktap.NoPlan without one).
+	plan int
+	// results are the top-level results in the order they came.
+	results []ktap.Result
+	// started is the scenario announced and not yet reported ("" when
+	// none), and startedFor how long it had been running at the end.
+	started    string
+	startedFor time.Duration
+	// hang is set when the host killed the guest for a timeout.
+	hang string
+	// panicked: the console showed a kernel panic.
+	panicked bool
+	// verdict and waitErr are what the exit told (vm.Guest.Wait).
+	verdict guestproto.Verdict
+	waitErr error
+	// reports are the kernel reports of this boot's console.
+	reports []vm.Report
+}
+
+// watch reads one guest's agent channel with the KTAP parser until the
+// guest ends, printing one line per boot and per scenario, and kills
+// the guest when a phase overruns or after a kernel panic.
+func watch(g guest, t Timeouts, out io.Writer, label string) bootResult {
+	r := bootResult{plan: ktap.NoPlan}
+	p := ktap.NewParser()
 	start := time.Now()
 	timer := time.NewTimer(t.Boot)
 	defer timer.Stop()
 	phase := "boot to the agent"
-	booted := false
 	var scenStart time.Time
-	panicked := m.Console().Panicked()
-	for {
+	panicked := g.Console().Panicked()
+	agent := g.Agent()
+	for agent != nil {
 		select {
-		case line, ok := <-m.Agent():
+		case line, ok := <-agent:
 			if !ok {
-				return r
+				agent = nil
+				break
 			}
 			r.lines = append(r.lines, line)
-			switch {
-			case !booted && ktapHeader.MatchString(line):
-				booted = true
-				r.bootDur = time.Since(start)
+			ev, ok := p.Feed(line)
+			if !ok || ev.Depth != 0 {
+				break
+			}
+			switch ev.Kind {
+			case ktap.EventVersion:
+				r.booted, r.bootDur = true, time.Since(start)
 				fmt.Fprintf(out, "%s: guest agent up after %s\n", label, r.bootDur.Round(100*time.Millisecond))
-				resetTimer(timer, t.Scenario)
 				phase = "first scenario"
-			case ktapStart.MatchString(line):
-				name := ktapStart.FindStringSubmatch(line)[1]
-				phase = "scenario " + name
-				scenStart = time.Now()
 				resetTimer(timer, t.Scenario)
-			case ktapResult.MatchString(line):
-				mm := ktapResult.FindStringSubmatch(line)
-				verdict := "ok  "
-				switch {
-				case mm[4] == "SKIP":
-					verdict = "skip"
-				case mm[1] == "not ok":
-					verdict = "FAIL"
+			case ktap.EventPlan:
+				r.plan = ev.Plan
+			case ktap.EventDiag:
+				if name, ok := guestproto.ParseStart(ev.Diag); ok {
+					r.started, scenStart = name, time.Now()
+					phase = "scenario " + name
+					resetTimer(timer, t.Scenario)
 				}
+			case ktap.EventResult:
+				r.results = append(r.results, ev.Result)
 				d := time.Duration(0)
 				if !scenStart.IsZero() {
 					d = time.Since(scenStart)
 				}
-				extra := ""
-				if mm[5] != "" {
-					extra = "  (" + strings.TrimSpace(mm[5]) + ")"
-				}
-				fmt.Fprintf(out, "%s: %s %-45s %6.1fs%s\n", label, verdict, mm[3], d.Seconds(), extra)
+				progress(out, label, ev.Result, d)
+				r.started, scenStart = "", time.Time{}
 				phase = "next scenario"
 				resetTimer(timer, t.Scenario)
 			}
 		case <-panicked:
-			r.panic = true
-			panicked = nil
-			// The kernel reboots at once (panic=-1, -no-reboot);
-			// keep reading what is left.
+			// The kernel reboots at once (panic=-1, -no-reboot) and
+			// QEMU exits; keep reading what is left, briefly.
+			r.panicked, panicked = true, nil
+			resetTimer(timer, afterPanic)
+			phase = "QEMU exit after the kernel panic"
 		case <-timer.C:
-			r.hang = fmt.Sprintf("guest hung: no progress in %s during %s", elapsed(phase, booted, t), phase)
-			fmt.Fprintf(out, "%s: %s; killing it\n", label, r.hang)
-			m.Kill()
-			for line := range m.Agent() {
-				r.lines = append(r.lines, line)
+			bound := t.Scenario
+			switch {
+			case !r.booted:
+				bound = t.Boot
+			case r.panicked:
+				bound = afterPanic
 			}
-			return r
+			r.hang = fmt.Sprintf("no progress in %s during %s", bound, phase)
+			fmt.Fprintf(out, "%s: guest hung: %s; killing it\n", label, r.hang)
+			g.Kill()
+			for line := range agent {
+				r.lines = append(r.lines, line)
+				p.Feed(line)
+			}
+			agent = nil
 		}
 	}
+	if r.started != "" {
+		r.startedFor = time.Since(scenStart)
+	}
+	r.verdict, r.waitErr = g.Wait()
+	// The console and the agent channel are read apart: the agent's
+	// may close before the console's reader saw the panic.
+	select {
+	case <-g.Console().Panicked():
+		r.panicked = true
+	default:
+	}
+	r.reports = g.Console().Reports()
+	return r
 }
 
-func elapsed(phase string, booted bool, t Timeouts) time.Duration {
-	if !booted {
-		return t.Boot
+// progress prints one scenario line: verdict word, name, host time and
+// the reason when there is one.
+func progress(out io.Writer, label string, r ktap.Result, d time.Duration) {
+	word := "ok  "
+	switch {
+	case r.Directive == ktap.DirXFail:
+		word = "xfail"
+	case r.Directive == ktap.DirXPass:
+		word = "XPASS"
+	case r.Directive == ktap.DirTimeout:
+		word = "TIMEOUT"
+	case r.Status == ktap.Skip:
+		word = "skip"
+	case r.Status == ktap.Fail:
+		word = "FAIL"
 	}
-	return t.Scenario
+	extra := ""
+	if r.Reason != "" {
+		extra = "  (" + r.Reason + ")"
+	}
+	fmt.Fprintf(out, "%s: %-5s %-45s %6.1fs%s\n", label, word, r.Name, d.Seconds(), extra)
 }
 
 func resetTimer(t *time.Timer, d time.Duration) {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"dioharness/harness/guestproto"
 )
 
 // ProbeTimeout bounds the KVM proof boot. A working KVM guest reaches
@@ -23,12 +25,11 @@ const ProbeTimeout = 30 * time.Second
 // because /dev/kvm existing proves nothing: on some hosts KVM guests
 // hang before the kernel prints a line.
 func ChooseAccel(ctx context.Context, override string, cfg Config, cacheFile string, log io.Writer) (string, error) {
-	switch override {
-	case "kvm", "tcg":
+	if override != "" {
+		if err := CheckAccel(override); err != nil {
+			return "", fmt.Errorf("QEMU_ACCEL: %w", err)
+		}
 		return override, nil
-	case "":
-	default:
-		return "", fmt.Errorf("QEMU_ACCEL=%s: want kvm or tcg", override)
 	}
 	if _, err := os.Stat("/dev/kvm"); err != nil {
 		return "tcg", nil
@@ -59,7 +60,7 @@ func probeBoot(ctx context.Context, cfg Config) error {
 	defer cancel()
 	cfg.Accel = "kvm"
 	cfg.Disks = nil
-	cfg.Append = append(append([]string{}, cfg.Append...), "dioharness.probe=1")
+	cfg.Append = append(append([]string{}, cfg.Append...), guestproto.Cmdline{Probe: true}.Words()...)
 	tmp, err := os.MkdirTemp("", "dioh-probe")
 	if err != nil {
 		return err
@@ -83,15 +84,14 @@ func probeBoot(ctx context.Context, cfg Config) error {
 }
 
 func cacheKey(cfg Config) string {
-	qemu := cfg.QEMU
-	if qemu == "" {
-		qemu = "qemu-system-x86_64"
-	}
+	qemu := cfg.Machine.QEMU
 	ver := "unknown"
 	if out, err := exec.Command(qemu, "--version").Output(); err == nil {
 		ver, _, _ = strings.Cut(string(out), "\n")
 	}
 	var u unix.Utsname
 	unix.Uname(&u)
-	return fmt.Sprintf("%s | host %s", ver, unix.ByteSliceToString(u.Release[:]))
+	// The machine type and CPU model are part of the answer: on the
+	// project machines -cpu max makes KVM abort while other models hang.
+	return fmt.Sprintf("%s | -machine %s -cpu %s | host %s", ver, cfg.Machine.Type, cfg.Machine.CPU, unix.ByteSliceToString(u.Release[:]))
 }

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"dioharness/harness/guestproto"
 )
 
 // Report is a kernel report (WARN, BUG, Oops, lockdep, KASAN...) found on
@@ -16,8 +18,10 @@ type Report struct {
 	// Lines quotes the report, up to its end marker or maxReportLines.
 	Lines []string
 	// During names the scenario the agent announced last before the
-	// report ("" during boot).
+	// report ("" during boot), and Test is its KTAP test number in
+	// this boot (0 during boot).
 	During string
+	Test   int
 }
 
 // reportStart matches the first line of a kernel report. Lines are
@@ -46,25 +50,29 @@ var reportEnd = regexp.MustCompile(`^(---\[ end trace|---\[ end Kernel panic|\s*
 
 var timestamp = regexp.MustCompile(`^\[\s*\d+\.\d+\]\s?`)
 
-// scenarioMark is what the agent writes to /dev/kmsg before each
-// scenario, so a report can be attributed.
-var scenarioMark = regexp.MustCompile(`dioharness: start (\S+)`)
-
 const maxReportLines = 60
 
 // Console collects the kernel console and the reports in it.
 type Console struct {
 	w       io.Writer
+	echo    io.Writer
 	mu      sync.Mutex
 	reports []Report
 	cur     *Report
 	during  string
+	test    int
 	panic   chan struct{}
 	panicd  bool
 }
 
-func newConsole(w io.Writer) *Console {
-	return &Console{w: w, panic: make(chan struct{})}
+// NewConsole returns a Console that scans the lines given to Feed. A
+// guest's Console also writes them to its console log.
+func NewConsole() *Console {
+	return newConsole(io.Discard, nil)
+}
+
+func newConsole(w, echo io.Writer) *Console {
+	return &Console{w: w, echo: echo, panic: make(chan struct{})}
 }
 
 func (c *Console) consume(r io.Reader) {
@@ -73,6 +81,9 @@ func (c *Console) consume(r io.Reader) {
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
 		io.WriteString(c.w, line+"\n")
+		if c.echo != nil {
+			io.WriteString(c.echo, line+"\n")
+		}
 		c.Feed(line)
 	}
 	c.mu.Lock()
@@ -85,9 +96,9 @@ func (c *Console) Feed(line string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	text := timestamp.ReplaceAllString(line, "")
-	if m := scenarioMark.FindStringSubmatch(text); m != nil {
+	if n, name, ok := guestproto.ParseKmsgStart(text); ok {
 		c.flush()
-		c.during = m[1]
+		c.during, c.test = name, n
 		return
 	}
 	if strings.HasPrefix(text, "Kernel panic - not syncing") && !c.panicd {
@@ -113,10 +124,10 @@ func (c *Console) Feed(line string) {
 		if strings.HasPrefix(text, "=====") {
 			// Lockdep and KASAN open with a rule line; the title
 			// is the next line.
-			c.cur = &Report{During: c.during, Lines: []string{text}}
+			c.cur = &Report{During: c.during, Test: c.test, Lines: []string{text}}
 			return
 		}
-		c.cur = &Report{Title: text, During: c.during, Lines: []string{text}}
+		c.cur = &Report{Title: text, During: c.during, Test: c.test, Lines: []string{text}}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"dioharness/harness/guestproto"
 )
 
 func TestConsoleReports(t *testing.T) {
@@ -20,7 +22,7 @@ func TestConsoleReports(t *testing.T) {
 		{
 			name: "warn attributed to the running scenario",
 			lines: []string{
-				"[    3.1] dioharness: start fuse/a",
+				"[    3.1] " + guestproto.KmsgStart(1, "fuse/a"),
 				"[    3.2] ------------[ cut here ]------------",
 				"[    3.2] WARNING: CPU: 0 PID: 33 at fs/fuse/file.c:1 f+0x1/0x2",
 				"[    3.2] Modules linked in:",
@@ -30,6 +32,7 @@ func TestConsoleReports(t *testing.T) {
 			want: []Report{{
 				Title:  "WARNING: CPU: 0 PID: 33 at fs/fuse/file.c:1 f+0x1/0x2",
 				During: "fuse/a",
+				Test:   1,
 				Lines: []string{
 					"WARNING: CPU: 0 PID: 33 at fs/fuse/file.c:1 f+0x1/0x2",
 					"Modules linked in:",
@@ -59,6 +62,19 @@ func TestConsoleReports(t *testing.T) {
 			want:  []Report{{Title: "BUG: kernel NULL pointer dereference", Lines: []string{"BUG: kernel NULL pointer dereference"}}},
 		},
 		{
+			name: "a repeated scenario: the report names the repetition",
+			lines: []string{
+				"[    3.1] " + guestproto.KmsgStart(1, "fuse/a"),
+				"[    3.2] " + guestproto.KmsgEnd(1, "fuse/a", "pass"),
+				"[    3.3] " + guestproto.KmsgStart(2, "fuse/a"),
+				"[    3.4] BUG: kernel NULL pointer dereference, address: 0000000000000000",
+			},
+			want: []Report{{
+				Title: "BUG: kernel NULL pointer dereference, address: 0000000000000000", During: "fuse/a", Test: 2,
+				Lines: []string{"BUG: kernel NULL pointer dereference, address: 0000000000000000"},
+			}},
+		},
+		{
 			name:  "hung task",
 			lines: []string{"[ 61.0] INFO: task init:67 blocked for more than 61 seconds."},
 			want:  []Report{{Title: "INFO: task init:67 blocked for more than 61 seconds.", Lines: []string{"INFO: task init:67 blocked for more than 61 seconds."}}},
@@ -66,7 +82,7 @@ func TestConsoleReports(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newConsole(&strings.Builder{})
+			c := newConsole(&strings.Builder{}, nil)
 			c.consume(strings.NewReader(strings.Join(tc.lines, "\n") + "\n"))
 			if d := cmp.Diff(tc.want, c.Reports()); d != "" {
 				t.Errorf("reports (-want +got):\n%s", d)
@@ -75,8 +91,17 @@ func TestConsoleReports(t *testing.T) {
 	}
 }
 
+func TestConsoleEcho(t *testing.T) {
+	var log, echo strings.Builder
+	c := newConsole(&log, &echo)
+	c.consume(strings.NewReader("one\r\ntwo\n"))
+	if log.String() != "one\ntwo\n" || echo.String() != log.String() {
+		t.Errorf("log %q, echo %q; want both %q", log.String(), echo.String(), "one\ntwo\n")
+	}
+}
+
 func TestConsolePanic(t *testing.T) {
-	c := newConsole(&strings.Builder{})
+	c := NewConsole()
 	c.Feed("[ 9.0] Kernel panic - not syncing: Fatal exception")
 	select {
 	case <-c.Panicked():
@@ -87,15 +112,16 @@ func TestConsolePanic(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	m := testMachine(t)
 	tests := []struct {
 		name string
 		cfg  Config
 		want string
 	}{
-		{name: "memory", cfg: Config{MemoryMiB: 64, Accel: "tcg"}, want: "bad guest memory: 64 MiB, want [256-16384]"},
-		{name: "cpus", cfg: Config{CPUs: 99, Accel: "tcg"}, want: "bad guest CPUs: 99, want [1-8]"},
-		{name: "accel", cfg: Config{Accel: "hvf"}, want: `bad accelerator "hvf", want kvm or tcg`},
-		{name: "qemu missing", cfg: Config{QEMU: "/nonexistent/qemu", Accel: "tcg"}, want: "install Debian package qemu-system-x86"},
+		{name: "memory", cfg: Config{Machine: m, MemoryMiB: 64, Accel: "tcg"}, want: "bad memory_mib 64, want [256-16384]"},
+		{name: "cpus", cfg: Config{Machine: m, CPUs: 99, Accel: "tcg"}, want: "bad cpus 99, want [1-8]"},
+		{name: "accel", cfg: Config{Machine: m, Accel: "hvf"}, want: `bad accelerator "hvf", want kvm or tcg`},
+		{name: "no machine", cfg: Config{Accel: "tcg"}, want: "machine: bad arch"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,5 +130,10 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("validate() = %v, want %q", err, tc.want)
 			}
 		})
+	}
+	m.QEMU = "/nonexistent/qemu"
+	cfg := Config{Machine: m, Accel: "tcg"}
+	if err := cfg.validate(); err == nil || !strings.Contains(err.Error(), "install Debian package qemu-system-x86") {
+		t.Errorf("validate() with a missing QEMU = %v, want the Debian package named", err)
 	}
 }

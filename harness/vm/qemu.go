@@ -1,7 +1,8 @@
-// Package vm boots a kernel in QEMU with the guest agent as /init and
-// hands the host two line streams: the kernel console (ttyS0), kept in
-// full and scanned for kernel reports, and the agent channel (ttyS1),
-// which carries KTAP. It proves an accelerator works before using it.
+// Package vm boots a kernel in QEMU on a machine described as data
+// (qemu/<arch>.json, see Machine) and hands the host two line streams:
+// the kernel console, kept in full and scanned for kernel reports, and
+// the agent channel, which carries KTAP. The description assigns the
+// two to serial ports. It proves an accelerator works before using it.
 package vm
 
 import (
@@ -17,58 +18,67 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"dioharness/harness/guestproto"
 )
 
-// Config describes one guest.
+// Config describes one guest: a kernel, its initramfs and disks, booted
+// on a Machine. It is all a caller needs to boot something under QEMU;
+// the harness's own runs and any second caller (a test binary as /init)
+// use it alike:
+//
+//	m, _ := vm.LoadMachine("qemu/x86_64.json")
+//	g, err := vm.Start(ctx, vm.Config{Machine: m, Accel: "tcg",
+//		Kernel: bzImage, Initramfs: initrd, Disks: imgs,
+//		ConsoleLog: "console.log", Echo: os.Stdout})
+//	...
+//	v, err := g.Wait() // what the guest wrote to the exit port
+//	g.Close()
 type Config struct {
-	// QEMU is the emulator binary; default "qemu-system-x86_64".
-	QEMU string
-	// Kernel is the bzImage to boot.
+	// Machine is the virtual hardware (qemu/<arch>.json).
+	Machine Machine
+	// Kernel is the kernel image to boot.
 	Kernel string
-	// Initramfs is the gzip cpio holding the agent as /init.
+	// Initramfs is the initramfs (one or several concatenated cpio
+	// archives); its /init is the guest's first process.
 	Initramfs string
-	// Disks are raw images attached as virtio-blk, /dev/vda first.
+	// Disks are raw images attached in order on the machine's disk
+	// interface: /dev/vda first.
 	Disks []string
-	// MemoryMiB is the guest memory; default 2048, range [256, 16384].
+	// CPUs and MemoryMiB override the machine's defaults when non-zero.
+	CPUs      int
 	MemoryMiB int
-	// CPUs is the guest CPU count; default 2, range [1, 8].
-	CPUs int
-	// Accel is "kvm" or "tcg"; Choose picks it by proof.
+	// Accel is "kvm" or "tcg"; ChooseAccel picks it by proof.
 	Accel string
-	// Append is added to the kernel command line.
+	// Append is added to the machine's kernel command line.
 	Append []string
 	// ConsoleLog receives everything the kernel console printed.
 	ConsoleLog string
+	// Echo, if set, also receives every console line as it arrives.
+	Echo io.Writer
 }
 
-// defaultCmdline turns the guest into a test box: the console on ttyS0,
-// an oops ends the run at once (PANIC_ON_OOPS plus panic=-1 and
-// -no-reboot), and agent messages to /dev/kmsg are never rate-limited.
-// panic_on_warn stays off on purpose: a WARN is reported and fails the
-// run, but the remaining scenarios still run and report.
-var defaultCmdline = []string{"console=ttyS0,115200", "panic=-1", "printk.devkmsg=on", "rdinit=/init"}
-
 func (c *Config) validate() error {
-	if c.QEMU == "" {
-		c.QEMU = "qemu-system-x86_64"
-	}
-	if c.MemoryMiB == 0 {
-		c.MemoryMiB = 2048
+	if err := c.Machine.Validate(); err != nil {
+		return fmt.Errorf("machine: %w", err)
 	}
 	if c.CPUs == 0 {
-		c.CPUs = 2
+		c.CPUs = c.Machine.CPUs
 	}
-	if c.MemoryMiB < 256 || c.MemoryMiB > 16384 {
-		return fmt.Errorf("bad guest memory: %d MiB, want [256-16384]", c.MemoryMiB)
+	if c.MemoryMiB == 0 {
+		c.MemoryMiB = c.Machine.MemoryMiB
 	}
-	if c.CPUs < 1 || c.CPUs > 8 {
-		return fmt.Errorf("bad guest CPUs: %d, want [1-8]", c.CPUs)
+	if err := checkCPUs(c.CPUs); err != nil {
+		return err
 	}
-	if c.Accel != "kvm" && c.Accel != "tcg" {
-		return fmt.Errorf("bad accelerator %q, want kvm or tcg", c.Accel)
+	if err := checkMemory(c.MemoryMiB); err != nil {
+		return err
 	}
-	if _, err := exec.LookPath(c.QEMU); err != nil {
-		return fmt.Errorf("%s not found: install Debian package qemu-system-x86 (make deps)", c.QEMU)
+	if err := CheckAccel(c.Accel); err != nil {
+		return err
+	}
+	if _, err := exec.LookPath(c.Machine.QEMU); err != nil {
+		return fmt.Errorf("%s not found: install Debian package %s (make deps)", c.Machine.QEMU, c.Machine.QEMUPackage)
 	}
 	for _, f := range append([]string{c.Kernel, c.Initramfs}, c.Disks...) {
 		if _, err := os.Stat(f); err != nil {
@@ -78,28 +88,44 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// CheckAccel accepts the accelerators a Config can boot with.
+func CheckAccel(accel string) error {
+	if accel != "kvm" && accel != "tcg" {
+		return fmt.Errorf("bad accelerator %q, want kvm or tcg", accel)
+	}
+	return nil
+}
+
 func (c *Config) args(conSock, agentSock string) []string {
+	m := c.Machine
 	a := []string{
 		"-nodefaults", "-no-reboot", "-display", "none",
-		"-machine", "pc", "-accel", c.Accel, "-cpu", "max",
+		"-machine", m.Type, "-accel", m.accelArg(c.Accel), "-cpu", m.CPU,
 		"-smp", strconv.Itoa(c.CPUs), "-m", strconv.Itoa(c.MemoryMiB),
 		"-kernel", c.Kernel, "-initrd", c.Initramfs,
-		"-append", strings.Join(append(append([]string{}, defaultCmdline...), c.Append...), " "),
-		"-chardev", "socket,id=con,path=" + conSock, "-serial", "chardev:con",
-		"-chardev", "socket,id=agent,path=" + agentSock, "-serial", "chardev:agent",
-		// The agent writes its verdict to port 0xf4; QEMU exits with
-		// (value << 1) | 1.
-		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-		"-device", "virtio-rng-pci",
+		"-append", m.KernelCmdline(c.Append),
+	}
+	// The serial ports in the order the description assigns them.
+	for _, role := range m.Serial {
+		sock := conSock
+		if role == RoleAgent {
+			sock = agentSock
+		}
+		a = append(a, "-chardev", "socket,id="+role+",path="+sock, "-serial", "chardev:"+role)
+	}
+	a = append(a, "-device", fmt.Sprintf("%s,iobase=%s,iosize=0x%02x", m.Exit.Device, m.Exit.IOBase, m.Exit.IOSize))
+	for _, d := range m.Devices {
+		a = append(a, "-device", d)
 	}
 	for i, d := range c.Disks {
-		a = append(a, "-drive", fmt.Sprintf("file=%s,format=raw,if=virtio,cache=unsafe,index=%d", d, i))
+		a = append(a, "-drive", fmt.Sprintf("file=%s,format=raw,if=%s,cache=unsafe,index=%d", d, m.DiskInterface, i))
 	}
 	return a
 }
 
-// Machine is a running guest. Close is safe at any point.
-type Machine struct {
+// Guest is a running guest. Close is safe at any point, also after a
+// failed Start.
+type Guest struct {
 	cmd     *exec.Cmd
 	tmp     string
 	agent   chan string
@@ -111,9 +137,9 @@ type Machine struct {
 	wg      sync.WaitGroup
 }
 
-// Start boots the guest. The returned Machine streams agent lines on
+// Start boots the guest. The returned Guest streams agent lines on
 // Agent() until the guest ends.
-func Start(ctx context.Context, c Config) (*Machine, error) {
+func Start(ctx context.Context, c Config) (*Guest, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
@@ -122,7 +148,7 @@ func Start(ctx context.Context, c Config) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Machine{tmp: tmp, agent: make(chan string, 256), exited: make(chan struct{}), stderr: &tailBuffer{max: 4096}}
+	m := &Guest{tmp: tmp, agent: make(chan string, 256), exited: make(chan struct{}), stderr: &tailBuffer{max: 4096}}
 	conSock, agentSock := filepath.Join(tmp, "con"), filepath.Join(tmp, "agent")
 	conL, err := net.Listen("unix", conSock)
 	if err != nil {
@@ -142,8 +168,8 @@ func Start(ctx context.Context, c Config) (*Machine, error) {
 		m.Close()
 		return nil, fmt.Errorf("console log: %w", err)
 	}
-	m.console = newConsole(logf)
-	m.cmd = exec.CommandContext(ctx, c.QEMU, c.args(conSock, agentSock)...)
+	m.console = newConsole(logf, c.Echo)
+	m.cmd = exec.CommandContext(ctx, c.Machine.QEMU, c.args(conSock, agentSock)...)
 	m.cmd.Stdout = m.stderr
 	m.cmd.Stderr = m.stderr
 	if err := m.cmd.Start(); err != nil {
@@ -151,7 +177,7 @@ func Start(ctx context.Context, c Config) (*Machine, error) {
 		agentL.Close()
 		logf.Close()
 		m.Close()
-		return nil, fmt.Errorf("start %s: %w", c.QEMU, err)
+		return nil, fmt.Errorf("start %s: %w", c.Machine.QEMU, err)
 	}
 	go func() {
 		m.exitErr = m.cmd.Wait()
@@ -189,40 +215,41 @@ func Start(ctx context.Context, c Config) (*Machine, error) {
 
 // Agent streams the agent channel line by line; it is closed when the
 // guest ends.
-func (m *Machine) Agent() <-chan string { return m.agent }
+func (m *Guest) Agent() <-chan string { return m.agent }
 
 // Console is the kernel console of this guest.
-func (m *Machine) Console() *Console { return m.console }
+func (m *Guest) Console() *Console { return m.console }
 
 // Exited is closed when QEMU has exited.
-func (m *Machine) Exited() <-chan struct{} { return m.exited }
+func (m *Guest) Exited() <-chan struct{} { return m.exited }
 
 // Kill stops QEMU at once; used on timeouts.
-func (m *Machine) Kill() {
+func (m *Guest) Kill() {
 	if m.cmd != nil && m.cmd.Process != nil {
 		m.cmd.Process.Kill()
 	}
 }
 
-// Wait returns the agent's verdict as carried by isa-debug-exit: 0 when
-// the agent reported success, 1 when it reported failure, or an error
-// when QEMU ended any other way (reboot after a panic, killed, crashed).
-func (m *Machine) Wait() (int, error) {
+// Wait returns what the guest wrote to the exit port (the agent's
+// verdict), or an error when QEMU ended any other way (a reboot after a
+// panic, killed, crashed).
+func (m *Guest) Wait() (guestproto.Verdict, error) {
 	<-m.exited
 	m.wg.Wait()
 	var ee *exec.ExitError
 	switch {
 	case m.exitErr == nil:
-		return -1, errors.New("guest rebooted or powered off without reporting a verdict (kernel panic?)")
-	case errors.As(m.exitErr, &ee) && ee.Exited() && ee.ExitCode()&1 == 1:
-		return ee.ExitCode() >> 1, nil
-	default:
-		return -1, fmt.Errorf("qemu: %w: %s", m.exitErr, strings.TrimSpace(m.stderr.String()))
+		return 0, errors.New("guest rebooted or powered off without reporting a verdict (kernel panic?)")
+	case errors.As(m.exitErr, &ee) && ee.Exited():
+		if v, ok := guestproto.DecodeExit(ee.ExitCode()); ok {
+			return v, nil
+		}
 	}
+	return 0, fmt.Errorf("qemu: %w: %s", m.exitErr, strings.TrimSpace(m.stderr.String()))
 }
 
 // Close kills the guest if it still runs and removes its sockets.
-func (m *Machine) Close() error {
+func (m *Guest) Close() error {
 	m.once.Do(func() {
 		if m.cmd != nil && m.cmd.Process != nil {
 			m.Kill()

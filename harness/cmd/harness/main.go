@@ -1,23 +1,26 @@
-// Command harness builds the base or patched kernel, boots it in QEMU
-// with the guest agent, runs the scenario catalogue and reports; it also
-// checks and mails the patch series and drives git bisect run.
+// Command harness builds kernel bases with and without the series,
+// boots them in QEMU with the guest agent, runs the scenario catalogue
+// and reports; it also checks and mails the patch series and drives git
+// bisect run.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"dioharness/harness/debian"
+	"dioharness/harness/kbase"
 	"dioharness/harness/report"
 	"dioharness/harness/scenario"
 	"dioharness/harness/scenarios"
@@ -27,14 +30,15 @@ import (
 const usage = `usage: harness <command> [flags]
 
 commands:
-  qemu-test     build, boot and run scenarios on one or more flavours
-  list          print the scenario catalogue
+  qemu-test     build, boot and run scenarios on bases and flavours
+  list          print the scenario catalogue and its declarations
+  bases         print the kernel bases (patches/*/BASE)
   matrix        write results/matrix.{md,json} from the latest runs
   bisect        git bisect run in a kernel tree (-ksrc -good -bad -scenario)
   bisect-step   one git bisect run step: 0 good, 1 bad, 125 skip
-  series-check  apply patches/, checkpatch --strict, build after each
-  maintainers   regenerate the series To/Cc in MAINTAINERS.md
-  send-email    git send-email --dry-run of patches/ (-send to send)
+  series-check  apply each series, checkpatch --strict, build after each patch
+  maintainers   regenerate the series' To/Cc in MAINTAINERS.md
+  send-email    git send-email --dry-run of a series (-send to send)
 `
 
 func main() {
@@ -44,70 +48,160 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return 2
+		return testrun.ExitBadArgs
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cat := scenarios.All()
 	if err := cat.Validate(); err != nil {
 		fmt.Fprintf(stderr, "harness: catalogue: %v\n", err)
-		return 2
+		return testrun.ExitInfra
+	}
+	cmds := map[string]func(context.Context, scenario.Catalogue, []string, io.Writer, io.Writer) int{
+		"qemu-test":    qemuTest,
+		"list":         list,
+		"bases":        bases,
+		"matrix":       matrix,
+		"bisect":       bisect,
+		"bisect-step":  bisectStep,
+		"series-check": seriesCheck,
+		"maintainers":  maintainers,
+		"send-email":   sendEmail,
 	}
 	switch args[0] {
-	case "qemu-test":
-		return qemuTest(ctx, cat, args[1:], stdout, stderr)
-	case "list":
-		return list(cat, stdout)
-	case "matrix":
-		return matrix(args[1:], stdout, stderr)
-	case "bisect":
-		return bisect(ctx, cat, args[1:], stdout, stderr)
-	case "bisect-step":
-		return bisectStep(ctx, cat, args[1:], stdout, stderr)
-	case "series-check":
-		return seriesCheck(ctx, args[1:], stdout, stderr)
-	case "maintainers":
-		return maintainers(ctx, args[1:], stdout, stderr)
-	case "send-email":
-		return sendEmail(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "harness: unknown command %q\n%s", args[0], usage)
-	return 2
+	f, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "harness: unknown command %q\n%s", args[0], usage)
+		return testrun.ExitBadArgs
+	}
+	return f(ctx, cat, args[1:], stdout, stderr)
+}
+
+// badArgs reports bad input in one line; the exit status says so.
+func badArgs(stderr io.Writer, err error) int {
+	if errors.Is(err, errHelp) {
+		return testrun.ExitOK
+	}
+	fmt.Fprintf(stderr, "harness: %v\n", err)
+	return testrun.ExitBadArgs
+}
+
+// errHelp is returned by parseFlags after printing a command's flags
+// for -h; the command then exits 0.
+var errHelp = errors.New("help shown")
+
+// parseFlags parses a command's flags; a bad flag is bad input, reported
+// in one line by the caller.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintf(out, "usage: harness %s [flags]\n", fs.Name())
+		fs.PrintDefaults()
+		return errHelp
+	case err != nil:
+		return fmt.Errorf("%s: %w (harness %s -h lists the flags)", fs.Name(), err, fs.Name())
+	case fs.NArg() > 0:
+		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
 }
 
 // commonFlags are shared by the commands that build and boot.
 type commonFlags struct {
-	build, ksrc, scenario, accel, kernel string
-	jobs, repeat                         int
-	scenarioTimeout                      time.Duration
-	noBuild                              bool
+	build, cache, ksrc, scenario, accel, base, kernel string
+	jobs, repeat                                      int
+	scenarioTimeout                                   time.Duration
+	noBuild                                           bool
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.build, "build", "build", "build directory")
-	fs.StringVar(&c.ksrc, "ksrc", "", "a kernel tree of your own, built as it is")
+	fs.StringVar(&c.cache, "cache", defaultCache(), "cache shared by clones: Debian source packages and apt state")
+	fs.StringVar(&c.ksrc, "ksrc", "", "a kernel tree of your own, built as it is (flavour custom)")
 	fs.StringVar(&c.scenario, "scenario", "", "comma-separated scenario globs (default: all)")
 	fs.StringVar(&c.accel, "accel", os.Getenv("QEMU_ACCEL"), "kvm or tcg (default: prove KVM by a bounded boot)")
-	fs.StringVar(&c.kernel, "kernel", "patched", "flavours to run: base, patched or base,patched")
+	fs.StringVar(&c.base, "base", "", "kernel bases: a name, a comma-separated list, or all (default: the default base)")
+	fs.StringVar(&c.kernel, "kernel", "", "flavours: base, patched or base,patched (default: both)")
 	fs.IntVar(&c.jobs, "jobs", 0, "make -j (default: CPUs)")
 	fs.IntVar(&c.repeat, "repeat", 1, "run the selection N times in one boot")
 	fs.BoolVar(&c.noBuild, "no-build", false, "boot the last built kernel without running make")
 	fs.DurationVar(&c.scenarioTimeout, "scenario-timeout", testrun.DefaultTimeouts.Scenario, "host-side bound on one scenario before the guest is killed")
 }
 
-func (c *commonFlags) options(repo string, out io.Writer) testrun.Options {
+// defaultCache lives outside the repository, next to ccache, so fresh
+// clones on one machine (CI) share the downloaded sources.
+func defaultCache() string {
+	if c := os.Getenv("DIOHARNESS_CACHE"); c != "" {
+		return c
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".cache", "dioharness")
+	}
+	return filepath.Join(os.TempDir(), "dioharness-cache")
+}
+
+// check validates the flags that need no I/O.
+func (c *commonFlags) check() error {
+	if c.repeat < 1 || c.repeat > 100 {
+		return fmt.Errorf("bad repeat %d, want [1-100]", c.repeat)
+	}
+	if c.jobs < 0 {
+		return fmt.Errorf("bad jobs %d, want >= 0", c.jobs)
+	}
+	if c.scenarioTimeout <= 0 {
+		return fmt.Errorf("bad scenario timeout %s, want > 0", c.scenarioTimeout)
+	}
+	switch c.accel {
+	case "", "kvm", "tcg":
+	default:
+		return fmt.Errorf("QEMU_ACCEL=%s: want kvm or tcg (or empty to prove KVM by a bounded boot)", c.accel)
+	}
+	return nil
+}
+
+// env is what the building commands share: the repository, its bases
+// and the archive the sources come from.
+type env struct {
+	repo  string
+	bases kbase.Set
+}
+
+func loadEnv() (env, error) {
+	repo, err := repoRoot()
+	if err != nil {
+		return env{}, err
+	}
+	set, err := kbase.Load(repo)
+	if err != nil {
+		return env{}, err
+	}
+	return env{repo: repo, bases: set}, nil
+}
+
+func (c *commonFlags) archive(out io.Writer) (*debian.Archive, error) {
+	m, err := debian.FindMirrors("/etc/apt")
+	if err != nil {
+		return nil, err
+	}
+	return &debian.Archive{Dir: filepath.Join(c.cache, "debian"), Mirrors: m, Log: out}, nil
+}
+
+func (c *commonFlags) options(e env, out io.Writer) testrun.Options {
 	ccache := os.Getenv("CCACHE_DIR")
 	if ccache == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			ccache = filepath.Join(home, ".cache", "dioharness", "ccache")
-		}
+		ccache = filepath.Join(c.cache, "ccache")
 	}
 	build, _ := filepath.Abs(c.build)
 	return testrun.Options{
-		Repo:        repo,
+		Repo:        e.repo,
 		Build:       build,
 		KSRC:        c.ksrc,
 		Scenarios:   c.scenario,
@@ -122,85 +216,186 @@ func (c *commonFlags) options(repo string, out io.Writer) testrun.Options {
 	}
 }
 
+// variants turns -base, -kernel and -ksrc into the kernels to run.
+func (c *commonFlags) variants(e env) ([]kbase.Variant, error) {
+	if c.ksrc != "" {
+		if c.base != "" || c.kernel != "" {
+			return nil, errors.New("KSRC builds a tree of your own: it takes no BASE or KERNEL")
+		}
+		return []kbase.Variant{{Flavour: kbase.Custom}}, nil
+	}
+	sel, err := e.bases.Select(c.base)
+	if err != nil {
+		return nil, err
+	}
+	flavours, err := kbase.ParseFlavours(c.kernel)
+	if err != nil {
+		return nil, err
+	}
+	var out []kbase.Variant
+	for _, b := range sel {
+		for _, f := range flavours {
+			out = append(out, kbase.Variant{Base: b.Name, Flavour: f})
+		}
+	}
+	return out, nil
+}
+
 func qemuTest(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("qemu-test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
 	c.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return testrun.ExitBadArgs
+	if err := parseFlags(fs, args); err != nil {
+		return badArgs(stderr, err)
 	}
-	repo, err := repoRoot()
+	if err := c.check(); err != nil {
+		return badArgs(stderr, err)
+	}
+	e, err := loadEnv()
 	if err != nil {
-		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return testrun.ExitBadArgs
+		return badArgs(stderr, err)
 	}
 	if _, err := cat.Lookup(c.scenario); err != nil {
+		return badArgs(stderr, err)
+	}
+	vs, err := c.variants(e)
+	if err != nil {
+		return badArgs(stderr, err)
+	}
+	arch, err := c.archive(stdout)
+	if err != nil && c.ksrc == "" {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return testrun.ExitBadArgs
-	}
-	flavours := strings.Split(c.kernel, ",")
-	if c.ksrc != "" {
-		flavours = []string{"custom"}
-	}
-	for _, f := range flavours {
-		if f != "base" && f != "patched" && f != "custom" {
-			fmt.Fprintf(stderr, "harness: unknown kernel flavour %q, want base, patched or base,patched\n", f)
-			return testrun.ExitBadArgs
-		}
+		return testrun.ExitInfra
 	}
 	worst := testrun.ExitOK
-	runs := map[string]report.Run{}
-	for _, f := range flavours {
-		o := c.options(repo, stdout)
-		o.Flavour = f
+	var runs []report.Run
+	for _, v := range vs {
+		o := c.options(e, stdout)
+		o.Variant, o.Archive = v, arch
+		if v.Base != "" {
+			spec, err := e.bases.Get(v.Base)
+			if err != nil {
+				return badArgs(stderr, err)
+			}
+			o.Spec = &spec
+		}
 		res := testrun.Run(ctx, cat, o)
-		runs[f] = res.Run
+		if res.Exit == testrun.ExitBadArgs {
+			return res.Exit
+		}
+		runs = append(runs, res.Run)
 		worst = max(worst, res.Exit)
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	if len(flavours) == 2 {
-		m := report.BuildMatrix(runs["base"], runs["patched"])
-		fmt.Fprintln(stdout)
-		if err := report.WriteMatrixMarkdown(stdout, m); err != nil {
+	if len(runs) < 2 {
+		return worst
+	}
+	m := report.BuildMatrix(runs...)
+	fmt.Fprintln(stdout)
+	if err := report.WriteMatrixMarkdown(stdout, m); err != nil {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+	}
+	// Only a full catalogue run on every base and flavour replaces the
+	// committed matrix and the cover letters' quotes of it.
+	if c.scenario == "" && c.repeat == 1 && c.kernel == "" && len(vs) == 2*len(e.bases) {
+		if err := writeMatrix(e, m); err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return testrun.ExitInfra
 		}
-		// Only a full catalogue run replaces the committed matrix and
-		// the cover letter's quote of it.
-		if c.scenario == "" && c.repeat == 1 {
-			if err := writeMatrix(repo, m); err != nil {
-				fmt.Fprintf(stderr, "harness: %v\n", err)
-				return testrun.ExitInfra
-			}
-		}
-		if !m.OK() && worst == testrun.ExitOK {
-			worst = testrun.ExitFailed
-		}
-		// The closing line CI reads: rows as declared on both kernels.
-		ok := 0
-		for _, r := range m.Scenarios {
-			if r.Matches() {
-				ok++
-			}
-		}
-		fmt.Fprintf(stdout, "\nmatrix: %d passed, %d failed\n", ok, len(m.Scenarios)-ok)
 	}
+	if !m.OK() && worst == testrun.ExitOK {
+		worst = testrun.ExitFailed
+	}
+	fmt.Fprintf(stdout, "\n%s\n", m.Summary())
 	return worst
 }
 
-func list(cat scenario.Catalogue, stdout io.Writer) int {
+// envOnly parses a command that takes no flags and loads the bases.
+func envOnly(name string, args []string, stderr io.Writer) (env, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return env{}, err
+	}
+	return loadEnv()
+}
+
+func list(_ context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+	e, err := envOnly("list", args, stderr)
+	if err != nil {
+		return badArgs(stderr, err)
+	}
+	kernels, err := declaredKernels(e)
+	if err != nil {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+		return testrun.ExitInfra
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tAREA\tBASE\tPATCHED\tPATCH")
+	fmt.Fprint(tw, "SCENARIO\tAREA")
+	for _, k := range kernels {
+		fmt.Fprintf(tw, "\t%s", k.Variant)
+	}
+	fmt.Fprintln(tw)
 	for _, s := range cat {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Area, s.Expected("base"), s.Expected("patched"), s.Patch)
+		fmt.Fprintf(tw, "%s\t%s", s.Name, s.Area)
+		for _, k := range kernels {
+			fmt.Fprintf(tw, "\t%s", s.Expected(k).Verdict)
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	fmt.Fprintln(stdout)
 	for _, s := range cat {
 		fmt.Fprintf(stdout, "%s [%s]\n  setup:  %s\n  checks: %s\n", s.Name, s.Area, s.Setup, s.Checks)
-		if s.FailsOnBase != "" {
-			fmt.Fprintf(stdout, "  fails on base: %s\n", s.FailsOnBase)
+		if s.Patch != "" {
+			fmt.Fprintf(stdout, "  proves: %s\n  fails without it: %s\n", s.Patch, s.FailsOnBase)
+		}
+		for b, why := range s.Differs {
+			fmt.Fprintf(stdout, "  fails on %s: %s\n", b, why)
 		}
 	}
+	return 0
+}
+
+// declaredKernels are every base and flavour with the patches each
+// applies: what `list` shows declarations for.
+func declaredKernels(e env) ([]scenario.Kernel, error) {
+	var out []scenario.Kernel
+	for _, b := range e.bases {
+		subjects, err := baseSubjects(b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out,
+			scenario.Kernel{Variant: kbase.Variant{Base: b.Name, Flavour: kbase.Base}},
+			scenario.Kernel{Variant: kbase.Variant{Base: b.Name, Flavour: kbase.Patched}, Patches: subjects})
+	}
+	return out, nil
+}
+
+func bases(_ context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+	e, err := envOnly("bases", args, stderr)
+	if err != nil {
+		return badArgs(stderr, err)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "BASE\tUPSTREAM\tDEBIAN SOURCE\tSUITES\tSERIES\tPATCHES\tDEFAULT")
+	for _, b := range e.bases {
+		subjects, err := baseSubjects(b)
+		if err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return testrun.ExitInfra
+		}
+		def := ""
+		if b.Default {
+			def = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%v\t%v\t%d\t%s\n", b.Name, b.Upstream, b.Package, b.Version, b.Suites, b.Series, len(subjects), def)
+	}
+	tw.Flush()
 	return 0
 }
 
@@ -211,11 +406,13 @@ func repoRoot() (string, error) {
 		return "", err
 	}
 	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "patches", "BASE")); err == nil {
-			return d, nil
+		if _, err := os.Stat(filepath.Join(d, "harness", "kbase")); err == nil {
+			if _, err := os.Stat(filepath.Join(d, "patches")); err == nil {
+				return d, nil
+			}
 		}
 		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("not inside the dioharness repository (no patches/BASE above %s)", dir)
+			return "", fmt.Errorf("not inside the dioharness repository (no patches/ and harness/ above %s)", dir)
 		}
 	}
 }

@@ -5,138 +5,236 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
+	"dioharness/harness/kbase"
 	"dioharness/harness/kernel"
+	"dioharness/harness/scenario"
 	"dioharness/harness/series"
+	"dioharness/harness/testrun"
 )
 
-type seriesEnv struct {
-	repo, build string
-	src         *kernel.Sources
+// seriesFlags are what the series commands share.
+type seriesFlags struct {
+	commonFlags
 }
 
-func newSeriesEnv(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (*seriesEnv, *int, error) {
-	build := fs.String("build", "build", "build directory")
-	jobs := fs.Int("jobs", 0, "make -j (default: CPUs)")
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, err
-	}
-	repo, err := repoRoot()
+func (f *seriesFlags) sources(e env, spec kbase.Spec, out io.Writer) (*kernel.Sources, error) {
+	arch, err := f.archive(out)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	pin, err := kernel.ReadPin(filepath.Join(repo, "patches", "BASE"))
-	if err != nil {
-		return nil, nil, err
-	}
-	abs, _ := filepath.Abs(*build)
-	return &seriesEnv{repo: repo, build: abs, src: &kernel.Sources{Dir: filepath.Join(abs, "kernel"), Pin: pin, Log: stdout}}, jobs, nil
+	build, _ := filepath.Abs(f.build)
+	return &kernel.Sources{Dir: filepath.Join(build, "kernel", spec.Name), Spec: spec, Archive: arch, Log: out}, nil
 }
 
-func (e *seriesEnv) stamp() string { return filepath.Join(e.build, "series-check.ok") }
+// baseTree imports (if needed) and checks out the base tree of spec:
+// get_maintainer.pl runs there.
+func (f *seriesFlags) baseTree(ctx context.Context, e env, spec kbase.Spec, out io.Writer) (kernel.Tree, error) {
+	src, err := f.sources(e, spec, out)
+	if err != nil {
+		return kernel.Tree{}, err
+	}
+	return src.Base(ctx)
+}
 
-func seriesCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func (f *seriesFlags) stampDir() string {
+	build, _ := filepath.Abs(f.build)
+	return filepath.Join(build, "series-check")
+}
+
+func seriesCheck(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("series-check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	e, jobs, err := newSeriesEnv(fs, args, stdout, stderr)
+	var f seriesFlags
+	f.register(fs)
+	boot := fs.Bool("boot", true, "boot each patch with the scenarios that prove it (and the next patch's, which must still fail)")
+	if err := parseFlags(fs, args); err != nil {
+		return badArgs(stderr, err)
+	}
+	e, err := loadEnv()
 	if err != nil {
-		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return 2
+		return badArgs(stderr, err)
 	}
-	frags, _ := filepath.Glob(filepath.Join(e.repo, "kconfig", "*.config"))
-	sort.Strings(frags)
-	var c commonFlags
-	c.jobs = *jobs
-	o := c.options(e.repo, stdout)
-	chk := &series.Checker{
-		Sources:   e.src,
-		PatchDir:  filepath.Join(e.repo, "patches"),
-		Fragments: frags,
-		Build: kernel.BuildOptions{
-			Jobs: *jobs, CCacheDir: o.CCacheDir, Log: stdout, Interactive: o.Interactive,
-			LogFile: filepath.Join(e.build, "kernel", "build-series-check.log"),
-		},
-		Log: stdout,
+	sel, err := e.bases.Select(f.base)
+	if err != nil {
+		return badArgs(stderr, err)
 	}
-	if err := chk.Run(ctx, e.stamp()); err != nil {
-		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return 1
+	o := f.options(e, stdout)
+	worst := testrun.ExitOK
+	for _, spec := range sel {
+		src, err := f.sources(e, spec, stdout)
+		if err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return testrun.ExitInfra
+		}
+		mk, err := testrun.MachineKconfig(e.repo)
+		if err != nil {
+			return badArgs(stderr, err)
+		}
+		frags, err := testrun.Fragments(e.repo, mk, &spec)
+		if err != nil {
+			return badArgs(stderr, err)
+		}
+		chk := &series.Checker{
+			Sources:   src,
+			Fragments: frags,
+			Build: kernel.BuildOptions{
+				Jobs: f.jobs, CCacheDir: o.CCacheDir, Log: stdout, Interactive: o.Interactive,
+				LogFile: filepath.Join(o.Build, "kernel", "build-series-check-"+spec.Name+".log"),
+			},
+			StampDir: f.stampDir(),
+			Log:      stdout,
+		}
+		if *boot {
+			chk.AfterPatch = bootPatch(cat, e, spec, f, stdout)
+		}
+		if err := chk.Run(ctx); err != nil {
+			fmt.Fprintf(stderr, "harness: %s: %v\n", spec.Name, err)
+			worst = testrun.ExitFailed
+		}
 	}
-	return 0
+	return worst
 }
 
-func maintainers(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func maintainers(ctx context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("maintainers", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	e, _, err := newSeriesEnv(fs, args, stdout, stderr)
+	var f seriesFlags
+	f.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return badArgs(stderr, err)
+	}
+	e, err := loadEnv()
 	if err != nil {
-		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return 2
+		return badArgs(stderr, err)
 	}
-	base, err := e.src.Base(ctx)
+	sel, err := e.bases.Select(f.base)
 	if err != nil {
-		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return 2
+		return badArgs(stderr, err)
 	}
-	patches, err := kernel.ReadSeries(filepath.Join(e.repo, "patches"))
-	if err != nil || len(patches) == 0 {
-		fmt.Fprintf(stderr, "harness: no patches (%v)\n", err)
-		return 2
+	for _, spec := range sel {
+		base, err := f.baseTree(ctx, e, spec, stdout)
+		if err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return testrun.ExitInfra
+		}
+		for _, dir := range spec.SeriesDirs() {
+			name := spec.Name + "/" + filepath.Base(dir)
+			patches, err := kernel.ReadSeries(dir)
+			if err != nil {
+				return badArgs(stderr, err)
+			}
+			if len(patches) == 0 {
+				fmt.Fprintf(stdout, "%s: no patch yet\n", name)
+				continue
+			}
+			r, err := series.Maintainers(ctx, base.Src, patches)
+			if err != nil {
+				fmt.Fprintf(stderr, "harness: %v\n", err)
+				return testrun.ExitFailed
+			}
+			if err := series.UpdateMaintainersFile(filepath.Join(e.repo, "MAINTAINERS.md"), name, r); err != nil {
+				fmt.Fprintf(stderr, "harness: %v\n", err)
+				return testrun.ExitFailed
+			}
+			fmt.Fprintf(stdout, "%s\n  To: %s\n  Cc: %s\n", name, strings.Join(r.To, ", "), strings.Join(r.Cc, ", "))
+		}
 	}
-	r, err := series.Maintainers(ctx, base.Src, patches)
-	if err != nil {
-		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return 1
-	}
-	if err := series.UpdateMaintainersFile(filepath.Join(e.repo, "MAINTAINERS.md"), r); err != nil {
-		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "To: %s\nCc: %s\n", strings.Join(r.To, ", "), strings.Join(r.Cc, ", "))
-	return 0
+	return testrun.ExitOK
 }
 
-func sendEmail(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func sendEmail(ctx context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("send-email", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	send := fs.Bool("send", false, "really send (needs your sendemail.* SMTP settings)")
-	e, _, err := newSeriesEnv(fs, args, stdout, stderr)
+	var f seriesFlags
+	f.register(fs)
+	send := fs.Bool("send", false, "really send (needs your sendemail.* SMTP settings and your own git identity)")
+	which := fs.String("series", "", "the series to mail: <base>/<series>, e.g. v7.3/fuse")
+	if err := parseFlags(fs, args); err != nil {
+		return badArgs(stderr, err)
+	}
+	e, err := loadEnv()
+	if err != nil {
+		return badArgs(stderr, err)
+	}
+	baseName, seriesName, ok := strings.Cut(*which, "/")
+	spec, err := e.bases.Get(baseName)
+	if !ok || err != nil || !slices.Contains(spec.Series, seriesName) {
+		var all []string
+		for _, b := range e.bases {
+			for _, s := range b.Series {
+				all = append(all, b.Name+"/"+s)
+			}
+		}
+		return badArgs(stderr, fmt.Errorf("SERIES=%q: want one of %s", *which, strings.Join(all, ", ")))
+	}
+	dir := filepath.Join(spec.Dir, seriesName)
+	if okc, err := series.Checked(f.stampDir(), spec.Name, dir); err != nil || !okc {
+		fmt.Fprintf(stderr, "harness: series-check has not passed for the current %s: run make series-check BASE=%s first\n", *which, spec.Name)
+		return testrun.ExitFailed
+	}
+	r, err := series.ReadRecipients(filepath.Join(e.repo, "MAINTAINERS.md"), *which)
 	if err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return 2
+		return testrun.ExitFailed
 	}
-	patchDir := filepath.Join(e.repo, "patches")
-	want, err := series.Hash(patchDir)
+	base, err := f.baseTree(ctx, e, spec, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return 2
+		return testrun.ExitInfra
 	}
-	got, _ := os.ReadFile(e.stamp())
-	if strings.TrimSpace(string(got)) != want {
-		fmt.Fprintln(stderr, "harness: series-check has not passed for the current patches: run make series-check first")
-		return 1
-	}
-	r, err := series.ReadRecipients(filepath.Join(e.repo, "MAINTAINERS.md"))
-	if err != nil {
-		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return 1
-	}
+	out := filepath.Join(e.repo, "patches", "outgoing", spec.Name, seriesName)
 	err = series.SendEmail(ctx, r, series.SendOptions{
-		PatchDir: patchDir,
-		Outgoing: filepath.Join(patchDir, "outgoing"),
-		Send:     *send,
-		Out:      stdout,
+		SeriesDir: dir, BaseTree: base.Src, Outgoing: out,
+		Sender: series.GitIdentity(ctx, e.repo), Send: *send, Out: stdout,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return 1
+		return testrun.ExitFailed
 	}
 	if !*send {
-		fmt.Fprintf(stdout, "dry run; mails written to %s; make send-email SEND=1 sends them\n", filepath.Join(patchDir, "outgoing"))
+		fmt.Fprintf(stdout, "dry run; mails written to %s; make send-email SERIES=%s SEND=1 sends them\n", out, *which)
 	}
-	return 0
+	return testrun.ExitOK
+}
+
+// bootPatch returns series-check's per-patch boot: the scenarios whose
+// Patch is this patch's subject must pass, and those of the next patch
+// of the series, run in the same boot, must still fail: judged as on a
+// kernel with the series' patches so far. A patch no scenario proves
+// (documentation, a selftest, a helper the next patch uses) is not
+// booted; the base run shows its successor's scenarios failing.
+func bootPatch(cat scenario.Catalogue, e env, spec kbase.Spec, f seriesFlags, out io.Writer) func(context.Context, kernel.Tree, kernel.Result, string, []string, int) error {
+	return func(ctx context.Context, t kernel.Tree, built kernel.Result, series string, subjects []string, i int) error {
+		var own, next []string
+		for _, s := range cat {
+			switch {
+			case s.Manual || s.Patch == "":
+			case s.Patch == subjects[i]:
+				own = append(own, s.Name)
+			case i+1 < len(subjects) && s.Patch == subjects[i+1]:
+				next = append(next, s.Name)
+			}
+		}
+		if len(own) == 0 {
+			fmt.Fprintf(out, "series-check: %s [%d/%d] no scenario proves %q: not booted\n", series, i+1, len(subjects), subjects[i])
+			return nil
+		}
+		names := append(own, next...)
+		o := f.options(e, out)
+		v := kbase.Variant{Base: spec.Name, Flavour: kbase.Patched}
+		o.Variant, o.Spec, o.Scenarios = v, &spec, strings.Join(names, ",")
+		o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release,
+			Kernel: scenario.Kernel{Variant: v, Patches: subjects[:i+1]}}
+		o.ResultsName = fmt.Sprintf("series-check-%s-%02d", strings.ReplaceAll(series, "/", "-"), i+1)
+		fmt.Fprintf(out, "series-check: %s [%d/%d] booting with %s\n", series, i+1, len(subjects), o.Scenarios)
+		res := testrun.Run(ctx, cat, o)
+		if res.Exit != testrun.ExitOK {
+			return fmt.Errorf("the boot with its scenarios did not match their declarations (exit %d, %s)", res.Exit, res.Dir)
+		}
+		return nil
+	}
 }

@@ -4,9 +4,10 @@
  *
  * All objects (probes.c, patched.c, fault.c) include this header so their map
  * definitions are byte-for-byte identical: the Go loader creates each map once
- * and hands the same map to every object (MapReplacements). Keep the layouts
- * here in sync with harness/probe/event.go; the Go side refers to the enums
- * through bpf2go-generated constants, so a renamed value fails to compile.
+ * and hands the same map to every object (MapReplacements). bpf2go generates
+ * the Go type of struct event (probesEvent) from this header; the Go names of
+ * the enum values (harness/probe/kind.go) are checked against the object's
+ * BTF by abi_test.go.
  */
 #ifndef PROBE_COMMON_H
 #define PROBE_COMMON_H
@@ -163,7 +164,8 @@ enum event_flag {
 
 /*
  * One record in the ring buffer. Naturally aligned, no implicit padding:
- * decoded by offset in harness/probe/event.go.
+ * decoded in harness/probe/event.go through the bpf2go-generated
+ * probesEvent.
  */
 struct event {
 	__u64 ts_ns;   /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
@@ -196,6 +198,24 @@ enum watch_flag {
 	WATCH_RECORD = 1 << 0, /* record events of this process */
 	WATCH_CTX = 1 << 1,    /* track call context (fault injection) */
 };
+
+/*
+ * bpf2go -type generates Go types only from the object's BTF, and clang
+ * emits BTF only for the types of globals and function signatures: struct
+ * event and the enums only appear in locals and constants. This variable
+ * makes them part of the BTF. Its section is none a loader turns into a map
+ * (.maps, .data, .rodata, .bss), so it never reaches the kernel.
+ */
+struct abi_types {
+	struct event event;
+	enum event_kind kind;
+	enum ctx_fn fn;
+	enum lock_fn lock;
+	enum fault_site site;
+	enum event_flag flag;
+	enum watch_flag watch;
+};
+struct abi_types abi_types SEC(".abi_types") __attribute__((unused));
 
 struct probe_config {
 	__u32 active;        /* recording between Start and Stop */

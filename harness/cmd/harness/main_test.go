@@ -1,0 +1,68 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestBadInput checks that every command turns bad input into one line
+// on stderr and exit status 3, before building or booting anything.
+func TestBadInput(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // in stderr
+	}{
+		{nil, "usage: harness"},
+		{[]string{"bogus"}, `unknown command "bogus"`},
+		{[]string{"qemu-test", "-nope"}, "qemu-test: flag provided but not defined: -nope"},
+		{[]string{"qemu-test", "-base", "v5.10"}, `unknown kernel base "v5.10"`},
+		{[]string{"qemu-test", "-kernel", "vanilla"}, `unknown kernel flavour "vanilla"`},
+		{[]string{"qemu-test", "-scenario", "fuse/no-such"}, `unknown scenario "fuse/no-such"`},
+		{[]string{"qemu-test", "-repeat", "0"}, "bad repeat 0"},
+		{[]string{"qemu-test", "-accel", "hvf"}, "QEMU_ACCEL=hvf: want kvm or tcg"},
+		{[]string{"qemu-test", "-ksrc", "/k", "-base", "v7.3"}, "takes no BASE or KERNEL"},
+		{[]string{"qemu-test", "stray"}, `unexpected argument "stray"`},
+		{[]string{"list", "-x"}, "list: flag provided but not defined"},
+		{[]string{"bases", "extra"}, `unexpected argument "extra"`},
+		{[]string{"matrix", "-x"}, "matrix: flag provided but not defined"},
+		{[]string{"series-check", "-base", "v1.0"}, `unknown kernel base "v1.0"`},
+		{[]string{"maintainers", "-base", "v1.0"}, `unknown kernel base "v1.0"`},
+		{[]string{"send-email", "-series", "v7.3/nope"}, `SERIES="v7.3/nope": want one of`},
+		{[]string{"send-email"}, `SERIES="": want one of`},
+		{[]string{"bisect", "-good", "a"}, "bisect needs KSRC, GOOD, BAD and SCENARIO"},
+		{[]string{"bisect", "-x"}, "bisect: flag provided but not defined"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			code := run(tc.args, &stdout, &stderr)
+			if code != 3 {
+				t.Errorf("exit %d, want 3 (stderr %q)", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr %q does not contain %q", stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestBisectStepBadInput: git bisect run aborts on exit codes above 127,
+// so bad arguments to a step stop the bisection instead of blaming a
+// commit.
+func TestBisectStepBadInput(t *testing.T) {
+	for _, args := range [][]string{{"bisect-step"}, {"bisect-step", "-ksrc", "/k", "-scenario", "fuse/*"}, {"bisect-step", "-x"}} {
+		var stdout, stderr strings.Builder
+		if code := run(args, &stdout, &stderr); code != bisectAbort {
+			t.Errorf("%v: exit %d, want %d", args, code, bisectAbort)
+		}
+	}
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"qemu-test", "-h"}, {"matrix", "-help"}} {
+		var stdout, stderr strings.Builder
+		if code := run(args, &stdout, &stderr); code != 0 {
+			t.Errorf("%v: exit %d, want 0", args, code)
+		}
+	}
+}

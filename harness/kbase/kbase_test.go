@@ -1,0 +1,184 @@
+package kbase
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// writeBase makes patches/<name>/BASE (and the series dirs it names).
+func writeBase(t *testing.T, repo, name, text string, series ...string) {
+	t.Helper()
+	dir := filepath.Join(repo, "patches", name)
+	for _, s := range series {
+		if err := os.MkdirAll(filepath.Join(dir, s), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, s, "series"), nil, 0o644)
+	}
+	os.MkdirAll(dir, 0o755)
+	if err := os.WriteFile(filepath.Join(dir, SpecFile), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const v73 = `# upstream target
+upstream: v7.3.4
+package: linux-source-7.3 7.3.4-1~bpo13+1
+suites: trixie-backports
+series: iomap fuse
+default: yes
+`
+
+const v612 = `upstream: v6.12.117
+package: linux-source-6.12 6.12.117-1~deb12u1
+suites: bookworm bookworm-security
+series: stable
+kconfig: kconfig/extra.config
+`
+
+func TestReadSpec(t *testing.T) {
+	tests := []struct {
+		name    string
+		text    string
+		series  []string
+		want    Spec
+		wantErr string
+	}{
+		{
+			name: "complete", text: v73, series: []string{"iomap", "fuse"},
+			want: Spec{Name: "vX", Upstream: "v7.3.4", Package: "linux-source-7.3", Version: "7.3.4-1~bpo13+1",
+				Suites: []string{"trixie-backports"}, Series: []string{"iomap", "fuse"}, Default: true},
+		},
+		{
+			name: "kconfig delta", text: v612, series: []string{"stable"},
+			want: Spec{Name: "vX", Upstream: "v6.12.117", Package: "linux-source-6.12", Version: "6.12.117-1~deb12u1",
+				Suites: []string{"bookworm", "bookworm-security"}, Series: []string{"stable"}, Kconfig: []string{"kconfig/extra.config"}},
+		},
+		{name: "missing keys", text: "upstream: v7.3\n", wantErr: "missing package, suites"},
+		{name: "unknown key", text: v73 + "colour: red\n", wantErr: `unknown key "colour"`},
+		{name: "malformed", text: "nonsense\n", wantErr: "malformed line"},
+		{name: "twice", text: v73 + "upstream: v7.3.5\n", wantErr: "upstream given twice"},
+		{name: "bad upstream", text: strings.Replace(v73, "v7.3.4", "7.3", 1), series: []string{"iomap", "fuse"}, wantErr: "want vX.Y or vX.Y.Z"},
+		{name: "package of another release", text: strings.Replace(v73, "linux-source-7.3 ", "linux-source-7.2 ", 1), series: []string{"iomap", "fuse"}, wantErr: "does not carry upstream v7.3.4"},
+		{name: "package without version", text: strings.Replace(v73, " 7.3.4-1~bpo13+1", "", 1), wantErr: "want \"linux-source-X.Y VERSION\""},
+		{name: "series dir missing", text: v73, series: []string{"iomap"}, wantErr: "vX/fuse/series missing"},
+		{name: "bad default", text: strings.Replace(v73, "default: yes", "default: perhaps", 1), series: []string{"iomap", "fuse"}, wantErr: "want yes or no"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := t.TempDir()
+			os.MkdirAll(filepath.Join(repo, "kconfig"), 0o755)
+			os.WriteFile(filepath.Join(repo, "kconfig", "extra.config"), []byte("CONFIG_X=y\n"), 0o644)
+			writeBase(t, repo, "vX", tc.text, tc.series...)
+			got, err := ReadSpec(repo, filepath.Join(repo, "patches", "vX"))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.want.Dir = filepath.Join(repo, "patches", "vX")
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("spec (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestLoadAndSelect(t *testing.T) {
+	repo := t.TempDir()
+	os.MkdirAll(filepath.Join(repo, "kconfig"), 0o755)
+	os.WriteFile(filepath.Join(repo, "kconfig", "extra.config"), nil, 0o644)
+	writeBase(t, repo, "v6.12", v612, "stable")
+	writeBase(t, repo, "v7.3", v73, "iomap", "fuse")
+	writeBase(t, repo, "v6.18", strings.NewReplacer("6.12.117", "6.18.5", "linux-source-6.12", "linux-source-6.18", "kconfig: kconfig/extra.config\n", "").Replace(v612), "stable")
+	set, err := Load(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"v7.3", "v6.18", "v6.12"}, set.Names()); d != "" {
+		t.Errorf("order (-want +got):\n%s", d)
+	}
+	tests := []struct {
+		sel     string
+		want    []string
+		wantErr string
+	}{
+		{sel: "", want: []string{"v7.3"}},
+		{sel: "all", want: []string{"v7.3", "v6.18", "v6.12"}},
+		{sel: "v6.12", want: []string{"v6.12"}},
+		{sel: "v6.12,v7.3,v6.12", want: []string{"v7.3", "v6.12"}},
+		{sel: "v5.10", wantErr: `unknown kernel base "v5.10", want all or one of v7.3, v6.18, v6.12`},
+	}
+	for _, tc := range tests {
+		got, err := set.Select(tc.sel)
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("Select(%q) err = %v, want %q", tc.sel, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Select(%q): %v", tc.sel, err)
+			continue
+		}
+		if d := cmp.Diff(tc.want, got.Names()); d != "" {
+			t.Errorf("Select(%q) (-want +got):\n%s", tc.sel, d)
+		}
+	}
+}
+
+func TestLoadNeedsOneDefault(t *testing.T) {
+	repo := t.TempDir()
+	writeBase(t, repo, "a", strings.Replace(v73, "default: yes\n", "", 1), "iomap", "fuse")
+	if _, err := Load(repo); err == nil || !strings.Contains(err.Error(), "exactly one base") {
+		t.Errorf("err = %v, want 'exactly one base'", err)
+	}
+	if _, err := Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no kernel base") {
+		t.Errorf("err = %v, want 'no kernel base'", err)
+	}
+}
+
+func TestFlavoursAndVariants(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    []Flavour
+		wantErr bool
+	}{
+		{in: "", want: []Flavour{Base, Patched}},
+		{in: "patched", want: []Flavour{Patched}},
+		{in: "patched,base,patched", want: []Flavour{Patched, Base}},
+		{in: "custom", wantErr: true},
+		{in: "bogus", wantErr: true},
+	} {
+		got, err := ParseFlavours(tc.in)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("ParseFlavours(%q) err = %v", tc.in, err)
+			continue
+		}
+		if d := cmp.Diff(tc.want, got); d != "" {
+			t.Errorf("ParseFlavours(%q) (-want +got):\n%s", tc.in, d)
+		}
+	}
+	for _, v := range []Variant{{Base: "v7.3", Flavour: Patched}, {Base: "v6.12", Flavour: Base}, {Flavour: Custom}} {
+		got, err := ParseVariant(v.String())
+		if err != nil || got != v {
+			t.Errorf("ParseVariant(%q) = %v, %v", v.String(), got, err)
+		}
+	}
+	for _, bad := range []string{"v7.3/custom", "/base", "base", "v7.3/x"} {
+		if _, err := ParseVariant(bad); err == nil {
+			t.Errorf("ParseVariant(%q) accepted", bad)
+		}
+	}
+	if got := (Variant{Base: "v7.3", Flavour: Patched}).Slug(); got != "v7.3-patched" {
+		t.Errorf("Slug = %q", got)
+	}
+}

@@ -1,0 +1,84 @@
+package series
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"dioharness/harness/kbase"
+	"dioharness/harness/report"
+)
+
+func TestIdentityCheck(t *testing.T) {
+	tests := []struct {
+		id      Identity
+		wantErr string
+	}{
+		{Identity{Name: "Ada Lovelace", Email: "ada@kernel.org"}, ""},
+		{Identity{}, "no sender identity"},
+		{Placeholder, "is the placeholder"},
+		{Identity{Name: "Your Name", Email: "me@kernel.org"}, "is the placeholder"},
+		{Identity{Name: "Ada", Email: "ada@users.noreply.example"}, "reserved domain example"},
+		{Identity{Name: "Ada", Email: "ada@host.invalid"}, "reserved domain invalid"},
+		{Identity{Name: "Ada", Email: "not an address"}, "sender"},
+	}
+	for _, tc := range tests {
+		err := tc.id.Check()
+		if tc.wantErr == "" {
+			if err != nil {
+				t.Errorf("Check(%v) = %v, want nil", tc.id, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("Check(%v) = %v, want containing %q", tc.id, err, tc.wantErr)
+		}
+	}
+}
+
+func TestStamp(t *testing.T) {
+	in := "From 1234 Mon Sep 17 00:00:00 2001\nFrom: Your Name\n <your.name@placeholder.invalid>\nSubject: [PATCH] x\n\n" +
+		"body\n\nSigned-off-by: Your Name <your.name@placeholder.invalid>\n---\n"
+	want := "From 1234 Mon Sep 17 00:00:00 2001\nFrom: Ada Lovelace <ada@kernel.org>\nSubject: [PATCH] x\n\n" +
+		"body\n\nSigned-off-by: Ada Lovelace <ada@kernel.org>\n---\n"
+	if d := cmp.Diff(want, Stamp(in, Identity{Name: "Ada Lovelace", Email: "ada@kernel.org"})); d != "" {
+		t.Errorf("Stamp (-want +got):\n%s", d)
+	}
+	addressed := address(want, Recipients{To: []string{"a@b.org", "c@d.org"}, Cc: []string{"list@vger.kernel.org"}})
+	if !strings.HasPrefix(addressed, "From 1234 Mon Sep 17 00:00:00 2001\nTo: a@b.org,\n    c@d.org\nCc: list@vger.kernel.org\nFrom: Ada") {
+		t.Errorf("address:\n%s", addressed)
+	}
+}
+
+func TestQuoteMatrix(t *testing.T) {
+	dir := t.TempDir()
+	cover := filepath.Join(dir, "v2-0000-cover-letter.patch")
+	os.WriteFile(cover, []byte("Subject: [PATCH v2 0/2] x\n\nText.\n\nTest results\n------------\n\nold\n\nChangelog\n=========\nv2: y\n"), 0o644)
+	m := report.BuildMatrix(
+		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, Kernel: "7.3.4 abc", Source: "Debian linux-source-7.3 7.3.4-1~bpo13+1",
+			Scenarios: []report.Scenario{{Name: "fuse/a", Verdict: report.Fail, Expected: report.Fail, Matches: true}}},
+		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Kernel: "7.3.4 def",
+			Scenarios: []report.Scenario{{Name: "fuse/a", Verdict: report.Pass, Expected: report.Pass, Matches: true}}},
+	)
+	if err := QuoteMatrix(dir, m); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(cover)
+	want := "Subject: [PATCH v2 0/2] x\n\nText.\n\nTest results\n------------\n\n" +
+		"v7.3 base:     7.3.4 abc (Debian linux-source-7.3 7.3.4-1~bpo13+1)\n" +
+		"v7.3 patched:  7.3.4 def\n\n" +
+		"  scenario  base  patched  as declared\n" +
+		"  fuse/a    fail  pass     yes\n\n" +
+		"1 scenarios, 1 as declared; 1 fail where declared (without\nthe patch they prove) and pass where the patch is applied.\n\n" +
+		"Reproduce: make qemu-test BASE=all   (writes results/matrix.md)\n" +
+		"\nChangelog\n=========\nv2: y\n"
+	if d := cmp.Diff(want, string(got)); d != "" {
+		t.Errorf("cover (-want +got):\n%s", d)
+	}
+	if err := QuoteMatrix(t.TempDir(), m); err != nil {
+		t.Errorf("a series without cover letter: %v", err)
+	}
+}
