@@ -26,6 +26,8 @@ type CallCounter struct {
 	root  string // tracefs mount
 	event string // kprobe event name
 	inst  string // tracing instance directory
+	// filter selects the returns a return counter counts ("" = all).
+	filter string
 }
 
 // NewCallCounter defines a kprobe event on the kernel function fn. The
@@ -51,18 +53,58 @@ func newCallCounterAt(root, fn string) (*CallCounter, error) {
 	return c, nil
 }
 
+// NewReturnCounter defines a return probe on the kernel function fn that
+// fetches its return value as a signed 32-bit "ret" and counts, in every
+// task, the returns for which ret == want. It observes what a process
+// tree outside the harness's control (a kselftest binary and the
+// children it forks) makes the kernel do: CountAll runs the workload.
+func NewReturnCounter(fn string, want int32) (*CallCounter, error) {
+	return newReturnCounterAt(tracefsRoot, fn, want)
+}
+
+func newReturnCounterAt(root, fn string, want int32) (*CallCounter, error) {
+	c := &CallCounter{root: root, event: kprobeGroup + "_ret_" + fn, filter: fmt.Sprintf("ret == %d", want)}
+	err := appendLine(filepath.Join(root, "kprobe_events"), fmt.Sprintf("r:%s/%s %s ret=$retval:s32", kprobeGroup, c.event, fn))
+	if err != nil && !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.EEXIST) {
+		return nil, fmt.Errorf("probe: define return probe event on %s: %w", fn, err)
+	}
+	c.inst = filepath.Join(root, "instances", fmt.Sprintf("%s-%d-ret-%s", kprobeGroup, os.Getpid(), fn))
+	if err := os.Mkdir(c.inst, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("probe: tracing instance for %s: %w", fn, err)
+	}
+	return c, nil
+}
+
+// CountAll runs fn and returns how many matching events any task
+// produced meanwhile (the counter's filter, no task filter).
+func (c *CallCounter) CountAll(fn func()) (int, error) {
+	return c.count(c.filter, fn)
+}
+
 // Count runs fn on the calling goroutine, locked to its OS thread, and
 // returns how many times that thread called the function meanwhile.
 // Calls made by other threads are filtered out in the kernel.
 func (c *CallCounter) Count(fn func()) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	filter := fmt.Sprintf("common_pid == %d", unix.Gettid())
+	if c.filter != "" {
+		filter += " && " + c.filter
+	}
+	return c.count(filter, fn)
+}
+
+// count enables the event with filter around fn and counts its records.
+func (c *CallCounter) count(filter string, fn func()) (int, error) {
 	ev := filepath.Join(c.inst, "events", kprobeGroup, c.event)
 	trace := filepath.Join(c.inst, "trace")
 	if err := writeTracefs(trace, ""); err != nil {
 		return 0, err
 	}
-	if err := writeTracefs(filepath.Join(ev, "filter"), fmt.Sprintf("common_pid == %d", unix.Gettid())); err != nil {
+	if filter == "" {
+		filter = "0" // clears a filter left by an earlier count
+	}
+	if err := writeTracefs(filepath.Join(ev, "filter"), filter); err != nil {
 		return 0, err
 	}
 	enable := filepath.Join(ev, "enable")

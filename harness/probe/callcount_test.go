@@ -161,3 +161,33 @@ func TestCallCounterKernel(t *testing.T) {
 		t.Errorf("Count = %d, %v; want 2 (two fsyncs on this thread, one on another)", n, err)
 	}
 }
+
+// TestReturnCounterFiles: a return counter defines a return probe that
+// fetches the return value, and counts every task's returns that match,
+// without a task filter.
+func TestReturnCounterFiles(t *testing.T) {
+	root := t.TempDir()
+	events := filepath.Join(root, "kprobe_events")
+	os.WriteFile(events, nil, 0o644)
+	os.Mkdir(filepath.Join(root, "instances"), 0o755)
+	c, err := newReturnCounterAt(root, "fuse_file_cached_io_open", -4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := filepath.Join(c.inst, "events", "dioharness", "dioharness_ret_fuse_file_cached_io_open")
+	os.MkdirAll(ev, 0o755)
+	n, err := c.CountAll(func() {
+		line := "parallel_dio_wa-71 [001] ..... 9.0: dioharness_ret_fuse_file_cached_io_open: (fuse_open+0x1/0x2 <- fuse_file_cached_io_open) ret=-4\n"
+		os.WriteFile(filepath.Join(c.inst, "trace"), []byte("# header\n"+line), 0o644)
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("CountAll = %d, %v; want 1", n, err)
+	}
+	filter, _ := os.ReadFile(filepath.Join(ev, "filter"))
+	defs, _ := os.ReadFile(events)
+	got := []string{string(filter), string(defs)}
+	want := []string{"ret == -4", "r:dioharness/dioharness_ret_fuse_file_cached_io_open fuse_file_cached_io_open ret=$retval:s32\n"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("filter and definition (-want +got):\n%s", d)
+	}
+}
