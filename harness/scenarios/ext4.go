@@ -272,6 +272,7 @@ func ext4NowaitSources(t *scenario.T) {
 				break
 			}
 			gaveUpOnTimes(fmt.Sprintf("%s (attempt %d: the clock ticked after the timestamps were set)", what, attempt), r)
+			t.Logf("%s: attempt %d met a clock tick: EAGAIN from the timestamp update (generic_update_time %v), repeated", what, attempt, r.updates)
 			if attempt == bound {
 				t.Fatalf("%s: the clock ticked between setting the timestamps and the write in %d attempts", what, bound)
 			}
