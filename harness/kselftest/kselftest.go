@@ -118,14 +118,8 @@ func Build(ctx context.Context, t Tree, patches []string, out string, log io.Wri
 			return nil, err
 		}
 	}
-	for _, p := range patches {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return nil, err
-		}
-		if o, err := run(ctx, scratch, "git", "apply", "--include="+root+"*", abs); err != nil {
-			return nil, fmt.Errorf("kselftest: apply the selftest part of %s: %w: %s", filepath.Base(p), err, o)
-		}
+	if err := applySelftests(ctx, scratch, patches, added); err != nil {
+		return nil, err
 	}
 	for i, a := range added {
 		absObj, err := filepath.Abs(t.Obj)
@@ -139,6 +133,32 @@ func Build(ctx context.Context, t Tree, patches []string, out string, log io.Wri
 		}
 	}
 	return bins, nil
+}
+
+// applySelftests applies the selftest part of each patch to the tree in
+// scratch and checks that every added test is there. git apply must not
+// find a repository above scratch (a build directory inside a checkout):
+// in one, it skips paths outside the repository's current directory
+// without an error.
+func applySelftests(ctx context.Context, scratch string, patches, added []string) error {
+	for _, p := range patches {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return err
+		}
+		cmd := exec.CommandContext(ctx, "git", "apply", "--include="+root+"*", abs)
+		cmd.Dir = scratch
+		cmd.Env = append(os.Environ(), "GIT_CEILING_DIRECTORIES="+filepath.Dir(scratch))
+		if o, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("kselftest: apply the selftest part of %s: %w: %s", filepath.Base(p), err, lastLines(string(o), 8))
+		}
+	}
+	for _, a := range added {
+		if _, err := os.Stat(filepath.Join(scratch, a)); err != nil {
+			return fmt.Errorf("kselftest: %s is not in the tree after applying the series: %w", a, err)
+		}
+	}
+	return nil
 }
 
 // inputsKey hashes what a build depends on: the base tree's selftest
