@@ -127,7 +127,7 @@ func Build(ctx context.Context, t Tree, patches []string, out string, log io.Wri
 			return nil, err
 		}
 		args := []string{"-static", "-O2", "-Wall", "-isystem", filepath.Join(absObj, "usr", "include"),
-			"-I", filepath.Join(scratch, root), "-o", bins[i].Path, filepath.Join(scratch, a), "-lpthread"}
+			"-I", filepath.Join(scratch, root), "-o", bins[i].Path, a, "-lpthread"}
 		if o, err := run(ctx, scratch, "gcc", args...); err != nil {
 			return nil, fmt.Errorf("kselftest: build %s: %w: %s", a, err, o)
 		}
