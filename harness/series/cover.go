@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"dioharness/harness/kernel"
 	"dioharness/harness/report"
 )
 
@@ -28,11 +29,21 @@ func Cover(seriesDir string) string {
 
 // QuoteMatrix replaces the test results of the series' cover letter with
 // a plain-text matrix of its base's kernels, so the mail always quotes
-// the latest full run. A series without a cover letter is left alone.
-func QuoteMatrix(seriesDir string, m report.Matrix) error {
+// the latest full run. proves maps a scenario to the subject of the
+// patch it proves (scenario.Scenario.Patch). A series without a cover
+// letter is left alone.
+func QuoteMatrix(seriesDir string, m report.Matrix, proves map[string]string) error {
 	cover := Cover(seriesDir)
 	if cover == "" {
 		return nil
+	}
+	patches, err := kernel.ReadSeries(seriesDir)
+	if err != nil {
+		return err
+	}
+	subjects, err := kernel.Subjects(patches)
+	if err != nil {
+		return err
 	}
 	data, err := os.ReadFile(cover)
 	if err != nil {
@@ -44,12 +55,14 @@ func QuoteMatrix(seriesDir string, m report.Matrix) error {
 	if i < 0 || j < i {
 		return fmt.Errorf("%s: no %q section before %q", cover, strings.TrimSpace(coverStart), strings.TrimSpace(coverEnd))
 	}
-	return os.WriteFile(cover, []byte(s[:i]+coverStart+"\n"+MatrixText(m)+s[j:]), 0o644)
+	return os.WriteFile(cover, []byte(s[:i]+coverStart+"\n"+MatrixText(m, subjects, proves)+s[j:]), 0o644)
 }
 
-// MatrixText is the matrix as a mail can carry it: kernels, one line
-// per scenario, and a summary.
-func MatrixText(m report.Matrix) string {
+// MatrixText is the matrix as a mail can carry it: the kernels, one line
+// per scenario that proves a patch of the series (subjects, in series
+// order) with the patch's number, one line per area for the rest of the
+// catalogue, and what did not go as declared.
+func MatrixText(m report.Matrix, subjects []string, proves map[string]string) string {
 	var b strings.Builder
 	for _, c := range m.Columns {
 		fmt.Fprintf(&b, "%-14s %s", c.Label()+":", c.Kernel)
@@ -58,34 +71,100 @@ func MatrixText(m report.Matrix) string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\n")
-	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprint(tw, "  scenario")
-	for _, c := range m.Columns {
-		fmt.Fprintf(tw, "\t%s", c.Variant.Flavour)
+	number := map[string]int{}
+	for i, s := range subjects {
+		number[s] = i + 1
 	}
-	fmt.Fprintln(tw, "\tas declared")
-	fixed, ok := 0, 0
+	var own, rest []report.MatrixRow
 	for _, r := range m.Rows {
-		fmt.Fprintf(tw, "  %s", r.Name)
-		failsSomewhere := false
-		for _, c := range r.Cells {
-			fmt.Fprintf(tw, "\t%s", c.Verdict)
-			failsSomewhere = failsSomewhere || c.Verdict == report.Fail
+		if number[proves[r.Name]] > 0 {
+			own = append(own, r)
+		} else {
+			rest = append(rest, r)
 		}
-		mark := "NO"
+	}
+	if len(own) > 0 {
+		b.WriteString("\nScenarios that prove a patch of this series:\n\n")
+		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		fmt.Fprint(tw, "  scenario")
+		for _, c := range m.Columns {
+			fmt.Fprintf(tw, "\t%s", c.Variant.Flavour)
+		}
+		fmt.Fprintln(tw, "\tproves")
+		for _, r := range own {
+			fmt.Fprintf(tw, "  %s", r.Name)
+			for _, c := range r.Cells {
+				fmt.Fprintf(tw, "\t%s", c.Verdict)
+			}
+			fmt.Fprintf(tw, "\t%d/%d\n", number[proves[r.Name]], len(subjects))
+		}
+		tw.Flush()
+	}
+	if len(rest) > 0 {
+		b.WriteString("\nThe rest of the catalogue on the same kernels:\n\n")
+		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  area\tscenarios\tpass on every kernel\tfail where declared")
+		var areas []string
+		byArea := map[string][]report.MatrixRow{}
+		for _, r := range rest {
+			if byArea[r.Area] == nil {
+				areas = append(areas, r.Area)
+			}
+			byArea[r.Area] = append(byArea[r.Area], r)
+		}
+		for _, a := range areas {
+			passAll := 0
+			var declared []string
+			for _, r := range byArea[a] {
+				var failing []string
+				for k, c := range r.Cells {
+					if c.Verdict != report.Pass && c.Matches {
+						failing = append(failing, string(m.Columns[k].Variant.Flavour))
+					}
+				}
+				if len(failing) == 0 && r.Matches() {
+					passAll++
+				}
+				if len(failing) > 0 {
+					declared = append(declared, fmt.Sprintf("%s (%s)", r.Name, strings.Join(failing, ", ")))
+				}
+			}
+			d := "-"
+			if len(declared) > 0 {
+				d = strings.Join(declared, "; ")
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\n", a, len(byArea[a]), passAll, d)
+		}
+		tw.Flush()
+	}
+	ok := 0
+	var wrong []string
+	for _, r := range m.Rows {
 		if r.Matches() {
-			mark = "yes"
 			ok++
-			if failsSomewhere {
-				fixed++
+			continue
+		}
+		for k, c := range r.Cells {
+			if !c.Matches {
+				wrong = append(wrong, fmt.Sprintf("  %s on %s: %s, declared %s", r.Name, m.Columns[k].Label(), c.Verdict, c.Expected))
 			}
 		}
-		fmt.Fprintf(tw, "\t%s\n", mark)
 	}
-	tw.Flush()
-	fmt.Fprintf(&b, "\n%d scenarios, %d as declared; %d fail where declared (without\nthe patch they prove) and pass where the patch is applied.\n\n",
-		len(m.Rows), ok, fixed)
-	b.WriteString("Reproduce: make qemu-test BASE=all   (writes results/matrix.md)\n")
+	fmt.Fprintf(&b, "\n%d scenarios, %d as declared on every kernel.\n", len(m.Rows), ok)
+	if len(wrong) > 0 {
+		b.WriteString("Not as declared:\n" + strings.Join(wrong, "\n") + "\n")
+	}
+	var reports []string
+	for _, c := range m.Columns {
+		if c.KernelReports > 0 {
+			reports = append(reports, fmt.Sprintf("%s %d", c.Label(), c.KernelReports))
+		}
+	}
+	if len(reports) == 0 {
+		b.WriteString("No kernel warning, BUG or lockdep report on any of these kernels.\n")
+	} else {
+		b.WriteString("Kernel reports on the console: " + strings.Join(reports, ", ") + ".\n")
+	}
+	b.WriteString("\nReproduce: make qemu-test BASE=all   (writes results/matrix.md)\n")
 	return b.String()
 }

@@ -57,28 +57,75 @@ func TestQuoteMatrix(t *testing.T) {
 	dir := t.TempDir()
 	cover := filepath.Join(dir, "v2-0000-cover-letter.patch")
 	os.WriteFile(cover, []byte("Subject: [PATCH v2 0/2] x\n\nText.\n\nTest results\n------------\n\nold\n\nChangelog\n=========\nv2: y\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "v2-0001-a.patch"), []byte("Subject: [PATCH v2 1/2] fuse: fix a\n\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "v2-0002-b.patch"), []byte("Subject: [PATCH v2 2/2] fuse: fix b\n\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "series"), []byte("v2-0001-a.patch\nv2-0002-b.patch\n"), 0o644)
 	m := report.BuildMatrix(
 		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, Kernel: "7.3.4 abc", Source: "Debian linux-source-7.3 7.3.4-1~bpo13+1",
-			Scenarios: []report.Scenario{{Name: "fuse/a", Verdict: report.Fail, Expected: report.Fail, Matches: true}}},
+			Scenarios: []report.Scenario{{Name: "fuse/a", Area: "fuse", Verdict: report.Fail, Expected: report.Fail, Matches: true}}},
 		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Kernel: "7.3.4 def",
-			Scenarios: []report.Scenario{{Name: "fuse/a", Verdict: report.Pass, Expected: report.Pass, Matches: true}}},
+			Scenarios: []report.Scenario{{Name: "fuse/a", Area: "fuse", Verdict: report.Pass, Expected: report.Pass, Matches: true}}},
 	)
-	if err := QuoteMatrix(dir, m); err != nil {
+	if err := QuoteMatrix(dir, m, map[string]string{"fuse/a": "fuse: fix b"}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(cover)
 	want := "Subject: [PATCH v2 0/2] x\n\nText.\n\nTest results\n------------\n\n" +
 		"v7.3 base:     7.3.4 abc (Debian linux-source-7.3 7.3.4-1~bpo13+1)\n" +
 		"v7.3 patched:  7.3.4 def\n\n" +
-		"  scenario  base  patched  as declared\n" +
-		"  fuse/a    fail  pass     yes\n\n" +
-		"1 scenarios, 1 as declared; 1 fail where declared (without\nthe patch they prove) and pass where the patch is applied.\n\n" +
+		"Scenarios that prove a patch of this series:\n\n" +
+		"  scenario  base  patched  proves\n" +
+		"  fuse/a    fail  pass     2/2\n\n" +
+		"1 scenarios, 1 as declared on every kernel.\n" +
+		"No kernel warning, BUG or lockdep report on any of these kernels.\n\n" +
 		"Reproduce: make qemu-test BASE=all   (writes results/matrix.md)\n" +
 		"\nChangelog\n=========\nv2: y\n"
 	if d := cmp.Diff(want, string(got)); d != "" {
 		t.Errorf("cover (-want +got):\n%s", d)
 	}
-	if err := QuoteMatrix(t.TempDir(), m); err != nil {
+	if err := QuoteMatrix(t.TempDir(), m, nil); err != nil {
 		t.Errorf("a series without cover letter: %v", err)
+	}
+}
+
+// TestMatrixText: scenarios of other series and areas are summarised per
+// area; what did not go as declared and kernel reports are named.
+func TestMatrixText(t *testing.T) {
+	sc := func(name, area string, v, exp report.Verdict) report.Scenario {
+		return report.Scenario{Name: name, Area: area, Verdict: v, Expected: exp, Matches: v == exp}
+	}
+	m := report.BuildMatrix(
+		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, Kernel: "7.3.4 abc", KernelReports: []string{"WARNING: x"},
+			Scenarios: []report.Scenario{
+				sc("fuse/own", "fuse", report.Fail, report.Fail),
+				sc("fuse/other", "fuse", report.Pass, report.Pass),
+				sc("ext4/iomap", "ext4", report.Fail, report.Fail),
+				sc("ext4/plain", "ext4", report.Pass, report.Pass),
+			}},
+		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Kernel: "7.3.4 def",
+			Scenarios: []report.Scenario{
+				sc("fuse/own", "fuse", report.Pass, report.Pass),
+				sc("fuse/other", "fuse", report.Fail, report.Pass),
+				sc("ext4/iomap", "ext4", report.Pass, report.Pass),
+				sc("ext4/plain", "ext4", report.Pass, report.Pass),
+			}},
+	)
+	got := MatrixText(m, []string{"fuse: fix a"}, map[string]string{"fuse/own": "fuse: fix a", "ext4/iomap": "iomap: fix"})
+	want := "v7.3 base:     7.3.4 abc\n" +
+		"v7.3 patched:  7.3.4 def\n\n" +
+		"Scenarios that prove a patch of this series:\n\n" +
+		"  scenario  base  patched  proves\n" +
+		"  fuse/own  fail  pass     1/1\n\n" +
+		"The rest of the catalogue on the same kernels:\n\n" +
+		"  area  scenarios  pass on every kernel  fail where declared\n" +
+		"  fuse  1          0                     -\n" +
+		"  ext4  2          1                     ext4/iomap (base)\n\n" +
+		"4 scenarios, 3 as declared on every kernel.\n" +
+		"Not as declared:\n" +
+		"  fuse/other on v7.3 patched: fail, declared pass\n" +
+		"Kernel reports on the console: v7.3 base 1.\n\n" +
+		"Reproduce: make qemu-test BASE=all   (writes results/matrix.md)\n"
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("MatrixText (-want +got):\n%s", d)
 	}
 }

@@ -301,7 +301,7 @@ func qemuTest(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 	// Only a full catalogue run on every base and flavour replaces the
 	// committed matrix and the cover letters' quotes of it.
 	if c.scenario == "" && c.repeat == 1 && c.kernel == "" && len(vs) == 2*len(e.bases) {
-		if err := writeMatrix(e, m); err != nil {
+		if err := writeMatrix(e, cat, m); err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			return testrun.ExitInfra
 		}

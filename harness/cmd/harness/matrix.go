@@ -20,7 +20,7 @@ import (
 
 // matrix rebuilds results/matrix.{md,json} from the newest run of every
 // base and flavour.
-func matrix(_ context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func matrix(_ context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	results := fs.String("results", "results", "results directory")
@@ -53,7 +53,7 @@ func matrix(_ context.Context, _ scenario.Catalogue, args []string, stdout, stde
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitInfra
 	}
-	if err := writeMatrix(e, m); err != nil {
+	if err := writeMatrix(e, cat, m); err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitInfra
 	}
@@ -75,7 +75,7 @@ func latest(results string, v kbase.Variant) (string, error) {
 
 // writeMatrix commits a full run: results/matrix.{md,json}, and each
 // series' cover letter quotes its base's columns.
-func writeMatrix(e env, m report.Matrix) error {
+func writeMatrix(e env, cat scenario.Catalogue, m report.Matrix) error {
 	var md, js bytes.Buffer
 	if err := report.WriteMatrixMarkdown(&md, m); err != nil {
 		return err
@@ -90,9 +90,15 @@ func writeMatrix(e env, m report.Matrix) error {
 	if err := os.WriteFile(filepath.Join(dir, "matrix.json"), js.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write matrix: %w", err)
 	}
+	proves := map[string]string{}
+	for _, s := range cat {
+		if s.Patch != "" {
+			proves[s.Name] = s.Patch
+		}
+	}
 	for _, b := range e.bases {
 		for _, d := range b.SeriesDirs() {
-			if err := series.QuoteMatrix(d, m.Select(b.Name)); err != nil {
+			if err := series.QuoteMatrix(d, m.Select(b.Name), proves); err != nil {
 				return err
 			}
 		}
