@@ -265,17 +265,27 @@ func (c *Checker) checkSeries(ctx context.Context, name, dir string, patches []s
 	return failures, nil
 }
 
+// kbuildObjects are the kernel objects of the C files among files that
+// exist in src. Files under tools/ (a kselftest a series adds) are user
+// space programs kbuild does not build; the harness compiles those
+// itself (harness/kselftest).
+func kbuildObjects(src string, files []string) []string {
+	var objs []string
+	for _, f := range files {
+		if !strings.HasSuffix(f, ".c") || strings.HasPrefix(f, "tools/") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(src, f)); err == nil {
+			objs = append(objs, strings.TrimSuffix(f, ".c")+".o")
+		}
+	}
+	return objs
+}
+
 // warnings compiles the touched C files with W=1 (and sparse) and
 // returns their diagnostics without line numbers.
 func (c *Checker) warnings(ctx context.Context, t kernel.Tree, files []string, sparse string) (map[string]bool, error) {
-	var objs []string
-	for _, f := range files {
-		if strings.HasSuffix(f, ".c") {
-			if _, err := os.Stat(filepath.Join(t.Src, f)); err == nil {
-				objs = append(objs, strings.TrimSuffix(f, ".c")+".o")
-			}
-		}
-	}
+	objs := kbuildObjects(t.Src, files)
 	set := map[string]bool{}
 	if len(objs) == 0 {
 		return set, nil

@@ -94,3 +94,23 @@ func TestSplitRole(t *testing.T) {
 		}
 	}
 }
+
+func TestKbuildObjects(t *testing.T) {
+	src := t.TempDir()
+	for _, f := range []string{"fs/fuse/file.c", "mm/filemap.c", "tools/testing/selftests/filesystems/fuse/parallel_dio_wait_test.c"} {
+		os.MkdirAll(filepath.Join(src, filepath.Dir(f)), 0o755)
+		os.WriteFile(filepath.Join(src, f), nil, 0o644)
+	}
+	files := []string{
+		"Documentation/filesystems/fuse/fuse-io.rst",
+		"fs/fuse/file.c",
+		"fs/fuse/fuse_trace.h",
+		"fs/fuse/gone.c", // deleted by the series
+		"mm/filemap.c",
+		"tools/testing/selftests/filesystems/fuse/parallel_dio_wait_test.c",
+	}
+	got := kbuildObjects(src, files)
+	if d := cmp.Diff([]string{"fs/fuse/file.o", "mm/filemap.o"}, got); d != "" {
+		t.Errorf("kbuildObjects (-want +got):\n%s", d)
+	}
+}
