@@ -16,6 +16,9 @@ SCENARIO ?=
 REPEAT ?= 1
 # NO_BUILD=1 boots the last built kernel without running make.
 NO_BUILD ?=
+# REBUILD=1 builds kernels even when the image cache ($(CACHE)/kernels)
+# holds one built from the same source, patches, kconfig and toolchain.
+REBUILD ?=
 # Host-side bound on one scenario (Go duration) before the guest is killed.
 SCENARIO_TIMEOUT ?=
 # Everything built lives here; ccache lives outside the repository so
@@ -35,7 +38,7 @@ export CCACHE_DIR
 
 HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) \
 	$(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) \
-	$(if $(NO_BUILD),-no-build) \
+	$(if $(NO_BUILD),-no-build) $(if $(REBUILD),-rebuild) \
 	$(if $(KSRC),-ksrc $(KSRC)) $(if $(SCENARIO),-scenario '$(SCENARIO)') \
 	$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')

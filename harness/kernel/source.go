@@ -96,7 +96,7 @@ func (s *Sources) Base(ctx context.Context) (Tree, error) {
 	t := Tree{
 		Variant: kbase.Variant{Base: s.Spec.Name, Flavour: kbase.Base},
 		Src:     dir, Obj: filepath.Join(dir, objDir),
-		Source: "Debian " + c.Package + " " + c.Version, Note: c.Note,
+		Source: sourceName(c), Note: c.Note,
 	}
 	if commit, err := gitOut(ctx, dir, "rev-parse", "-q", "--verify", tag(c.Version)+"^{commit}"); err == nil {
 		if err := checkoutClean(ctx, dir, commit); err != nil {
@@ -113,6 +113,19 @@ func (s *Sources) Base(ctx context.Context) (Tree, error) {
 	}
 	return t, nil
 }
+
+// Source names the base source Debian serves for the spec, as Tree.Source
+// does, and its note, without preparing a tree: what an image cache key
+// needs.
+func (s *Sources) Source(ctx context.Context) (source, note string, err error) {
+	_, c, err := s.tarball(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	return sourceName(c), c.Note, nil
+}
+
+func sourceName(c debian.Choice) string { return "Debian " + c.Package + " " + c.Version }
 
 // tarball asks the archive once per Sources which version to use.
 func (s *Sources) tarball(ctx context.Context) (string, debian.Choice, error) {
@@ -576,4 +589,9 @@ func Subjects(patches []string) ([]string, error) {
 		out = append(out, subjectPrefix.ReplaceAllString(subj, ""))
 	}
 	return out, nil
+}
+
+// Head is the commit checked out in the git tree dir.
+func Head(ctx context.Context, dir string) (string, error) {
+	return gitOut(ctx, dir, "rev-parse", "HEAD")
 }

@@ -58,6 +58,10 @@ type Binary struct {
 
 // Tree names the kernel trees a build uses.
 type Tree struct {
+	// Source names the base source (kernel.Tree.Source, "Debian
+	// linux-source-7.3 7.3.4-1~bpo13+1"): with the patches, it decides
+	// the binaries, so it keys the cache.
+	Source string
 	// Base is the unpatched base tree: its selftest directories, with
 	// the patches applied to them only (git apply --include), are the
 	// sources, so the kernels without the series get the series' tests
@@ -68,36 +72,59 @@ type Tree struct {
 	Src, Obj string
 }
 
+// Lookup returns the binaries of the selftests the patches add when all
+// of them are cached in out for these inputs; ok is false otherwise.
+// It needs no tree: a kernel booted from an image cache finds its tests
+// here.
+func Lookup(source string, patches []string, out string) (bins []Binary, ok bool, err error) {
+	added, err := Added(patches)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(added) == 0 {
+		return nil, true, nil
+	}
+	dir, err := binDir(source, patches, out)
+	if err != nil {
+		return nil, false, err
+	}
+	ok = true
+	for _, a := range added {
+		name := strings.TrimSuffix(filepath.Base(a), ".c")
+		b := Binary{Name: name, Path: filepath.Join(dir, name)}
+		if _, err := os.Stat(b.Path); err != nil {
+			ok = false
+		}
+		bins = append(bins, b)
+	}
+	return bins, ok, nil
+}
+
+func binDir(source string, patches []string, out string) (string, error) {
+	key, err := inputsKey(source, patches)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Abs(filepath.Join(out, key))
+}
+
 // Build compiles every selftest the patches add, statically. Results
 // are cached in out by the inputs' hash.
 func Build(ctx context.Context, t Tree, patches []string, out string, log io.Writer) ([]Binary, error) {
+	bins, cached, err := Lookup(t.Source, patches, out)
+	if err != nil || cached {
+		return bins, err
+	}
 	added, err := Added(patches)
-	if err != nil || len(added) == 0 {
+	if err != nil {
 		return nil, err
 	}
 	if _, err := exec.LookPath("gcc"); err != nil {
 		return nil, fmt.Errorf("kselftest: gcc not found: install Debian package gcc")
 	}
-	key, err := inputsKey(t.Base, patches)
+	dir, err := binDir(t.Source, patches, out)
 	if err != nil {
 		return nil, err
-	}
-	dir, err := filepath.Abs(filepath.Join(out, key))
-	if err != nil {
-		return nil, err
-	}
-	bins := make([]Binary, 0, len(added))
-	cached := true
-	for _, a := range added {
-		name := strings.TrimSuffix(filepath.Base(a), ".c")
-		b := Binary{Name: name, Path: filepath.Join(dir, name)}
-		if _, err := os.Stat(b.Path); err != nil {
-			cached = false
-		}
-		bins = append(bins, b)
-	}
-	if cached {
-		return bins, nil
 	}
 	fmt.Fprintf(log, "kselftest: building %d selftest(s) the series adds\n", len(added))
 	// The uapi headers of the tree (make headers writes obj/usr/include).
@@ -161,19 +188,23 @@ func applySelftests(ctx context.Context, scratch string, patches, added []string
 	return nil
 }
 
-// inputsKey hashes what a build depends on: the base tree's selftest
-// harness headers and the patches. (The uapi headers come from a
-// kernel of the same base: a series that changed them would change the
-// patches' hash too.)
-func inputsKey(src string, patches []string) (string, error) {
+// inputsKey hashes what a build depends on: the base source (its
+// selftest harness headers and the uapi headers come from it) and the
+// patches. Building against the headers of a patched tree of the same
+// base changes nothing a key should see: a series that changed them
+// would change the patches' hash too.
+func inputsKey(source string, patches []string) (string, error) {
+	if source == "" {
+		return "", fmt.Errorf("kselftest: no base source to key the build")
+	}
 	h := sha256.New()
-	files := append([]string{filepath.Join(src, root, "kselftest.h"), filepath.Join(src, root, "kselftest_harness.h")}, patches...)
-	for _, f := range files {
+	fmt.Fprintf(h, "source %s\n", source)
+	for _, f := range patches {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return "", fmt.Errorf("kselftest: %w", err)
 		}
-		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(b))
+		fmt.Fprintf(h, "patch %d\n", len(b))
 		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil

@@ -15,7 +15,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
+	"dioharness/harness/kbase"
 	"dioharness/harness/kernel"
 )
 
@@ -36,6 +38,21 @@ type Checker struct {
 	// the series, is shown to do what it says. subjects are the
 	// series' patch subjects; patches [0, i] are applied.
 	AfterPatch func(ctx context.Context, t kernel.Tree, built kernel.Result, series string, subjects []string, i int) error
+	// Images keeps the kernel built after each patch; ResultCache (""
+	// disables both) keeps a stamp per series whose static checks
+	// passed, keyed by their inputs. A fresh clone then skips those
+	// checks and boots the cached per-patch kernels.
+	Images      kernel.ImageCache
+	ResultCache string
+	// CodeFiles are the harness sources that decide the checks; they
+	// are part of the key.
+	CodeFiles []string
+	// Selftests is where the base's selftest binaries are cached
+	// (testrun builds them); a cached series boots only when they are
+	// there, since it has no tree to build them from.
+	Selftests string
+	// Rebuild ignores the caches (they are refreshed).
+	Rebuild bool
 	// Log receives one line per step.
 	Log io.Writer
 }
@@ -154,13 +171,32 @@ func (c *Checker) Run(ctx context.Context) error {
 	if checked == 0 {
 		return nil
 	}
-	// Leave the worktree with every series, as the patched flavour
-	// applies them (incremental: only the other series' files rebuild).
-	t, err := c.Sources.Reset(ctx)
+	all, err := c.Sources.AllPatches()
 	if err != nil {
 		return err
 	}
-	all, err := c.Sources.AllPatches()
+	// The patched flavour's kernel: from the image cache when it is
+	// there, else left built in the worktree (and cached), as the
+	// patched flavour applies every series (incremental: only the
+	// other series' files rebuild).
+	allKey := ""
+	if c.ResultCache != "" {
+		source, _, err := c.Sources.Source(ctx)
+		if err != nil {
+			return err
+		}
+		tc, err := kernel.Toolchain(ctx)
+		if err != nil {
+			return err
+		}
+		if allKey, err = kernel.ImageKey(source, all, c.Fragments, tc); err != nil {
+			return err
+		}
+		if _, ok := c.Images.Lookup(allKey); ok && !c.Rebuild {
+			return nil
+		}
+	}
+	t, err := c.Sources.Reset(ctx)
 	if err != nil {
 		return err
 	}
@@ -169,8 +205,18 @@ func (c *Checker) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := kernel.Build(ctx, t, c.Build); err != nil {
+	built, err := kernel.Build(ctx, t, c.Build)
+	if err != nil {
 		return fmt.Errorf("%s with every series: %w", c.Sources.Spec.Name, err)
+	}
+	if allKey != "" {
+		commit, err := kernel.Head(ctx, t.Src)
+		if err != nil {
+			return err
+		}
+		if _, err := c.Images.Store(allKey, built, commit); err != nil {
+			return err
+		}
 	}
 	return c.Sources.MarkPatched(ctx)
 }
@@ -197,6 +243,13 @@ func (c *Checker) checkSeries(ctx context.Context, name, dir string, patches []s
 	ex, err := ReadExceptions(filepath.Join(dir, "checkpatch-exceptions"))
 	if err != nil {
 		return nil, err
+	}
+	cc, keys, err := c.checkInputs(ctx, dir, patches)
+	if err != nil {
+		return nil, err
+	}
+	if cc.images != nil {
+		return c.bootCached(ctx, name, patches, cc)
 	}
 	// Reset imports the base the first time; the Debian check needs it.
 	t, err := c.Sources.Reset(ctx)
@@ -256,10 +309,48 @@ func (c *Checker) checkSeries(ctx context.Context, name, dir string, patches []s
 			failures = append(failures, fmt.Sprintf("%s: %s: new W=1/sparse warnings:\n  %s", name, pn, strings.Join(added, "\n  ")))
 		}
 		prev = cur
+		if keys != nil {
+			commit, err := kernel.Head(ctx, t.Src)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := c.Images.Store(keys[i], built, commit); err != nil {
+				return nil, err
+			}
+		}
 		if c.AfterPatch != nil {
 			if err := c.AfterPatch(ctx, t, built, name, subjects, i); err != nil {
 				failures = append(failures, fmt.Sprintf("%s: %s: %v", name, pn, err))
 			}
+		}
+	}
+	if len(failures) == 0 {
+		if err := c.recordPass(cc.key); err != nil {
+			return nil, err
+		}
+	}
+	return failures, nil
+}
+
+// bootCached stands for the static checks of a series that passed with
+// the same inputs before: it says so, and boots each patch's cached
+// kernel with its scenarios, which depend on more than the key covers.
+func (c *Checker) bootCached(ctx context.Context, name string, patches []string, cc cachedCheck) ([]string, error) {
+	fmt.Fprintf(c.Log, "series-check: %s: apply, checkpatch, per-patch builds, W=1 and sparse passed on %s with the same inputs (key %s); not repeated (REBUILD=1 repeats them)\n",
+		name, cc.passed.Format(time.RFC3339), cc.key[:12])
+	if c.AfterPatch == nil {
+		return nil, nil
+	}
+	subjects, err := kernel.Subjects(patches)
+	if err != nil {
+		return nil, err
+	}
+	var failures []string
+	for i, img := range cc.images {
+		t := kernel.Tree{Variant: kbase.Variant{Base: c.Sources.Spec.Name, Flavour: kbase.Patched}, Commit: img.Commit, Source: cc.source, Note: cc.note}
+		built := kernel.Result{BzImage: img.BzImage, Release: img.Release}
+		if err := c.AfterPatch(ctx, t, built, name, subjects, i); err != nil {
+			failures = append(failures, fmt.Sprintf("%s: %s: %v", name, filepath.Base(patches[i]), err))
 		}
 	}
 	return failures, nil

@@ -63,6 +63,13 @@ type Options struct {
 	Jobs int
 	// CCacheDir is the ccache directory ("" disables ccache).
 	CCacheDir string
+	// Cache is the harness cache outside the checkout: Cache/kernels
+	// holds built images (kernel.ImageCache) and Cache/selftests the
+	// selftest binaries, so a fresh clone boots what an earlier run
+	// built. "" keeps both under Build and disables the image cache.
+	Cache string
+	// Rebuild ignores cached kernel images (they are still refreshed).
+	Rebuild bool
 	// Timeouts bound the guest phases.
 	Timeouts Timeouts
 	// Out receives progress lines and the final table.
@@ -439,17 +446,88 @@ func buildKernel(ctx context.Context, o Options, machineKconfig string) (builtKe
 			return builtKernel{}, fmt.Errorf("kernel %s: no base description", o.Variant)
 		}
 		src := &kernel.Sources{Dir: filepath.Join(o.Build, "kernel", o.Spec.Name), Spec: *o.Spec, Archive: o.Archive, Log: o.Out}
+		cached, key, err := cachedImage(ctx, o, src, machineKconfig)
+		if err != nil || cached != nil {
+			if cached != nil {
+				return *cached, nil
+			}
+			return builtKernel{}, err
+		}
 		if o.Variant.Flavour == kbase.Base {
 			t, err = src.Base(ctx)
 		} else {
 			t, err = src.Patched(ctx)
 		}
+		if err != nil {
+			return builtKernel{}, err
+		}
+		b, err := buildTree(ctx, o, t, machineKconfig)
+		if err != nil || key == "" {
+			return b, err
+		}
+		if _, err := ImageCache(o).Store(key, kernel.Result{BzImage: b.bzImage, Release: b.release}, t.Commit); err != nil {
+			return builtKernel{}, err
+		}
+		return b, nil
 	default:
 		err = fmt.Errorf("unknown kernel flavour %q", o.Variant.Flavour)
 	}
 	if err != nil {
 		return builtKernel{}, err
 	}
+	return buildTree(ctx, o, t, machineKconfig)
+}
+
+// cachedImage returns the kernel of o from the image cache when it holds
+// one for exactly these inputs and the base's selftests are cached too;
+// otherwise the key to store the build under ("" when the cache is off).
+func cachedImage(ctx context.Context, o Options, src *kernel.Sources, machineKconfig string) (*builtKernel, string, error) {
+	ic := ImageCache(o)
+	if ic.Dir == "" || o.NoBuild {
+		return nil, "", nil
+	}
+	source, note, err := src.Source(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	var patches []string
+	if o.Variant.Flavour == kbase.Patched {
+		if patches, err = kernel.Patches(*o.Spec); err != nil {
+			return nil, "", err
+		}
+	}
+	frags, err := Fragments(o.Repo, machineKconfig, o.Spec)
+	if err != nil {
+		return nil, "", err
+	}
+	tc, err := kernel.Toolchain(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	key, err := kernel.ImageKey(source, patches, frags, tc)
+	if err != nil {
+		return nil, "", err
+	}
+	img, ok := ic.Lookup(key)
+	if !ok || o.Rebuild {
+		return nil, key, nil
+	}
+	all, err := kernel.Patches(*o.Spec)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, ok, err := kselftest.Lookup(source, all, SelftestDir(o)); err != nil || !ok {
+		return nil, key, err
+	}
+	fmt.Fprintf(o.Out, "kernel %s: %s from the image cache (key %s, built %s): the same source, patches, kconfig and toolchain; REBUILD=1 builds it\n",
+		o.Variant, img.Release, key[:12], img.Built.Format(time.RFC3339))
+	t := kernel.Tree{Variant: o.Variant, Commit: img.Commit, Source: source, Note: note}
+	return &builtKernel{tree: t, commit: shortCommit(img.Commit), bzImage: img.BzImage, release: img.Release}, key, nil
+}
+
+// buildTree configures and builds a prepared tree (or, with NoBuild,
+// finds its last build).
+func buildTree(ctx context.Context, o Options, t kernel.Tree, machineKconfig string) (builtKernel, error) {
 	b := builtKernel{tree: t, commit: shortCommit(t.Commit)}
 	frags, err := Fragments(o.Repo, machineKconfig, o.Spec)
 	if err != nil {
@@ -500,6 +578,22 @@ func Fragments(repo, machineKconfig string, spec *kbase.Spec) ([]string, error) 
 	return frags, nil
 }
 
+// SelftestDir holds the selftest binaries of the base of o.
+func SelftestDir(o Options) string {
+	if o.Cache != "" {
+		return filepath.Join(o.Cache, "selftests", o.Spec.Name)
+	}
+	return filepath.Join(o.Build, "selftests", o.Spec.Name)
+}
+
+// ImageCache is where built kernel images are kept, if anywhere.
+func ImageCache(o Options) kernel.ImageCache {
+	if o.Cache == "" {
+		return kernel.ImageCache{}
+	}
+	return kernel.ImageCache{Dir: filepath.Join(o.Cache, "kernels")}
+}
+
 // selftests builds the kernel selftests the base's series adds, for the
 // guest's kselftest/* scenarios: every kernel of a base gets them, so
 // they fail without the fix as they pass with it. A custom tree gets
@@ -512,8 +606,8 @@ func selftests(ctx context.Context, o Options, t kernel.Tree) ([]image.Entry, er
 	if err != nil {
 		return nil, err
 	}
-	kt := kselftest.Tree{Base: filepath.Join(o.Build, "kernel", o.Spec.Name, "base"), Src: t.Src, Obj: t.Obj}
-	bins, err := kselftest.Build(ctx, kt, patches, filepath.Join(o.Build, "selftests", o.Spec.Name), o.Out)
+	kt := kselftest.Tree{Source: t.Source, Base: filepath.Join(o.Build, "kernel", o.Spec.Name, "base"), Src: t.Src, Obj: t.Obj}
+	bins, err := kselftest.Build(ctx, kt, patches, SelftestDir(o), o.Out)
 	if err != nil {
 		return nil, err
 	}

@@ -119,12 +119,12 @@ type commonFlags struct {
 	build, cache, ksrc, scenario, accel, base, kernel string
 	jobs, repeat                                      int
 	scenarioTimeout                                   time.Duration
-	noBuild                                           bool
+	noBuild, rebuild                                  bool
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.build, "build", "build", "build directory")
-	fs.StringVar(&c.cache, "cache", defaultCache(), "cache shared by clones: Debian source packages and apt state")
+	fs.StringVar(&c.cache, "cache", defaultCache(), "cache shared by clones: Debian source packages, apt state, built kernel images, selftests")
 	fs.StringVar(&c.ksrc, "ksrc", "", "a kernel tree of your own, built as it is (flavour custom)")
 	fs.StringVar(&c.scenario, "scenario", "", "comma-separated scenario globs (default: all)")
 	fs.StringVar(&c.accel, "accel", os.Getenv("QEMU_ACCEL"), "kvm or tcg (default: prove KVM by a bounded boot)")
@@ -133,6 +133,7 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.jobs, "jobs", 0, "make -j (default: CPUs)")
 	fs.IntVar(&c.repeat, "repeat", 1, "run the selection N times in one boot")
 	fs.BoolVar(&c.noBuild, "no-build", false, "boot the last built kernel without running make")
+	fs.BoolVar(&c.rebuild, "rebuild", false, "build kernels even when the image cache holds one for the same inputs")
 	fs.DurationVar(&c.scenarioTimeout, "scenario-timeout", testrun.DefaultTimeouts.Scenario, "host-side bound on one scenario before the guest is killed")
 }
 
@@ -209,6 +210,8 @@ func (c *commonFlags) options(e env, out io.Writer) testrun.Options {
 		Accel:       c.accel,
 		Jobs:        c.jobs,
 		CCacheDir:   ccache,
+		Cache:       c.cache,
+		Rebuild:     c.rebuild,
 		Timeouts:    testrun.Timeouts{Boot: testrun.DefaultTimeouts.Boot, Scenario: c.scenarioTimeout},
 		Out:         out,
 		Interactive: isTerminal(out),

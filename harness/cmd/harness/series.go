@@ -88,6 +88,18 @@ func seriesCheck(ctx context.Context, cat scenario.Catalogue, args []string, std
 			StampDir: f.stampDir(),
 			Log:      stdout,
 		}
+		so := o
+		so.Spec = &spec
+		chk.Images = testrun.ImageCache(so)
+		if chk.Images.Dir != "" {
+			chk.ResultCache = filepath.Join(f.cache, "series-check")
+			chk.Selftests = testrun.SelftestDir(so)
+			chk.Rebuild = f.rebuild
+			if chk.CodeFiles, err = checkCode(e.repo); err != nil {
+				fmt.Fprintf(stderr, "harness: %v\n", err)
+				return testrun.ExitInfra
+			}
+		}
 		if *boot {
 			chk.AfterPatch = bootPatch(cat, e, spec, f, stdout)
 		}
@@ -97,6 +109,27 @@ func seriesCheck(ctx context.Context, cat scenario.Catalogue, args []string, std
 		}
 	}
 	return worst
+}
+
+// checkCode are the harness sources that decide what series-check
+// checks: its key covers them, so a change to the checks repeats them.
+func checkCode(repo string) ([]string, error) {
+	var files []string
+	for _, pkg := range []string{"series", "kernel", "kselftest"} {
+		m, err := filepath.Glob(filepath.Join(repo, "harness", pkg, "*.go"))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range m {
+			if !strings.HasSuffix(f, "_test.go") {
+				files = append(files, f)
+			}
+		}
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no harness sources under %s", filepath.Join(repo, "harness"))
+	}
+	return files, nil
 }
 
 func maintainers(ctx context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {

@@ -1,0 +1,122 @@
+package series
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"dioharness/harness/kernel"
+	"dioharness/harness/kselftest"
+)
+
+// checkKeyVersion changes when what a check key covers changes.
+const checkKeyVersion = "dioharness series-check v1"
+
+// cachedCheck is what a fresh clone needs to skip the static checks of a
+// series (git am, checkpatch, per-patch builds, W=1, sparse) that an
+// earlier run passed with exactly the same inputs: the stamp of that
+// run and the kernel image built after each patch, which the per-patch
+// boots still use.
+type cachedCheck struct {
+	key    string // the check key; "" when the cache is off
+	passed time.Time
+	images []kernel.Image // one per patch; nil unless every one is cached
+	source string
+	note   string
+}
+
+// checkInputs computes the check key of one series and looks up its
+// stamp and per-patch images. The key covers the base source, the
+// toolchain (with sparse), the kconfig fragments, the series' patches
+// and checkpatch exceptions, and the harness code that does the check
+// (Checker.CodeFiles).
+func (c *Checker) checkInputs(ctx context.Context, dir string, patches []string) (cachedCheck, []string, error) {
+	if c.ResultCache == "" {
+		return cachedCheck{}, nil, nil
+	}
+	source, note, err := c.Sources.Source(ctx)
+	if err != nil {
+		return cachedCheck{}, nil, err
+	}
+	tc, err := kernel.Toolchain(ctx)
+	if err != nil {
+		return cachedCheck{}, nil, err
+	}
+	sparse := "no sparse"
+	if out, err := exec.CommandContext(ctx, "sparse", "--version").Output(); err == nil {
+		sparse = strings.TrimSpace(string(out))
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\nsource %s\ntoolchain %s\nsparse %s\n", checkKeyVersion, source, tc, sparse)
+	files := append(append(append([]string{}, c.Fragments...), patches...), c.CodeFiles...)
+	if ex := filepath.Join(dir, "checkpatch-exceptions"); exists(ex) {
+		files = append(files, ex)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return cachedCheck{}, nil, fmt.Errorf("series-check key: %w", err)
+		}
+		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(b))
+		h.Write(b)
+	}
+	cc := cachedCheck{key: hex.EncodeToString(h.Sum(nil))[:24], source: source, note: note}
+	keys := make([]string, len(patches))
+	for i := range patches {
+		if keys[i], err = kernel.ImageKey(source, patches[:i+1], c.Fragments, tc); err != nil {
+			return cachedCheck{}, nil, err
+		}
+	}
+	b, err := os.ReadFile(c.stampPath(cc.key))
+	if err != nil || c.Rebuild {
+		return cc, keys, nil
+	}
+	if cc.passed, err = time.Parse(time.RFC3339, strings.TrimSpace(string(b))); err != nil {
+		return cc, keys, nil
+	}
+	var images []kernel.Image
+	for _, k := range keys {
+		img, ok := c.Images.Lookup(k)
+		if !ok {
+			return cc, keys, nil
+		}
+		images = append(images, img)
+	}
+	if c.AfterPatch != nil {
+		all, err := c.Sources.AllPatches()
+		if err != nil {
+			return cachedCheck{}, nil, err
+		}
+		if _, ok, err := kselftest.Lookup(source, all, c.Selftests); err != nil || !ok {
+			return cc, keys, err
+		}
+	}
+	cc.images = images
+	return cc, keys, nil
+}
+
+func (c *Checker) stampPath(key string) string {
+	return filepath.Join(c.ResultCache, key+".passed")
+}
+
+// recordPass stamps a series whose static checks all passed.
+func (c *Checker) recordPass(key string) error {
+	if key == "" {
+		return nil
+	}
+	if err := os.MkdirAll(c.ResultCache, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(c.stampPath(key), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644)
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
