@@ -14,6 +14,12 @@ KSRC ?=
 SCENARIO ?=
 # Run the selection N times in one boot (flake check).
 REPEAT ?= 1
+# i/N: run only shard i of N of the selection (round robin over the run
+# order: position p goes to shard p mod N + 1); make merge joins them.
+SHARD ?=
+# make merge: the results directories to join, and where to.
+MERGE ?=
+MERGE_OUT ?= results/merged
 # NO_BUILD=1 boots the last built kernel without running make.
 NO_BUILD ?=
 # Host-side bound on one scenario (Go duration) before the guest is killed.
@@ -35,12 +41,12 @@ export CCACHE_DIR
 
 HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) \
 	$(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) \
-	$(if $(NO_BUILD),-no-build) \
+	$(if $(NO_BUILD),-no-build) $(if $(SHARD),-shard $(SHARD)) \
 	$(if $(KSRC),-ksrc $(KSRC)) $(if $(SCENARIO),-scenario '$(SCENARIO)') \
 	$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
-.PHONY: help deps harness qemu-test test vet unit list bases matrix generate \
+.PHONY: help deps harness qemu-test test vet unit list bases matrix merge generate \
 	generate-check series-check send-email maintainers bisect probe-guest clean
 
 help:
@@ -49,6 +55,7 @@ help:
 	@echo "make list          the scenario catalogue with its declarations per base and flavour"
 	@echo "make bases         the kernel bases (patches/*/BASE)"
 	@echo "make matrix        results/matrix.{md,json} from the latest run of every base and flavour"
+	@echo "make merge         join runners' results (SHARD=i/N runs) into one matrix: MERGE='results/a results/b' [MERGE_OUT=] [SCENARIO=]"
 	@echo "make series-check  apply each series, checkpatch --strict, build after every patch (BASE=)"
 	@echo "make send-email    git send-email --dry-run of one series, SERIES=v7.3/fuse (SEND=1 sends)"
 	@echo "make maintainers   regenerate the series' To/Cc lists in MAINTAINERS.md (BASE=)"
@@ -74,6 +81,9 @@ bases: harness
 
 matrix: harness
 	@$(HARNESS) matrix -results results
+
+merge: harness
+	@$(HARNESS) merge -o '$(MERGE_OUT)' $(if $(SCENARIO),-scenario '$(SCENARIO)') $(MERGE)
 
 # go mod tidy -diff changes nothing: it prints what tidy would change to
 # go.mod and go.sum and fails if anything would.
