@@ -46,7 +46,7 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 	$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
-.PHONY: help deps harness qemu-test test vet unit list bases matrix merge generate \
+.PHONY: help deps harness qemu-test test vet unit list bases matrix merge page generate \
 	generate-check series-check send-email maintainers bisect probe-guest clean
 
 help:
@@ -55,6 +55,7 @@ help:
 	@echo "make list          the scenario catalogue with its declarations per base and flavour"
 	@echo "make bases         the kernel bases (patches/*/BASE)"
 	@echo "make matrix        results/matrix.{md,json} from the latest run of every base and flavour"
+	@echo "make page          results/index.html from the JSON results (matrix, probe evidence, plots)"
 	@echo "make merge         join runners' results (SHARD=i/N runs) into one matrix: MERGE='results/a results/b' [MERGE_OUT=] [SCENARIO=]"
 	@echo "make series-check  apply each series, checkpatch --strict, build after every patch (BASE=)"
 	@echo "make send-email    git send-email --dry-run of one series, SERIES=v7.3/fuse (SEND=1 sends)"
@@ -81,6 +82,11 @@ bases: harness
 
 matrix: harness
 	@$(HARNESS) matrix -results results
+
+# results/index.html: the matrix per base, the probe evidence per
+# scenario, mutant and bisect results and plots, from the JSON results.
+page: harness
+	@$(HARNESS) page -results results
 
 merge: harness
 	@$(HARNESS) merge -o '$(MERGE_OUT)' $(if $(SCENARIO),-scenario '$(SCENARIO)') $(MERGE)

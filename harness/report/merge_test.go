@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 
@@ -209,5 +210,25 @@ func TestMergeDisjointWholeRuns(t *testing.T) {
 	}
 	if got[0].Variant != (kbase.Variant{Base: "v7.3", Flavour: kbase.Base}) {
 		t.Errorf("variant %s", got[0].Variant)
+	}
+}
+
+// TestLoadMatrixRoundTrip: the page reads the committed matrix back.
+func TestLoadMatrixRoundTrip(t *testing.T) {
+	want := BuildMatrix(baseRun(), patchedRun())
+	var b bytes.Buffer
+	if err := WriteMatrixJSON(&b, want); err != nil {
+		t.Fatal(err)
+	}
+	p := t.TempDir() + "/matrix.json"
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadMatrix(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("matrix round trip (-want +got):\n%s", diff)
 	}
 }

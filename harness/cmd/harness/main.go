@@ -36,6 +36,7 @@ commands:
   bases         print the kernel bases (patches/*/BASE)
   matrix        write results/matrix.{md,json} from the latest runs
   merge         join the results of several runners (-shard) into one matrix
+  page          write results/index.html from the JSON results
   bisect        git bisect run in a kernel tree (-ksrc -good -bad -scenario)
   bisect-step   one git bisect run step: 0 good, 1 bad, 125 skip
   series-check  apply each series, checkpatch --strict, build after each patch
@@ -65,6 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"bases":        bases,
 		"matrix":       matrix,
 		"merge":        merge,
+		"page":         page,
 		"bisect":       bisect,
 		"bisect-step":  bisectStep,
 		"series-check": seriesCheck,
