@@ -46,7 +46,7 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 	$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
-.PHONY: help deps harness qemu-test test vet unit list bases matrix merge page generate \
+.PHONY: help deps harness qemu-test test vet unit list bases matrix merge page bench generate \
 	generate-check series-check send-email maintainers bisect probe-guest clean
 
 help:
@@ -55,6 +55,7 @@ help:
 	@echo "make list          the scenario catalogue with its declarations per base and flavour"
 	@echo "make bases         the kernel bases (patches/*/BASE)"
 	@echo "make matrix        results/matrix.{md,json} from the latest run of every base and flavour"
+	@echo "make bench         results/bench.json: parallel direct-write throughput (BASE=, KERNEL=patched, NO_BUILD=1)"
 	@echo "make page          results/index.html from the JSON results (matrix, probe evidence, plots)"
 	@echo "make merge         join runners' results (SHARD=i/N runs) into one matrix: MERGE='results/a results/b' [MERGE_OUT=] [SCENARIO=]"
 	@echo "make series-check  apply each series, checkpatch --strict, build after every patch (BASE=)"
@@ -82,6 +83,13 @@ bases: harness
 
 matrix: harness
 	@$(HARNESS) matrix -results results
+
+# results/bench.json: parallel direct-write throughput through the test
+# FUSE server (1 and 10 ms server latency, 1/2/4/8 writers, with and
+# without FOPEN_PARALLEL_DIRECT_WRITES), the patched flavour by default.
+bench: harness
+	@$(HARNESS) bench -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) $(if $(NO_BUILD),-no-build) \
+		$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
 # results/index.html: the matrix per base, the probe evidence per
 # scenario, mutant and bisect results and plots, from the JSON results.

@@ -32,9 +32,14 @@ type ParallelDIO struct {
 	// Parallel is whether the server set FOPEN_PARALLEL_DIRECT_WRITES.
 	Parallel bool `json:"parallel_direct_writes"`
 	Writers  int  `json:"writers"`
-	// Runs is how many runs MiBps is the median of.
-	Runs  int     `json:"runs"`
-	MiBps float64 `json:"mib_per_s"`
+	// Runs is how many runs MiBps is the median of; MinMiBps and
+	// MaxMiBps are their range.
+	Runs     int     `json:"runs"`
+	MiBps    float64 `json:"mib_per_s"`
+	MinMiBps float64 `json:"min_mib_per_s"`
+	MaxMiBps float64 `json:"max_mib_per_s"`
+	// MaxInFlight is the most WRITEs the server held at once.
+	MaxInFlight int `json:"max_in_flight"`
 	// Speedup is MiBps over the one-writer figure of the same
 	// configuration; the ideal is Writers.
 	Speedup float64 `json:"speedup"`

@@ -37,6 +37,7 @@ commands:
   matrix        write results/matrix.{md,json} from the latest runs
   merge         join the results of several runners (-shard) into one matrix
   page          write results/index.html from the JSON results
+  bench         measure parallel direct-write throughput into results/bench.json
   bisect        git bisect run in a kernel tree (-ksrc -good -bad -scenario)
   bisect-step   one git bisect run step: 0 good, 1 bad, 125 skip
   series-check  apply each series, checkpatch --strict, build after each patch
@@ -67,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"matrix":       matrix,
 		"merge":        merge,
 		"page":         page,
+		"bench":        benchCmd,
 		"bisect":       bisect,
 		"bisect-step":  bisectStep,
 		"series-check": seriesCheck,
