@@ -56,9 +56,9 @@ type Table struct {
 	Rows [][]string
 }
 
-// Load reads the results directory: the newest whole run of every
-// kernel (results/<base>-<flavour>-<time>/summary.json; shards are left
-// to harness merge), or results/matrix.json when no run directory
+// Load reads the results directory: for every kernel the newest of the
+// runs covering the most scenarios (results/<base>-<flavour>-<time>/
+// summary.json; shards are left to harness merge), or results/matrix.json when no run directory
 // exists, results/bench.json, results/mutants.json and results/bisect-*/.
 func Load(dir string) (Data, error) {
 	var d Data
@@ -104,7 +104,9 @@ func Load(dir string) (Data, error) {
 	return d, nil
 }
 
-// latestRuns finds the newest whole run of every kernel.
+// latestRuns finds, for every kernel, the newest of its runs that cover
+// the most scenarios: a later run of one scenario (a bench, a flake
+// check) does not replace the catalogue run in the matrix.
 func latestRuns(dir string) ([]report.Run, []string, error) {
 	paths, err := filepath.Glob(filepath.Join(dir, "*", "summary.json"))
 	if err != nil {
@@ -122,7 +124,7 @@ func latestRuns(dir string) ([]report.Run, []string, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if old, ok := newest[r.Variant]; ok && !r.Started.After(old.Started) {
+		if old, ok := newest[r.Variant]; ok && !broaderOrNewer(r, old) {
 			continue
 		}
 		newest[r.Variant] = r
@@ -138,6 +140,24 @@ func latestRuns(dir string) ([]report.Run, []string, error) {
 		srcs = append(srcs, src[r.Variant])
 	}
 	return runs, srcs, nil
+}
+
+// broaderOrNewer reports whether r should replace old: more distinct
+// scenarios, or as many and newer.
+func broaderOrNewer(r, old report.Run) bool {
+	a, b := distinct(r), distinct(old)
+	if a != b {
+		return a > b
+	}
+	return r.Started.After(old.Started)
+}
+
+func distinct(r report.Run) int {
+	seen := map[string]bool{}
+	for _, s := range r.Scenarios {
+		seen[s.Name] = true
+	}
+	return len(seen)
 }
 
 // variantLess orders newer bases first, base before patched.

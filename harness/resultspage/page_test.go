@@ -26,7 +26,8 @@ const recorded = "testdata/results/v7.3-base-20261201-122641/summary.json"
 
 // fixture makes a results directory: the recorded base run, a patched
 // run derived from it (one scenario left out, so the matrix has a
-// missing cell), a shard of a later run that the page must ignore, and
+// missing cell), a shard of a later run and a later run of one scenario
+// that the page must pass over, and
 // optionally a bench.json and a mutants.json.
 func fixture(t *testing.T, withBench bool) (dir string, base, patched report.Run) {
 	t.Helper()
@@ -42,10 +43,15 @@ func fixture(t *testing.T, withBench bool) (dir string, base, patched report.Run
 	shard := patched
 	shard.Started, shard.Shard = patched.Started.Add(time.Hour), "1/2"
 	shard.Scenarios = shard.Scenarios[:1]
+	// A later run of one scenario (a bench) must not replace the
+	// catalogue run either.
+	single := patched
+	single.Started, single.Scenarios = shard.Started.Add(time.Hour), patched.Scenarios[:1]
 	for name, r := range map[string]report.Run{
 		"v7.3-base-20261201-122641":              base,
 		"v7.3-patched-20261201-132641":           patched,
 		"v7.3-patched-20261201-142641-shard1of2": shard,
+		"v7.3-patched-20261201-152641":           single,
 	} {
 		writeJSON(t, filepath.Join(dir, name, "summary.json"), r)
 	}
