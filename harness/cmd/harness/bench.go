@@ -154,5 +154,12 @@ func hostDescription() string {
 			}
 		}
 	}
-	return fmt.Sprintf("host: %s, %d CPUs; guest: QEMU machine of qemu/%s.json", cpu, runtime.NumCPU(), testrun.Arch)
+	// The host's load says how far other jobs shared the CPUs.
+	load := "unknown"
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			load = strings.Join(f[:3], " ")
+		}
+	}
+	return fmt.Sprintf("host: %s, %d CPUs, load average %s at start; guest: QEMU machine of qemu/%s.json", cpu, runtime.NumCPU(), load, testrun.Arch)
 }
