@@ -14,6 +14,12 @@ KSRC ?=
 SCENARIO ?=
 # Run the selection N times in one boot (flake check).
 REPEAT ?= 1
+# i/N: run only shard i of N of the selection (round robin over the run
+# order: position p goes to shard p mod N + 1); make merge joins them.
+SHARD ?=
+# make merge: the results directories to join, and where to.
+MERGE ?=
+MERGE_OUT ?= results/merged
 # NO_BUILD=1 boots the last built kernel without running make.
 NO_BUILD ?=
 # REBUILD=1 builds kernels even when the image cache ($(CACHE)/kernels)
@@ -38,12 +44,12 @@ export CCACHE_DIR
 
 HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) \
 	$(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) \
-	$(if $(NO_BUILD),-no-build) $(if $(REBUILD),-rebuild) \
+	$(if $(NO_BUILD),-no-build) $(if $(REBUILD),-rebuild) $(if $(SHARD),-shard $(SHARD)) \
 	$(if $(KSRC),-ksrc $(KSRC)) $(if $(SCENARIO),-scenario '$(SCENARIO)') \
 	$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
-.PHONY: help deps harness qemu-test test vet unit list bases matrix generate \
+.PHONY: help deps harness qemu-test test vet unit list bases matrix merge page bench generate \
 	generate-check series-check send-email maintainers bisect probe-guest clean
 
 help:
@@ -52,6 +58,9 @@ help:
 	@echo "make list          the scenario catalogue with its declarations per base and flavour"
 	@echo "make bases         the kernel bases (patches/*/BASE)"
 	@echo "make matrix        results/matrix.{md,json} from the latest run of every base and flavour"
+	@echo "make bench         results/bench.json: parallel direct-write throughput (BASE=, KERNEL=patched, NO_BUILD=1)"
+	@echo "make page          results/index.html from the JSON results (matrix, probe evidence, plots)"
+	@echo "make merge         join runners' results (SHARD=i/N runs) into one matrix: MERGE='results/a results/b' [MERGE_OUT=] [SCENARIO=]"
 	@echo "make series-check  apply each series, checkpatch --strict, build after every patch (BASE=)"
 	@echo "make send-email    git send-email --dry-run of one series, SERIES=v7.3/fuse (SEND=1 sends)"
 	@echo "make maintainers   regenerate the series' To/Cc lists in MAINTAINERS.md (BASE=)"
@@ -77,6 +86,21 @@ bases: harness
 
 matrix: harness
 	@$(HARNESS) matrix -results results
+
+# results/bench.json: parallel direct-write throughput through the test
+# FUSE server (1 and 10 ms server latency, 1/2/4/8 writers, with and
+# without FOPEN_PARALLEL_DIRECT_WRITES), the patched flavour by default.
+bench: harness
+	@$(HARNESS) bench -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) $(if $(NO_BUILD),-no-build) \
+		$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
+
+# results/index.html: the matrix per base, the probe evidence per
+# scenario, mutant and bisect results and plots, from the JSON results.
+page: harness
+	@$(HARNESS) page -results results
+
+merge: harness
+	@$(HARNESS) merge -o '$(MERGE_OUT)' $(if $(SCENARIO),-scenario '$(SCENARIO)') $(MERGE)
 
 # go mod tidy -diff changes nothing: it prints what tidy would change to
 # go.mod and go.sum and fails if anything would.

@@ -25,6 +25,8 @@ deps=(
 	xfsprogs:mkfs.xfs
 	ccache:ccache
 	fio:fio
+	# The results page's test renders it in a headless browser.
+	chromium:chromium
 	sparse:sparse
 	git-email:/usr/lib/git-core/git-send-email
 	make:make

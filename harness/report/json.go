@@ -22,6 +22,7 @@ type runJSON struct {
 	DurationMS    int64      `json:"duration_ms"`
 	InfraError    string     `json:"infra_error"`
 	KernelReports []string   `json:"kernel_reports"`
+	Shard         string     `json:"shard,omitempty"`
 	Totals        Totals     `json:"totals"` // derived; ignored when loading
 	Scenarios     []Scenario `json:"scenarios"`
 }
@@ -54,6 +55,7 @@ func (r Run) MarshalJSON() ([]byte, error) {
 		DurationMS:    toMS(r.Duration),
 		InfraError:    r.Infra,
 		KernelReports: nonNil(r.KernelReports),
+		Shard:         r.Shard,
 		Totals:        r.Totals(),
 		Scenarios:     nonNil(r.Scenarios),
 	})
@@ -74,6 +76,7 @@ func (r *Run) UnmarshalJSON(b []byte) error {
 		Duration:      fromMS(j.DurationMS),
 		Infra:         j.InfraError,
 		KernelReports: nilIfEmpty(j.KernelReports),
+		Shard:         j.Shard,
 		Scenarios:     nilIfEmpty(j.Scenarios),
 	}
 	return nil

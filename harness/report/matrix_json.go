@@ -1,8 +1,12 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+
+	"dioharness/harness/kbase"
 )
 
 // matrixJSON is the stable JSON schema of a Matrix.
@@ -71,4 +75,35 @@ func WriteMatrixJSON(w io.Writer, m Matrix) error {
 		return fmt.Errorf("report: write matrix JSON: %w", err)
 	}
 	return nil
+}
+
+// LoadMatrix reads a matrix written by WriteMatrixJSON (the committed
+// results/matrix.json), for pages made without the runs' directories.
+func LoadMatrix(path string) (Matrix, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Matrix{}, fmt.Errorf("report: load matrix: %w", err)
+	}
+	var j matrixJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return Matrix{}, fmt.Errorf("report: load matrix %s: %w", path, err)
+	}
+	var m Matrix
+	for _, k := range j.Kernels {
+		m.Columns = append(m.Columns, Column{
+			Variant: kbase.Variant{Base: k.Base, Flavour: kbase.Flavour(k.Flavour)}, Kernel: k.Kernel,
+			Source: k.Source, Note: k.Note, Infra: k.InfraError, KernelReports: k.KernelReports,
+		})
+	}
+	for _, r := range j.Rows {
+		if len(r.Results) != len(m.Columns) {
+			return Matrix{}, fmt.Errorf("report: load matrix %s: scenario %s has %d results for %d kernels", path, r.Name, len(r.Results), len(m.Columns))
+		}
+		row := MatrixRow{Name: r.Name, Area: r.Area}
+		for _, c := range r.Results {
+			row.Cells = append(row.Cells, Cell{Verdict: c.Verdict, Expected: c.Expected, Why: c.Why, Matches: c.Matches, Attempts: c.Attempts})
+		}
+		m.Rows = append(m.Rows, row)
+	}
+	return m, nil
 }

@@ -42,6 +42,9 @@ type Run struct {
 	Infra string
 	// KernelReports quotes WARN/BUG/lockdep splats seen on the console.
 	KernelReports []string
+	// Shard is "i/N" when the run was shard i of N of its selection
+	// (package shard), "" for a whole selection or a merged run.
+	Shard string
 }
 
 // Scenario is the outcome of one named scenario.

@@ -18,5 +18,6 @@ func All() scenario.Catalogue {
 	c = append(c, xfsScenarios()...)
 	c = append(c, fioScenarios()...)
 	c = append(c, harnessScenarios()...)
+	c = append(c, benchScenarios()...)
 	return c
 }

@@ -28,6 +28,7 @@ import (
 	"dioharness/harness/kselftest"
 	"dioharness/harness/report"
 	"dioharness/harness/scenario"
+	"dioharness/harness/shard"
 	"dioharness/harness/vm"
 )
 
@@ -85,6 +86,9 @@ type Options struct {
 	// ResultsName prefixes the results directory; default the
 	// variant's slug ("v7.3-patched").
 	ResultsName string
+	// Shard runs only this runner's part of the selection (package
+	// shard); the zero value runs all of it.
+	Shard shard.Shard
 }
 
 // Built is a kernel that is already built.
@@ -128,11 +132,17 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 			return Outcome{Exit: ExitBadArgs}
 		}
 	}
-	order, err := runOrder(cat, o.Scenarios)
+	order, err := RunOrder(cat, o.Scenarios)
 	if err != nil {
 		fmt.Fprintf(o.Out, "error: %v\n", err)
 		return Outcome{Exit: ExitBadArgs}
 	}
+	mine := o.Shard.Select(order)
+	if len(mine) == 0 {
+		fmt.Fprintf(o.Out, "error: shard %s of %d selected scenarios is empty: use at most %d shards\n", o.Shard, len(order), len(order))
+		return Outcome{Exit: ExitBadArgs}
+	}
+	order = mine
 	label := o.Variant.String()
 	// The patches are known before the build: the plan's expectations
 	// follow from which patches this kernel carries.
@@ -161,11 +171,15 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 		name = o.Variant.Slug()
 	}
 	dir := filepath.Join(o.Repo, "results", fmt.Sprintf("%s-%s", name, start.UTC().Format("20060102-150405")))
+	if o.Shard.Enabled() {
+		// After the timestamp, so runs of one kernel still sort by time.
+		dir += fmt.Sprintf("-shard%dof%d", o.Shard.Index, o.Shard.Count)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fmt.Fprintf(o.Out, "error: %v\n", err)
 		return Outcome{Exit: ExitInfra}
 	}
-	rr := report.Run{Variant: o.Variant, Started: start}
+	rr := report.Run{Variant: o.Variant, Started: start, Shard: o.Shard.String()}
 	out := Outcome{Dir: dir}
 	finish := func(exit int) Outcome {
 		rr.Duration = time.Since(start).Round(time.Second)
@@ -281,11 +295,11 @@ func finishRun(oc outcome, sel scenario.Catalogue, dir string, o Options, rr *re
 	return finish(ExitOK)
 }
 
-// runOrder is the order the scenarios run in: the order the patterns
+// RunOrder is the order the scenarios run in: the order the patterns
 // are given in, each pattern's matches in catalogue order, every
 // scenario once. "harness/hang,fuse/a" thus hangs the guest first and
 // shows fuse/a running in a fresh one.
-func runOrder(cat scenario.Catalogue, patterns string) ([]string, error) {
+func RunOrder(cat scenario.Catalogue, patterns string) ([]string, error) {
 	var names []string
 	seen := map[string]bool{}
 	for _, p := range strings.Split(patterns, ",") {

@@ -22,16 +22,16 @@ func TestRunOrder(t *testing.T) {
 		{"fuse/b,fuse/*", []string{"fuse/b", "fuse/a"}},
 	}
 	for _, tc := range tests {
-		got, err := runOrder(cat, tc.patterns)
+		got, err := RunOrder(cat, tc.patterns)
 		if err != nil {
-			t.Errorf("runOrder(%q): %v", tc.patterns, err)
+			t.Errorf("RunOrder(%q): %v", tc.patterns, err)
 			continue
 		}
 		if d := cmp.Diff(tc.want, got); d != "" {
-			t.Errorf("runOrder(%q) (-want +got):\n%s", tc.patterns, d)
+			t.Errorf("RunOrder(%q) (-want +got):\n%s", tc.patterns, d)
 		}
 	}
-	if _, err := runOrder(cat, "fuse/a,nope"); err == nil {
+	if _, err := RunOrder(cat, "fuse/a,nope"); err == nil {
 		t.Errorf("runOrder with an unknown scenario succeeded")
 	}
 }

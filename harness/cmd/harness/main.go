@@ -24,6 +24,7 @@ import (
 	"dioharness/harness/report"
 	"dioharness/harness/scenario"
 	"dioharness/harness/scenarios"
+	"dioharness/harness/shard"
 	"dioharness/harness/testrun"
 )
 
@@ -34,6 +35,9 @@ commands:
   list          print the scenario catalogue and its declarations
   bases         print the kernel bases (patches/*/BASE)
   matrix        write results/matrix.{md,json} from the latest runs
+  merge         join the results of several runners (-shard) into one matrix
+  page          write results/index.html from the JSON results
+  bench         measure parallel direct-write throughput into results/bench.json
   bisect        git bisect run in a kernel tree (-ksrc -good -bad -scenario)
   bisect-step   one git bisect run step: 0 good, 1 bad, 125 skip
   series-check  apply each series, checkpatch --strict, build after each patch
@@ -62,6 +66,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"list":         list,
 		"bases":        bases,
 		"matrix":       matrix,
+		"merge":        merge,
+		"page":         page,
+		"bench":        benchCmd,
 		"bisect":       bisect,
 		"bisect-step":  bisectStep,
 		"series-check": seriesCheck,
@@ -117,6 +124,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // commonFlags are shared by the commands that build and boot.
 type commonFlags struct {
 	build, cache, ksrc, scenario, accel, base, kernel string
+	shard                                             string
 	jobs, repeat                                      int
 	scenarioTimeout                                   time.Duration
 	noBuild, rebuild                                  bool
@@ -134,6 +142,7 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.repeat, "repeat", 1, "run the selection N times in one boot")
 	fs.BoolVar(&c.noBuild, "no-build", false, "boot the last built kernel without running make")
 	fs.BoolVar(&c.rebuild, "rebuild", false, "build kernels even when the image cache holds one for the same inputs")
+	fs.StringVar(&c.shard, "shard", "", "i/N: run only the scenarios at positions p of the selection with p mod N = i-1 (harness merge joins the shards)")
 	fs.DurationVar(&c.scenarioTimeout, "scenario-timeout", testrun.DefaultTimeouts.Scenario, "host-side bound on one scenario before the guest is killed")
 }
 
@@ -156,6 +165,9 @@ func (c *commonFlags) check() error {
 	}
 	if c.jobs < 0 {
 		return fmt.Errorf("bad jobs %d, want >= 0", c.jobs)
+	}
+	if _, err := shard.Parse(c.shard); err != nil {
+		return err
 	}
 	if c.scenarioTimeout <= 0 {
 		return fmt.Errorf("bad scenario timeout %s, want > 0", c.scenarioTimeout)
@@ -201,6 +213,7 @@ func (c *commonFlags) options(e env, out io.Writer) testrun.Options {
 		ccache = filepath.Join(c.cache, "ccache")
 	}
 	build, _ := filepath.Abs(c.build)
+	sh, _ := shard.Parse(c.shard) // checked by check
 	return testrun.Options{
 		Repo:        e.repo,
 		Build:       build,
@@ -216,6 +229,7 @@ func (c *commonFlags) options(e env, out io.Writer) testrun.Options {
 		Out:         out,
 		Interactive: isTerminal(out),
 		NoBuild:     c.noBuild,
+		Shard:       sh,
 	}
 }
 
@@ -303,7 +317,7 @@ func qemuTest(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 	}
 	// Only a full catalogue run on every base and flavour replaces the
 	// committed matrix and the cover letters' quotes of it.
-	if c.scenario == "" && c.repeat == 1 && c.kernel == "" && len(vs) == 2*len(e.bases) {
+	if c.scenario == "" && c.shard == "" && c.repeat == 1 && c.kernel == "" && len(vs) == 2*len(e.bases) {
 		if err := writeMatrix(e, cat, m); err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			return testrun.ExitInfra

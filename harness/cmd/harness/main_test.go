@@ -31,6 +31,14 @@ func TestBadInput(t *testing.T) {
 		{[]string{"send-email"}, `SERIES="": want one of`},
 		{[]string{"bisect", "-good", "a"}, "bisect needs KSRC, GOOD, BAD and SCENARIO"},
 		{[]string{"bisect", "-x"}, "bisect: flag provided but not defined"},
+		{[]string{"qemu-test", "-shard", "3/2"}, `bad shard "3/2"`},
+		{[]string{"qemu-test", "-shard", "1"}, `bad shard "1": want i/N`},
+		{[]string{"merge"}, "merge: no results directory given"},
+		{[]string{"bench", "-scenario", "fuse/*"}, "bench runs its own scenario"},
+		{[]string{"page", "-results", "no/such/dir"}, "page: no/such/dir: no such results directory"},
+		{[]string{"merge", "-x"}, "merge: flag provided but not defined"},
+		{[]string{"merge", "no/such/run"}, "merge: no/such/run: no such results directory"},
+		{[]string{"merge", "-scenario", "fuse/no-such", "x"}, `unknown scenario "fuse/no-such"`},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

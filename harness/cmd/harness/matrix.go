@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"dioharness/harness/kbase"
 	"dioharness/harness/kernel"
@@ -63,9 +64,16 @@ func matrix(_ context.Context, cat scenario.Catalogue, args []string, stdout, st
 	return testrun.ExitOK
 }
 
-// latest finds the newest results/<variant>-*/summary.json.
+// latest finds the newest results/<variant>-*/summary.json of a whole
+// run: a shard holds part of a selection (harness merge joins shards).
 func latest(results string, v kbase.Variant) (string, error) {
-	dirs, err := filepath.Glob(filepath.Join(results, v.Slug()+"-*", "summary.json"))
+	all, err := filepath.Glob(filepath.Join(results, v.Slug()+"-*", "summary.json"))
+	var dirs []string
+	for _, d := range all {
+		if !strings.Contains(filepath.Base(filepath.Dir(d)), "-shard") {
+			dirs = append(dirs, d)
+		}
+	}
 	if err != nil || len(dirs) == 0 {
 		return "", fmt.Errorf("no %s run in %s: run make qemu-test BASE=%s KERNEL=%s", v, results, v.Base, v.Flavour)
 	}

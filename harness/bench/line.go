@@ -1,0 +1,89 @@
+package bench
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// LinePrefix starts the KTAP diagnostic line in which the guest reports
+// one configuration of the parallel direct-write bench.
+const LinePrefix = "bench parallel_dio "
+
+// Sample is what the guest measured for one configuration: the median
+// and range of its runs and the most WRITEs the server saw at once.
+type Sample struct {
+	LatencyMS        int
+	Parallel         bool
+	Writers, Runs    int
+	Median, Min, Max float64 // MiB/s
+	MaxInFlight      int
+}
+
+// Line formats s as the guest logs it.
+func (s Sample) Line() string {
+	return fmt.Sprintf("%slatency_ms=%d parallel=%t writers=%d runs=%d mib_s=%.3f min=%.3f max=%.3f max_in_flight=%d",
+		LinePrefix, s.LatencyMS, s.Parallel, s.Writers, s.Runs, s.Median, s.Min, s.Max, s.MaxInFlight)
+}
+
+// ParseLine reads a line written by Line; ok is false for any other
+// diagnostic line.
+func ParseLine(line string) (s Sample, ok bool, err error) {
+	rest, found := strings.CutPrefix(line, LinePrefix)
+	if !found {
+		return Sample{}, false, nil
+	}
+	fields := map[string]string{}
+	for _, f := range strings.Fields(rest) {
+		k, v, _ := strings.Cut(f, "=")
+		fields[k] = v
+	}
+	var errs []string
+	num := func(k string) float64 {
+		v, err := strconv.ParseFloat(fields[k], 64)
+		if err != nil {
+			errs = append(errs, k)
+		}
+		return v
+	}
+	s = Sample{
+		LatencyMS: int(num("latency_ms")), Writers: int(num("writers")), Runs: int(num("runs")),
+		Median: num("mib_s"), Min: num("min"), Max: num("max"), MaxInFlight: int(num("max_in_flight")),
+	}
+	s.Parallel, err = strconv.ParseBool(fields["parallel"])
+	if err != nil {
+		errs = append(errs, "parallel")
+	}
+	if len(errs) > 0 {
+		return Sample{}, true, fmt.Errorf("bench line %q: bad %s", line, strings.Join(errs, ", "))
+	}
+	return s, true, nil
+}
+
+// FromSamples turns one kernel's samples into bench.json entries, each
+// with its speedup over one writer of the same latency and flag.
+func FromSamples(base, flavour string, ss []Sample) ([]ParallelDIO, error) {
+	type key struct {
+		lat int
+		par bool
+	}
+	one := map[key]float64{}
+	for _, s := range ss {
+		if s.Writers == 1 {
+			one[key{s.LatencyMS, s.Parallel}] = s.Median
+		}
+	}
+	var out []ParallelDIO
+	for _, s := range ss {
+		base1, ok := one[key{s.LatencyMS, s.Parallel}]
+		if !ok || base1 <= 0 {
+			return nil, fmt.Errorf("bench: no one-writer figure for latency %d ms, parallel %t", s.LatencyMS, s.Parallel)
+		}
+		out = append(out, ParallelDIO{
+			Base: base, Flavour: flavour, LatencyMS: s.LatencyMS, Parallel: s.Parallel, Writers: s.Writers,
+			Runs: s.Runs, MiBps: s.Median, MinMiBps: s.Min, MaxMiBps: s.Max, MaxInFlight: s.MaxInFlight,
+			Speedup: s.Median / base1,
+		})
+	}
+	return out, nil
+}
