@@ -42,7 +42,8 @@ type Image struct {
 }
 
 // imageKeyVersion changes when what goes into a key, or how the harness
-// builds a kernel (make arguments), changes.
+// configures or builds a kernel (Configure, Build's make arguments),
+// changes in a way that alters the image: bump it with such a change.
 const imageKeyVersion = "dioharness kernel image v1"
 
 // ImageKey hashes the inputs of a build: source names the base source
