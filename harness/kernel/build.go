@@ -66,6 +66,13 @@ func Build(ctx context.Context, t Tree, o BuildOptions) (Result, error) {
 	if b, err := os.ReadFile(countFile); err == nil && clean {
 		total, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 	}
+	need := uint64(buildSpace)
+	if clean {
+		need = treeSpace / 2
+	}
+	if err := checkSpace(t.Obj, need); err != nil {
+		return Result{}, err
+	}
 	args := []string{"O=" + t.Obj, "-j" + strconv.Itoa(o.Jobs)}
 	env := os.Environ()
 	if o.CCacheDir != "" {

@@ -105,6 +105,9 @@ func (s *Sources) Base(ctx context.Context) (Tree, error) {
 		t.Commit = commit
 		return t, nil
 	}
+	if err := checkSpace(dir, treeSpace); err != nil {
+		return Tree{}, err
+	}
 	if err := s.unpack(ctx, tarball, c); err != nil {
 		return Tree{}, err
 	}
@@ -358,6 +361,9 @@ func (s *Sources) Reset(ctx context.Context) (Tree, error) {
 	os.Remove(s.patchedStamp())
 	dir := filepath.Join(s.Dir, "patched")
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := checkSpace(dir, treeSpace); err != nil {
+			return Tree{}, err
+		}
 		if _, err := git(ctx, base.Src, "worktree", "add", "-q", "--detach", dir, base.Commit); err != nil {
 			return Tree{}, err
 		}
