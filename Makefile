@@ -41,7 +41,7 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
 .PHONY: help deps harness qemu-test test vet unit list bases matrix generate \
-	generate-check series-check send-email maintainers bisect probe-guest clean
+	generate-check series-check send-email maintainers bisect mutants probe-guest clean
 
 help:
 	@echo "make qemu-test     build, boot and verify (BASE=v7.3|v6.12|all, KERNEL=base|patched, KSRC=, SCENARIO=, REPEAT=)"
@@ -53,6 +53,7 @@ help:
 	@echo "make send-email    git send-email --dry-run of one series, SERIES=v7.3/fuse (SEND=1 sends)"
 	@echo "make maintainers   regenerate the series' To/Cc lists in MAINTAINERS.md (BASE=)"
 	@echo "make bisect GOOD=<rev> BAD=<rev> SCENARIO=<name> KSRC=<tree>"
+	@echo "make mutants       boot each mutant of mutants/<base>/ once, report killed/survived (BASE=, MUTANT=glob)"
 	@echo "make deps          install the Debian packages (as root)"
 	@echo "make probe-guest   the probe package's tests in a guest (PROBE_KERNEL=bzImage, PROBE_TESTS=-test.run=...)"
 
@@ -108,6 +109,15 @@ maintainers: harness
 bisect: harness
 	@$(HARNESS) bisect -build $(BUILD) -cache $(CACHE) -ksrc '$(KSRC)' -good '$(GOOD)' -bad '$(BAD)' -scenario '$(SCENARIO)' \
 		$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL))
+
+# Each mutant of mutants/<base>/ on base + series: incremental build,
+# one boot with its expected killers and their areas. Not part of
+# `make test` (about two to three minutes per mutant under TCG).
+MUTANT ?=
+mutants: harness
+	@$(HARNESS) mutants -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) \
+		$(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) \
+		$(if $(BASE),-base '$(BASE)') $(if $(MUTANT),-mutant '$(MUTANT)') $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL))
 
 # The probe package's tests inside a guest booted from a built kernel
 # through the same harness/vm machine: the unpatched kernel of BASE, by

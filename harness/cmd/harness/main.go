@@ -36,6 +36,7 @@ commands:
   matrix        write results/matrix.{md,json} from the latest runs
   bisect        git bisect run in a kernel tree (-ksrc -good -bad -scenario)
   bisect-step   one git bisect run step: 0 good, 1 bad, 125 skip
+  mutants       boot each mutant of mutants/<base>/ and report killed / survived
   series-check  apply each series, checkpatch --strict, build after each patch
   maintainers   regenerate the series' To/Cc in MAINTAINERS.md
   send-email    git send-email --dry-run of a series (-send to send)
@@ -64,6 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"matrix":       matrix,
 		"bisect":       bisect,
 		"bisect-step":  bisectStep,
+		"mutants":      mutants,
 		"series-check": seriesCheck,
 		"maintainers":  maintainers,
 		"send-email":   sendEmail,
