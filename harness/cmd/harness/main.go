@@ -34,7 +34,8 @@ commands:
   list          print the scenario catalogue and its declarations
   bases         print the kernel bases (patches/*/BASE)
   matrix        write results/matrix.{md,json} from the latest runs
-  bisect        git bisect run in a kernel tree (-ksrc -good -bad -scenario)
+  bisect        find the first failing commit of a kernel tree (-ksrc -good -bad -scenario [-runs 3])
+  bisect-demo   plant a mutant in a 16-commit history and check bisect names it
   bisect-step   one git bisect run step: 0 good, 1 bad, 125 skip
   mutants       boot each mutant of mutants/<base>/ and report killed / survived
   series-check  apply each series, checkpatch --strict, build after each patch
@@ -63,9 +64,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"list":         list,
 		"bases":        bases,
 		"matrix":       matrix,
-		"bisect":       bisect,
+		"bisect":       bisectCmd,
 		"bisect-step":  bisectStep,
 		"mutants":      mutants,
+		"bisect-demo":  bisectDemo,
 		"series-check": seriesCheck,
 		"maintainers":  maintainers,
 		"send-email":   sendEmail,
