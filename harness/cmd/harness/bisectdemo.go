@@ -113,7 +113,7 @@ func buildDemoHistory(ctx context.Context, src *kernel.Sources, mutantPatch stri
 			if err != nil {
 				return demoTree{}, err
 			}
-			if _, err := gitIn(ctx, dir, "add", s.file); err != nil {
+			if _, err := gitIn(ctx, dir, "add", "-f", s.file); err != nil {
 				return demoTree{}, err
 			}
 			if _, err := gitIn(ctx, dir, "commit", "-q", "-m", s.subject); err != nil {
@@ -170,6 +170,7 @@ func bisectDemo(ctx context.Context, cat scenario.Catalogue, args []string, stdo
 	var f seriesFlags
 	f.register(fs)
 	runs := fs.Int("runs", 3, "runs per commit, judged by majority")
+	historyOnly := fs.Bool("history-only", false, "build the history and print it; no kernel build, no bisection")
 	if err := parseFlags(fs, args); err != nil {
 		return badArgs(stderr, err)
 	}
@@ -208,6 +209,15 @@ func bisectDemo(ctx context.Context, cat scenario.Catalogue, args []string, stdo
 	}
 	fmt.Fprintf(stdout, "bisect-demo: GOOD %s (base + series), BAD %s, planted %s, broken %s\n",
 		short(t.good), short(t.bad), short(t.planted), short(t.broken))
+	if *historyOnly {
+		log, err := gitIn(ctx, t.dir, "log", "--oneline", "--no-decorate", t.good+".."+t.bad)
+		if err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return testrun.ExitInfra
+		}
+		fmt.Fprintln(stdout, log)
+		return testrun.ExitOK
+	}
 	c := f.commonFlags
 	c.ksrc, c.scenario = t.dir, demoScenario
 	dir, res, code := runBisectResult(ctx, cat, e, c, t.good, t.bad, *runs, stdout, stderr)
