@@ -218,10 +218,14 @@ func (b *bisectEnv) Build(ctx context.Context, c bisect.Commit) bisect.Build {
 	if _, err := gitIn(ctx, b.work, "checkout", "-q", "-f", "--detach", c.Hash); err != nil {
 		return fail(err)
 	}
-	t, err := kernel.Custom(ctx, b.work, filepath.Join(filepath.Dir(b.work)))
+	t, err := kernel.Custom(ctx, b.work, filepath.Dir(b.work))
 	if err != nil {
 		return fail(err)
 	}
+	// The object directory is a direct subdirectory of the worktree,
+	// as for the bases: kbuild then uses relative paths and the ccache
+	// entries of the base and patched trees hit.
+	t.Obj = filepath.Join(b.work, "_obj")
 	if err := kernel.Configure(ctx, t, b.frags, b.out); err != nil {
 		return fail(err)
 	}
