@@ -283,7 +283,7 @@ func (b *bisectEnv) Run(ctx context.Context, c bisect.Commit) bisect.Run {
 	r.Evidence = res.Run.Infra
 	for _, s := range res.Run.Scenarios {
 		if !s.Matches || s.Verdict == report.Skip {
-			r.Evidence = strings.TrimSpace(string(s.Verdict) + " " + s.Directive + ": " + s.Reason)
+			r.Evidence = strings.TrimSpace(string(s.Verdict)+" "+s.Directive) + ": " + s.Reason
 		}
 	}
 	return r
