@@ -601,3 +601,35 @@ func Subjects(patches []string) ([]string, error) {
 func Head(ctx context.Context, dir string) (string, error) {
 	return gitOut(ctx, dir, "rev-parse", "HEAD")
 }
+
+// Mutant returns the patched flavour with one more patch applied by git
+// am, in its own worktree (Dir/mutant, detached) with its own object
+// directory. The worktree is reset to the patched commit first, so only
+// the files the previous mutant and this one change are rebuilt.
+func (s *Sources) Mutant(ctx context.Context, patch string) (Tree, error) {
+	patched, err := s.Patched(ctx)
+	if err != nil {
+		return Tree{}, err
+	}
+	base := filepath.Join(s.Dir, "base")
+	dir := filepath.Join(s.Dir, "mutant")
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if _, err := git(ctx, base, "worktree", "add", "-q", "--detach", dir, patched.Commit); err != nil {
+			return Tree{}, err
+		}
+	}
+	// An interrupted earlier run may have left git am half done.
+	exec.CommandContext(ctx, "git", "-C", dir, "am", "--abort").Run()
+	if _, err := git(ctx, dir, "checkout", "-q", "-f", "--detach", patched.Commit); err != nil {
+		return Tree{}, err
+	}
+	if err := Am(ctx, dir, patch); err != nil {
+		return Tree{}, err
+	}
+	t := patched
+	t.Src, t.Obj = dir, filepath.Join(dir, objDir)
+	if t.Commit, err = gitOut(ctx, dir, "rev-parse", "HEAD"); err != nil {
+		return Tree{}, err
+	}
+	return t, nil
+}

@@ -2,6 +2,9 @@ package scenarios
 
 import (
 	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
 
 	"dioharness/harness/probe"
 	"dioharness/harness/scenario"
@@ -63,6 +66,10 @@ type dioCase struct {
 	// waits is how many times the write calls inode_dio_wait (counted
 	// with a tracefs kprobe; logged as unobserved if that fails).
 	waits int
+	// oAppend writes through a descriptor opened with O_APPEND, passing
+	// offset 0: the file system sees a write at 0 until
+	// generic_write_checks moves it to EOF, which off must then be.
+	oAppend bool
 }
 
 // run mounts the case's filesystem, does the write and checks it; it
@@ -88,6 +95,11 @@ func (c dioCase) runIn(t *scenario.T, mnt string) probe.Events {
 	ps.Watch(bf.Direct)
 	buf := alignedBuf(t, roundUp(c.n, page), 0x5c)[:c.n]
 	what := fmt.Sprintf("%s write of %s at %d", c.fs.disk, kib(int64(c.n)), c.off)
+	fd, at := bf.Direct, c.off
+	if c.oAppend {
+		fd, at = openFile(t, bf.Path, os.O_WRONLY|os.O_APPEND|unix.O_DIRECT), 0
+		what = fmt.Sprintf("%s O_APPEND write of %s (lands at %d)", c.fs.disk, kib(int64(c.n)), c.off)
+	}
 	cc, ccErr := probe.NewCallCounter("inode_dio_wait")
 	if cc != nil {
 		t.Cleanup(func() {
@@ -99,11 +111,11 @@ func (c dioCase) runIn(t *scenario.T, mnt string) probe.Events {
 	waits := -1
 	ev := ps.Record(func() {
 		if cc == nil {
-			pwriteFull(t, bf.Direct, buf, c.off)
+			pwriteFull(t, fd, buf, at)
 			return
 		}
 		var err error
-		waits, err = cc.Count(func() { pwriteFull(t, bf.Direct, buf, c.off) })
+		waits, err = cc.Count(func() { pwriteFull(t, fd, buf, at) })
 		t.Check(err, "count inode_dio_wait calls")
 	})
 

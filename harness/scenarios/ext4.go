@@ -130,6 +130,21 @@ func ext4Scenarios() scenario.Catalogue {
 			},
 		},
 		{
+			Name:  "ext4/lock-g-append-upgrade-exclusive",
+			Area:  "ext4",
+			Setup: "ext4; a 16 KiB file written with O_DIRECT, opened again with O_APPEND|O_DIRECT",
+			Checks: "case G: a 4 KiB O_DIRECT write through the O_APPEND descriptor at offset 0 returns 4096 and lands at the old EOF (16 KiB; size 20 KiB). " +
+				"ext4_dio_write_iter's unlocked check sees a write at 0 inside EOF and takes i_rwsem shared; generic_write_checks then moves it to EOF, " +
+				"so ext4_dio_write_checks finds it extending and restarts under the exclusive lock (down_read, up_read, down_write flagged as an upgrade); " +
+				"iomap_dio_rw gets IOMAP_DIO_FORCE_WAIT; FIEMAP written after; data right after drop_caches. " +
+				"Kills the mutant that keeps the shared lock for an extending write (lock-f cannot see it: its write is extending before the lock is taken)",
+			Run: func(t *scenario.T) {
+				dioCase{fs: ext4FS, file: "g", size: testFile, off: testFile, n: 4 << 10, oAppend: true,
+					mapAfter: "written",
+					locks:    "S s X ^ x", dios: []dioStep{{dioForceWait, 4 << 10}}}.run(t)
+			},
+		},
+		{
 			Name: "ext4/nowait-eagain-sources",
 			Area: "ext4",
 			Setup: "ext4; a 16 KiB file written with O_DIRECT, [8 KiB, 12 KiB) punched out; writes are pwritev2(RWF_NOWAIT) on the O_DIRECT descriptor, " +

@@ -38,8 +38,10 @@ commands:
   merge         join the results of several runners (-shard) into one matrix
   page          write results/index.html from the JSON results
   bench         measure parallel direct-write throughput into results/bench.json
-  bisect        git bisect run in a kernel tree (-ksrc -good -bad -scenario)
+  bisect        find the first failing commit of a kernel tree (-ksrc -good -bad -scenario [-runs 3])
+  bisect-demo   plant a mutant in a 16-commit history and check bisect names it
   bisect-step   one git bisect run step: 0 good, 1 bad, 125 skip
+  mutants       boot each mutant of mutants/<base>/ and report killed / survived
   series-check  apply each series, checkpatch --strict, build after each patch
   maintainers   regenerate the series' To/Cc in MAINTAINERS.md
   send-email    git send-email --dry-run of a series (-send to send)
@@ -69,8 +71,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"merge":        merge,
 		"page":         page,
 		"bench":        benchCmd,
-		"bisect":       bisect,
+		"bisect":       bisectCmd,
 		"bisect-step":  bisectStep,
+		"mutants":      mutants,
+		"bisect-demo":  bisectDemo,
 		"series-check": seriesCheck,
 		"maintainers":  maintainers,
 		"send-email":   sendEmail,

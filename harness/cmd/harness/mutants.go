@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"dioharness/harness/kbase"
+	"dioharness/harness/kernel"
+	"dioharness/harness/mutant"
+	"dioharness/harness/report"
+	"dioharness/harness/scenario"
+	"dioharness/harness/testrun"
+)
+
+// mutants applies each mutant of mutants/<base>/ on base + series,
+// builds it, boots it once with the scenarios that could see it and
+// writes results/mutants.{md,json}.
+func mutants(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mutants", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f seriesFlags
+	f.register(fs)
+	glob := fs.String("mutant", "", "run only the mutants whose file name (without .patch) matches this glob")
+	if err := parseFlags(fs, args); err != nil {
+		return badArgs(stderr, err)
+	}
+	if err := f.check(); err != nil {
+		return badArgs(stderr, err)
+	}
+	if f.ksrc != "" || f.kernel != "" || f.scenario != "" {
+		return badArgs(stderr, fmt.Errorf("mutants takes no KSRC, KERNEL or SCENARIO: a mutant runs on the patched flavour with the scenarios its header names and their areas"))
+	}
+	e, err := loadEnv()
+	if err != nil {
+		return badArgs(stderr, err)
+	}
+	sel, err := e.bases.Select(f.base)
+	if err != nil {
+		return badArgs(stderr, err)
+	}
+	worst := testrun.ExitOK
+	for _, spec := range sel {
+		dir := filepath.Join(e.repo, "mutants", spec.Name)
+		if _, err := os.Stat(dir); err != nil {
+			fmt.Fprintf(stdout, "mutants: base %s has no mutants/%s/\n", spec.Name, spec.Name)
+			continue
+		}
+		ms, err := mutant.Load(dir, *glob, cat)
+		if err != nil {
+			return badArgs(stderr, err)
+		}
+		src, err := f.sources(e, spec, stdout)
+		if err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return testrun.ExitInfra
+		}
+		r, err := newMutantRunner(cat, e, spec, f, src, stdout)
+		if err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return testrun.ExitInfra
+		}
+		rep := mutant.Suite(ctx, spec.Name, r, cat, ms, stdout)
+		fmt.Fprintln(stdout)
+		rep.Markdown(stdout)
+		// Only a run of every mutant of a base replaces the committed
+		// results; a MUTANT= subset goes next to the per-run results.
+		out := filepath.Join(e.repo, "results")
+		if *glob != "" || len(sel) > 1 {
+			out = filepath.Join(e.repo, "results", "mutants-"+spec.Name+"-"+rep.Started.Format("20060102-150405"))
+			if len(sel) > 1 && *glob == "" {
+				out = filepath.Join(e.repo, "results", "mutants-"+spec.Name)
+			}
+		}
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return testrun.ExitInfra
+		}
+		if err := rep.WriteFiles(out); err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return testrun.ExitInfra
+		}
+		fmt.Fprintf(stdout, "mutants: %s written to %s\n", spec.Name, out)
+		switch {
+		case rep.Totals.NotRun > 0:
+			worst = max(worst, testrun.ExitInfra)
+		case rep.Totals.Survived > 0:
+			worst = max(worst, testrun.ExitFailed)
+		}
+	}
+	return worst
+}
+
+// mutantRunner is the real mutant.Runner: git am on the patched
+// commit in the base's mutant worktree, an incremental build, one boot.
+type mutantRunner struct {
+	cat   scenario.Catalogue
+	e     env
+	spec  kbase.Spec
+	f     seriesFlags
+	src   *kernel.Sources
+	frags []string
+	// patched is what the declarations are judged against: the patched
+	// flavour with every patch of the base's series.
+	patched scenario.Kernel
+	out     io.Writer
+}
+
+func newMutantRunner(cat scenario.Catalogue, e env, spec kbase.Spec, f seriesFlags, src *kernel.Sources, out io.Writer) (*mutantRunner, error) {
+	mk, err := testrun.MachineKconfig(e.repo)
+	if err != nil {
+		return nil, err
+	}
+	frags, err := testrun.Fragments(e.repo, mk, &spec)
+	if err != nil {
+		return nil, err
+	}
+	patches, err := kernel.Patches(spec)
+	if err != nil {
+		return nil, err
+	}
+	subjects, err := kernel.Subjects(patches)
+	if err != nil {
+		return nil, err
+	}
+	v := kbase.Variant{Base: spec.Name, Flavour: kbase.Patched}
+	return &mutantRunner{cat: cat, e: e, spec: spec, f: f, src: src, frags: frags,
+		patched: scenario.Kernel{Variant: v, Patches: subjects}, out: out}, nil
+}
+
+func (r *mutantRunner) Run(ctx context.Context, m mutant.Mutant, scenarios []string) mutant.Run {
+	t, err := r.src.Mutant(ctx, m.Path)
+	if err != nil {
+		return mutant.Run{Stage: mutant.StageApply, Err: err.Error()}
+	}
+	o := r.f.options(r.e, r.out)
+	start := time.Now()
+	if err := kernel.Configure(ctx, t, r.frags, r.out); err != nil {
+		return mutant.Run{Stage: mutant.StageBuild, Err: err.Error()}
+	}
+	built, err := kernel.Build(ctx, t, kernel.BuildOptions{
+		Jobs: o.Jobs, CCacheDir: o.CCacheDir, Log: r.out, Interactive: o.Interactive,
+		LogFile: filepath.Join(o.Build, "kernel", "build-mutant-"+r.spec.Name+".log"),
+	})
+	buildSecs := time.Since(start).Round(time.Second).Seconds()
+	if err != nil {
+		return mutant.Run{Stage: mutant.StageBuild, Err: err.Error(), BuildSeconds: buildSecs}
+	}
+	o.Variant, o.Spec, o.Scenarios = r.patched.Variant, &r.spec, strings.Join(scenarios, ",")
+	o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release, Kernel: r.patched}
+	o.ResultsName = "mutant-" + r.spec.Name + "-" + m.Name
+	start = time.Now()
+	res := testrun.Run(ctx, r.cat, o)
+	run := mutant.Run{Stage: mutant.StageRun, Scenarios: res.Run.Scenarios, Dir: relResults(r.e.repo, res.Dir),
+		BuildSeconds: buildSecs, RunSeconds: time.Since(start).Round(time.Second).Seconds()}
+	if res.Exit == testrun.ExitInfra || res.Exit == testrun.ExitBadArgs {
+		run.Err = res.Run.Infra
+		if ran(res.Run.Scenarios) == 0 {
+			run.Stage = mutant.StageBoot
+		}
+	}
+	return run
+}
+
+// ran counts the scenarios that have a verdict.
+func ran(ss []report.Scenario) int {
+	n := 0
+	for _, s := range ss {
+		if s.Verdict != report.Error {
+			n++
+		}
+	}
+	return n
+}
+
+func relResults(repo, dir string) string {
+	if rel, err := filepath.Rel(repo, dir); err == nil && dir != "" {
+		return rel
+	}
+	return dir
+}

@@ -1,0 +1,138 @@
+package mutant
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"dioharness/harness/scenario"
+)
+
+// Runner applies one mutant on base + series, builds it, boots it once
+// with the given scenarios and judges them against the patched
+// declarations. The harness's runner does that with real kernels; the
+// tests use a fake.
+type Runner interface {
+	Run(ctx context.Context, m Mutant, scenarios []string) Run
+}
+
+// Report is one `harness mutants` run over a base.
+type Report struct {
+	Base    string    `json:"base"`
+	Started time.Time `json:"started"`
+	// Seconds is the wall time of the whole run.
+	Seconds float64  `json:"seconds"`
+	Results []Result `json:"mutants"`
+	Totals  Totals   `json:"totals"`
+}
+
+// Totals count the verdicts. KillRate is killed over the mutants that
+// ran (killed + survived): a mutant that did not run is no evidence
+// either way.
+type Totals struct {
+	Killed   int     `json:"killed"`
+	Survived int     `json:"survived"`
+	NotRun   int     `json:"not_run"`
+	KillRate float64 `json:"kill_rate"`
+}
+
+// Suite runs every mutant in turn, one boot each.
+func Suite(ctx context.Context, base string, r Runner, cat scenario.Catalogue, ms []Mutant, log io.Writer) Report {
+	rep := Report{Base: base, Started: time.Now().UTC()}
+	for i, m := range ms {
+		if ctx.Err() != nil {
+			break
+		}
+		sel := Scenarios(cat, m)
+		fmt.Fprintf(log, "mutants: [%d/%d] %s: %d scenarios\n", i+1, len(ms), m.Name, len(sel))
+		res := Judge(m, r.Run(ctx, m, sel))
+		fmt.Fprintf(log, "mutants: [%d/%d] %s: %s%s\n", i+1, len(ms), m.Name, res.Verdict, describe(res))
+		rep.Results = append(rep.Results, res)
+	}
+	rep.Seconds = time.Since(rep.Started).Round(time.Second).Seconds()
+	rep.Totals = Count(rep.Results)
+	return rep
+}
+
+func describe(r Result) string {
+	switch r.Verdict {
+	case Killed:
+		var names []string
+		for _, k := range r.KilledBy {
+			names = append(names, k.Scenario)
+		}
+		return " by " + strings.Join(names, ", ")
+	case NotRun:
+		return " (" + string(r.Stage) + ": " + firstLine(r.Error) + ")"
+	}
+	return ""
+}
+
+// Count totals the verdicts.
+func Count(rs []Result) Totals {
+	var t Totals
+	for _, r := range rs {
+		switch r.Verdict {
+		case Killed:
+			t.Killed++
+		case Survived:
+			t.Survived++
+		default:
+			t.NotRun++
+		}
+	}
+	if n := t.Killed + t.Survived; n > 0 {
+		t.KillRate = float64(t.Killed) / float64(n)
+	}
+	return t
+}
+
+// WriteFiles writes dir/mutants.json and dir/mutants.md.
+func (rep Report) WriteFiles(dir string) error {
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mutants.json"), append(js, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write mutants.json: %w", err)
+	}
+	var b strings.Builder
+	rep.Markdown(&b)
+	if err := os.WriteFile(filepath.Join(dir, "mutants.md"), []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("write mutants.md: %w", err)
+	}
+	return nil
+}
+
+// Markdown writes the mutant table.
+func (rep Report) Markdown(w io.Writer) {
+	t := rep.Totals
+	fmt.Fprintf(w, "# Mutants on %s\n\n", rep.Base)
+	fmt.Fprintf(w, "Run %s, %s in all. Killed %d, survived %d, not run %d: kill rate %.0f %% of the mutants that ran.\n\n",
+		rep.Started.Format("2006-01-02 15:04 UTC"), time.Duration(rep.Seconds)*time.Second, t.Killed, t.Survived, t.NotRun, 100*t.KillRate)
+	fmt.Fprintln(w, "| Mutant | Verdict | Killed by | Expected killer among them | Scenarios run | Build (s) | Boot + run (s) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, r := range rep.Results {
+		var by []string
+		for _, k := range r.KilledBy {
+			by = append(by, fmt.Sprintf("%s (%s)", k.Scenario, k.How))
+		}
+		killers := strings.Join(by, ", ")
+		if r.Verdict == NotRun {
+			killers = string(r.Stage) + ": " + firstLine(r.Error)
+		}
+		exp := "no"
+		if r.ExpectedKilled {
+			exp = "yes"
+		}
+		fmt.Fprintf(w, "| %s<br>%s | %s | %s | %s (%s) | %d | %.0f | %.0f |\n",
+			r.Name, escape(r.Subject), r.Verdict, escape(killers), exp, strings.Join(r.Expected, ", "), r.Ran, r.BuildSeconds, r.RunSeconds)
+	}
+}
+
+func escape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
