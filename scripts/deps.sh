@@ -27,6 +27,8 @@ deps=(
 	fio:fio
 	sparse:sparse
 	git-email:/usr/lib/git-core/git-send-email
+	# make fstests builds its Debian root disk with debootstrap.
+	debootstrap:debootstrap
 	make:make
 	gcc:gcc
 	git:git

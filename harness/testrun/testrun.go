@@ -71,6 +71,13 @@ type Options struct {
 	// NoBuild boots the kernel built last time without running make:
 	// quick re-runs, and several runs against one build at once.
 	NoBuild bool
+	// ExtraKconfig are fragments merged after every other one, and
+	// ObjSuffix is appended to the O= directory the kernel is then
+	// built in, so that it never replaces the scenario kernel (make
+	// fstests: kconfig/fstests/ in _obj-fstests). Both empty for the
+	// scenario kernel.
+	ExtraKconfig []string
+	ObjSuffix    string
 }
 
 // Outcome is a finished run.
@@ -173,7 +180,7 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 		return infra(err)
 	}
 	defer os.RemoveAll(work)
-	boots := &booter{machine: mach, kernel: kimg, initramfs: initrd, work: work, results: dir}
+	boots := &booter{machine: mach, kernel: kimg, initramfs: initrd, work: work, results: dir, disks: scenarioDisks}
 	first, err := boots.config(ctx, 1, plan, false)
 	if err != nil {
 		return infra(err)
@@ -307,6 +314,16 @@ type booter struct {
 	work      string // per-run scratch: per-boot initramfs and disks
 	results   string // the results directory: console logs
 	accel     string
+	// disks makes the disks of one boot in dir, and says which of
+	// them are volatile (vm.Config.Volatile).
+	disks func(ctx context.Context, dir string) (disks, volatile []string, err error)
+}
+
+// scenarioDisks are the scenario catalogue's disks (image.Disks), fresh
+// for every boot.
+func scenarioDisks(ctx context.Context, dir string) ([]string, []string, error) {
+	d, err := image.Make(ctx, dir)
+	return d, nil, err
 }
 
 // config prepares boot n: the agent initramfs with plan appended, and
@@ -335,7 +352,7 @@ func (b *booter) config(ctx context.Context, n int, plan guestproto.Plan, disks 
 		if err := os.MkdirAll(dd, 0o755); err != nil {
 			return vm.Config{}, err
 		}
-		if cfg.Disks, err = image.Make(ctx, dd); err != nil {
+		if cfg.Disks, cfg.Volatile, err = b.disks(ctx, dd); err != nil {
 			return vm.Config{}, err
 		}
 	}
@@ -419,11 +436,13 @@ func buildKernel(ctx context.Context, o Options, machineKconfig string) (builtKe
 	if err != nil {
 		return builtKernel{}, err
 	}
+	t.Obj += o.ObjSuffix
 	b := builtKernel{tree: t, commit: shortCommit(t.Commit)}
 	frags, err := Fragments(o.Repo, machineKconfig, o.Spec)
 	if err != nil {
 		return builtKernel{}, err
 	}
+	frags = append(frags, o.ExtraKconfig...)
 	if o.NoBuild {
 		rel, err := os.ReadFile(filepath.Join(t.Obj, "include/config/kernel.release"))
 		if err != nil {
@@ -440,7 +459,7 @@ func buildKernel(ctx context.Context, o Options, machineKconfig string) (builtKe
 		CCacheDir:   o.CCacheDir,
 		Log:         o.Out,
 		Interactive: o.Interactive,
-		LogFile:     filepath.Join(o.Build, "kernel", "build-"+o.Variant.Slug()+".log"),
+		LogFile:     filepath.Join(o.Build, "kernel", "build-"+o.Variant.Slug()+o.ObjSuffix+".log"),
 	})
 	if err != nil {
 		return builtKernel{}, err
