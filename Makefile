@@ -23,6 +23,8 @@ SCENARIO_TIMEOUT ?=
 BUILD ?= $(CURDIR)/build
 CACHE ?= $(HOME)/.cache/dioharness
 CCACHE_DIR ?= $(CACHE)/ccache
+# series-check boots each patch with its own scenarios; 0 skips the boots.
+BOOT_EACH_PATCH ?= 1
 # kvm, tcg, or empty to prove KVM with a bounded boot.
 QEMU_ACCEL ?=
 # fstests (make fstests): a checkout of the suite, never part of this
@@ -121,7 +123,8 @@ generate-check: generate
 		{ echo "generated BPF code differs from the committed one: run make generate and commit"; exit 1; }
 
 series-check: harness
-	@$(HARNESS) series-check -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) $(if $(BASE),-base '$(BASE)')
+	@$(HARNESS) series-check -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) $(if $(BASE),-base '$(BASE)') \
+		$(if $(filter 0,$(BOOT_EACH_PATCH)),-boot=false) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL))
 
 send-email: harness
 	@$(HARNESS) send-email -build $(BUILD) -cache $(CACHE) -series '$(SERIES)' $(if $(SEND),-send)

@@ -54,7 +54,7 @@ func (c Choice) Drifted() bool { return c.Version != c.Recorded }
 func Choose(pkg, recorded string, served []string) (Choice, error) {
 	c := Choice{Package: pkg, Recorded: recorded}
 	if len(served) == 0 {
-		return c, fmt.Errorf("Debian's archive serves no %s in the configured suites", pkg)
+		return c, fmt.Errorf("no %s is served in the configured suites of Debian's archive", pkg)
 	}
 	newest := ""
 	for _, v := range served {

@@ -39,8 +39,7 @@
 //  5. xfs: xfs_iomap_invalid tracepoint, xfs_iomap_valid returning false.
 //  6. request: fuse_request_send/end.
 //  7. patched: tracepoints added by the project's kernel patches
-//     (fuse_iomode, fuse_dio_write_lock, fuse_dio_write_fallback): Skipped on
-//     kernels without them.
+//     (fuse_iomode, fuse_dio_write_lock): Skipped on kernels without them.
 //
 // Every program is loaded and attached on its own: a target missing from
 // the running kernel (inlined, not built, unpatched) makes only that

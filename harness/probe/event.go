@@ -242,8 +242,6 @@ func (e Event) detail() string {
 			mode = "exclusive"
 		}
 		return fmt.Sprintf("%s %s pos=%d count=%d", mode, DIOLockReason(e.Aux), e.A0, e.A1)
-	case KindTraceDIOWriteFallback:
-		return fmt.Sprintf("pos=%d count=%d err=%s", e.A0, e.A1, retString(e.Ret))
 	case KindFaultInjected:
 		return fmt.Sprintf("%s ret=%s left=%d within=%s", Site(e.Aux), retString(e.Ret), int64(e.A0), Func(e.A1))
 	}

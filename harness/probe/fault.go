@@ -20,6 +20,11 @@ type FaultSpec struct {
 	Within string
 	// PID is the thread group whose threads get the fault.
 	PID int
+	// AnyTask arms the fault for every task instead of PID, kernel
+	// workers included (an asynchronous completion runs in one). It
+	// needs Within: only a task inside that function for a watched
+	// inode has the context the fault checks.
+	AnyTask bool
 	// Count is how many times to inject (Unlimited for every call).
 	Count int
 	// Errno is the error to return (positive). Zero means ENOMEM for
@@ -46,7 +51,12 @@ func (s *Set) ArmFault(spec FaultSpec) error {
 	if !ok {
 		return fmt.Errorf("probe: ArmFault: unknown site %q (want should_failslab or should_fail_bio)", spec.Site)
 	}
-	if spec.PID <= 0 {
+	switch {
+	case spec.AnyTask && spec.Within == "":
+		return errors.New("probe: ArmFault: AnyTask needs Within")
+	case spec.AnyTask && spec.PID != 0:
+		return fmt.Errorf("probe: ArmFault: AnyTask with PID %d", spec.PID)
+	case !spec.AnyTask && spec.PID <= 0:
 		return fmt.Errorf("probe: ArmFault: PID %d", spec.PID)
 	}
 	if spec.Count == 0 || spec.Count < Unlimited {
@@ -82,9 +92,12 @@ func (s *Set) ArmFault(spec FaultSpec) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Context tracking for the process first, so the fault never sees a
-	// half-built context.
-	if err := s.addTgidFlags(spec.PID, watchCtx); err != nil {
-		return err
+	// half-built context. Any task gets its context from the watched
+	// inode instead.
+	if !spec.AnyTask {
+		if err := s.addTgidFlags(spec.PID, watchCtx); err != nil {
+			return err
+		}
 	}
 	if err := s.maps["faults"].Put(uint32(site), f); err != nil {
 		return fmt.Errorf("probe: arm %s: %w", spec.Site, err)

@@ -136,14 +136,12 @@ const (
 	// KindTraceDIOWriteLock: fuse_dio_write_lock, A0=pos, A1=count,
 	// FlagExclusive, Aux=DIOLockReason.
 	KindTraceDIOWriteLock Kind = 48
-	// KindTraceDIOWriteFallback: fuse_dio_write_fallback, A0=pos, A1=count, Ret=err.
-	KindTraceDIOWriteFallback Kind = 49
 
 	// KindFaultInjected: a fault was injected. Aux=Site, Ret=-errno,
 	// A0=injections left (-1 unlimited), A1=the Within Func.
-	KindFaultInjected Kind = 50
+	KindFaultInjected Kind = 49
 
-	kindMax = 51
+	kindMax = 50
 )
 
 var kindNames = [kindMax]string{
@@ -196,7 +194,6 @@ var kindNames = [kindMax]string{
 	KindFuseRequestEnd:           "FuseRequestEnd",
 	KindTraceIOMode:              "TraceIOMode",
 	KindTraceDIOWriteLock:        "TraceDIOWriteLock",
-	KindTraceDIOWriteFallback:    "TraceDIOWriteFallback",
 	KindFaultInjected:            "FaultInjected",
 }
 
@@ -249,7 +246,7 @@ func (k Kind) Family() Family {
 		return FamilyXFS
 	case k == KindFuseRequestSend || k == KindFuseRequestEnd:
 		return FamilyRequest
-	case k >= KindTraceIOMode && k <= KindTraceDIOWriteFallback:
+	case k >= KindTraceIOMode && k <= KindTraceDIOWriteLock:
 		return FamilyPatched
 	default:
 		return FamilyFault

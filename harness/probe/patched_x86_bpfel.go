@@ -16,19 +16,18 @@ import (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	patchedMapConfig                  = "config"
-	patchedMapDropped                 = "dropped"
-	patchedMapEvents                  = "events"
-	patchedMapFaults                  = "faults"
-	patchedMapInodes                  = "inodes"
-	patchedMapNodeids                 = "nodeids"
-	patchedMapReqs                    = "reqs"
-	patchedMapStashes                 = "stashes"
-	patchedMapTasks                   = "tasks"
-	patchedMapTgids                   = "tgids"
-	patchedProgTpFuseDioWriteFallback = "tp_fuse_dio_write_fallback"
-	patchedProgTpFuseDioWriteLock     = "tp_fuse_dio_write_lock"
-	patchedProgTpFuseIomode           = "tp_fuse_iomode"
+	patchedMapConfig              = "config"
+	patchedMapDropped             = "dropped"
+	patchedMapEvents              = "events"
+	patchedMapFaults              = "faults"
+	patchedMapInodes              = "inodes"
+	patchedMapNodeids             = "nodeids"
+	patchedMapReqs                = "reqs"
+	patchedMapStashes             = "stashes"
+	patchedMapTasks               = "tasks"
+	patchedMapTgids               = "tgids"
+	patchedProgTpFuseDioWriteLock = "tp_fuse_dio_write_lock"
+	patchedProgTpFuseIomode       = "tp_fuse_iomode"
 )
 
 // loadPatched returns the embedded CollectionSpec for patched.
@@ -73,9 +72,8 @@ type patchedSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type patchedProgramSpecs struct {
-	TpFuseDioWriteFallback *ebpf.ProgramSpec `ebpf:"tp_fuse_dio_write_fallback"`
-	TpFuseDioWriteLock     *ebpf.ProgramSpec `ebpf:"tp_fuse_dio_write_lock"`
-	TpFuseIomode           *ebpf.ProgramSpec `ebpf:"tp_fuse_iomode"`
+	TpFuseDioWriteLock *ebpf.ProgramSpec `ebpf:"tp_fuse_dio_write_lock"`
+	TpFuseIomode       *ebpf.ProgramSpec `ebpf:"tp_fuse_iomode"`
 }
 
 // patchedMapSpecs contains maps before they are loaded into the kernel.
@@ -157,14 +155,12 @@ type patchedVariables struct {
 //
 // It can be passed to loadPatchedObjects or ebpf.CollectionSpec.LoadAndAssign.
 type patchedPrograms struct {
-	TpFuseDioWriteFallback *ebpf.Program `ebpf:"tp_fuse_dio_write_fallback"`
-	TpFuseDioWriteLock     *ebpf.Program `ebpf:"tp_fuse_dio_write_lock"`
-	TpFuseIomode           *ebpf.Program `ebpf:"tp_fuse_iomode"`
+	TpFuseDioWriteLock *ebpf.Program `ebpf:"tp_fuse_dio_write_lock"`
+	TpFuseIomode       *ebpf.Program `ebpf:"tp_fuse_iomode"`
 }
 
 func (p *patchedPrograms) Close() error {
 	return _PatchedClose(
-		p.TpFuseDioWriteFallback,
 		p.TpFuseDioWriteLock,
 		p.TpFuseIomode,
 	)

@@ -95,10 +95,10 @@ func (p *Probes) Record(fn func()) probe.Events {
 	return ev
 }
 
-// ArmFault arms an injected fault for this process and disarms it when
-// the scenario ends.
+// ArmFault arms an injected fault for this process (unless spec.AnyTask)
+// and disarms it when the scenario ends.
 func (p *Probes) ArmFault(spec probe.FaultSpec) {
-	if spec.PID == 0 {
+	if spec.PID == 0 && !spec.AnyTask {
 		spec.PID = os.Getpid()
 	}
 	if err := p.Set.ArmFault(spec); err != nil {

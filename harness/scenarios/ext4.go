@@ -168,9 +168,23 @@ func ext4Scenarios() scenario.Catalogue {
 			Checks: "a 4 KiB O_DIRECT write over page 0: the pre-write flush of page 0 fails with EIO (fault fired once, filemap_write_and_wait_range -> -EIO). " +
 				"Pass (patched): pwrite returns EIO, no iomap_dio_invalidate_fail, no buffered write, iomap_dio_rw returns -EIO; page 1 (dirty, outside the range) and pages 2-3 " +
 				"read back intact after fsync and drop_caches. Base: iomap turns the EIO into -ENOTBLK, ext4 writes page 0 buffered and pwrite returns 4096; only fsync reports the EIO",
-			FailsOnBase: "6.12 iomap turns every pre-write invalidation error except -EAGAIN into -ENOTBLK: the flush's EIO is hidden behind a buffered fallback and pwrite succeeds",
-			Patch:       "iomap: fall back to buffered I/O only if the page cache cannot be dropped",
+			FailsOnBase: "the base iomap turns every pre-write invalidation error except -EAGAIN into -ENOTBLK: the flush's EIO is hidden behind a buffered fallback and pwrite succeeds",
+			Patch:       patchIomap,
 			Run:         func(t *scenario.T) { invalidateEIO(t, ext4FS) },
+		},
+		{
+			Name: "ext4/odirect-reports-earlier-writeback-error",
+			Area: "ext4",
+			Setup: "ext4; a 64 KiB file written with O_DIRECT; page 8 dirtied by a buffered write and written back by sync_file_range(SYNC_FILE_RANGE_WRITE) " +
+				"with one should_fail_bio (EIO) armed for this process, so the mapping records AS_EIO and nobody has consumed it",
+			Checks: "a 4 KiB O_DIRECT write to page 0, which has no page cache (mincore), meets the earlier error in its pre-write flush " +
+				"(filemap_write_and_wait_range inside kiocb_invalidate_pages returns -EIO through filemap_check_errors, on every kernel). Pass (patched): " +
+				"pwrite returns EIO, no iomap_dio_invalidate_fail, no buffered write, iomap_dio_rw -EIO; the same write repeated then succeeds as one iomap " +
+				"direct write with a clean flush (the error is reported once); the other pages read back intact after drop_caches. " +
+				"Base: -ENOTBLK, a buffered fallback, and pwrite returns 4096",
+			FailsOnBase: "the base iomap turns the flush's EIO into -ENOTBLK: the O_DIRECT write falls back to a buffered write and succeeds, and the earlier writeback error is never returned from write(2)",
+			Patch:       patchIomap,
+			Run:         func(t *scenario.T) { earlierWritebackError(t, ext4FS) },
 		},
 		{
 			Name:  "ext4/dio-from-own-mmap",
@@ -501,6 +515,103 @@ func invalidateEIO(t *scenario.T, fs blockFS) {
 		t.Logf("page 0 holds its original bytes: the buffered bytes dirtied before were lost with the failed flush (the EIO reports it)")
 	default:
 		t.Errorf("page 0 holds a mixture: %x...", p0[:16])
+	}
+}
+
+// patchIomap is the subject of the iomap patch (patches/v7.3/iomap).
+const patchIomap = "iomap: fall back to buffered I/O only if the page cache cannot be dropped"
+
+// earlierWritebackError: the mapping holds AS_EIO from a failed
+// writeback of another page; an O_DIRECT write to a range without page
+// cache meets it in its pre-write flush. The patched iomap returns it
+// once, as generic_file_direct_write does; the base one falls back to a
+// buffered write and the error is never returned from write(2).
+func earlierWritebackError(t *scenario.T, fs blockFS) {
+	ps := t.Probes(append(fs.lockProbes, "tp_btf/iomap_dio_invalidate_fail", "fexit/filemap_write_and_wait_range",
+		"fexit/kiocb_invalidate_pages", "fexit/iomap_dio_rw", "kprobe/should_fail_bio", bufferedProbe(fs))...)
+	mnt := t.Disk(fs.disk, "")
+	const size = 16 * page
+	bf := newBlockFile(t, mnt, "earlier-eio", size, 0x11)
+	want := pattern(size, 0x11)
+	ps.Watch(bf.Direct)
+
+	// Write page 8 back with its bio failing. Background writeback may
+	// clean the page first (then the fault does not fire: try again).
+	var (
+		fired    uint64
+		attempts int
+	)
+	for attempts = 1; attempts <= maxWindowAttempts && fired == 0; attempts++ {
+		n, err := bf.Buffered.WriteAt(pattern(page, 0x40+byte(attempts)), 8*page)
+		if err != nil || n != page {
+			t.Fatalf("buffered write of page 8: %d, %v", n, err)
+		}
+		ps.ArmFault(probe.FaultSpec{Site: "should_fail_bio", Count: 1})
+		ps.Record(func() {
+			t.Check(unix.SyncFileRange(int(bf.Buffered.Fd()), 8*page, page, unix.SYNC_FILE_RANGE_WRITE), "sync_file_range page 8")
+		})
+		var ferr error
+		fired, ferr = ps.DisarmFault("should_fail_bio")
+		t.Check(ferr, "disarm should_fail_bio")
+	}
+	t.SetAttempts(attempts - 1)
+	if fired != 1 {
+		t.Fatalf("the writeback of page 8 never met the injected bio failure in %d attempts (fired %d)", maxWindowAttempts, fired)
+	}
+	if res := resident(t, bf.Buffered, 0, page); res[0] {
+		t.Fatalf("page 0 is in the page cache: the direct write would have something to flush")
+	}
+
+	buf := alignedBuf(t, page, 0x99)
+	var (
+		n   int
+		err error
+	)
+	ev := ps.Record(func() { n, err = unix.Pwrite(int(bf.Direct.Fd()), buf, 0) })
+	const what = "4 KiB direct write to page 0 after a failed writeback of page 8"
+	flush := ev.Of(probe.KindWriteAndWaitExit).Where(func(e probe.Event) bool {
+		return e.Within.Has(probe.FuncKiocbInvalidatePages)
+	})
+	if len(flush) != 1 || flush[0].Errno() != syscall.EIO {
+		t.Fatalf("%s: want the pre-write flush to return the recorded -EIO\n%s", what, ev)
+	}
+	switch {
+	case err == nil:
+		t.Errorf("%s: pwrite returned %d with no error: the earlier writeback error was hidden by a buffered fallback "+
+			"(iomap_dio_invalidate_fail %v, buffered write %v, iomap_dio_rw %s)",
+			what, n, ev.Has(probe.KindDIOInvalidateFail), ev.Has(probe.KindBufferedWrite), dioRwRet(ev))
+	case err != unix.EIO:
+		t.Fatalf("%s: pwrite returned %v, want EIO\n%s", what, errnoOf(err), ev)
+	default:
+		noBuffered(t, what, ev)
+		rw, _ := ev.Last(probe.KindIomapDioRw)
+		if rw.Errno() != syscall.EIO || ev.Has(probe.KindDIOComplete) {
+			t.Fatalf("%s: want iomap_dio_rw -EIO and no direct I/O\n%s", what, ev)
+		}
+		wantExit(t, what, ev, fs.write, -int64(syscall.EIO))
+	}
+
+	// The error is reported once: the same write now goes through.
+	ev = ps.Record(func() { pwriteFull(t, bf.Direct, buf, 0) })
+	const again = "the same direct write repeated"
+	flush = ev.Of(probe.KindWriteAndWaitExit).Where(func(e probe.Event) bool {
+		return e.Within.Has(probe.FuncKiocbInvalidatePages)
+	})
+	if len(flush) != 1 || flush[0].Ret != 0 {
+		t.Fatalf("%s: want a clean pre-write flush\n%s", again, ev)
+	}
+	oneDIO(t, again, ev, 0, page, 0, page)
+	noBuffered(t, again, ev)
+	t.Logf("%s: i_rwsem %q; fsync then: %s", what, lockTrace(ev), errName(bf.Direct.Sync()))
+
+	copy(want, buf)
+	t.DropCaches()
+	got := bf.readDirect(t, 0, size)
+	sameBytes(t, "page 0 after drop_caches", got[:page], buf)
+	sameBytes(t, "pages 1-7 after drop_caches", got[page:8*page], want[page:8*page])
+	sameBytes(t, "pages 9-15 after drop_caches", got[9*page:], want[9*page:])
+	if string(got[8*page:9*page]) == string(want[8*page:9*page]) {
+		t.Logf("page 8 holds its original bytes: the buffered bytes were lost with the failed writeback (the EIO reports it)")
 	}
 }
 

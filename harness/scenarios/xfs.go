@@ -90,9 +90,21 @@ func xfsScenarios() scenario.Catalogue {
 			Checks: "as ext4/invalidate-eio-returned: the pre-write flush of page 0 fails with EIO. Pass (patched): pwrite returns EIO, no iomap_dio_invalidate_fail, " +
 				"no buffered write, iomap_dio_rw -EIO, page 1 and pages 2-3 intact after fsync and drop_caches. Base: -ENOTBLK, and XFS (which only means to fall back " +
 				"for reflink CoW, but falls back on any -ENOTBLK) writes page 0 through iomap_file_buffered_write; pwrite returns 4096",
-			FailsOnBase: "6.12 iomap turns every pre-write invalidation error except -EAGAIN into -ENOTBLK and xfs_file_write_iter falls back to a buffered write: pwrite succeeds and the EIO surfaces only at fsync",
-			Patch:       "iomap: fall back to buffered I/O only if the page cache cannot be dropped",
+			FailsOnBase: "the base iomap turns every pre-write invalidation error except -EAGAIN into -ENOTBLK and xfs_file_write_iter falls back to a buffered write: pwrite succeeds and the EIO surfaces only at fsync",
+			Patch:       patchIomap,
 			Run:         func(t *scenario.T) { invalidateEIO(t, xfsFS) },
+		},
+		{
+			Name: "xfs/odirect-reports-earlier-writeback-error",
+			Area: "xfs",
+			Setup: "XFS; a 64 KiB file written with O_DIRECT; page 8 dirtied by a buffered write and written back by sync_file_range(SYNC_FILE_RANGE_WRITE) " +
+				"with one should_fail_bio (EIO) armed for this process (an overwrite: the ioend completes without the unwritten-conversion workqueue), so the mapping records AS_EIO",
+			Checks: "as ext4/odirect-reports-earlier-writeback-error: the O_DIRECT write to page 0 (no page cache) meets the earlier error in its pre-write flush. " +
+				"Pass (patched): pwrite returns EIO once with no fallback, the repeated write is one iomap direct write. Base: -ENOTBLK, XFS falls back to " +
+				"iomap_file_buffered_write, and pwrite returns 4096",
+			FailsOnBase: "the base iomap turns the flush's EIO into -ENOTBLK and xfs_file_write_iter falls back to a buffered write: the earlier writeback error is never returned from write(2)",
+			Patch:       patchIomap,
+			Run:         func(t *scenario.T) { earlierWritebackError(t, xfsFS) },
 		},
 		{
 			Name:  "xfs/dio-from-own-mmap",

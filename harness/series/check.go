@@ -30,6 +30,12 @@ type Checker struct {
 	// StampDir receives one stamp per series that passed, which
 	// send-email requires.
 	StampDir string
+	// AfterPatch, when set, runs after each patch built: it boots the
+	// tree with the scenarios that prove this patch (and those of the
+	// next one, which must still fail), so that each patch, not only
+	// the series, is shown to do what it says. subjects are the
+	// series' patch subjects; patches [0, i] are applied.
+	AfterPatch func(ctx context.Context, t kernel.Tree, built kernel.Result, series string, subjects []string, i int) error
 	// Log receives one line per step.
 	Log io.Writer
 }
@@ -220,6 +226,10 @@ func (c *Checker) checkSeries(ctx context.Context, name, dir string, patches []s
 	if err != nil {
 		return nil, fmt.Errorf("%s: base: %w", name, err)
 	}
+	subjects, err := kernel.Subjects(patches)
+	if err != nil {
+		return nil, err
+	}
 	var failures []string
 	for i, p := range patches {
 		pn := filepath.Base(p)
@@ -233,7 +243,8 @@ func (c *Checker) checkSeries(ctx context.Context, name, dir string, patches []s
 		if bad := Unexcused(p, string(out), ex); len(bad) > 0 {
 			failures = append(failures, fmt.Sprintf("%s: %s: checkpatch --strict:\n  %s", name, pn, strings.Join(bad, "\n  ")))
 		}
-		if _, err := kernel.Build(ctx, t, c.Build); err != nil {
+		built, err := kernel.Build(ctx, t, c.Build)
+		if err != nil {
 			return append(failures, fmt.Sprintf("%s: %s: does not build: %v", name, pn, err)), nil
 		}
 		cur, err := c.warnings(ctx, t, touched, sparse)
@@ -244,6 +255,11 @@ func (c *Checker) checkSeries(ctx context.Context, name, dir string, patches []s
 			failures = append(failures, fmt.Sprintf("%s: %s: new W=1/sparse warnings:\n  %s", name, pn, strings.Join(added, "\n  ")))
 		}
 		prev = cur
+		if c.AfterPatch != nil {
+			if err := c.AfterPatch(ctx, t, built, name, subjects, i); err != nil {
+				failures = append(failures, fmt.Sprintf("%s: %s: %v", name, pn, err))
+			}
+		}
 	}
 	return failures, nil
 }

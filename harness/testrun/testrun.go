@@ -78,6 +78,21 @@ type Options struct {
 	// scenario kernel.
 	ExtraKconfig []string
 	ObjSuffix    string
+	// Built is a kernel built elsewhere (series-check builds one per
+	// patch); Run boots it instead of preparing and building one.
+	Built *Built
+	// ResultsName prefixes the results directory; default the
+	// variant's slug ("v7.3-patched").
+	ResultsName string
+}
+
+// Built is a kernel that is already built.
+type Built struct {
+	Tree             kernel.Tree
+	BzImage, Release string
+	// Kernel is what the declarations need: the variant and the
+	// subjects of the patches the tree carries.
+	Kernel scenario.Kernel
 }
 
 // Outcome is a finished run.
@@ -121,6 +136,9 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 	// The patches are known before the build: the plan's expectations
 	// follow from which patches this kernel carries.
 	kern, err := declaredKernel(o)
+	if o.Built != nil {
+		kern, err = o.Built.Kernel, nil
+	}
 	if err != nil {
 		fmt.Fprintf(o.Out, "error: %v\n", err)
 		return Outcome{Exit: ExitBadArgs}
@@ -137,7 +155,11 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 		return Outcome{Exit: ExitBadArgs}
 	}
 	start := time.Now()
-	dir := filepath.Join(o.Repo, "results", fmt.Sprintf("%s-%s", o.Variant.Slug(), start.UTC().Format("20060102-150405")))
+	name := o.ResultsName
+	if name == "" {
+		name = o.Variant.Slug()
+	}
+	dir := filepath.Join(o.Repo, "results", fmt.Sprintf("%s-%s", name, start.UTC().Format("20060102-150405")))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fmt.Fprintf(o.Out, "error: %v\n", err)
 		return Outcome{Exit: ExitInfra}
@@ -160,8 +182,10 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 		return finish(ExitInfra)
 	}
 
-	kb, err := buildKernel(ctx, o, mach.KconfigPath())
-	if err != nil {
+	var kb builtKernel
+	if o.Built != nil {
+		kb = builtKernel{tree: o.Built.Tree, bzImage: o.Built.BzImage, release: o.Built.Release, commit: shortCommit(o.Built.Tree.Commit)}
+	} else if kb, err = buildKernel(ctx, o, mach.KconfigPath()); err != nil {
 		return infra(err)
 	}
 	kimg, release := kb.bzImage, kb.release

@@ -315,13 +315,18 @@ func qemuTest(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 	return worst
 }
 
-func list(_ context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+// envOnly parses a command that takes no flags and loads the bases.
+func envOnly(name string, args []string, stderr io.Writer) (env, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	if err := parseFlags(fs, args); err != nil {
-		return badArgs(stderr, err)
+		return env{}, err
 	}
-	e, err := loadEnv()
+	return loadEnv()
+}
+
+func list(_ context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+	e, err := envOnly("list", args, stderr)
 	if err != nil {
 		return badArgs(stderr, err)
 	}
@@ -374,12 +379,7 @@ func declaredKernels(e env) ([]scenario.Kernel, error) {
 }
 
 func bases(_ context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bases", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return badArgs(stderr, err)
-	}
-	e, err := loadEnv()
+	e, err := envOnly("bases", args, stderr)
 	if err != nil {
 		return badArgs(stderr, err)
 	}

@@ -30,16 +30,27 @@ func (f *seriesFlags) sources(e env, spec kbase.Spec, out io.Writer) (*kernel.So
 	return &kernel.Sources{Dir: filepath.Join(build, "kernel", spec.Name), Spec: spec, Archive: arch, Log: out}, nil
 }
 
+// baseTree imports (if needed) and checks out the base tree of spec:
+// get_maintainer.pl runs there.
+func (f *seriesFlags) baseTree(ctx context.Context, e env, spec kbase.Spec, out io.Writer) (kernel.Tree, error) {
+	src, err := f.sources(e, spec, out)
+	if err != nil {
+		return kernel.Tree{}, err
+	}
+	return src.Base(ctx)
+}
+
 func (f *seriesFlags) stampDir() string {
 	build, _ := filepath.Abs(f.build)
 	return filepath.Join(build, "series-check")
 }
 
-func seriesCheck(ctx context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func seriesCheck(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("series-check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f seriesFlags
 	f.register(fs)
+	boot := fs.Bool("boot", true, "boot each patch with the scenarios that prove it (and the next patch's, which must still fail)")
 	if err := parseFlags(fs, args); err != nil {
 		return badArgs(stderr, err)
 	}
@@ -77,6 +88,9 @@ func seriesCheck(ctx context.Context, _ scenario.Catalogue, args []string, stdou
 			StampDir: f.stampDir(),
 			Log:      stdout,
 		}
+		if *boot {
+			chk.AfterPatch = bootPatch(cat, e, spec, f, stdout)
+		}
 		if err := chk.Run(ctx); err != nil {
 			fmt.Fprintf(stderr, "harness: %s: %v\n", spec.Name, err)
 			worst = testrun.ExitFailed
@@ -102,12 +116,7 @@ func maintainers(ctx context.Context, _ scenario.Catalogue, args []string, stdou
 		return badArgs(stderr, err)
 	}
 	for _, spec := range sel {
-		src, err := f.sources(e, spec, stdout)
-		if err != nil {
-			fmt.Fprintf(stderr, "harness: %v\n", err)
-			return testrun.ExitInfra
-		}
-		base, err := src.Base(ctx)
+		base, err := f.baseTree(ctx, e, spec, stdout)
 		if err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			return testrun.ExitInfra
@@ -172,12 +181,7 @@ func sendEmail(ctx context.Context, _ scenario.Catalogue, args []string, stdout,
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitFailed
 	}
-	src, err := f.sources(e, spec, stdout)
-	if err != nil {
-		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return testrun.ExitInfra
-	}
-	base, err := src.Base(ctx)
+	base, err := f.baseTree(ctx, e, spec, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitInfra
@@ -195,4 +199,42 @@ func sendEmail(ctx context.Context, _ scenario.Catalogue, args []string, stdout,
 		fmt.Fprintf(stdout, "dry run; mails written to %s; make send-email SERIES=%s SEND=1 sends them\n", out, *which)
 	}
 	return testrun.ExitOK
+}
+
+// bootPatch returns series-check's per-patch boot: the scenarios whose
+// Patch is this patch's subject must pass, and those of the next patch
+// of the series, run in the same boot, must still fail: judged as on a
+// kernel with the series' patches so far. A patch no scenario proves
+// (documentation, a selftest, a helper the next patch uses) is not
+// booted; the base run shows its successor's scenarios failing.
+func bootPatch(cat scenario.Catalogue, e env, spec kbase.Spec, f seriesFlags, out io.Writer) func(context.Context, kernel.Tree, kernel.Result, string, []string, int) error {
+	return func(ctx context.Context, t kernel.Tree, built kernel.Result, series string, subjects []string, i int) error {
+		var own, next []string
+		for _, s := range cat {
+			switch {
+			case s.Manual || s.Patch == "":
+			case s.Patch == subjects[i]:
+				own = append(own, s.Name)
+			case i+1 < len(subjects) && s.Patch == subjects[i+1]:
+				next = append(next, s.Name)
+			}
+		}
+		if len(own) == 0 {
+			fmt.Fprintf(out, "series-check: %s [%d/%d] no scenario proves %q: not booted\n", series, i+1, len(subjects), subjects[i])
+			return nil
+		}
+		names := append(own, next...)
+		o := f.options(e, out)
+		v := kbase.Variant{Base: spec.Name, Flavour: kbase.Patched}
+		o.Variant, o.Spec, o.Scenarios = v, &spec, strings.Join(names, ",")
+		o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release,
+			Kernel: scenario.Kernel{Variant: v, Patches: subjects[:i+1]}}
+		o.ResultsName = fmt.Sprintf("series-check-%s-%02d", strings.ReplaceAll(series, "/", "-"), i+1)
+		fmt.Fprintf(out, "series-check: %s [%d/%d] booting with %s\n", series, i+1, len(subjects), o.Scenarios)
+		res := testrun.Run(ctx, cat, o)
+		if res.Exit != testrun.ExitOK {
+			return fmt.Errorf("the boot with its scenarios did not match their declarations (exit %d, %s)", res.Exit, res.Dir)
+		}
+		return nil
+	}
 }

@@ -86,9 +86,8 @@ enum event_kind {
 	/* family 7: tracepoints from our kernel patches */
 	KIND_TRACE_IOMODE = 47,
 	KIND_TRACE_DIO_WRITE_LOCK = 48,
-	KIND_TRACE_DIO_WRITE_FALLBACK = 49,
 	/* fault injection */
-	KIND_FAULT_INJECTED = 50,
+	KIND_FAULT_INJECTED = 49,
 };
 
 /*
@@ -243,7 +242,7 @@ struct task_ctx {
 
 struct fault {
 	__u32 armed;
-	__u32 tgid;
+	__u32 tgid;        /* 0 = any task (then within is set) */
 	__u32 within;      /* ctx_fn the task must be inside, 0 = anywhere */
 	__s32 err;         /* negative errno to return */
 	__s64 remaining;   /* injections left; < 0 = unlimited */

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Fault injection: kprobes with bpf_override_return on functions marked
- * ALLOW_ERROR_INJECTION. A fault fires only for the armed process, only
- * while the thread is inside the armed context function (tracked by the
- * fentry/fexit pairs in probes.c through the shared tasks map), and only as
- * many times as armed. Needs CONFIG_BPF_KPROBE_OVERRIDE, hence its own
+ * ALLOW_ERROR_INJECTION. A fault fires only for the armed process (or, with
+ * tgid 0, for any task whose context is tracked, i.e. one working on a
+ * watched inode), only while the thread is inside the armed context
+ * function (tracked by the fentry/fexit pairs in probes.c through the
+ * shared tasks map), and only as many times as armed. Needs CONFIG_BPF_KPROBE_OVERRIDE, hence its own
  * object.
  */
 #include "common.h"
@@ -17,7 +18,8 @@ static __always_inline int try_fault(struct pt_regs *ctx, __u32 site)
 	__s64 left = 0;
 
 	f = bpf_map_lookup_elem(&faults, &site);
-	if (!f || !f->armed || f->tgid != cur_tgid())
+	/* tgid 0: any task, e.g. a kernel worker, inside the Within context */
+	if (!f || !f->armed || (f->tgid && f->tgid != cur_tgid()))
 		return 0;
 	c = ctx_get();
 	if (f->within && (!c || !(c->within & (1u << (f->within & 31)))))

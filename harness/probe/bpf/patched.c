@@ -57,27 +57,3 @@ int BPF_PROG(tp_fuse_dio_write_lock, struct inode *inode, loff_t pos, size_t cou
 	ev_submit(e);
 	return 0;
 }
-
-/* TP_PROTO(struct inode *inode, loff_t pos, size_t count, int err) */
-SEC("tp_btf/fuse_dio_write_fallback")
-int BPF_PROG(tp_fuse_dio_write_fallback, struct inode *inode, loff_t pos,
-	     size_t count, int err)
-{
-	struct event *e;
-	__u32 dev;
-	__u64 ino;
-
-	if (!tracking() || !active())
-		return 0;
-	inode_id(inode, &dev, &ino);
-	if (!want_record(dev, ino))
-		return 0;
-	e = ev_new(KIND_TRACE_DIO_WRITE_FALLBACK, dev, ino, ctx_get());
-	if (!e)
-		return 0;
-	e->a0 = pos;
-	e->a1 = count;
-	e->ret = err;
-	ev_submit(e);
-	return 0;
-}
