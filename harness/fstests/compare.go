@@ -48,6 +48,8 @@ type Cell struct {
 	FSTests Status `json:"fstests,omitempty"`
 	// Reports are the kernel reports printed while the test ran.
 	Reports []string `json:"kernel_reports,omitempty"`
+	// Calls are the calls to the Watched functions while it ran.
+	Calls map[string]uint64 `json:"calls,omitempty"`
 }
 
 // Row is one test under one setup, a cell per flavour.
@@ -120,6 +122,11 @@ func Compare(base string, runs []SetupRun) Comparison {
 				order = append(order, key)
 			}
 			cell := Cell{Verdict: verdictOf(s), Reason: s.Reason, Duration: s.Duration}
+			for _, d := range s.Detail {
+				if calls, ok := ParsePath(d); ok {
+					cell.Calls = calls
+				}
+			}
 			if x, ok := sr.Xunit[s.Name]; ok {
 				cell.FSTests = x.Status()
 			}
@@ -272,6 +279,12 @@ func (c Comparison) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
+	if paths := c.paths(); len(paths) > 0 {
+		b.WriteString("\n## Kernel paths\n\nCalls while each test ran, base / patched (functions with no call left out):\n\n")
+		for _, p := range paths {
+			fmt.Fprintf(&b, "- %s\n", p)
+		}
+	}
 	notes := c.notes()
 	if len(notes) > 0 {
 		b.WriteString("\n## Reasons\n\n")
@@ -303,6 +316,35 @@ func cellText(c Cell) string {
 		t += fmt.Sprintf(" (%d kernel report)", len(c.Reports))
 	}
 	return t
+}
+
+// paths lists, per test, the calls to each watched function on each
+// kernel.
+func (c Comparison) paths() []string {
+	var out []string
+	for _, r := range c.Rows {
+		var parts []string
+		for _, fn := range Watched {
+			var counts []string
+			any := false
+			for _, col := range c.Columns {
+				calls, ok := r.Cells[col.Flavour].Calls[fn]
+				any = any || calls > 0
+				if ok {
+					counts = append(counts, fmt.Sprint(calls))
+				} else {
+					counts = append(counts, "-")
+				}
+			}
+			if any {
+				parts = append(parts, fn+" "+strings.Join(counts, " / "))
+			}
+		}
+		if len(parts) > 0 {
+			out = append(out, fmt.Sprintf("%s %s: %s", r.Setup, r.Test, strings.Join(parts, ", ")))
+		}
+	}
+	return out
 }
 
 // notes explains every cell that is not a plain pass, once per reason.

@@ -288,7 +288,8 @@ func TestCompare(t *testing.T) {
 	xfs, _ := SetupNamed("xfs")
 	dio, _ := SetupNamed("fuse-direct-io")
 	pass := func(n string) report.Scenario {
-		return report.Scenario{Name: n, Verdict: report.Pass, Duration: 90 * time.Second}
+		return report.Scenario{Name: n, Verdict: report.Pass, Duration: 90 * time.Second,
+			Detail: []string{"kernel path: __iomap_dio_rw=12 fuse_direct_io=0"}}
 	}
 	fail := func(n, why string) report.Scenario {
 		return report.Scenario{Name: n, Verdict: report.Fail, Reason: why, Duration: 100 * time.Second}
@@ -329,6 +330,7 @@ func TestCompare(t *testing.T) {
 		"| generic/095 | timeout | pass 90s |", "| *time, boots included* | 4m0s | 5m0s |",
 		"xfs generic/208, base: notrun: aio-dio utilities required",
 		"[patched xfs generic/263]\nWARNING: at fs/iomap/direct-io.c",
+		"- xfs generic/091: __iomap_dio_rw 12 / 12\n", "- fuse-direct-io generic/095: __iomap_dio_rw - / 12\n",
 	} {
 		if !strings.Contains(md.String(), s) {
 			t.Errorf("markdown lacks %q:\n%s", s, md.String())

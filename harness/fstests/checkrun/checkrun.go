@@ -48,6 +48,7 @@ type Runner struct {
 	env   []string
 	// results is RESULT_BASE in the guest.
 	results string
+	paths   *pathCounter
 }
 
 // Status is the outcome of one test.
@@ -121,6 +122,7 @@ func Prepare(ctx context.Context, p guestproto.FSTests, agent string, sup *pid1.
 	if err := os.WriteFile(fstests.ConfigPath, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
+	r.paths = newPathCounter()
 	return r, nil
 }
 
@@ -197,11 +199,11 @@ func mountFS(source, target, fstype, data string) error {
 
 // Run runs check for one test. Its output goes to output/<test>.txt on
 // the results disk, next to what check writes itself.
-func (r *Runner) Run(ctx context.Context, test string) Result {
-	res := Result{Test: test}
+func (r *Runner) Run(ctx context.Context, test string) (res Result) {
+	res.Test = test
 	start := time.Now()
 	defer func() { res.Duration = time.Since(start) }()
-	outPath := filepath.Join(r.results, "output", fstests.XunitFile(test)[:len(fstests.XunitFile(test))-len(".xml")]+".txt")
+	outPath := filepath.Join(r.results, "output", strings.TrimSuffix(fstests.XunitFile(test), ".xml")+".txt")
 	out, err := os.OpenFile(outPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		res.Status, res.Reason = Fail, "output file: "+err.Error()
@@ -216,6 +218,18 @@ func (r *Runner) Run(ctx context.Context, test string) Result {
 	defer null.Close()
 	report := filepath.Join(r.results, "result.xml")
 	os.Remove(report)
+	before, perr := r.paths.snapshot()
+	defer func() {
+		after, err := r.paths.snapshot()
+		switch {
+		case perr != nil:
+			err = perr
+		case err == nil:
+			res.Detail = append(r.paths.diag(before, after), res.Detail...)
+			return
+		}
+		res.Detail = append([]string{fstests.PathPrefix + "not counted: " + err.Error()}, res.Detail...)
+	}()
 	pid, done, err := r.sup.Start([]string{filepath.Join(r.plan.Dir, "check"), "-R", "xunit", test}, &os.ProcAttr{
 		Dir: r.plan.Dir, Env: r.env, Files: []*os.File{null, out, out},
 		// Its own process group: a timeout kills the test and what

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"dioharness/harness/fstests"
 )
 
 func TestParseStat(t *testing.T) {
@@ -70,5 +72,29 @@ func TestGroupAndWaitGone(t *testing.T) {
 	<-done
 	if d := describeTask(os.Getpid()); d == "" {
 		t.Error("describeTask of this process is empty")
+	}
+}
+
+func TestParseProfile(t *testing.T) {
+	prof := "  dioharness_fstests/fuse_direct_io                     1234               0\n" +
+		"  dioharness_fstests/__iomap_dio_rw                        0               0\n" +
+		"  other/fuse_direct_io                                      9               0\n" +
+		"garbage\n"
+	want := map[string]uint64{"fuse_direct_io": 1234, "__iomap_dio_rw": 0}
+	if d := cmp.Diff(want, parseProfile(prof, pathGroup)); d != "" {
+		t.Errorf("parseProfile (-want +got):\n%s", d)
+	}
+	c := &pathCounter{funcs: []string{"__iomap_dio_rw", "fuse_direct_io"}, missing: map[string]string{"fuse_file_mmap": "no such function"}}
+	got := c.diag(map[string]uint64{"fuse_direct_io": 1000}, map[string]uint64{"fuse_direct_io": 1234, "__iomap_dio_rw": 7})
+	wantDiag := []string{"kernel path: __iomap_dio_rw=7 fuse_direct_io=234", "kernel path: fuse_file_mmap not counted: no such function"}
+	if d := cmp.Diff(wantDiag, got); d != "" {
+		t.Errorf("diag (-want +got):\n%s", d)
+	}
+	calls, ok := fstests.ParsePath(got[0])
+	if !ok || calls["fuse_direct_io"] != 234 || calls["__iomap_dio_rw"] != 7 {
+		t.Errorf("ParsePath(%q) = %v, %v", got[0], calls, ok)
+	}
+	if _, ok := fstests.ParsePath(got[1]); ok {
+		t.Errorf("ParsePath took a not-counted line")
 	}
 }
