@@ -23,8 +23,14 @@ const kprobeGroup = "dioharness"
 // a kprobe event needs CONFIG_KPROBE_EVENTS, not a BPF program, and a
 // private instance leaves the global trace buffer alone.
 type CallCounter struct {
+	traceEvent
+}
+
+// traceEvent is a dynamic probe event (kprobe or kretprobe) in the
+// dioharness group with a private tracing instance, traced for one thread.
+type traceEvent struct {
 	root  string // tracefs mount
-	event string // kprobe event name
+	event string // probe event name
 	inst  string // tracing instance directory
 }
 
@@ -37,14 +43,29 @@ func NewCallCounter(fn string) (*CallCounter, error) {
 
 // newCallCounterAt is NewCallCounter on the tracefs mounted at root.
 func newCallCounterAt(root, fn string) (*CallCounter, error) {
-	c := &CallCounter{root: root, event: kprobeGroup + "_" + fn}
-	err := appendLine(filepath.Join(root, "kprobe_events"), fmt.Sprintf("p:%s/%s %s", kprobeGroup, c.event, fn))
-	// EBUSY/EEXIST: the event is already defined (a counter that was
-	// not closed); it counts the same calls.
+	ev, err := newTraceEventAt(root, kprobeGroup+"_"+fn, "p", fn, "", fn)
+	if err != nil {
+		return nil, err
+	}
+	return &CallCounter{*ev}, nil
+}
+
+// newTraceEventAt defines the probe event "<kind>:dioharness/<event> <fn>
+// <fetch>" on the tracefs mounted at root and makes its tracing instance,
+// named after instSuffix.
+func newTraceEventAt(root, event, kind, fn, fetch, instSuffix string) (*traceEvent, error) {
+	c := &traceEvent{root: root, event: event}
+	def := fmt.Sprintf("%s:%s/%s %s", kind, kprobeGroup, c.event, fn)
+	if fetch != "" {
+		def += " " + fetch
+	}
+	err := appendLine(filepath.Join(root, "kprobe_events"), def)
+	// EBUSY/EEXIST: the event is already defined (a probe that was not
+	// closed); it traces the same calls.
 	if err != nil && !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.EEXIST) {
 		return nil, fmt.Errorf("probe: define kprobe event on %s: %w", fn, err)
 	}
-	c.inst = filepath.Join(root, "instances", fmt.Sprintf("%s-%d-%s", kprobeGroup, os.Getpid(), fn))
+	c.inst = filepath.Join(root, "instances", fmt.Sprintf("%s-%d-%s", kprobeGroup, os.Getpid(), instSuffix))
 	if err := os.Mkdir(c.inst, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("probe: tracing instance for %s: %w", fn, err)
 	}
@@ -55,23 +76,58 @@ func newCallCounterAt(root, fn string) (*CallCounter, error) {
 // returns how many times that thread called the function meanwhile.
 // Calls made by other threads are filtered out in the kernel.
 func (c *CallCounter) Count(fn func()) (int, error) {
+	out, err := c.trace(fn)
+	if err != nil {
+		return 0, err
+	}
+	return countTraceEvents(out, c.event), nil
+}
+
+// CountAll runs fn and returns how many calls any task made to the
+// function meanwhile. It observes what a process tree outside the
+// harness's control does (a kselftest binary and the children it forks).
+func (c *CallCounter) CountAll(fn func()) (int, error) {
+	out, err := c.traceAll(fn)
+	if err != nil {
+		return 0, err
+	}
+	return countTraceEvents(out, c.event), nil
+}
+
+// trace runs fn on the calling goroutine, locked to its OS thread, with
+// the event enabled for that thread only, and returns the instance's
+// trace buffer.
+func (c *traceEvent) trace(fn func()) ([]byte, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	return c.traceFiltered(fmt.Sprintf("common_pid == %d", unix.Gettid()), fn)
+}
+
+// traceAll runs fn with the event enabled for every task and returns the
+// instance's trace buffer.
+func (c *traceEvent) traceAll(fn func()) ([]byte, error) {
+	// "0" clears a filter an earlier trace left on the shared event.
+	return c.traceFiltered("0", fn)
+}
+
+// traceFiltered runs fn with the event enabled under filter and returns
+// the instance's trace buffer.
+func (c *traceEvent) traceFiltered(filter string, fn func()) ([]byte, error) {
 	ev := filepath.Join(c.inst, "events", kprobeGroup, c.event)
 	trace := filepath.Join(c.inst, "trace")
 	if err := writeTracefs(trace, ""); err != nil {
-		return 0, err
+		return nil, err
 	}
-	if err := writeTracefs(filepath.Join(ev, "filter"), fmt.Sprintf("common_pid == %d", unix.Gettid())); err != nil {
-		return 0, err
+	if err := writeTracefs(filepath.Join(ev, "filter"), filter); err != nil {
+		return nil, err
 	}
 	enable := filepath.Join(ev, "enable")
 	if err := writeTracefs(enable, "1"); err != nil {
-		return 0, err
+		return nil, err
 	}
 	disabled := false
 	defer func() {
-		// fn ended the goroutine (runtime.Goexit): stop counting anyway.
+		// fn ended the goroutine (runtime.Goexit): stop tracing anyway.
 		if !disabled {
 			writeTracefs(enable, "0")
 		}
@@ -79,19 +135,19 @@ func (c *CallCounter) Count(fn func()) (int, error) {
 	fn()
 	disabled = true
 	if err := writeTracefs(enable, "0"); err != nil {
-		return 0, err
+		return nil, err
 	}
 	out, err := os.ReadFile(trace)
 	if err != nil {
-		return 0, fmt.Errorf("probe: read %s: %w", trace, err)
+		return nil, fmt.Errorf("probe: read %s: %w", trace, err)
 	}
-	return countTraceEvents(out, c.event), nil
+	return out, nil
 }
 
-// Close removes the tracing instance and the kprobe event. Counters on
-// the same function in one process share both, so what is already gone
+// Close removes the tracing instance and the probe event. Probes on the
+// same function in one process share both, so what is already gone
 // (ENOENT) is not an error: the first Close removed it.
-func (c *CallCounter) Close() error {
+func (c *traceEvent) Close() error {
 	var errs []error
 	if err := os.Remove(c.inst); err != nil && !errors.Is(err, os.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("probe: remove tracing instance: %w", err))

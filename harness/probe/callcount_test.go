@@ -161,3 +161,52 @@ func TestCallCounterKernel(t *testing.T) {
 		t.Errorf("Count = %d, %v; want 2 (two fsyncs on this thread, one on another)", n, err)
 	}
 }
+
+// TestTraceAllFiles: ReturnsAll and CountAll trace every task: the
+// event's filter is cleared ("0"), not set to the calling thread.
+func TestTraceAllFiles(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "kprobe_events"), nil, 0o644)
+	os.Mkdir(filepath.Join(root, "instances"), 0o755)
+	r, err := newReturnProbeAt(root, "fuse_file_cached_io_open", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newCallCounterAt(root, "fuse_file_cached_io_open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := filepath.Join(r.inst, "events", "dioharness", r.event)
+	cev := filepath.Join(c.inst, "events", "dioharness", c.event)
+	os.MkdirAll(rev, 0o755)
+	os.MkdirAll(cev, 0o755)
+	os.WriteFile(filepath.Join(rev, "filter"), []byte("common_pid == 1"), 0o644)
+	rets, err := r.ReturnsAll(func() {
+		lines := "# header\n" +
+			"parallel_dio_wa-71 [001] ..... 9.0: dioharness_ret_fuse_file_cached_io_open: (fuse_open+0x1/0x2 <- fuse_file_cached_io_open) ret=-4\n" +
+			"parallel_dio_wa-72 [000] ..... 9.1: dioharness_ret_fuse_file_cached_io_open: (fuse_open+0x1/0x2 <- fuse_file_cached_io_open) ret=0\n"
+		os.WriteFile(filepath.Join(r.inst, "trace"), []byte(lines), 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.CountAll(func() {
+		line := "parallel_dio_wa-71 [001] ..... 8.9: dioharness_fuse_file_cached_io_open: (fuse_file_cached_io_open+0x0/0x90)\n"
+		os.WriteFile(filepath.Join(c.inst, "trace"), []byte(line), 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rfilter, _ := os.ReadFile(filepath.Join(rev, "filter"))
+	cfilter, _ := os.ReadFile(filepath.Join(cev, "filter"))
+	type result struct {
+		Returns          []int64
+		Calls            int
+		RFilter, CFilter string
+	}
+	got := result{rets, n, string(rfilter), string(cfilter)}
+	want := result{[]int64{-4, 0}, 1, "0", "0"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("tracing every task (-want +got):\n%s", d)
+	}
+}

@@ -47,7 +47,9 @@
 //
 // CallCounter counts the calls one thread makes to a kernel function that
 // no BPF program covers (inode_dio_wait), with a tracefs kprobe event in a
-// private tracing instance.
+// private tracing instance; ReturnProbe records what such a function
+// returned to one thread (generic_update_time, ext4_iomap_begin), with a
+// tracefs kretprobe event in the same way.
 //
 // Filtering happens in the kernel: an event is recorded when its inode is
 // watched (keyed by superblock dev_t and i_ino) or its process is watched.

@@ -56,13 +56,17 @@ func ext4Scenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:  "ext4/lock-c-hole-fill-upgrade",
-			Area:  "ext4",
-			Setup: "ext4; a 16 KiB file with [4 KiB, 8 KiB) punched out (a hole inside EOF)",
-			Checks: "case C: a 4 KiB O_DIRECT write filling the hole returns 4096; i_rwsem goes shared, is dropped, and is retaken exclusive " +
-				"(down_read, up_read, down_write flagged as an upgrade: ext4_dio_write_checks' restart because ext4_overwrite_io is false); " +
-				"one iomap_dio_rw with dio_flags 0 (aligned, not extending: no FORCE_WAIT); FIEMAP hole before, written after; data right after drop_caches",
+			Name: "ext4/lock-c-hole-fill-upgrade",
+			Area: "ext4",
+			Setup: "ext4; a 16 KiB file with [4 KiB, 8 KiB) punched out (a hole inside EOF). The lock rule is the running kernel's, chosen by its release: " +
+				"6.12 rules up to 6.12, 7.3 rules from 7.3, SKIP in between",
+			Checks: "case C: a 4 KiB O_DIRECT write filling the hole returns 4096; one iomap_dio_rw with dio_flags 0 (aligned, not extending: no FORCE_WAIT) " +
+				"and no inode_dio_wait; FIEMAP hole before, written after; data right after drop_caches. i_rwsem, 6.12 rules: shared, dropped and retaken " +
+				"exclusive (down_read, up_read, down_write flagged as an upgrade: ext4_dio_write_checks restarts because ext4_overwrite_io is false). " +
+				"7.3 rules: shared only (down_read ... up_read, no down_write): ext4_dio_write_checks upgrades an aligned write only for !IS_NOSEC or " +
+				"an extending write, and ext4_iomap_alloc allocates the block unwritten under the shared lock (the name keeps the 6.12 upgrade)",
 			Run: func(t *scenario.T) {
+				_, exp := ext4RulesOf(t)
 				dioCase{fs: ext4FS, file: "c", size: testFile,
 					prepare: func(t *scenario.T, bf *blockFile, want []byte) []byte {
 						bf.punch(t, 4<<10, 4<<10)
@@ -70,7 +74,7 @@ func ext4Scenarios() scenario.Catalogue {
 						return want
 					},
 					off: 4 << 10, n: 4 << 10, mapBefore: "hole", mapAfter: "written",
-					locks: "S s X ^ x", dios: []dioStep{{0, 4 << 10}}}.run(t)
+					locks: exp.holeFillLocks, dios: []dioStep{{0, 4 << 10}}}.run(t)
 			},
 		},
 		{
@@ -126,27 +130,38 @@ func ext4Scenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:  "ext4/nowait-eagain-sources",
-			Area:  "ext4",
-			Setup: "ext4; a 16 KiB file written with O_DIRECT, [8 KiB, 12 KiB) punched out; writes are pwritev2(RWF_NOWAIT) on the O_DIRECT descriptor",
-			Checks: "EAGAIN for an extending write (down_write_trylock succeeds, ext4_dio_write_checks gives up: no iomap_dio_rw_begin), " +
-				"for a hole fill (down_read_trylock, gives up before iomap: no iomap_dio_rw_begin), and for a cached page in range " +
-				"(page read through a buffered descriptor: iomap_dio_rw_begin fires, kiocb_invalidate_pages returns -EAGAIN, no iomap_dio_complete, no iomap_dio_invalidate_fail); " +
-				"a plain overwrite succeeds (4096, shared trylock, one completed dio). After a remount the inode has no S_NOSEC: the same overwrite " +
-				"gets EAGAIN from the lock checks (no iomap_dio_rw_begin) until one blocking write runs, after which it succeeds. File content right at the end",
+			Name: "ext4/nowait-eagain-sources",
+			Area: "ext4",
+			Setup: "ext4; a 16 KiB file written with O_DIRECT, [8 KiB, 12 KiB) punched out; writes are pwritev2(RWF_NOWAIT) on the O_DIRECT descriptor, " +
+				"the hole fill, cached-page and succeeding ones right after utimensat(now). Rules chosen by the running kernel's release: " +
+				"6.12 rules up to 6.12, 7.3 rules from 7.3, SKIP in between. kretprobes on generic_update_time and ext4_iomap_begin give their returns",
+			Checks: "Both rules: EAGAIN for an extending write (down_write_trylock succeeds, ext4_dio_write_checks gives up before the timestamp update " +
+				"and iomap: no generic_update_time, no iomap_dio_rw_begin); EAGAIN for a cached page in range (page read through a buffered descriptor: " +
+				"iomap_dio_rw_begin fires, kiocb_invalidate_pages returns -EAGAIN, no ext4_iomap_begin, no iomap_dio_complete, no iomap_dio_invalidate_fail); " +
+				"a plain overwrite succeeds (4096, shared trylock, one completed dio); after a remount the inode has no S_NOSEC and the same overwrite gets EAGAIN " +
+				"from the lock checks until one blocking write runs, after which it succeeds; the hole stays a hole (FIEMAP); file content right at the end. " +
+				"6.12 rules: with the mtime set in the past, an overwrite succeeds and updates it (file_modified blocks: generic_update_time >= 0 once); " +
+				"a hole fill gets EAGAIN from the lock checks (not an overwrite: no generic_update_time, no iomap_dio_rw_begin, no ext4_iomap_begin). " +
+				"7.3 rules: with the mtime in the past the overwrite gets EAGAIN (kiocb_modified: generic_update_time -EAGAIN under the shared lock, " +
+				"no iomap_dio_rw_begin) and the mtime stays; a hole fill keeps the shared lock and gets EAGAIN inside iomap (iomap_dio_rw_begin, " +
+				"kiocb_invalidate_pages 0, ext4_iomap_begin -EAGAIN from ext4_iomap_alloc's IOMAP_NOWAIT check, iomap_dio_complete and iomap_dio_rw -EAGAIN); " +
+				"a write meant to find current timestamps that meets a clock tick instead must show exactly the timestamp EAGAIN and is repeated (at most 10, attempts reported)",
 			Run: ext4NowaitSources,
 		},
 		{
-			Name:  "ext4/enotblk-noextent-fallback",
-			Area:  "ext4",
-			Setup: "ext4 without extents (-O ^extent: indirect-block inodes, 1 KiB blocks); a file with [0, 4 KiB) written by O_DIRECT, then ftruncate to 16 KiB ([4 KiB, 16 KiB) is a hole inside EOF)",
+			Name: "ext4/enotblk-noextent-fallback",
+			Area: "ext4",
+			Setup: "ext4 without extents (-O ^extent: indirect-block inodes, 1 KiB blocks); a file with [0, 4 KiB) written by O_DIRECT, then ftruncate to 16 KiB " +
+				"([4 KiB, 16 KiB) is a hole inside EOF). The lock rule is the running kernel's, chosen by its release: 6.12 rules up to 6.12, 7.3 rules from 7.3, SKIP in between",
 			Checks: "an 8 KiB O_DIRECT write over [mapped 4 KiB | hole 4 KiB] returns 8192; the data reads back right after drop_caches and FIEMAP shows [4 KiB, 8 KiB) allocated. Kernel path: " +
-				"i_rwsem shared then exclusive (ext4_overwrite_io false), iomap_dio_rw_begin for 8192 and iomap_dio_complete with ret 4096 (ext4_iomap_alloc returns -ENOTBLK " +
+				"iomap_dio_rw_begin for 8192 and iomap_dio_complete with ret 4096 (ext4_iomap_alloc returns -ENOTBLK " +
 				"for the hole of an indirect inode; __iomap_dio_rw swallows it into a short count, so __iomap_dio_rw returns a dio, not ERR_PTR(-ENOTBLK), " +
-				"and no iomap_dio_invalidate_fail fires), then ext4_buffered_write_iter: down_write again, generic_perform_write and ext4_da_write_begin at 4096 for 4096, " +
+				"and no iomap_dio_invalidate_fail fires), then ext4_buffered_write_iter: down_write, generic_perform_write and ext4_da_write_begin at 4096 for 4096, " +
 				"then filemap_write_and_wait_range [4096, 8191] returning 0 (page 1 is clean). Page cache: mincore right after the write shows page 0 not resident " +
 				"(the direct part invalidated it); whether page 1 is still resident is reported, not asserted: ext4 drops it with invalidate_mapping_pages, " +
-				"which skips a folio still referenced by a per-CPU LRU batch (not resident in every base run so far)",
+				"which skips a folio still referenced by a per-CPU LRU batch (not resident in every base run so far). i_rwsem, 6.12 rules: shared, then exclusive " +
+				"before iomap (ext4_overwrite_io false: restart), then exclusive again for the buffered part (S s X ^ x X x). 7.3 rules: the direct part runs " +
+				"shared (aligned, not extending), the only exclusive lock is the buffered part's (S s X ^ x, iomap_dio_rw before up_read)",
 			Run: ext4ENOTBLK,
 		},
 		{
@@ -201,7 +216,12 @@ func ext4Scenarios() scenario.Catalogue {
 
 // ext4NowaitSources: the RWF_NOWAIT EAGAIN sources, told apart by probes.
 func ext4NowaitSources(t *scenario.T) {
+	rules, exp := ext4RulesOf(t)
 	ps := t.Probes(append(ext4FS.lockProbes, "fexit/kiocb_invalidate_pages", "fexit/iomap_dio_rw")...)
+	// generic_update_time returns int on both bases: 6.12 the S_* bits it
+	// updated, 7.3 0 or -errno. ext4_iomap_begin returns int.
+	upd := returnProbe(t, "generic_update_time", 32)
+	begin := returnProbe(t, "ext4_iomap_begin", 32)
 	mnt := t.Disk("ext4", "")
 	bf := newBlockFile(t, mnt, "nowait", testFile, 0x11)
 	want := pattern(testFile, 0x11)
@@ -210,76 +230,184 @@ func ext4NowaitSources(t *scenario.T) {
 	ps.Watch(bf.Direct)
 	buf := alignedBuf(t, 4<<10, 0x6e)
 
-	// nowait does one RWF_NOWAIT write and returns its events.
-	nowait := func(what string, off int64, wantErr error) probe.Events {
-		var n int
-		var err error
-		ev := ps.Record(func() { n, err = pwritev2(bf.Direct, buf, off, unix.RWF_NOWAIT) })
-		if err != wantErr {
-			t.Fatalf("%s: pwritev2(RWF_NOWAIT) at %d returned %d, %v; want %v\n%s", what, off, n, errnoOf(err), errnoOf(wantErr), ev)
+	// try is one RWF_NOWAIT write: its result, events, and what
+	// generic_update_time and ext4_iomap_begin returned meanwhile.
+	type try struct {
+		n       int
+		err     error
+		ev      probe.Events
+		updates []int64
+		begins  []int64
+	}
+	once := func(off int64, fresh bool) try {
+		var r try
+		var uerr, berr error
+		r.ev = ps.Record(func() {
+			r.updates, uerr = upd.Returns(func() {
+				r.begins, berr = begin.Returns(func() {
+					if fresh {
+						// Right before the write, so that on 7.3 its
+						// kiocb_modified finds nothing to update
+						// unless the clock ticks in between.
+						touchNow(t, bf.Path)
+					}
+					r.n, r.err = pwritev2(bf.Direct, buf, off, unix.RWF_NOWAIT)
+				})
+			})
+		})
+		t.Check(uerr, "returns of generic_update_time")
+		t.Check(berr, "returns of ext4_iomap_begin")
+		return r
+	}
+	// gaveUpOnTimes checks a write refused by the timestamp update: EAGAIN
+	// from kiocb_modified (generic_update_time -EAGAIN, under the shared
+	// lock, before iomap).
+	gaveUpOnTimes := func(what string, r try) {
+		if r.err != unix.EAGAIN || len(r.updates) != 1 || r.updates[0] != negErrno(syscall.EAGAIN) ||
+			r.ev.Has(probe.KindDIOBegin) || len(r.begins) != 0 || lockTrace(r.ev) != "St s" {
+			t.Fatalf("%s: want EAGAIN from the timestamp update: pwritev2 EAGAIN, generic_update_time -EAGAIN once, "+
+				"i_rwsem \"St s\", no iomap_dio_rw_begin, no ext4_iomap_begin; got %s, generic_update_time %v, ext4_iomap_begin %v\n%s",
+				what, errnoOf(r.err), r.updates, r.begins, r.ev)
 		}
-		if err == nil {
-			if n != len(buf) {
-				t.Fatalf("%s: short write %d", what, n)
+	}
+	maxAttempts := 1
+	// nowait does one RWF_NOWAIT write at off and checks its errno. With
+	// fresh, the file's timestamps are set to now right before it; under
+	// the 7.3 rules a clock tick in between still makes kiocb_modified
+	// refuse the write, so that attempt is checked for exactly that and
+	// the write repeated (bounded).
+	nowait := func(what string, off int64, fresh bool, wantErr error) try {
+		const bound = 10
+		var r try
+		for attempt := 1; ; attempt++ {
+			r = once(off, fresh)
+			if !fresh || !exp.nowaitStaleTimes || len(r.updates) == 0 {
+				maxAttempts = max(maxAttempts, attempt)
+				break
+			}
+			gaveUpOnTimes(fmt.Sprintf("%s (attempt %d: the clock ticked after the timestamps were set)", what, attempt), r)
+			t.Logf("%s: attempt %d met a clock tick: EAGAIN from the timestamp update (generic_update_time %v), repeated", what, attempt, r.updates)
+			if attempt == bound {
+				t.Fatalf("%s: the clock ticked between setting the timestamps and the write in %d attempts", what, bound)
+			}
+		}
+		if r.err != wantErr {
+			t.Fatalf("%s: pwritev2(RWF_NOWAIT) at %d returned %d, %v; want %v\n%s", what, off, r.n, errnoOf(r.err), errnoOf(wantErr), r.ev)
+		}
+		if r.err == nil {
+			if r.n != len(buf) {
+				t.Fatalf("%s: short write %d", what, r.n)
 			}
 			copy(want[off:], buf)
 		}
-		t.Logf("%s: %s, i_rwsem %q, dio begin/complete %d/%d", what, errnoOf(err), lockTrace(ev), ev.Count(probe.KindDIOBegin), ev.Count(probe.KindDIOComplete))
-		return ev
+		t.Logf("%s: %s, i_rwsem %q, dio begin/complete %d/%d, generic_update_time %v, ext4_iomap_begin %v",
+			what, errnoOf(r.err), lockTrace(r.ev), r.ev.Count(probe.KindDIOBegin), r.ev.Count(probe.KindDIOComplete), r.updates, r.begins)
+		return r
 	}
-	// lockCheckEAGAIN: given up by ext4_dio_write_checks before iomap.
-	lockCheckEAGAIN := func(what string, ev probe.Events, locks string) {
-		wantExit(t, what, ev, ext4FS.write, -int64(syscall.EAGAIN))
-		wantLocks(t, what, ev, locks)
-		if ev.Has(probe.KindDIOBegin) {
-			t.Fatalf("%s: EAGAIN should come from the lock checks, before iomap_dio_rw_begin\n%s", what, ev)
+	// lockCheckEAGAIN: given up by ext4_dio_write_checks before the
+	// timestamp update and before iomap.
+	lockCheckEAGAIN := func(what string, r try, locks string) {
+		wantExit(t, what, r.ev, ext4FS.write, negErrno(syscall.EAGAIN))
+		wantLocks(t, what, r.ev, locks)
+		if r.ev.Has(probe.KindDIOBegin) || len(r.updates) != 0 || len(r.begins) != 0 {
+			t.Fatalf("%s: EAGAIN should come from the lock checks, before the timestamp update (generic_update_time %v) "+
+				"and iomap (ext4_iomap_begin %v)\n%s", what, r.updates, r.begins, r.ev)
 		}
 	}
 
-	ev := nowait("extending", testFile, unix.EAGAIN)
-	lockCheckEAGAIN("extending", ev, "Xt x")
+	r := nowait("extending", testFile, false, unix.EAGAIN)
+	lockCheckEAGAIN("extending", r, "Xt x")
 
-	ev = nowait("hole fill", 8<<10, unix.EAGAIN)
-	lockCheckEAGAIN("hole fill", ev, "St s")
+	// Timestamps behind the clock: 6.12 updates them (blocking) and
+	// writes; 7.3 refuses the write.
+	setStaleMtime(t, bf.Path)
+	const stale = "overwrite with a stale mtime"
+	if exp.nowaitStaleTimes {
+		r = nowait(stale, 4<<10, false, unix.EAGAIN)
+		gaveUpOnTimes(stale, r)
+		if m := mtimeOf(t, bf.Path); !m.Equal(staleMtime) {
+			t.Fatalf("%s: mtime became %s after the refused write, want it left at %s", stale, m.UTC(), staleMtime.UTC())
+		}
+	} else {
+		r = nowait(stale, 4<<10, false, nil)
+		wantExit(t, stale, r.ev, ext4FS.write, 4<<10)
+		wantLocks(t, stale, r.ev, "St s")
+		oneDIO(t, stale, r.ev, 4<<10, 4<<10, 0, 4<<10)
+		if len(r.updates) != 1 || r.updates[0] < 0 {
+			t.Fatalf("%s: want one blocking timestamp update (generic_update_time >= 0), got %v\n%s", stale, r.updates, r.ev)
+		}
+		if m := mtimeOf(t, bf.Path); !m.After(staleMtime) {
+			t.Fatalf("%s: mtime still %s after the write", stale, m.UTC())
+		}
+	}
+
+	const hole = "hole fill"
+	r = nowait(hole, 8<<10, true, unix.EAGAIN)
+	if exp.nowaitHoleInIomap {
+		// Shared lock kept, timestamps current: iomap starts, the pre-write
+		// invalidation finds nothing, and allocation refuses IOMAP_NOWAIT.
+		wantExit(t, hole, r.ev, ext4FS.write, negErrno(syscall.EAGAIN))
+		wantLocks(t, hole, r.ev, "St s")
+		b := dioBegins(r.ev)
+		inv, _ := r.ev.Last(probe.KindKiocbInvalidateExit)
+		done := r.ev.Of(probe.KindDIOComplete)
+		rw, _ := r.ev.Last(probe.KindIomapDioRw)
+		if len(b) != 1 || b[0].A0 != 8<<10 || b[0].A1 != 4<<10 || b[0].Aux != 0 || inv.Ret != 0 ||
+			len(r.begins) != 1 || r.begins[0] != negErrno(syscall.EAGAIN) ||
+			len(done) != 1 || done[0].Errno() != syscall.EAGAIN || rw.Errno() != syscall.EAGAIN || r.ev.Has(probe.KindDIOInvalidateFail) {
+			t.Fatalf("%s: want iomap_dio_rw_begin [8 KiB, +4 KiB) dio_flags 0, kiocb_invalidate_pages 0, ext4_iomap_begin -EAGAIN once, "+
+				"iomap_dio_complete -EAGAIN, iomap_dio_rw -EAGAIN, no invalidate_fail; ext4_iomap_begin %v\n%s", hole, r.begins, r.ev)
+		}
+	} else {
+		lockCheckEAGAIN(hole, r, "St s")
+	}
+	bf.wantMap(t, 8<<10, 4<<10, "hole")
 
 	// A cached page in the range: EAGAIN from filemap_invalidate_pages.
 	// The last page, so readahead caches nothing else.
 	bf.readCached(t, 12<<10, page)
-	if r := resident(t, bf.Buffered, 0, testFile); r.String() != "...R" {
-		t.Fatalf("want only page 3 cached after a buffered read of it: %s", r.String())
+	if res := resident(t, bf.Buffered, 0, testFile); res.String() != "...R" {
+		t.Fatalf("want only page 3 cached after a buffered read of it: %s", res.String())
 	}
-	ev = nowait("cached page", 12<<10, unix.EAGAIN)
-	wantExit(t, "cached page", ev, ext4FS.write, -int64(syscall.EAGAIN))
-	wantLocks(t, "cached page", ev, "St s")
-	inv, _ := ev.Last(probe.KindKiocbInvalidateExit)
-	rw, _ := ev.Last(probe.KindIomapDioRw)
-	if ev.Count(probe.KindDIOBegin) != 1 || ev.Has(probe.KindDIOComplete) || ev.Has(probe.KindDIOInvalidateFail) ||
-		inv.Errno() != syscall.EAGAIN || rw.Errno() != syscall.EAGAIN {
-		t.Fatalf("cached page: want iomap_dio_rw_begin, kiocb_invalidate_pages -EAGAIN, iomap_dio_rw -EAGAIN, no iomap_dio_complete, no invalidate_fail\n%s", ev)
+	const cached = "cached page"
+	r = nowait(cached, 12<<10, true, unix.EAGAIN)
+	wantExit(t, cached, r.ev, ext4FS.write, negErrno(syscall.EAGAIN))
+	wantLocks(t, cached, r.ev, "St s")
+	inv, _ := r.ev.Last(probe.KindKiocbInvalidateExit)
+	rw, _ := r.ev.Last(probe.KindIomapDioRw)
+	if r.ev.Count(probe.KindDIOBegin) != 1 || r.ev.Has(probe.KindDIOComplete) || r.ev.Has(probe.KindDIOInvalidateFail) ||
+		inv.Errno() != syscall.EAGAIN || rw.Errno() != syscall.EAGAIN || len(r.begins) != 0 {
+		t.Fatalf("%s: want iomap_dio_rw_begin, kiocb_invalidate_pages -EAGAIN, iomap_dio_rw -EAGAIN, no ext4_iomap_begin, "+
+			"no iomap_dio_complete, no invalidate_fail\n%s", cached, r.ev)
 	}
 
-	ev = nowait("plain overwrite", 4<<10, nil)
-	wantExit(t, "plain overwrite", ev, ext4FS.write, 4<<10)
-	wantLocks(t, "plain overwrite", ev, "St s")
-	oneDIO(t, "plain overwrite", ev, 4<<10, 4<<10, 0, 4<<10)
+	const plain = "plain overwrite"
+	r = nowait(plain, 4<<10, true, nil)
+	wantExit(t, plain, r.ev, ext4FS.write, 4<<10)
+	wantLocks(t, plain, r.ev, "St s")
+	oneDIO(t, plain, r.ev, 4<<10, 4<<10, 0, 4<<10)
 
 	// After a remount the inode is read from disk without S_NOSEC.
 	bf.closeAll()
 	remount(t, mnt, "ext4", "")
 	bf.reopen(t)
-	ev = nowait("overwrite after remount", 4<<10, unix.EAGAIN)
-	lockCheckEAGAIN("overwrite after remount", ev, "St s")
+	r = nowait("overwrite after remount", 4<<10, false, unix.EAGAIN)
+	lockCheckEAGAIN("overwrite after remount", r, "St s")
 	pwriteFull(t, bf.Direct, buf, 12<<10) // one blocking write: file_modified sets S_NOSEC
 	copy(want[12<<10:], buf)
-	ev = nowait("overwrite after one blocking write", 4<<10, nil)
-	wantLocks(t, "overwrite after one blocking write", ev, "St s")
-	oneDIO(t, "overwrite after one blocking write", ev, 4<<10, 4<<10, 0, 4<<10)
+	const after = "overwrite after one blocking write"
+	r = nowait(after, 4<<10, true, nil)
+	wantLocks(t, after, r.ev, "St s")
+	oneDIO(t, after, r.ev, 4<<10, 4<<10, 0, 4<<10)
 
+	t.SetAttempts(maxAttempts)
+	t.Logf("%s: the most attempts one fresh-timestamp write needed: %d", rules, maxAttempts)
 	bf.expectContent(t, "file after the RWF_NOWAIT writes", want)
 }
 
 // ext4ENOTBLK: the ext3-format hole fill falls back to buffered I/O.
 func ext4ENOTBLK(t *scenario.T) {
+	_, exp := ext4RulesOf(t)
 	ps := t.Probes(append(ext4FS.lockProbes, "fentry/generic_perform_write", "fexit/filemap_write_and_wait_range",
 		"fexit/__iomap_dio_rw", "fexit/iomap_dio_rw")...)
 	if err := ps.RequireAny("tp_btf/ext4_da_write_begin", "tp_btf/ext4_write_begin"); err != nil {
@@ -299,7 +427,10 @@ func ext4ENOTBLK(t *scenario.T) {
 	const what = "8 KiB write over [mapped | hole]"
 
 	wantExit(t, what, ev, ext4FS.write, 8<<10)
-	wantLocks(t, what, ev, "S s X ^ x X x")
+	wantLocks(t, what, ev, exp.fallbackLocks)
+	if err := ev.CheckOrder(exp.fallbackOrder...); err != nil {
+		t.Fatalf("%s: i_rwsem around the direct part and the fallback: %v", what, err)
+	}
 	oneDIO(t, what, ev, 0, 8<<10, 0, 4<<10)
 	if inner, ok := ev.Last(probe.KindIomapDioRwInner); !ok || inner.Flags.Has(probe.FlagErrPtr) {
 		t.Fatalf("%s: __iomap_dio_rw should return a dio (the -ENOTBLK is swallowed into a short count): %v\n%s", what, inner, ev)

@@ -198,12 +198,13 @@ func (c *Checker) checkSeries(ctx context.Context, name, dir string, patches []s
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Sources.CheckDebianPatches(patches); err != nil {
-		return []string{err.Error()}, nil
-	}
+	// Reset imports the base the first time; the Debian check needs it.
 	t, err := c.Sources.Reset(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if err := c.Sources.CheckDebianPatches(patches); err != nil {
+		return []string{err.Error()}, nil
 	}
 	if err := kernel.Configure(ctx, t, c.Fragments, c.Log); err != nil {
 		return nil, err

@@ -25,6 +25,7 @@ import (
 	"dioharness/harness/image"
 	"dioharness/harness/kbase"
 	"dioharness/harness/kernel"
+	"dioharness/harness/kselftest"
 	"dioharness/harness/report"
 	"dioharness/harness/scenario"
 	"dioharness/harness/vm"
@@ -204,7 +205,11 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 		return infra(err)
 	}
 	defer os.RemoveAll(work)
-	boots := &booter{machine: mach, kernel: kimg, initramfs: initrd, work: work, results: dir, disks: scenarioDisks}
+	tests, err := selftests(ctx, o, kb.tree)
+	if err != nil {
+		return infra(err)
+	}
+	boots := &booter{machine: mach, kernel: kimg, initramfs: initrd, extra: tests, work: work, results: dir, disks: scenarioDisks}
 	first, err := boots.config(ctx, 1, plan, false)
 	if err != nil {
 		return infra(err)
@@ -334,9 +339,10 @@ func declaredKernel(o Options) (scenario.Kernel, error) {
 type booter struct {
 	machine   vm.Machine
 	kernel    string
-	initramfs string // the cached agent initramfs
-	work      string // per-run scratch: per-boot initramfs and disks
-	results   string // the results directory: console logs
+	initramfs string        // the cached agent initramfs
+	extra     []image.Entry // per-run files appended with the plan
+	work      string        // per-run scratch: per-boot initramfs and disks
+	results   string        // the results directory: console logs
 	accel     string
 	// disks makes the disks of one boot in dir, and says which of
 	// them are volatile (vm.Config.Volatile).
@@ -359,7 +365,8 @@ func (b *booter) config(ctx context.Context, n int, plan guestproto.Plan, disks 
 		return vm.Config{}, err
 	}
 	initrd := filepath.Join(b.work, fmt.Sprintf("initramfs-%d.cpio.gz", n))
-	if err := image.AppendFiles(initrd, b.initramfs, []image.Entry{{Path: guestproto.PlanPath, Data: js, Mode: 0o644}}); err != nil {
+	files := append([]image.Entry{{Path: guestproto.PlanPath, Data: js, Mode: 0o644}}, b.extra...)
+	if err := image.AppendFiles(initrd, b.initramfs, files); err != nil {
 		return vm.Config{}, err
 	}
 	cfg := vm.Config{
@@ -510,6 +517,30 @@ func Fragments(repo, machineKconfig string, spec *kbase.Spec) ([]string, error) 
 		}
 	}
 	return frags, nil
+}
+
+// selftests builds the kernel selftests the base's series adds, for the
+// guest's kselftest/* scenarios: every kernel of a base gets them, so
+// they fail without the fix as they pass with it. A custom tree gets
+// none (its own selftests are the user's business).
+func selftests(ctx context.Context, o Options, t kernel.Tree) ([]image.Entry, error) {
+	if o.Spec == nil {
+		return nil, nil
+	}
+	patches, err := kernel.Patches(*o.Spec)
+	if err != nil {
+		return nil, err
+	}
+	kt := kselftest.Tree{Base: filepath.Join(o.Build, "kernel", o.Spec.Name, "base"), Src: t.Src, Obj: t.Obj}
+	bins, err := kselftest.Build(ctx, kt, patches, filepath.Join(o.Build, "selftests", o.Spec.Name), o.Out)
+	if err != nil {
+		return nil, err
+	}
+	var out []image.Entry
+	for _, b := range bins {
+		out = append(out, image.Entry{Path: strings.TrimPrefix(kselftest.Dir, "/") + "/" + b.Name, Source: b.Path, Mode: 0o755})
+	}
+	return out, nil
 }
 
 // MachineKconfig is the kconfig fragment the guest machine needs.
