@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -49,6 +50,9 @@ type Runner struct {
 	// results is RESULT_BASE in the guest.
 	results string
 	paths   *pathCounter
+	// sysrq asks the kernel for a sysrq action (writeSysrq; a test
+	// records the requests instead of dumping the host's tasks).
+	sysrq func(byte)
 }
 
 // Status is the outcome of one test.
@@ -85,7 +89,7 @@ func Prepare(ctx context.Context, p guestproto.FSTests, agent string, sup *pid1.
 	if err := pid1.SwitchRoot(p.Root, "ext4", map[string]string{agent: Agent}); err != nil {
 		return nil, err
 	}
-	r := &Runner{plan: p, setup: s, sup: sup, results: filepath.Join(fstests.ResultsMnt, fstests.ResultsDir)}
+	r := &Runner{plan: p, setup: s, sup: sup, results: filepath.Join(fstests.ResultsMnt, fstests.ResultsDir), sysrq: writeSysrq}
 	r.env = []string{
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=/root", "USER=root", "LOGNAME=root", "LANG=C.UTF-8", "TERM=dumb",
@@ -305,15 +309,19 @@ func (r *Runner) judge(res *Result, report string, exit pid1.Exit, outPath strin
 // timeout dumps the task states, kills the test's process group and
 // waits for it to go; what survives SIGKILL makes the test Stuck.
 func (r *Runner) timeout(res *Result, pid int, done <-chan pid1.Exit, bound time.Duration) {
-	writeSysrq('w')
-	writeSysrq('t')
+	r.sysrq('w')
+	r.sysrq('t')
 	members := group(pid)
 	unix.Kill(-pid, unix.SIGKILL)
 	left := waitGone(members, killGrace)
-	select {
-	case <-done:
-	default:
-		left = appendUnique(left, pid)
+	// Gone is not yet reaped: the supervisor reports check's exit
+	// once it has waited for it.
+	if !slices.Contains(left, pid) {
+		select {
+		case <-done:
+		case <-time.After(killGrace):
+			left = append(left, pid)
+		}
 	}
 	res.Status = Timeout
 	res.Reason = fmt.Sprintf("still running after %s: task states (sysrq w, t) on the console, %d processes killed", bound, len(members))

@@ -3,7 +3,6 @@ package checkrun
 import (
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,9 +130,3 @@ func describeTask(pid int) string {
 	return fmt.Sprintf("pid %d %s state %s wchan %s", st.pid, st.comm, st.state, strings.TrimSpace(string(wchan)))
 }
 
-func appendUnique(s []int, v int) []int {
-	if slices.Contains(s, v) {
-		return s
-	}
-	return append(s, v)
-}

@@ -78,11 +78,13 @@ func (s *Supervisor) Start(argv []string, attr *os.ProcAttr) (int, <-chan Exit, 
 	if err != nil {
 		return 0, nil, err
 	}
+	pid := p.Pid
 	ch := make(chan Exit, 1)
-	s.waiting[p.Pid] = ch
-	// The loop reaps it; the os.Process must not wait itself.
+	s.waiting[pid] = ch
+	// The loop reaps it; the os.Process must not wait itself (Release
+	// also sets its Pid to -1: the pid is kept before).
 	p.Release()
-	return p.Pid, ch, nil
+	return pid, ch, nil
 }
 
 // Run starts argv and waits for it.
