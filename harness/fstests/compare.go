@@ -246,7 +246,11 @@ func (c Comparison) WriteMarkdown(w io.Writer) error {
 	for _, col := range c.Columns {
 		fmt.Fprintf(&b, "- %s: %s (%s)\n", col.Flavour, col.Kernel, col.Source)
 	}
-	b.WriteString("\nReproduce: `make fstests FSTESTS=<fstests checkout> BASE=" + c.Base + "`. ")
+	b.WriteString("\nReproduce: `make fstests FSTESTS=<fstests checkout> BASE=" + c.Base)
+	if c.Tests != DefaultTests {
+		b.WriteString(" TESTS=\"" + c.Tests + "\"")
+	}
+	b.WriteString("`. ")
 	b.WriteString("A cell is the verdict and the test's time in the guest; **NEW** marks a test that fails only on the patched kernel.\n")
 	for _, s := range c.Setups {
 		fmt.Fprintf(&b, "\n## %s\n\n%s.\n\n| test |", s.Name, s.About)

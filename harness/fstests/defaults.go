@@ -12,6 +12,10 @@ const DefaultTests = "generic/091 generic/095 generic/208 generic/263 generic/64
 // default tests per setup, the two quickest under TCG.
 const SmokeTests = "generic/647 generic/729"
 
+// SmokeSetups are the setups of the smoke run: one per filesystem, FUSE
+// in the direct-io mode whose paths the series change.
+const SmokeSetups = "ext4,xfs,fuse-direct-io"
+
 // DefaultTimeout bounds one test in the guest. Under TCG the default
 // tests took 90 s to 670 s each with two guests per core.
 const DefaultTimeout = 20 * time.Minute

@@ -40,7 +40,7 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 	fs.StringVar(&f.dir, "fstests", os.Getenv("FSTESTS"), "the fstests checkout to build and run (FSTESTS)")
 	fs.StringVar(&f.fstyp, "fstyp", "", "setups: "+strings.Join(setupNames(), ", ")+", or fuse for both FUSE modes; comma-separated (default: all)")
 	fs.StringVar(&f.tests, "tests", "", "tests as check takes them: a list (generic/091 generic/095) or groups (-g quick) (default: "+fstests.DefaultTests+")")
-	fs.BoolVar(&f.smoke, "smoke", false, "run the smoke list ("+fstests.SmokeTests+") unless -tests is given")
+	fs.BoolVar(&f.smoke, "smoke", false, "run the smoke list ("+fstests.SmokeTests+") on "+fstests.SmokeSetups+" and the patched kernel, unless -tests, -fstyp or -kernel say otherwise")
 	fs.BoolVar(&f.optional, "optional", false, "without -fstests, say how to get a checkout and exit 0 (make test)")
 	fs.DurationVar(&f.timeout, "test-timeout", fstests.DefaultTimeout, "wall-clock bound on one test in the guest")
 	fs.Int64Var(&f.diskMiB, "disk-mib", fstests.DefaultDiskMiB, "size of the test and scratch disks")
@@ -55,6 +55,16 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 	}
 	if f.timeout <= 0 || f.diskMiB < 1024 {
 		return badArgs(stderr, fmt.Errorf("fstests: bad test timeout %s or disk size %d MiB (want > 0 and >= 1024)", f.timeout, f.diskMiB))
+	}
+	if f.smoke {
+		// make test's budget: the patched kernel alone, one guest per
+		// filesystem (FUSE in the mode the series changes).
+		if f.fstyp == "" {
+			f.fstyp = fstests.SmokeSetups
+		}
+		if c.kernel == "" {
+			c.kernel = string(kbase.Patched)
+		}
 	}
 	setups, err := fstests.ParseSetups(f.fstyp)
 	if err != nil {
@@ -122,51 +132,76 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 	}
 	fmt.Fprintf(stdout, "fstests: %s, root disk %s\n", img.FSTests, filepath.Base(img.Path))
 
-	run := testrun.FSTests{Setups: setups, Tests: tests, Root: img.Path, Dir: rootfs.FSTestsDir,
+	run := testrun.FSTests{Tests: tests, Root: img.Path, Dir: rootfs.FSTestsDir,
 		TestTimeout: f.timeout, DiskMiB: f.diskMiB}
 	worst := testrun.ExitOK
 	byBase := map[string][]fstests.SetupRun{}
 	var bases []string
-	for _, v := range vs {
-		o := c.options(e, stdout)
-		o.Variant, o.Archive = v, arch
-		o.ExtraKconfig, o.ObjSuffix = extra, "-fstests"
-		if v.Base != "" {
-			s, err := e.bases.Get(v.Base)
-			if err != nil {
-				return badArgs(stderr, err)
+	// A run of every setup on both kernels is the one results/ keeps,
+	// whatever its tests (the file names them); make test's smoke run
+	// never overwrites it.
+	full := !f.smoke && len(setups) == len(fstests.Setups) && c.kernel == ""
+	compare := func(base string) fstests.Comparison {
+		cmp := fstests.Compare(base, byBase[base])
+		cmp.Tests, cmp.FSTests, cmp.Root = sel.String(), img.FSTests, filepath.Base(img.Path)
+		return cmp
+	}
+	// Setup by setup, each on every kernel: a run stopped part way (an
+	// interrupt, a deadline) leaves complete base/patched pairs, and a
+	// full run writes the comparison after each pair. Each kernel is
+	// built once, for its first setup.
+	built := map[string]bool{}
+	for _, s := range setups {
+		for _, v := range vs {
+			o := c.options(e, stdout)
+			o.Variant, o.Archive = v, arch
+			o.ExtraKconfig, o.ObjSuffix = extra, "-fstests"
+			o.NoBuild = o.NoBuild || built[v.String()]
+			if v.Base != "" {
+				spec, err := e.bases.Get(v.Base)
+				if err != nil {
+					return badArgs(stderr, err)
+				}
+				o.Spec = &spec
 			}
-			o.Spec = &s
+			one := run
+			one.Setups = []fstests.Setup{s}
+			for _, oc := range testrun.RunFSTests(ctx, o, one) {
+				if oc.Exit == testrun.ExitBadArgs {
+					return oc.Exit
+				}
+				if oc.Exit == testrun.ExitInfra {
+					worst = max(worst, oc.Exit)
+				} else {
+					built[v.String()] = true
+				}
+				rel, _ := filepath.Rel(e.repo, oc.Dir)
+				if _, ok := byBase[v.Base]; !ok {
+					bases = append(bases, v.Base)
+				}
+				byBase[v.Base] = append(byBase[v.Base], fstests.SetupRun{Setup: oc.Setup, Run: oc.Run, Xunit: fstests.Cases(oc.Xunit), Dir: rel})
+			}
+			if ctx.Err() != nil {
+				break
+			}
 		}
-		for _, oc := range testrun.RunFSTests(ctx, o, run) {
-			if oc.Exit == testrun.ExitBadArgs {
-				return oc.Exit
+		// An interrupted pair is left out of results/.
+		if full && ctx.Err() == nil {
+			for _, base := range bases {
+				if err := writeComparison(e, base, compare(base)); err != nil {
+					fmt.Fprintf(stderr, "harness: %v\n", err)
+					worst = max(worst, testrun.ExitInfra)
+				}
 			}
-			if oc.Exit == testrun.ExitInfra {
-				worst = max(worst, oc.Exit)
-			}
-			rel, _ := filepath.Rel(e.repo, oc.Dir)
-			if _, ok := byBase[v.Base]; !ok {
-				bases = append(bases, v.Base)
-			}
-			byBase[v.Base] = append(byBase[v.Base], fstests.SetupRun{Setup: oc.Setup, Run: oc.Run, Xunit: fstests.Cases(oc.Xunit), Dir: rel})
 		}
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	full := spec == fstests.DefaultTests && len(setups) == len(fstests.Setups) && c.kernel == ""
 	for _, base := range bases {
-		cmp := fstests.Compare(base, byBase[base])
-		cmp.Tests, cmp.FSTests, cmp.Root = sel.String(), img.FSTests, filepath.Base(img.Path)
+		cmp := compare(base)
 		fmt.Fprintln(stdout)
 		cmp.WriteMarkdown(stdout)
-		if full {
-			if err := writeComparison(e, base, cmp); err != nil {
-				fmt.Fprintf(stderr, "harness: %v\n", err)
-				worst = max(worst, testrun.ExitInfra)
-			}
-		}
 		worst = max(worst, comparisonExit(cmp))
 		fmt.Fprintf(stdout, "\n%s\n", cmp.Summary())
 	}

@@ -129,4 +129,3 @@ func describeTask(pid int) string {
 	wchan, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/wchan")
 	return fmt.Sprintf("pid %d %s state %s wchan %s", st.pid, st.comm, st.state, strings.TrimSpace(string(wchan)))
 }
-
