@@ -467,6 +467,11 @@ func buildKernel(ctx context.Context, o Options, machineKconfig string) (builtKe
 	if err != nil {
 		return builtKernel{}, err
 	}
+	if o.ObjSuffix != "" && !o.NoBuild {
+		if err := seedObj(ctx, t.Obj, t.Obj+o.ObjSuffix, o.Out); err != nil {
+			return builtKernel{}, err
+		}
+	}
 	t.Obj += o.ObjSuffix
 	b := builtKernel{tree: t, commit: shortCommit(t.Commit)}
 	frags, err := Fragments(o.Repo, machineKconfig, o.Spec)
