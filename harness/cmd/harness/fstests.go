@@ -24,6 +24,7 @@ import (
 // fstestsFlags are the fstests command's own flags.
 type fstestsFlags struct {
 	dir, fstyp, tests string
+	from              string
 	smoke, optional   bool
 	timeout           time.Duration
 	diskMiB           int64
@@ -42,6 +43,7 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 	fs.StringVar(&f.tests, "tests", "", "tests as check takes them: a list (generic/091 generic/095) or groups (-g quick) (default: "+fstests.DefaultTests+")")
 	fs.BoolVar(&f.smoke, "smoke", false, "run the smoke list ("+fstests.SmokeTests+") on "+fstests.SmokeSetups+" and the patched kernel, unless -tests, -fstyp or -kernel say otherwise")
 	fs.BoolVar(&f.optional, "optional", false, "without -fstests, say how to get a checkout and exit 0 (make test)")
+	fs.StringVar(&f.from, "from", "", "compare the runs in these results directories (comma-separated) instead of running, and write results/fstests-<base>.{md,json}")
 	fs.DurationVar(&f.timeout, "test-timeout", fstests.DefaultTimeout, "wall-clock bound on one test in the guest")
 	fs.Int64Var(&f.diskMiB, "disk-mib", fstests.DefaultDiskMiB, "size of the test and scratch disks")
 	if err := parseFlags(fs, args); err != nil {
@@ -132,6 +134,10 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 	}
 	fmt.Fprintf(stdout, "fstests: %s, root disk %s\n", img.FSTests, filepath.Base(img.Path))
 
+	if f.from != "" {
+		return compareRunDirs(e, strings.Split(f.from, ","), sel, img, stdout, stderr)
+	}
+
 	run := testrun.FSTests{Tests: tests, Root: img.Path, Dir: rootfs.FSTestsDir,
 		TestTimeout: f.timeout, DiskMiB: f.diskMiB}
 	worst := testrun.ExitOK
@@ -201,6 +207,42 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 	for _, base := range bases {
 		cmp := compare(base)
 		fmt.Fprintln(stdout)
+		cmp.WriteMarkdown(stdout)
+		worst = max(worst, comparisonExit(cmp))
+		fmt.Fprintf(stdout, "\n%s\n", cmp.Summary())
+	}
+	return worst
+}
+
+// compareRunDirs compares runs made earlier (each setup and kernel may
+// come from a different make fstests) and writes results/ for each base.
+func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Image, stdout, stderr io.Writer) int {
+	byBase := map[string][]fstests.SetupRun{}
+	var bases []string
+	for _, d := range dirs {
+		abs, err := filepath.Abs(strings.TrimSpace(d))
+		if err != nil {
+			return badArgs(stderr, err)
+		}
+		rel, _ := filepath.Rel(e.repo, abs)
+		sr, err := fstests.LoadRunDir(abs, rel)
+		if err != nil {
+			return badArgs(stderr, err)
+		}
+		b := sr.Run.Variant.Base
+		if _, ok := byBase[b]; !ok {
+			bases = append(bases, b)
+		}
+		byBase[b] = append(byBase[b], sr)
+	}
+	worst := testrun.ExitOK
+	for _, base := range bases {
+		cmp := fstests.Compare(base, byBase[base])
+		cmp.Tests, cmp.FSTests, cmp.Root = sel.String(), img.FSTests, filepath.Base(img.Path)
+		if err := writeComparison(e, base, cmp); err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			worst = max(worst, testrun.ExitInfra)
+		}
 		cmp.WriteMarkdown(stdout)
 		worst = max(worst, comparisonExit(cmp))
 		fmt.Fprintf(stdout, "\n%s\n", cmp.Summary())
