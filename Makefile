@@ -31,11 +31,13 @@ QEMU_ACCEL ?=
 # repository; FSTYP selects setups (ext4, xfs, fuse-cached,
 # fuse-direct-io, or fuse for both FUSE modes), TESTS the tests as check
 # takes them ("generic/091 generic/095" or "-g quick"), FSTESTS_TIMEOUT
-# bounds one test (Go duration).
+# bounds one test (Go duration); FROM compares the results directories
+# of earlier runs (comma-separated) instead of running.
 FSTESTS ?=
 FSTYP ?=
 TESTS ?=
 FSTESTS_TIMEOUT ?=
+FROM ?=
 JOBS ?= $(shell nproc)
 
 GO ?= go
@@ -79,7 +81,7 @@ qemu-test: harness
 
 FSTESTS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -fstests '$(FSTESTS)' \
 	$(if $(FSTYP),-fstyp '$(FSTYP)') $(if $(TESTS),-tests '$(TESTS)') \
-	$(if $(FSTESTS_TIMEOUT),-test-timeout $(FSTESTS_TIMEOUT)) \
+	$(if $(FSTESTS_TIMEOUT),-test-timeout $(FSTESTS_TIMEOUT)) $(if $(FROM),-from '$(FROM)') \
 	$(if $(NO_BUILD),-no-build) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
