@@ -3,6 +3,7 @@ package checkrun
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,10 +16,13 @@ import (
 )
 
 const (
-	tracefs    = "/sys/kernel/tracing"
-	pathGroup  = "dioharness_fstests"
-	pathInst   = "dioharness-fstests"
-	neverMatch = "common_pid < 0"
+	tracefs   = "/sys/kernel/tracing"
+	pathGroup = "dioharness_fstests"
+	pathInst  = "dioharness-fstests"
+	// eventPrefix starts the name of each event: kprobe_profile names
+	// an event without its group, so the prefix tells ours apart.
+	eventPrefix = "dioh_"
+	neverMatch  = "common_pid < 0"
 )
 
 // pathCounter counts every call to the Watched functions, system-wide,
@@ -43,11 +47,11 @@ func newPathCounter() *pathCounter {
 		return c
 	}
 	for _, fn := range fstests.Watched {
-		if err := appendTracefs(filepath.Join(tracefs, "kprobe_events"), fmt.Sprintf("p:%s/%s %s", pathGroup, fn, fn)); err != nil && !errors.Is(err, unix.EEXIST) && !errors.Is(err, unix.EBUSY) {
+		if err := appendTracefs(filepath.Join(tracefs, "kprobe_events"), fmt.Sprintf("p:%s/%s%s %s", pathGroup, eventPrefix, fn, fn)); err != nil && !errors.Is(err, unix.EEXIST) && !errors.Is(err, unix.EBUSY) {
 			c.missing[fn] = err.Error()
 			continue
 		}
-		ev := filepath.Join(inst, "events", pathGroup, fn)
+		ev := filepath.Join(inst, "events", pathGroup, eventPrefix+fn)
 		if err := os.WriteFile(filepath.Join(ev, "filter"), []byte(neverMatch), 0); err != nil {
 			c.missing[fn] = "filter: " + err.Error()
 			continue
@@ -67,24 +71,32 @@ func (c *pathCounter) snapshot() (map[string]uint64, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseProfile(string(b), pathGroup), nil
+	return parseProfile(string(b)), nil
 }
 
-// parseProfile reads kprobe_profile lines "  GROUP/EVENT  HITS  MISSED"
-// (older kernels print the event without its group) of group.
-func parseProfile(s, group string) map[string]uint64 {
+// parseProfile reads kprobe_profile lines "  EVENT  HITS  MISSED" of our
+// events (the kernel prints an event's name without its group; a
+// GROUP/ prefix is accepted and must be ours), keyed by function.
+func parseProfile(s string) map[string]uint64 {
 	m := map[string]uint64{}
 	for _, l := range strings.Split(s, "\n") {
 		f := strings.Fields(l)
 		if len(f) < 2 {
 			continue
 		}
-		name, ok := strings.CutPrefix(f[0], group+"/")
+		name := f[0]
+		if i := strings.LastIndexByte(name, '/'); i >= 0 {
+			if name[:i] != pathGroup {
+				continue
+			}
+			name = name[i+1:]
+		}
+		fn, ok := strings.CutPrefix(name, eventPrefix)
 		if !ok {
 			continue
 		}
 		if n, err := strconv.ParseUint(f[1], 10, 64); err == nil {
-			m[name] = n
+			m[fn] = n
 		}
 	}
 	return m
@@ -94,17 +106,26 @@ func parseProfile(s, group string) map[string]uint64 {
 // the functions that could not be counted, with why.
 func (c *pathCounter) diag(before, after map[string]uint64) []string {
 	var parts []string
+	missing := maps.Clone(c.missing)
 	for _, fn := range c.funcs {
-		parts = append(parts, fmt.Sprintf("%s=%d", fn, after[fn]-before[fn]))
+		b, okb := before[fn]
+		a, oka := after[fn]
+		if !okb || !oka {
+			// An armed event kprobe_profile does not list counted
+			// nothing: never a zero.
+			missing[fn] = "no line in kprobe_profile"
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s=%d", fn, a-b))
 	}
 	out := []string{fstests.PathPrefix + strings.Join(parts, " ")}
 	var miss []string
-	for fn := range c.missing {
+	for fn := range missing {
 		miss = append(miss, fn)
 	}
 	sort.Strings(miss)
 	for _, fn := range miss {
-		out = append(out, fmt.Sprintf("kernel path: %s not counted: %s", fn, c.missing[fn]))
+		out = append(out, fmt.Sprintf("kernel path: %s not counted: %s", fn, missing[fn]))
 	}
 	return out
 }
