@@ -36,6 +36,17 @@ CCACHE_DIR ?= $(CACHE)/ccache
 BOOT_EACH_PATCH ?= 1
 # kvm, tcg, or empty to prove KVM with a bounded boot.
 QEMU_ACCEL ?=
+# fstests (make fstests): a checkout of the suite, never part of this
+# repository; FSTYP selects setups (ext4, xfs, fuse-cached,
+# fuse-direct-io, or fuse for both FUSE modes), TESTS the tests as check
+# takes them ("generic/091 generic/095" or "-g quick"), FSTESTS_TIMEOUT
+# bounds one test (Go duration); FROM compares the results directories
+# of earlier runs (comma-separated) instead of running.
+FSTESTS ?=
+FSTYP ?=
+TESTS ?=
+FSTESTS_TIMEOUT ?=
+FROM ?=
 JOBS ?= $(shell nproc)
 
 GO ?= go
@@ -50,10 +61,12 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
 .PHONY: help deps harness qemu-test test vet unit list bases matrix merge page bench generate \
-	generate-check series-check send-email maintainers bisect bisect-demo mutants probe-guest clean
+	generate-check series-check send-email maintainers bisect bisect-demo mutants probe-guest clean \
+	fstests fstests-smoke
 
 help:
 	@echo "make qemu-test     build, boot and verify (BASE=v7.3|v6.12|all, KERNEL=base|patched, KSRC=, SCENARIO=, REPEAT=)"
+	@echo "make fstests       fstests in the guest, base vs patched (FSTESTS=<checkout>, FSTYP=, TESTS=, BASE=, KERNEL=)"
 	@echo "make test          vet, unit tests, BPF generate check, series-check and qemu-test on every base"
 	@echo "make list          the scenario catalogue with its declarations per base and flavour"
 	@echo "make bases         the kernel bases (patches/*/BASE)"
@@ -79,6 +92,22 @@ harness: deps
 
 qemu-test: harness
 	@$(HARNESS) qemu-test $(HARNESS_FLAGS)
+
+FSTESTS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -fstests '$(FSTESTS)' \
+	$(if $(FSTYP),-fstyp '$(FSTYP)') $(if $(TESTS),-tests '$(TESTS)') \
+	$(if $(FSTESTS_TIMEOUT),-test-timeout $(FSTESTS_TIMEOUT)) $(if $(FROM),-from '$(FROM)') \
+	$(if $(NO_BUILD),-no-build) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \
+	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
+
+# The default tests on every setup, base and patched; a run of the
+# default set writes results/fstests-<base>.{md,json}.
+fstests: harness
+	@$(HARNESS) fstests $(FSTESTS_FLAGS)
+
+# What make test runs: two tests per setup on the default base, or one
+# line saying how to get fstests when FSTESTS is not set.
+fstests-smoke: harness
+	@$(HARNESS) fstests -smoke -optional $(FSTESTS_FLAGS)
 
 list: harness
 	@$(HARNESS) list
@@ -170,6 +199,7 @@ probe-guest: deps
 test: vet unit generate-check
 	@$(MAKE) --no-print-directory series-check BASE=all
 	@$(MAKE) --no-print-directory qemu-test BASE=all KERNEL= KSRC= SCENARIO= REPEAT=1
+	@$(MAKE) --no-print-directory fstests-smoke BASE= KERNEL= FSTYP= TESTS=
 
 clean:
 	rm -rf $(BUILD)

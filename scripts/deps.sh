@@ -29,6 +29,8 @@ deps=(
 	chromium:chromium
 	sparse:sparse
 	git-email:/usr/lib/git-core/git-send-email
+	# make fstests builds its Debian root disk with debootstrap.
+	debootstrap:debootstrap
 	make:make
 	gcc:gcc
 	git:git

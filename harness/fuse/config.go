@@ -48,6 +48,16 @@ type Config struct {
 	// mount's user_id/group_id.
 	UID uint32 `json:"uid,omitempty"`
 	GID uint32 `json:"gid,omitempty"`
+	// Source, when set, makes the server pass through to this directory
+	// instead of serving the in-memory tree: the files live on a real
+	// filesystem and survive the server (fstests' FUSE setups). Files,
+	// Dirs and passthrough backing files do not apply then.
+	Source string `json:"source,omitempty"`
+	// DefaultPermissions mounts with default_permissions: the kernel
+	// checks access against the mode bits, as for a local filesystem.
+	DefaultPermissions bool `json:"default_permissions,omitempty"`
+	// ReadOnly mounts read-only.
+	ReadOnly bool `json:"read_only,omitempty"`
 
 	// OpenHook, when set, is asked before the rules; it returns the policy
 	// and true to decide, or false to fall through to the rules.
@@ -272,6 +282,14 @@ func (c Config) withDefaults() (Config, error) {
 		c.LogLimit = DefaultLogLimit
 	}
 	var errs []error
+	if c.Source != "" {
+		if len(c.Files) > 0 || len(c.Dirs) > 0 || cp.Passthrough {
+			errs = append(errs, errors.New("a source directory takes no files, dirs or passthrough"))
+		}
+		// READDIRPLUS would take a lookup per entry; plain READDIR
+		// and LOOKUP keep the node references simple.
+		cp.Disabled |= CapDoReaddirplus | CapReaddirplusAuto
+	}
 	for _, r := range c.Rules {
 		errs = append(errs, validateGlob(r.Glob))
 	}

@@ -99,7 +99,7 @@ func (s *Server) dispatch(buf []byte, w replier, out []byte) {
 		s.opInterrupt(r)
 		return
 	}
-	h, ok := handlers[hdr.Opcode]
+	h, ok := s.ops[hdr.Opcode]
 	if !ok {
 		s.begin(r)
 		s.finish(r, Errno(syscall.ENOSYS))
@@ -261,6 +261,10 @@ func (s *Server) malformed(format string, args ...any) {
 // requestPath is the path rules and faults match: the target name for
 // operations that name an entry, else the node's own path.
 func (s *Server) requestPath(r *request) string {
+	path, childPath := s.store.path, s.store.childPath
+	if s.dir != nil {
+		path, childPath = s.dir.path, s.dir.childPath
+	}
 	var nameOff int
 	switch r.hdr.Opcode {
 	case OpLookup, OpUnlink, OpRmdir:
@@ -275,15 +279,15 @@ func (s *Server) requestPath(r *request) string {
 	case OpRename2:
 		nameOff = rename2InSize
 	default:
-		return s.store.path(r.hdr.NodeID)
+		return path(r.hdr.NodeID)
 	}
 	d := decoder{b: r.body}
 	d.skip(nameOff)
 	name := d.name()
 	if d.err != nil {
-		return s.store.path(r.hdr.NodeID)
+		return path(r.hdr.NodeID)
 	}
-	return s.store.childPath(r.hdr.NodeID, name)
+	return childPath(r.hdr.NodeID, name)
 }
 
 // describe extracts offset, size and flags for the log without failing on

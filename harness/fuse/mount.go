@@ -49,8 +49,12 @@ func cloneDevice(sessionFd int) (int, error) {
 
 // mountOptions builds the fuse mount data string.
 func mountOptions(fd int, cfg *Config) string {
-	return fmt.Sprintf("fd=%d,rootmode=%s,user_id=%d,group_id=%d,allow_other,max_read=%d",
+	o := fmt.Sprintf("fd=%d,rootmode=%s,user_id=%d,group_id=%d,allow_other,max_read=%d",
 		fd, rootModeDirOctal, cfg.UID, cfg.GID, cfg.MaxRead)
+	if cfg.DefaultPermissions {
+		o += ",default_permissions"
+	}
+	return o
 }
 
 // mountFuse mounts the session fd on dir with mount(2).
@@ -60,7 +64,11 @@ func mountFuse(dir string, fd int, cfg *Config) error {
 		fstype += "." + cfg.Subtype
 	}
 	opts := mountOptions(fd, cfg)
-	if err := unix.Mount(cfg.FSName, dir, fstype, unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
+	if cfg.ReadOnly {
+		flags |= unix.MS_RDONLY
+	}
+	if err := unix.Mount(cfg.FSName, dir, fstype, flags, opts); err != nil {
 		return fmt.Errorf("mount %s on %s (%s): %w", fstype, dir, opts, err)
 	}
 	return nil

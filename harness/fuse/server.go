@@ -18,8 +18,12 @@ var ErrNotMounted = errors.New("fuse server not mounted")
 // Server is one FUSE mount and its in-memory file system. All methods are
 // safe for concurrent use.
 type Server struct {
-	cfg        Config
-	store      *store
+	cfg   Config
+	store *store
+	// dir serves Config.Source instead of store; ops are the handlers
+	// of the one in use.
+	dir        *dirFS
+	ops        map[Opcode]handler
 	recorder   *recorder
 	gates      *gates
 	faults     faults
@@ -68,6 +72,13 @@ func New(cfg Config) (*Server, error) {
 		initDone: make(chan struct{}),
 		done:     make(chan struct{}),
 		stopFd:   -1,
+		ops:      handlers,
+	}
+	if cfg.Source != "" {
+		if s.dir, err = newDirFS(cfg.Source); err != nil {
+			return nil, err
+		}
+		s.ops = dirHandlers
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.rules.set(cfg.Rules); err != nil {
@@ -326,6 +337,9 @@ func (s *Server) Close() error {
 			unix.Close(s.stopFd)
 		}
 		s.store.closeBackings()
+		if s.dir != nil {
+			s.dir.close()
+		}
 		s.mu.Lock()
 		if s.tmpBacking != "" {
 			errs = append(errs, os.RemoveAll(s.tmpBacking))

@@ -83,6 +83,9 @@ func run(cl guestproto.Cmdline, plan guestproto.Plan, cat scenario.Catalogue, ou
 		w.Plan(0)
 		return guestproto.VerdictOK
 	}
+	if plan.FSTests != nil {
+		return runFSTests(plan, out, exe, kmsg)
+	}
 	runs := plan.Remaining()
 	byName := map[string]scenario.Scenario{}
 	for _, s := range cat {

@@ -28,6 +28,9 @@ type Plan struct {
 	// on the first boot. After the kernel hung or panicked in a
 	// scenario the host boots a fresh guest with Start just past it.
 	Start int `json:"start"`
+	// FSTests, when set, makes every entry an fstests test the agent
+	// runs with check on the Debian root disk (see FSTests).
+	FSTests *FSTests `json:"fstests,omitempty"`
 	Wiring
 }
 
@@ -149,6 +152,11 @@ func (p Plan) Validate() error {
 	}
 	if n := len(p.Scenarios) * p.Repeat; p.Start < 0 || p.Start >= n {
 		return fmt.Errorf("plan: bad start %d, want [0-%d]", p.Start, n-1)
+	}
+	if p.FSTests != nil {
+		if err := p.FSTests.Validate(); err != nil {
+			return err
+		}
 	}
 	return p.Wiring.Validate()
 }

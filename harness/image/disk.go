@@ -45,25 +45,40 @@ func DevicePath(i int) string {
 func Make(ctx context.Context, dir string) ([]string, error) {
 	var paths []string
 	for _, d := range Disks {
-		if _, err := exec.LookPath(d.Mkfs[0]); err != nil {
-			return nil, fmt.Errorf("%s not found: install Debian package %s (make deps)", d.Mkfs[0], d.Package)
-		}
 		p := filepath.Join(dir, d.Name+".img")
-		os.Remove(p)
-		f, err := os.Create(p)
-		if err != nil {
-			return nil, fmt.Errorf("disk %s: %w", d.Name, err)
-		}
-		err = f.Truncate(d.SizeMiB << 20)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("disk %s: %w", d.Name, err)
-		}
-		args := append(append([]string{}, d.Mkfs[1:]...), p)
-		if out, err := exec.CommandContext(ctx, d.Mkfs[0], args...).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("disk %s: %s: %w: %s", d.Name, d.Mkfs[0], err, strings.TrimSpace(string(out)))
+		if err := d.Create(ctx, p); err != nil {
+			return nil, err
 		}
 		paths = append(paths, p)
 	}
 	return paths, nil
+}
+
+// Create makes the disk's image at path: a fresh sparse file of SizeMiB,
+// formatted with Mkfs unless Mkfs is empty (a blank disk the guest
+// formats itself).
+func (d Disk) Create(ctx context.Context, path string) error {
+	if len(d.Mkfs) > 0 {
+		if _, err := exec.LookPath(d.Mkfs[0]); err != nil {
+			return fmt.Errorf("%s not found: install Debian package %s (make deps)", d.Mkfs[0], d.Package)
+		}
+	}
+	os.Remove(path)
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("disk %s: %w", d.Name, err)
+	}
+	err = f.Truncate(d.SizeMiB << 20)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("disk %s: %w", d.Name, err)
+	}
+	if len(d.Mkfs) == 0 {
+		return nil
+	}
+	args := append(append([]string{}, d.Mkfs[1:]...), path)
+	if out, err := exec.CommandContext(ctx, d.Mkfs[0], args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("disk %s: %s: %w: %s", d.Name, d.Mkfs[0], err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }

@@ -58,6 +58,23 @@ func ReadFragments(paths []string) ([]Option, error) {
 	return opts, nil
 }
 
+// Effective keeps the last request of each option, in the order of
+// those last requests: merge_config.sh lets a later fragment override an
+// earlier one, so only the last value is asked of the final .config.
+func Effective(opts []Option) []Option {
+	last := map[string]int{}
+	for i, o := range opts {
+		last[o.Name] = i
+	}
+	var out []Option
+	for i, o := range opts {
+		if last[o.Name] == i {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // Dropped returns the requested options that the final .config does
 // not carry with the requested value, sorted by name.
 func Dropped(want []Option, config map[string]string) []Option {
@@ -98,10 +115,11 @@ func ParseConfig(r io.Reader) (map[string]string, error) {
 // fragments are unchanged since the last successful run, so that the
 // next build stays incremental.
 func Configure(ctx context.Context, t Tree, fragments []string, log io.Writer) error {
-	want, err := ReadFragments(fragments)
+	all, err := ReadFragments(fragments)
 	if err != nil {
 		return err
 	}
+	want := Effective(all)
 	sum := sha256.New()
 	for _, o := range want {
 		fmt.Fprintf(sum, "%s=%s\n", o.Name, o.Value)

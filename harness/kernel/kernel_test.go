@@ -185,3 +185,27 @@ func TestSubjects(t *testing.T) {
 		t.Errorf("subjects (-want +got):\n%s", d)
 	}
 }
+
+// TestEffective: a later fragment overrides an earlier one (the fstests
+// fragment turns XFS_POSIX_ACL back on), and only its value is checked.
+func TestEffective(t *testing.T) {
+	opts := []Option{
+		{Name: "CONFIG_XFS_POSIX_ACL", Value: "n", From: "base.config:43"},
+		{Name: "CONFIG_A", Value: "y", From: "base.config:44"},
+		{Name: "CONFIG_XFS_POSIX_ACL", Value: "y", From: "fstests.config:20"},
+	}
+	want := []Option{
+		{Name: "CONFIG_A", Value: "y", From: "base.config:44"},
+		{Name: "CONFIG_XFS_POSIX_ACL", Value: "y", From: "fstests.config:20"},
+	}
+	if d := cmp.Diff(want, Effective(opts)); d != "" {
+		t.Errorf("Effective (-want +got):\n%s", d)
+	}
+	cfg, err := ParseConfig(strings.NewReader("CONFIG_A=y\nCONFIG_XFS_POSIX_ACL=y\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bad := Dropped(Effective(opts), cfg); len(bad) != 0 {
+		t.Errorf("Dropped after an override = %v, want none", bad)
+	}
+}

@@ -80,6 +80,13 @@ type Options struct {
 	// NoBuild boots the kernel built last time without running make:
 	// quick re-runs, and several runs against one build at once.
 	NoBuild bool
+	// ExtraKconfig are fragments merged after every other one, and
+	// ObjSuffix is appended to the O= directory the kernel is then
+	// built in, so that it never replaces the scenario kernel (make
+	// fstests: kconfig/fstests/ in _obj-fstests). Both empty for the
+	// scenario kernel.
+	ExtraKconfig []string
+	ObjSuffix    string
 	// Built is a kernel built elsewhere (series-check builds one per
 	// patch); Run boots it instead of preparing and building one.
 	Built *Built
@@ -223,7 +230,7 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 	if err != nil {
 		return infra(err)
 	}
-	boots := &booter{machine: mach, kernel: kimg, initramfs: initrd, extra: tests, work: work, results: dir}
+	boots := &booter{machine: mach, kernel: kimg, initramfs: initrd, extra: tests, work: work, results: dir, disks: scenarioDisks}
 	first, err := boots.config(ctx, 1, plan, false)
 	if err != nil {
 		return infra(err)
@@ -358,6 +365,16 @@ type booter struct {
 	work      string        // per-run scratch: per-boot initramfs and disks
 	results   string        // the results directory: console logs
 	accel     string
+	// disks makes the disks of one boot in dir, and says which of
+	// them are volatile (vm.Config.Volatile).
+	disks func(ctx context.Context, dir string) (disks, volatile []string, err error)
+}
+
+// scenarioDisks are the scenario catalogue's disks (image.Disks), fresh
+// for every boot.
+func scenarioDisks(ctx context.Context, dir string) ([]string, []string, error) {
+	d, err := image.Make(ctx, dir)
+	return d, nil, err
 }
 
 // config prepares boot n: the agent initramfs with plan appended, and
@@ -387,7 +404,7 @@ func (b *booter) config(ctx context.Context, n int, plan guestproto.Plan, disks 
 		if err := os.MkdirAll(dd, 0o755); err != nil {
 			return vm.Config{}, err
 		}
-		if cfg.Disks, err = image.Make(ctx, dd); err != nil {
+		if cfg.Disks, cfg.Volatile, err = b.disks(ctx, dd); err != nil {
 			return vm.Config{}, err
 		}
 	}
@@ -514,6 +531,8 @@ func cachedImage(ctx context.Context, o Options, src *kernel.Sources, machineKco
 	if err != nil {
 		return nil, "", err
 	}
+	// A kernel with more fragments (make fstests) is another image.
+	frags = append(frags, o.ExtraKconfig...)
 	tc, err := kernel.Toolchain(ctx)
 	if err != nil {
 		return nil, "", err
@@ -542,11 +561,18 @@ func cachedImage(ctx context.Context, o Options, src *kernel.Sources, machineKco
 // buildTree configures and builds a prepared tree (or, with NoBuild,
 // finds its last build).
 func buildTree(ctx context.Context, o Options, t kernel.Tree, machineKconfig string) (builtKernel, error) {
+	if o.ObjSuffix != "" && !o.NoBuild {
+		if err := seedObj(ctx, t.Obj, t.Obj+o.ObjSuffix, o.Out); err != nil {
+			return builtKernel{}, err
+		}
+	}
+	t.Obj += o.ObjSuffix
 	b := builtKernel{tree: t, commit: shortCommit(t.Commit)}
 	frags, err := Fragments(o.Repo, machineKconfig, o.Spec)
 	if err != nil {
 		return builtKernel{}, err
 	}
+	frags = append(frags, o.ExtraKconfig...)
 	if o.NoBuild {
 		rel, err := os.ReadFile(filepath.Join(t.Obj, "include/config/kernel.release"))
 		if err != nil {
@@ -563,7 +589,7 @@ func buildTree(ctx context.Context, o Options, t kernel.Tree, machineKconfig str
 		CCacheDir:   o.CCacheDir,
 		Log:         o.Out,
 		Interactive: o.Interactive,
-		LogFile:     filepath.Join(o.Build, "kernel", "build-"+o.Variant.Slug()+".log"),
+		LogFile:     filepath.Join(o.Build, "kernel", "build-"+o.Variant.Slug()+o.ObjSuffix+".log"),
 	})
 	if err != nil {
 		return builtKernel{}, err

@@ -59,7 +59,7 @@ func probeBoot(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
 	cfg.Accel = "kvm"
-	cfg.Disks = nil
+	cfg.Disks, cfg.Volatile = nil, nil
 	cfg.Append = append(append([]string{}, cfg.Append...), guestproto.Cmdline{Probe: true}.Words()...)
 	tmp, err := os.MkdirTemp("", "dioh-probe")
 	if err != nil {

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -130,5 +131,39 @@ func TestLoadMachineErrors(t *testing.T) {
 				t.Errorf("LoadMachine = %v, want an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestVolatileDisk: a volatile disk is attached with snapshot=on, the
+// others as before; a volatile disk that is not attached is refused.
+func TestVolatileDisk(t *testing.T) {
+	c := Config{Machine: testMachine(t), Accel: "tcg", CPUs: 2, MemoryMiB: 2048,
+		Kernel: "bzImage", Initramfs: "initrd", Disks: []string{"root.img", "test.img"}, Volatile: []string{"root.img"}}
+	args := c.args("CON", "AGENT")
+	want := []string{
+		"-drive", "file=root.img,format=raw,if=virtio,cache=unsafe,index=0,snapshot=on",
+		"-drive", "file=test.img,format=raw,if=virtio,cache=unsafe,index=1",
+	}
+	if d := cmp.Diff(want, args[len(args)-4:]); d != "" {
+		t.Errorf("drives (-want +got):\n%s", d)
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"bzImage", "initrd", "root.img"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Kernel, c.Initramfs = filepath.Join(dir, "bzImage"), filepath.Join(dir, "initrd")
+	c.Disks = []string{filepath.Join(dir, "root.img")}
+	c.Volatile = []string{filepath.Join(dir, "other.img")}
+	if _, err := exec.LookPath(c.Machine.QEMU); err != nil {
+		t.Skipf("%s not installed", c.Machine.QEMU)
+	}
+	if err := c.validate(); err == nil || !strings.Contains(err.Error(), "is not one of the disks") {
+		t.Errorf("validate() with a volatile disk not attached = %v", err)
+	}
+	c.Volatile = c.Disks
+	if err := c.validate(); err != nil {
+		t.Errorf("validate() = %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,10 @@ type Config struct {
 	// Disks are raw images attached in order on the machine's disk
 	// interface: /dev/vda first.
 	Disks []string
+	// Volatile lists those of Disks whose guest writes QEMU keeps in a
+	// temporary overlay and drops at exit (-drive snapshot=on): a cached
+	// image that many guests boot read-write stays as it was built.
+	Volatile []string
 	// CPUs and MemoryMiB override the machine's defaults when non-zero.
 	CPUs      int
 	MemoryMiB int
@@ -85,6 +90,11 @@ func (c *Config) validate() error {
 			return fmt.Errorf("guest input: %w", err)
 		}
 	}
+	for _, v := range c.Volatile {
+		if !slices.Contains(c.Disks, v) {
+			return fmt.Errorf("volatile disk %s is not one of the disks", v)
+		}
+	}
 	return nil
 }
 
@@ -118,7 +128,11 @@ func (c *Config) args(conSock, agentSock string) []string {
 		a = append(a, "-device", d)
 	}
 	for i, d := range c.Disks {
-		a = append(a, "-drive", fmt.Sprintf("file=%s,format=raw,if=%s,cache=unsafe,index=%d", d, m.DiskInterface, i))
+		drive := fmt.Sprintf("file=%s,format=raw,if=%s,cache=unsafe,index=%d", d, m.DiskInterface, i)
+		if slices.Contains(c.Volatile, d) {
+			drive += ",snapshot=on"
+		}
+		a = append(a, "-drive", drive)
 	}
 	return a
 }

@@ -1,12 +1,16 @@
 // Command guest is the test VM's /init: the guest agent. Run as PID 1 it
 // executes the scenarios named on the kernel command line; run as
 // "init fuse-server ..." it is the test FUSE server, in its own process
-// so that workloads faulting on its files cannot deadlock against it.
+// so that workloads faulting on its files cannot deadlock against it;
+// run as "init fuse-mount ..." it is mount(8)'s helper that starts that
+// server for fstests.
 package main
 
 import (
 	"os"
+	"time"
 
+	"dioharness/harness/fstests"
 	"dioharness/harness/fuse/fusecli"
 	"dioharness/harness/guest"
 	"dioharness/harness/scenarios"
@@ -16,5 +20,14 @@ func main() {
 	os.Exit(guest.Main(scenarios.All(), map[string]func([]string) int{
 		"fuse-server": func(args []string) int { return fusecli.Run(args, os.Stdout, os.Stderr) },
 		"open-file":   guest.OpenFile,
+		// mount(8)'s helper for fstests' FSTYP=fuse (fstests.FUSESubtype).
+		"fuse-mount": func(args []string) int {
+			exe, err := os.Executable()
+			if err != nil {
+				exe = "/init"
+			}
+			h := fusecli.Helper{Server: exe, ServerArgs: []string{"fuse-server"}, LogDir: fstests.RunDir, Ready: 30 * time.Second}
+			return h.Run(args, os.Stderr)
+		},
 	}))
 }

@@ -32,6 +32,7 @@ const usage = `usage: harness <command> [flags]
 
 commands:
   qemu-test     build, boot and run scenarios on bases and flavours
+  fstests       run fstests in the guest on base and patched kernels (-fstests CHECKOUT)
   list          print the scenario catalogue and its declarations
   bases         print the kernel bases (patches/*/BASE)
   matrix        write results/matrix.{md,json} from the latest runs
@@ -65,6 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cmds := map[string]func(context.Context, scenario.Catalogue, []string, io.Writer, io.Writer) int{
 		"qemu-test":    qemuTest,
+		"fstests":      fstestsCmd,
 		"list":         list,
 		"bases":        bases,
 		"matrix":       matrix,

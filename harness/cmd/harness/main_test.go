@@ -39,6 +39,13 @@ func TestBadInput(t *testing.T) {
 		{[]string{"merge", "-x"}, "merge: flag provided but not defined"},
 		{[]string{"merge", "no/such/run"}, "merge: no/such/run: no such results directory"},
 		{[]string{"merge", "-scenario", "fuse/no-such", "x"}, `unknown scenario "fuse/no-such"`},
+		{[]string{"fstests", "-fstests", ""}, "fstests is not part of this repository: clone it"},
+		{[]string{"fstests", "-fstests", "/nonexistent"}, "FSTESTS=/nonexistent is not an fstests checkout"},
+		{[]string{"fstests", "-fstyp", "zfs"}, `bad FSTYP "zfs"`},
+		{[]string{"fstests", "-tests", "generic/91"}, "is not a test name like generic/091"},
+		{[]string{"fstests", "-scenario", "fuse/*"}, "SCENARIO and REPEAT are for qemu-test"},
+		{[]string{"fstests", "-test-timeout", "0s"}, "bad test timeout 0s"},
+		{[]string{"fstests", "-optional", "-tests", "-g"}, "-g needs a group"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -63,6 +70,16 @@ func TestBisectStepBadInput(t *testing.T) {
 		if code := run(args, &stdout, &stderr); code != bisectAbort {
 			t.Errorf("%v: exit %d, want %d", args, code, bisectAbort)
 		}
+	}
+}
+
+// TestFSTestsOptional: make test without FSTESTS says in one line how
+// to get fstests and goes on.
+func TestFSTestsOptional(t *testing.T) {
+	var stdout, stderr strings.Builder
+	code := run([]string{"fstests", "-optional", "-smoke", "-fstests", ""}, &stdout, &stderr)
+	if code != 0 || strings.Count(stdout.String(), "\n") != 1 || !strings.HasPrefix(stdout.String(), "fstests: skipped: ") || stderr.Len() != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q: want 0 and one line", code, stdout.String(), stderr.String())
 	}
 }
 

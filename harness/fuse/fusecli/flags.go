@@ -46,6 +46,10 @@ func parseArgs(args []string, usageOut io.Writer) (options, error) {
 		subtype      = fs.String("subtype", "", "file system subtype (type fuse.SUBTYPE)")
 		capsExtra    = fs.Uint64("caps", 0, "extra raw INIT capability bits")
 		capsDisabled = fs.Uint64("caps-disabled", 0, "raw INIT capability bits never requested")
+		source       = fs.String("source", "", "pass through to the files of `DIR` instead of serving an in-memory tree")
+		fsname       = fs.String("fsname", "", "mount source shown in /proc/mounts")
+		defaultPerms = fs.Bool("default-permissions", false, "mount with default_permissions (the kernel checks access)")
+		readOnly     = fs.Bool("ro", false, "mount read-only")
 	)
 	fs.StringVar(&o.mount, "mount", "", "mount point `DIR` (required)")
 	fs.StringVar(&o.ctl, "ctl", "", "control unix `SOCKET` for package remote")
@@ -107,6 +111,14 @@ func parseArgs(args []string, usageOut io.Writer) (options, error) {
 	if *subtype != "" {
 		c.Subtype = *subtype
 	}
+	if *source != "" {
+		c.Source = *source
+	}
+	if *fsname != "" {
+		c.FSName = *fsname
+	}
+	c.DefaultPermissions = c.DefaultPermissions || *defaultPerms
+	c.ReadOnly = c.ReadOnly || *readOnly
 	pol := fuse.OpenPolicy{
 		DirectIO:             *directIO,
 		ParallelDirectWrites: *parallel,

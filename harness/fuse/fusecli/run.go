@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"dioharness/harness/fuse"
 	"dioharness/harness/fuse/remote"
 )
@@ -47,6 +49,11 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		o.cfg.Logf = func(format string, args ...any) {
 			fmt.Fprintf(stderr, "fuseserver: "+format+"\n", args...)
 		}
+	}
+	if o.cfg.Source != "" {
+		// The kernel applied the caller's umask to the modes it
+		// sends; the backing files must get them as they are.
+		unix.Umask(0)
 	}
 	srv, err := fuse.New(o.cfg)
 	if err != nil {

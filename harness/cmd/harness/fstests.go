@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"dioharness/harness/fstests"
+	"dioharness/harness/kbase"
+	"dioharness/harness/rootfs"
+	"dioharness/harness/scenario"
+	"dioharness/harness/series"
+	"dioharness/harness/testrun"
+)
+
+// fstestsFlags are the fstests command's own flags.
+type fstestsFlags struct {
+	dir, fstyp, tests string
+	from              string
+	smoke, optional   bool
+	timeout           time.Duration
+	diskMiB           int64
+}
+
+// fstestsCmd runs fstests in the guest on each selected kernel and
+// setup, and compares base and patched.
+func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fstests", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs)
+	var f fstestsFlags
+	fs.StringVar(&f.dir, "fstests", os.Getenv("FSTESTS"), "the fstests checkout to build and run (FSTESTS)")
+	fs.StringVar(&f.fstyp, "fstyp", "", "setups: "+strings.Join(setupNames(), ", ")+", or fuse for both FUSE modes; comma-separated (default: all)")
+	fs.StringVar(&f.tests, "tests", "", "tests as check takes them: a list (generic/091 generic/095) or groups (-g quick) (default: "+fstests.DefaultTests+")")
+	fs.BoolVar(&f.smoke, "smoke", false, "run the smoke list ("+fstests.SmokeTests+") on "+fstests.SmokeSetups+" and the patched kernel, unless -tests, -fstyp or -kernel say otherwise")
+	fs.BoolVar(&f.optional, "optional", false, "without -fstests, say how to get a checkout and exit 0 (make test)")
+	fs.StringVar(&f.from, "from", "", "compare the runs in these results directories (comma-separated) instead of running, and write results/fstests-<base>.{md,json}")
+	fs.DurationVar(&f.timeout, "test-timeout", fstests.DefaultTimeout, "wall-clock bound on one test in the guest")
+	fs.Int64Var(&f.diskMiB, "disk-mib", fstests.DefaultDiskMiB, "size of the test and scratch disks")
+	if err := parseFlags(fs, args); err != nil {
+		return badArgs(stderr, err)
+	}
+	if err := c.check(); err != nil {
+		return badArgs(stderr, err)
+	}
+	if c.scenario != "" || c.repeat != 1 {
+		return badArgs(stderr, errors.New("fstests: SCENARIO and REPEAT are for qemu-test; name tests with TESTS"))
+	}
+	if f.timeout <= 0 || f.diskMiB < 1024 {
+		return badArgs(stderr, fmt.Errorf("fstests: bad test timeout %s or disk size %d MiB (want > 0 and >= 1024)", f.timeout, f.diskMiB))
+	}
+	if f.smoke {
+		// make test's budget: the patched kernel alone, one guest per
+		// filesystem (FUSE in the mode the series changes).
+		if f.fstyp == "" {
+			f.fstyp = fstests.SmokeSetups
+		}
+		if c.kernel == "" {
+			c.kernel = string(kbase.Patched)
+		}
+	}
+	setups, err := fstests.ParseSetups(f.fstyp)
+	if err != nil {
+		return badArgs(stderr, err)
+	}
+	spec := f.tests
+	switch {
+	case spec == "" && f.smoke:
+		spec = fstests.SmokeTests
+	case spec == "":
+		spec = fstests.DefaultTests
+	}
+	sel, err := fstests.ParseSelection(spec)
+	if err != nil {
+		return badArgs(stderr, err)
+	}
+	if f.dir == "" && f.optional {
+		fmt.Fprintf(stdout, "fstests: skipped: %s\n", rootfs.HowToGet)
+		return testrun.ExitOK
+	}
+	if err := rootfs.CheckFSTests(f.dir); err != nil {
+		return badArgs(stderr, err)
+	}
+	dir, err := filepath.Abs(f.dir)
+	if err != nil {
+		return badArgs(stderr, err)
+	}
+	tests := map[string][]string{}
+	for _, s := range setups {
+		if tests[s.Name], err = sel.Expand(dir, s); err != nil {
+			return badArgs(stderr, err)
+		}
+	}
+	e, err := loadEnv()
+	if err != nil {
+		return badArgs(stderr, err)
+	}
+	vs, err := c.variants(e)
+	if err != nil {
+		return badArgs(stderr, err)
+	}
+	arch, err := c.archive(stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+		return testrun.ExitInfra
+	}
+	extra, err := filepath.Glob(filepath.Join(e.repo, "kconfig", "fstests", "*.config"))
+	if err != nil || len(extra) == 0 {
+		fmt.Fprintf(stderr, "harness: no kconfig fragments in kconfig/fstests\n")
+		return testrun.ExitInfra
+	}
+	sort.Strings(extra)
+
+	suite, err := debianSuite()
+	if err != nil {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+		return testrun.ExitInfra
+	}
+	b := rootfs.Builder{Dir: filepath.Join(c.cache, "rootfs"), Log: stdout}
+	img, err := b.Get(ctx, rootfs.Spec{Suite: suite, Mirror: arch.Mirrors.Archive,
+		Packages: append(append([]string{}, rootfs.Runtime...), rootfs.Build...), FSTests: dir, Jobs: c.jobs})
+	if err != nil {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+		return testrun.ExitInfra
+	}
+	fmt.Fprintf(stdout, "fstests: %s, root disk %s\n", img.FSTests, filepath.Base(img.Path))
+
+	if f.from != "" {
+		return compareRunDirs(e, strings.Split(f.from, ","), sel, img, stdout, stderr)
+	}
+
+	run := testrun.FSTests{Tests: tests, Root: img.Path, Dir: rootfs.FSTestsDir,
+		TestTimeout: f.timeout, DiskMiB: f.diskMiB}
+	worst := testrun.ExitOK
+	byBase := map[string][]fstests.SetupRun{}
+	var bases []string
+	// A run of every setup on both kernels is the one results/ keeps,
+	// whatever its tests (the file names them); make test's smoke run
+	// never overwrites it.
+	full := !f.smoke && len(setups) == len(fstests.Setups) && c.kernel == ""
+	compare := func(base string) fstests.Comparison {
+		cmp := fstests.Compare(base, byBase[base])
+		cmp.Tests, cmp.FSTests, cmp.Root = sel.String(), img.FSTests, filepath.Base(img.Path)
+		return cmp
+	}
+	// Setup by setup, each on every kernel: a run stopped part way (an
+	// interrupt, a deadline) leaves complete base/patched pairs, and a
+	// full run writes the comparison after each pair. Each kernel is
+	// built once, for its first setup.
+	built := map[string]bool{}
+	for _, s := range setups {
+		for _, v := range vs {
+			o := c.options(e, stdout)
+			o.Variant, o.Archive = v, arch
+			o.ExtraKconfig, o.ObjSuffix = extra, "-fstests"
+			o.NoBuild = o.NoBuild || built[v.String()]
+			if v.Base != "" {
+				spec, err := e.bases.Get(v.Base)
+				if err != nil {
+					return badArgs(stderr, err)
+				}
+				o.Spec = &spec
+			}
+			one := run
+			one.Setups = []fstests.Setup{s}
+			for _, oc := range testrun.RunFSTests(ctx, o, one) {
+				if oc.Exit == testrun.ExitBadArgs {
+					return oc.Exit
+				}
+				if oc.Exit == testrun.ExitInfra {
+					worst = max(worst, oc.Exit)
+				} else {
+					built[v.String()] = true
+				}
+				rel, _ := filepath.Rel(e.repo, oc.Dir)
+				if _, ok := byBase[v.Base]; !ok {
+					bases = append(bases, v.Base)
+				}
+				byBase[v.Base] = append(byBase[v.Base], fstests.SetupRun{Setup: oc.Setup, Run: oc.Run, Xunit: fstests.Cases(oc.Xunit), Dir: rel})
+			}
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		// An interrupted pair is left out of results/.
+		if full && ctx.Err() == nil {
+			for _, base := range bases {
+				if err := writeComparison(e, base, compare(base)); err != nil {
+					fmt.Fprintf(stderr, "harness: %v\n", err)
+					worst = max(worst, testrun.ExitInfra)
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	for _, base := range bases {
+		cmp := compare(base)
+		fmt.Fprintln(stdout)
+		cmp.WriteMarkdown(stdout)
+		worst = max(worst, comparisonExit(cmp))
+		fmt.Fprintf(stdout, "\n%s\n", cmp.Summary())
+	}
+	return worst
+}
+
+// compareRunDirs compares runs made earlier (each setup and kernel may
+// come from a different make fstests) and writes results/ for each base.
+func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Image, stdout, stderr io.Writer) int {
+	byBase := map[string][]fstests.SetupRun{}
+	var bases []string
+	for _, d := range dirs {
+		abs, err := filepath.Abs(strings.TrimSpace(d))
+		if err != nil {
+			return badArgs(stderr, err)
+		}
+		rel, _ := filepath.Rel(e.repo, abs)
+		sr, err := fstests.LoadRunDir(abs, rel)
+		if err != nil {
+			return badArgs(stderr, err)
+		}
+		b := sr.Run.Variant.Base
+		if _, ok := byBase[b]; !ok {
+			bases = append(bases, b)
+		}
+		byBase[b] = append(byBase[b], sr)
+	}
+	worst := testrun.ExitOK
+	for _, base := range bases {
+		cmp := fstests.Compare(base, byBase[base])
+		cmp.Tests, cmp.FSTests, cmp.Root = sel.String(), img.FSTests, filepath.Base(img.Path)
+		if err := writeComparison(e, base, cmp); err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			worst = max(worst, testrun.ExitInfra)
+		}
+		cmp.WriteMarkdown(stdout)
+		worst = max(worst, comparisonExit(cmp))
+		fmt.Fprintf(stdout, "\n%s\n", cmp.Summary())
+	}
+	return worst
+}
+
+// comparisonExit is 1 when the patched kernel does worse than the base
+// one (a test that fails only there, or a kernel report on it), or,
+// when one flavour ran alone, when a test failed or the kernel reported.
+func comparisonExit(c fstests.Comparison) int {
+	if len(c.Regressions()) > 0 {
+		return testrun.ExitFailed
+	}
+	alone := len(c.Columns) == 1
+	for _, r := range c.Rows {
+		for fl, cell := range r.Cells {
+			if len(cell.Reports) > 0 && (alone || fl == string(kbase.Patched)) {
+				return testrun.ExitFailed
+			}
+			if alone && (cell.Verdict == fstests.Fail || cell.Verdict == fstests.Timeout) {
+				return testrun.ExitFailed
+			}
+		}
+	}
+	return testrun.ExitOK
+}
+
+// writeComparison commits a full run: results/fstests-<base>.{md,json},
+// and the summary line in the cover letters of the base's series.
+func writeComparison(e env, base string, c fstests.Comparison) error {
+	var md, js bytes.Buffer
+	if err := c.WriteMarkdown(&md); err != nil {
+		return err
+	}
+	if err := c.WriteJSON(&js); err != nil {
+		return err
+	}
+	dir := filepath.Join(e.repo, "results")
+	for name, b := range map[string][]byte{"fstests-" + base + ".md": md.Bytes(), "fstests-" + base + ".json": js.Bytes()} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return fmt.Errorf("write fstests results: %w", err)
+		}
+	}
+	spec, err := e.bases.Get(base)
+	if err != nil {
+		return err
+	}
+	for _, d := range spec.SeriesDirs() {
+		if err := series.QuoteFSTests(d, c.Summary()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func setupNames() []string {
+	var n []string
+	for _, s := range fstests.Setups {
+		n = append(n, s.Name)
+	}
+	return n
+}
+
+// debianSuite is the machine's Debian suite (VERSION_CODENAME in
+// /etc/os-release): the root disk comes from the same release as the
+// tools that build the kernels.
+func debianSuite() (string, error) {
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return "", fmt.Errorf("which Debian release: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VERSION_CODENAME="); ok && strings.Trim(v, `"`) != "" {
+			return strings.Trim(v, `"`), nil
+		}
+	}
+	return "", errors.New("no VERSION_CODENAME in /etc/os-release: not a Debian release the root disk can be built from")
+}

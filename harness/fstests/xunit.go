@@ -1,0 +1,263 @@
+package fstests
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Status is fstests' own verdict of a test.
+type Status string
+
+// fstests' verdicts (check's pass, fail, notrun).
+const (
+	Passed Status = "pass"
+	Failed Status = "fail"
+	NotRun Status = "notrun"
+)
+
+// Suite is fstests' xunit report (check -R xunit): one <testsuite>.
+type Suite struct {
+	Name       string     `xml:"name,attr"`
+	Tests      int        `xml:"tests,attr"`
+	Failures   int        `xml:"failures,attr"`
+	Skipped    int        `xml:"skipped,attr"`
+	Time       string     `xml:"time,attr"`
+	Properties []Property `xml:"properties>property"`
+	Cases      []Case     `xml:"testcase"`
+}
+
+// Property is one <property name= value=> (the kernel, FSTYP, devices).
+type Property struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+// Case is one <testcase>.
+type Case struct {
+	ClassName string   `xml:"classname,attr"`
+	Name      string   `xml:"name,attr"`
+	Time      string   `xml:"time,attr"`
+	Skipped   *Message `xml:"skipped"`
+	Failure   *Message `xml:"failure"`
+	// SystemOut is the test's .full file, SystemErr the diff of its
+	// output against the golden one, KernelLog its .dmesg file: check
+	// writes them for a failed test.
+	SystemOut string `xml:"system-out"`
+	SystemErr string `xml:"system-err"`
+	KernelLog string `xml:"kernel-log"`
+}
+
+// Message is a <skipped> or <failure>.
+type Message struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+}
+
+// Status is the case's verdict.
+func (c Case) Status() Status {
+	switch {
+	case c.Failure != nil:
+		return Failed
+	case c.Skipped != nil:
+		return NotRun
+	}
+	return Passed
+}
+
+// Reason is the failure message or the reason the test did not run.
+func (c Case) Reason() string {
+	switch {
+	case c.Failure != nil:
+		return strings.TrimSpace(c.Failure.Message)
+	case c.Skipped != nil:
+		return strings.TrimSpace(c.Skipped.Message)
+	}
+	return ""
+}
+
+// Duration is the case's time attribute (whole seconds in check).
+func (c Case) Duration() time.Duration {
+	s, err := strconv.ParseFloat(c.Time, 64)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+// ParseXunit reads check's xunit report.
+func ParseXunit(r io.Reader) (Suite, error) {
+	var s Suite
+	dec := xml.NewDecoder(r)
+	// check escapes control characters with cat -v but declares UTF-8
+	// for whatever bytes a test printed: do not fail on them.
+	dec.Strict = false
+	dec.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }
+	if err := dec.Decode(&s); err != nil {
+		return Suite{}, fmt.Errorf("fstests xunit report: %w", err)
+	}
+	return s, nil
+}
+
+// Case returns the test case of test name ("generic/091").
+func (s Suite) Case(name string) (Case, bool) {
+	for _, c := range s.Cases {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Case{}, false
+}
+
+// Property returns the value of a property, or "".
+func (s Suite) Property(name string) string {
+	for _, p := range s.Properties {
+		if p.Name == name {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// XunitDir is where, under RESULT_BASE, the guest keeps each test's
+// xunit report: check rewrites result.xml on every run, and the guest
+// runs it once per test.
+const XunitDir = "xunit"
+
+// XunitFile is the name of test's report in XunitDir.
+func XunitFile(test string) string {
+	return strings.ReplaceAll(test, "/", "_") + ".xml"
+}
+
+// ReadXunitDir reads every report in dir, in name order.
+func ReadXunitDir(dir string) ([]Suite, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.xml"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	var out []Suite
+	for _, f := range files {
+		r, err := os.Open(f)
+		if err != nil {
+			return nil, err
+		}
+		s, err := ParseXunit(r)
+		r.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Base(f), err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Cases maps each test of suites to its case; a test reported twice
+// (a fresh guest ran it again) keeps the last report.
+func Cases(suites []Suite) map[string]Case {
+	m := map[string]Case{}
+	for _, s := range suites {
+		for _, c := range s.Cases {
+			m[c.Name] = c
+		}
+	}
+	return m
+}
+
+// JoinJUnit adds fstests' suites to our JUnit document (a <testsuites>
+// root, as report.WriteJUnit writes it) and updates its totals, so one
+// file carries the harness's verdicts and fstests' own.
+func JoinJUnit(ours []byte, suites []Suite) ([]byte, error) {
+	var doc struct {
+		XMLName xml.Name   `xml:"testsuites"`
+		Attrs   []xml.Attr `xml:",any,attr"`
+		Inner   []byte     `xml:",innerxml"`
+	}
+	if err := xml.Unmarshal(ours, &doc); err != nil {
+		return nil, fmt.Errorf("join JUnit: %w", err)
+	}
+	add := map[string]int{}
+	var extra bytes.Buffer
+	for _, s := range suites {
+		js := junitSuite{Name: "fstests " + s.Name, Tests: len(s.Cases), Time: s.Time, Properties: s.Properties}
+		for _, c := range s.Cases {
+			jc := junitCase{ClassName: c.ClassName, Name: c.Name, Time: c.Time, SystemOut: c.SystemOut, SystemErr: c.SystemErr + c.KernelLog}
+			switch c.Status() {
+			case Failed:
+				js.Failures++
+				jc.Failure = &junitMessage{Message: c.Reason(), Type: c.Failure.Type}
+			case NotRun:
+				js.Skipped++
+				jc.Skipped = &junitMessage{Message: c.Reason()}
+			}
+			js.Cases = append(js.Cases, jc)
+		}
+		add["tests"] += js.Tests
+		add["failures"] += js.Failures
+		add["skipped"] += js.Skipped
+		b, err := xml.MarshalIndent(js, "  ", "  ")
+		if err != nil {
+			return nil, fmt.Errorf("join JUnit: %w", err)
+		}
+		extra.WriteString("  ")
+		extra.Write(b)
+		extra.WriteString("\n")
+	}
+	var out bytes.Buffer
+	out.WriteString(xml.Header)
+	out.WriteString("<testsuites")
+	for _, a := range doc.Attrs {
+		v := a.Value
+		if n, ok := add[a.Name.Local]; ok {
+			if old, err := strconv.Atoi(v); err == nil {
+				v = strconv.Itoa(old + n)
+			}
+		}
+		fmt.Fprintf(&out, " %s=\"%s\"", a.Name.Local, xmlEscape(v))
+	}
+	out.WriteString(">")
+	out.Write(bytes.TrimRight(doc.Inner, " \n"))
+	out.WriteString("\n")
+	out.Write(extra.Bytes())
+	out.WriteString("</testsuites>\n")
+	return out.Bytes(), nil
+}
+
+type junitSuite struct {
+	XMLName    xml.Name    `xml:"testsuite"`
+	Name       string      `xml:"name,attr"`
+	Tests      int         `xml:"tests,attr"`
+	Failures   int         `xml:"failures,attr"`
+	Skipped    int         `xml:"skipped,attr"`
+	Time       string      `xml:"time,attr"`
+	Properties []Property  `xml:"properties>property"`
+	Cases      []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	ClassName string        `xml:"classname,attr"`
+	Name      string        `xml:"name,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitMessage `xml:"failure"`
+	Skipped   *junitMessage `xml:"skipped"`
+	SystemOut string        `xml:"system-out,omitempty"`
+	SystemErr string        `xml:"system-err,omitempty"`
+}
+
+type junitMessage struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+}
+
+func xmlEscape(s string) string {
+	var b bytes.Buffer
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
