@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -135,6 +136,8 @@ func MatrixText(m report.Matrix, subjects []string, proves map[string]string) st
 			rest = append(rest, r)
 		}
 	}
+	// In the series' order, as a reader goes through the patches.
+	sort.SliceStable(own, func(a, b int) bool { return number[proves[own[a].Name]] < number[proves[own[b].Name]] })
 	if len(own) > 0 {
 		b.WriteString("\nScenarios that prove a patch of this series:\n\n")
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)

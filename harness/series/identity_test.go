@@ -97,6 +97,7 @@ func TestMatrixText(t *testing.T) {
 	m := report.BuildMatrix(
 		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, Kernel: "7.3.4 abc", KernelReports: []string{"WARNING: x"},
 			Scenarios: []report.Scenario{
+				sc("fuse/late", "fuse", report.Fail, report.Fail),
 				sc("fuse/own", "fuse", report.Fail, report.Fail),
 				sc("fuse/other", "fuse", report.Pass, report.Pass),
 				sc("ext4/iomap", "ext4", report.Fail, report.Fail),
@@ -104,25 +105,27 @@ func TestMatrixText(t *testing.T) {
 			}},
 		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Kernel: "7.3.4 def",
 			Scenarios: []report.Scenario{
+				sc("fuse/late", "fuse", report.Pass, report.Pass),
 				sc("fuse/own", "fuse", report.Pass, report.Pass),
 				sc("fuse/other", "fuse", report.Fail, report.Pass),
 				sc("ext4/iomap", "ext4", report.Pass, report.Pass),
 				sc("ext4/plain", "ext4", report.Pass, report.Pass),
 			}},
 	)
-	got := MatrixText(m, []string{"fuse: fix a"}, map[string]string{"fuse/own": "fuse: fix a", "ext4/iomap": "iomap: fix"})
+	got := MatrixText(m, []string{"fuse: fix a", "fuse: fix b"}, map[string]string{"fuse/late": "fuse: fix b", "fuse/own": "fuse: fix a", "ext4/iomap": "iomap: fix"})
 	want := "v7.3 base:     7.3.4 abc\n" +
 		"v7.3 patched:  7.3.4 def\n\n" +
 		"Scenarios that prove a patch of this series:\n\n" +
-		"  scenario  base  patched  proves\n" +
-		"  fuse/own  fail  pass     1/1\n\n" +
+		"  scenario   base  patched  proves\n" +
+		"  fuse/own   fail  pass     1/2\n" +
+		"  fuse/late  fail  pass     2/2\n\n" +
 		"The rest of the catalogue on the same kernels:\n\n" +
 		"  area  scenarios  pass on every kernel\n" +
 		"  fuse  1          0\n" +
 		"  ext4  2          1\n\n" +
 		"Not passing there, as declared:\n" +
 		"  ext4/iomap: base\n\n" +
-		"4 scenarios, 3 as declared on every kernel.\n" +
+		"5 scenarios, 4 as declared on every kernel.\n" +
 		"Not as declared:\n" +
 		"  fuse/other on v7.3 patched: fail, declared pass\n" +
 		"Kernel reports on the console: v7.3 base 1.\n\n" +
