@@ -158,7 +158,7 @@ func runSetup(ctx context.Context, o Options, f FSTests, s fstests.Setup, mach v
 		return infra(err)
 	}
 	first.Disks, first.Volatile = []string{f.Root}, []string{f.Root}
-	accel, err := vm.ChooseAccel(ctx, o.Accel, first, filepath.Join(o.Build, "accel.cache"), o.Out)
+	accel, err := vm.ChooseAccel(ctx, o.Accel, first, accelCache(o), o.Out)
 	if err != nil {
 		return infra(err)
 	}

@@ -235,7 +235,7 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 	if err != nil {
 		return infra(err)
 	}
-	accel, err := vm.ChooseAccel(ctx, o.Accel, first, filepath.Join(o.Build, "accel.cache"), o.Out)
+	accel, err := vm.ChooseAccel(ctx, o.Accel, first, accelCache(o), o.Out)
 	if err != nil {
 		return infra(err)
 	}
@@ -616,6 +616,16 @@ func Fragments(repo, machineKconfig string, spec *kbase.Spec) ([]string, error) 
 		}
 	}
 	return frags, nil
+}
+
+// accelCache remembers whether KVM works on this host (keyed inside by
+// the QEMU and host kernel versions): in the shared cache when there is
+// one, so fresh clones do not each pay the bounded proof boot.
+func accelCache(o Options) string {
+	if o.Cache != "" {
+		return filepath.Join(o.Cache, "accel.cache")
+	}
+	return filepath.Join(o.Build, "accel.cache")
 }
 
 // SelftestDir holds the selftest binaries of the base of o.
