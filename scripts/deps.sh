@@ -29,6 +29,9 @@ deps=(
 	chromium:chromium
 	sparse:sparse
 	git-email:/usr/lib/git-core/git-send-email
+	# git send-email parses addresses with Mail::Address; git-email only
+	# recommends it, and Debian's git ships no fallback copy.
+	libmailtools-perl:/usr/share/perl5/Mail/Address.pm
 	# make fstests builds its Debian root disk with debootstrap.
 	debootstrap:debootstrap
 	make:make

@@ -213,7 +213,7 @@ func SendEmail(ctx context.Context, cover Recipients, o SendOptions) error {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Stdout, cmd.Stderr = o.Out, o.Out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("git send-email: %w (is Debian package git-email installed?)", err)
+		return fmt.Errorf("git send-email: %w (are Debian packages git-email and libmailtools-perl installed? make deps installs them)", err)
 	}
 	return nil
 }
