@@ -41,14 +41,8 @@ func TestCountTraceEvents(t *testing.T) {
 // tracefs and checks what it writes where; the kernel side is covered by
 // TestCallCounterKernel.
 func TestCallCounterFiles(t *testing.T) {
-	root := t.TempDir()
+	root := fakeTracefs(t)
 	events := filepath.Join(root, "kprobe_events")
-	if err := os.WriteFile(events, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(root, "instances"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	c, err := newCallCounterAt(root, "inode_dio_wait")
 	if err != nil {
 		t.Fatal(err)
@@ -165,9 +159,7 @@ func TestCallCounterKernel(t *testing.T) {
 // TestTraceAllFiles: ReturnsAll and CountAll trace every task: the
 // event's filter is cleared ("0"), not set to the calling thread.
 func TestTraceAllFiles(t *testing.T) {
-	root := t.TempDir()
-	os.WriteFile(filepath.Join(root, "kprobe_events"), nil, 0o644)
-	os.Mkdir(filepath.Join(root, "instances"), 0o755)
+	root := fakeTracefs(t)
 	r, err := newReturnProbeAt(root, "fuse_file_cached_io_open", 32)
 	if err != nil {
 		t.Fatal(err)
@@ -209,4 +201,18 @@ func TestTraceAllFiles(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("tracing every task (-want +got):\n%s", d)
 	}
+}
+
+// fakeTracefs is a directory laid out like the parts of tracefs a probe
+// event writes to: kprobe_events and instances/.
+func fakeTracefs(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "kprobe_events"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "instances"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return root
 }

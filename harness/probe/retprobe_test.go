@@ -56,14 +56,8 @@ func TestParseReturns(t *testing.T) {
 // writes and that its instance is apart from a CallCounter's on the same
 // function; tracing itself is the CallCounter machinery.
 func TestReturnProbeFiles(t *testing.T) {
-	root := t.TempDir()
+	root := fakeTracefs(t)
 	events := filepath.Join(root, "kprobe_events")
-	if err := os.WriteFile(events, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(root, "instances"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := newReturnProbeAt(root, "generic_update_time", 16); err == nil || !strings.Contains(err.Error(), "want 32 or 64") {
 		t.Errorf("16-bit return probe: err = %v, want a width error", err)
 	}
