@@ -53,21 +53,55 @@ const imageKeyVersion = "dioharness kernel image v1"
 func ImageKey(source string, patches, fragments []string, toolchain string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\nsource %s\ntoolchain %s\n", imageKeyVersion, source, toolchain)
-	for _, group := range []struct {
-		kind  string
-		files []string
-	}{{"patch", patches}, {"fragment", fragments}} {
-		for _, f := range group.files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return "", fmt.Errorf("image key: %w", err)
-			}
-			// The file's name does not decide the build; its content does.
-			fmt.Fprintf(h, "%s %d\n", group.kind, len(b))
-			h.Write(b)
-		}
+	if err := HashFiles(h, "patch", patches...); err != nil {
+		return "", fmt.Errorf("image key: %w", err)
+	}
+	if err := HashFiles(h, "fragment", fragments...); err != nil {
+		return "", fmt.Errorf("image key: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:24], nil
+}
+
+// HashFiles writes each file's content to h after a "<label> <length>"
+// line, so that lists whose contents concatenate to the same bytes
+// still hash apart. The file's name does not go in: it does not decide
+// what a build or a check produces; its content does. Every key the
+// harness derives from files (images, series-check stamps, selftest
+// builds) uses it.
+func HashFiles(h io.Writer, label string, files ...string) error {
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", label, len(b))
+		h.Write(b)
+	}
+	return nil
+}
+
+// Keys computes the image keys of one base source and kconfig, asking
+// for the toolchain once: the one way every caller (a run's kernels,
+// series-check's per-patch builds) names an image.
+type Keys struct {
+	Source    string
+	Fragments []string
+	Toolchain string
+}
+
+// NewKeys returns the Keys of source built with fragments by this
+// machine's toolchain.
+func NewKeys(ctx context.Context, source string, fragments []string) (Keys, error) {
+	tc, err := Toolchain(ctx)
+	if err != nil {
+		return Keys{}, err
+	}
+	return Keys{Source: source, Fragments: fragments, Toolchain: tc}, nil
+}
+
+// For returns the key of the source with patches applied in order.
+func (k Keys) For(patches []string) (string, error) {
+	return ImageKey(k.Source, patches, k.Fragments, k.Toolchain)
 }
 
 // Toolchain names the tools whose versions decide a kernel image: the

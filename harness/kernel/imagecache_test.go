@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -89,5 +91,45 @@ func TestImageCacheRoundTrip(t *testing.T) {
 	}
 	if _, ok := (ImageCache{}).Lookup("k1"); ok {
 		t.Error("disabled cache: hit")
+	}
+}
+
+// TestHashFiles: contents and labels decide the hash, split points too;
+// names do not.
+func TestHashFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ab, c, a, bc := write("ab", "ab"), write("c", "c"), write("a", "a"), write("bc", "bc")
+	abRenamed := write("ab2", "ab")
+	sum := func(label string, files ...string) string {
+		h := sha256.New()
+		if err := HashFiles(h, label, files...); err != nil {
+			t.Fatal(err)
+		}
+		return hex.EncodeToString(h.Sum(nil))
+	}
+	ref := sum("patch", ab, c)
+	for _, tc := range []struct {
+		name string
+		sum  string
+		same bool
+	}{
+		{"same files", sum("patch", ab, c), true},
+		{"a file renamed", sum("patch", abRenamed, c), true},
+		{"same bytes split elsewhere", sum("patch", a, bc), false},
+		{"another label", sum("fragment", ab, c), false},
+	} {
+		if got := tc.sum == ref; got != tc.same {
+			t.Errorf("%s: same hash = %v, want %v", tc.name, got, tc.same)
+		}
+	}
+	if err := HashFiles(sha256.New(), "patch", filepath.Join(dir, "missing")); err == nil {
+		t.Error("a missing file: no error")
 	}
 }

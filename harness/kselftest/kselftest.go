@@ -18,6 +18,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"dioharness/harness/kernel"
 )
 
 // Dir is where the binaries live in the guest: /selftests/<name>.
@@ -199,13 +201,8 @@ func inputsKey(source string, patches []string) (string, error) {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "source %s\n", source)
-	for _, f := range patches {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", fmt.Errorf("kselftest: %w", err)
-		}
-		fmt.Fprintf(h, "patch %d\n", len(b))
-		h.Write(b)
+	if err := kernel.HashFiles(h, "patch", patches...); err != nil {
+		return "", fmt.Errorf("kselftest: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }

@@ -44,7 +44,7 @@ func (c *Checker) checkInputs(ctx context.Context, dir string, patches []string)
 	if err != nil {
 		return cachedCheck{}, nil, err
 	}
-	tc, err := kernel.Toolchain(ctx)
+	keys, err := kernel.NewKeys(ctx, source, c.Fragments)
 	if err != nil {
 		return cachedCheck{}, nil, err
 	}
@@ -53,38 +53,39 @@ func (c *Checker) checkInputs(ctx context.Context, dir string, patches []string)
 		sparse = strings.TrimSpace(string(out))
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\nsource %s\ntoolchain %s\nsparse %s\n", checkKeyVersion, source, tc, sparse)
-	files := append(append(append([]string{}, c.Fragments...), patches...), c.CodeFiles...)
+	fmt.Fprintf(h, "%s\nsource %s\ntoolchain %s\nsparse %s\n", checkKeyVersion, source, keys.Toolchain, sparse)
+	var exceptions []string
 	if ex := filepath.Join(dir, "checkpatch-exceptions"); exists(ex) {
-		files = append(files, ex)
+		exceptions = []string{ex}
 	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
+	inputs := []struct {
+		label string
+		files []string
+	}{{"fragment", c.Fragments}, {"patch", patches}, {"code", c.CodeFiles}, {"checkpatch-exceptions", exceptions}}
+	for _, in := range inputs {
+		if err := kernel.HashFiles(h, in.label, in.files...); err != nil {
 			return cachedCheck{}, nil, fmt.Errorf("series-check key: %w", err)
 		}
-		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(b))
-		h.Write(b)
 	}
 	cc := cachedCheck{key: hex.EncodeToString(h.Sum(nil))[:24], source: source, note: note}
-	keys := make([]string, len(patches))
+	imageKeys := make([]string, len(patches))
 	for i := range patches {
-		if keys[i], err = kernel.ImageKey(source, patches[:i+1], c.Fragments, tc); err != nil {
+		if imageKeys[i], err = keys.For(patches[:i+1]); err != nil {
 			return cachedCheck{}, nil, err
 		}
 	}
 	b, err := os.ReadFile(c.stampPath(cc.key))
 	if err != nil || c.Rebuild {
-		return cc, keys, nil
+		return cc, imageKeys, nil
 	}
 	if cc.passed, err = time.Parse(time.RFC3339, strings.TrimSpace(string(b))); err != nil {
-		return cc, keys, nil
+		return cc, imageKeys, nil
 	}
 	var images []kernel.Image
-	for _, k := range keys {
+	for _, k := range imageKeys {
 		img, ok := c.Images.Lookup(k)
 		if !ok {
-			return cc, keys, nil
+			return cc, imageKeys, nil
 		}
 		images = append(images, img)
 	}
@@ -94,11 +95,11 @@ func (c *Checker) checkInputs(ctx context.Context, dir string, patches []string)
 			return cachedCheck{}, nil, err
 		}
 		if _, ok, err := kselftest.Lookup(source, all, c.Selftests); err != nil || !ok {
-			return cc, keys, err
+			return cc, imageKeys, err
 		}
 	}
 	cc.images = images
-	return cc, keys, nil
+	return cc, imageKeys, nil
 }
 
 func (c *Checker) stampPath(key string) string {

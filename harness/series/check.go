@@ -185,11 +185,11 @@ func (c *Checker) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		tc, err := kernel.Toolchain(ctx)
+		keys, err := kernel.NewKeys(ctx, source, c.Fragments)
 		if err != nil {
 			return err
 		}
-		if allKey, err = kernel.ImageKey(source, all, c.Fragments, tc); err != nil {
+		if allKey, err = keys.For(all); err != nil {
 			return err
 		}
 		if _, ok := c.Images.Lookup(allKey); ok && !c.Rebuild {

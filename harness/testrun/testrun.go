@@ -533,11 +533,11 @@ func cachedImage(ctx context.Context, o Options, src *kernel.Sources, machineKco
 	}
 	// A kernel with more fragments (make fstests) is another image.
 	frags = append(frags, o.ExtraKconfig...)
-	tc, err := kernel.Toolchain(ctx)
+	keys, err := kernel.NewKeys(ctx, source, frags)
 	if err != nil {
 		return nil, "", err
 	}
-	key, err := kernel.ImageKey(source, patches, frags, tc)
+	key, err := keys.For(patches)
 	if err != nil {
 		return nil, "", err
 	}
