@@ -1,7 +1,6 @@
 package fstests
 
 import (
-	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"dioharness/harness/report"
 )
 
 // Status is fstests' own verdict of a test.
@@ -171,93 +172,30 @@ func Cases(suites []Suite) map[string]Case {
 	return m
 }
 
-// JoinJUnit adds fstests' suites to our JUnit document (a <testsuites>
-// root, as report.WriteJUnit writes it) and updates its totals, so one
-// file carries the harness's verdicts and fstests' own.
+// JoinJUnit adds fstests' suites to our JUnit document (as
+// report.WriteJUnit writes it), one <testsuite> "fstests <name>" each,
+// with the totals updated, so one file carries the harness's verdicts
+// and fstests' own.
 func JoinJUnit(ours []byte, suites []Suite) ([]byte, error) {
-	var doc struct {
-		XMLName xml.Name   `xml:"testsuites"`
-		Attrs   []xml.Attr `xml:",any,attr"`
-		Inner   []byte     `xml:",innerxml"`
-	}
-	if err := xml.Unmarshal(ours, &doc); err != nil {
-		return nil, fmt.Errorf("join JUnit: %w", err)
-	}
-	add := map[string]int{}
-	var extra bytes.Buffer
+	var add []report.JUnitSuite
 	for _, s := range suites {
-		js := junitSuite{Name: "fstests " + s.Name, Tests: len(s.Cases), Time: s.Time, Properties: s.Properties}
+		js := report.JUnitSuite{Name: "fstests " + s.Name, Tests: len(s.Cases), Time: s.Time}
+		for _, p := range s.Properties {
+			js.Properties = append(js.Properties, report.JUnitProperty{Name: p.Name, Value: p.Value})
+		}
 		for _, c := range s.Cases {
-			jc := junitCase{ClassName: c.ClassName, Name: c.Name, Time: c.Time, SystemOut: c.SystemOut, SystemErr: c.SystemErr + c.KernelLog}
+			jc := report.JUnitCase{ClassName: c.ClassName, Name: c.Name, Time: c.Time, SystemOut: c.SystemOut, SystemErr: c.SystemErr + c.KernelLog}
 			switch c.Status() {
 			case Failed:
 				js.Failures++
-				jc.Failure = &junitMessage{Message: c.Reason(), Type: c.Failure.Type}
+				jc.Failure = &report.JUnitMessage{Message: c.Reason(), Type: c.Failure.Type}
 			case NotRun:
 				js.Skipped++
-				jc.Skipped = &junitMessage{Message: c.Reason()}
+				jc.Skipped = &report.JUnitMessage{Message: c.Reason()}
 			}
 			js.Cases = append(js.Cases, jc)
 		}
-		add["tests"] += js.Tests
-		add["failures"] += js.Failures
-		add["skipped"] += js.Skipped
-		b, err := xml.MarshalIndent(js, "  ", "  ")
-		if err != nil {
-			return nil, fmt.Errorf("join JUnit: %w", err)
-		}
-		extra.WriteString("  ")
-		extra.Write(b)
-		extra.WriteString("\n")
+		add = append(add, js)
 	}
-	var out bytes.Buffer
-	out.WriteString(xml.Header)
-	out.WriteString("<testsuites")
-	for _, a := range doc.Attrs {
-		v := a.Value
-		if n, ok := add[a.Name.Local]; ok {
-			if old, err := strconv.Atoi(v); err == nil {
-				v = strconv.Itoa(old + n)
-			}
-		}
-		fmt.Fprintf(&out, " %s=\"%s\"", a.Name.Local, xmlEscape(v))
-	}
-	out.WriteString(">")
-	out.Write(bytes.TrimRight(doc.Inner, " \n"))
-	out.WriteString("\n")
-	out.Write(extra.Bytes())
-	out.WriteString("</testsuites>\n")
-	return out.Bytes(), nil
-}
-
-type junitSuite struct {
-	XMLName    xml.Name    `xml:"testsuite"`
-	Name       string      `xml:"name,attr"`
-	Tests      int         `xml:"tests,attr"`
-	Failures   int         `xml:"failures,attr"`
-	Skipped    int         `xml:"skipped,attr"`
-	Time       string      `xml:"time,attr"`
-	Properties []Property  `xml:"properties>property"`
-	Cases      []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	ClassName string        `xml:"classname,attr"`
-	Name      string        `xml:"name,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitMessage `xml:"failure"`
-	Skipped   *junitMessage `xml:"skipped"`
-	SystemOut string        `xml:"system-out,omitempty"`
-	SystemErr string        `xml:"system-err,omitempty"`
-}
-
-type junitMessage struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr,omitempty"`
-}
-
-func xmlEscape(s string) string {
-	var b bytes.Buffer
-	xml.EscapeText(&b, []byte(s))
-	return b.String()
+	return report.AppendJUnit(ours, add...)
 }

@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// junitSuites is the JUnit XML document root.
-type junitSuites struct {
+// JUnitSuites is the JUnit XML document root.
+type JUnitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
@@ -18,11 +18,11 @@ type junitSuites struct {
 	Errors   int          `xml:"errors,attr"`
 	Skipped  int          `xml:"skipped,attr"`
 	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
+	Suites   []JUnitSuite `xml:"testsuite"`
 }
 
-// junitSuite is one <testsuite>: one run.
-type junitSuite struct {
+// JUnitSuite is one <testsuite>: one run.
+type JUnitSuite struct {
 	Name       string          `xml:"name,attr"`
 	Tests      int             `xml:"tests,attr"`
 	Failures   int             `xml:"failures,attr"`
@@ -30,29 +30,30 @@ type junitSuite struct {
 	Skipped    int             `xml:"skipped,attr"`
 	Time       string          `xml:"time,attr"`
 	Timestamp  string          `xml:"timestamp,attr,omitempty"`
-	Properties []junitProperty `xml:"properties>property"`
-	Cases      []junitCase     `xml:"testcase"`
+	Properties []JUnitProperty `xml:"properties>property"`
+	Cases      []JUnitCase     `xml:"testcase"`
 }
 
-// junitProperty is a <property name= value=>.
-type junitProperty struct {
+// JUnitProperty is a <property name= value=>.
+type JUnitProperty struct {
 	Name  string `xml:"name,attr"`
 	Value string `xml:"value,attr"`
 }
 
-// junitCase is one <testcase>.
-type junitCase struct {
+// JUnitCase is one <testcase>.
+type JUnitCase struct {
 	ClassName string        `xml:"classname,attr"`
 	Name      string        `xml:"name,attr"`
 	Time      string        `xml:"time,attr"`
-	Failure   *junitMessage `xml:"failure"`
-	Error     *junitMessage `xml:"error"`
-	Skipped   *junitMessage `xml:"skipped"`
+	Failure   *JUnitMessage `xml:"failure"`
+	Error     *JUnitMessage `xml:"error"`
+	Skipped   *JUnitMessage `xml:"skipped"`
 	SystemOut string        `xml:"system-out,omitempty"`
+	SystemErr string        `xml:"system-err,omitempty"`
 }
 
-// junitMessage is a <failure>, <error> or <skipped> element.
-type junitMessage struct {
+// JUnitMessage is a <failure>, <error> or <skipped> element.
+type JUnitMessage struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr,omitempty"`
 	Body    string `xml:",chardata"`
@@ -70,11 +71,11 @@ func WriteJUnit(w io.Writer, r Run) error {
 }
 
 // junitDoc builds the JUnit document for r.
-func junitDoc(r Run) junitSuites {
-	s := junitSuite{
+func junitDoc(r Run) JUnitSuites {
+	s := JUnitSuite{
 		Name: "dioharness-" + r.Variant.Slug(),
 		Time: seconds(r.Duration),
-		Properties: []junitProperty{
+		Properties: []JUnitProperty{
 			{Name: "base", Value: r.Variant.Base},
 			{Name: "flavour", Value: string(r.Variant.Flavour)},
 			{Name: "source", Value: r.Source},
@@ -86,26 +87,26 @@ func junitDoc(r Run) junitSuites {
 	}
 	for _, c := range cases(r) {
 		s.Tests++
-		jc := junitCase{ClassName: c.class, Name: c.name, Time: seconds(c.duration), SystemOut: systemOut(c)}
+		jc := JUnitCase{ClassName: c.class, Name: c.name, Time: seconds(c.duration), SystemOut: systemOut(c)}
 		body := strings.Join(c.detail, "\n")
 		switch c.outcome {
 		case failed:
 			s.Failures++
-			jc.Failure = &junitMessage{Message: c.message, Type: failureType(c), Body: body}
+			jc.Failure = &JUnitMessage{Message: c.message, Type: failureType(c), Body: body}
 		case errored:
 			s.Errors++
-			jc.Error = &junitMessage{Message: c.message, Type: string(c.verdict), Body: body}
+			jc.Error = &JUnitMessage{Message: c.message, Type: string(c.verdict), Body: body}
 		case skipped:
 			s.Skipped++
-			jc.Skipped = &junitMessage{Message: c.message}
+			jc.Skipped = &JUnitMessage{Message: c.message}
 		}
 		s.Cases = append(s.Cases, jc)
 	}
-	return junitSuites{
+	return JUnitSuites{
 		Name:  "dioharness",
 		Tests: s.Tests, Failures: s.Failures, Errors: s.Errors, Skipped: s.Skipped,
 		Time:   s.Time,
-		Suites: []junitSuite{s},
+		Suites: []JUnitSuite{s},
 	}
 }
 
@@ -133,6 +134,29 @@ func systemOut(c testCase) string {
 		b.WriteString(d + "\n")
 	}
 	return b.String()
+}
+
+// AppendJUnit adds suites to a JUnit document WriteJUnit wrote and
+// recomputes its totals, so that one file carries the harness's verdicts
+// and those of a suite it ran (fstests' own xunit).
+func AppendJUnit(doc []byte, suites ...JUnitSuite) ([]byte, error) {
+	var root JUnitSuites
+	if err := xml.Unmarshal(doc, &root); err != nil {
+		return nil, fmt.Errorf("append to JUnit: %w", err)
+	}
+	root.Suites = append(root.Suites, suites...)
+	root.Tests, root.Failures, root.Errors, root.Skipped = 0, 0, 0, 0
+	for _, s := range root.Suites {
+		root.Tests += s.Tests
+		root.Failures += s.Failures
+		root.Errors += s.Errors
+		root.Skipped += s.Skipped
+	}
+	var b strings.Builder
+	if err := writeXML(&b, root); err != nil {
+		return nil, fmt.Errorf("append to JUnit: %w", err)
+	}
+	return []byte(b.String()), nil
 }
 
 // seconds formats d as JUnit time: seconds with millisecond precision.

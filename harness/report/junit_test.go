@@ -91,7 +91,7 @@ func TestWriteJUnitRoundTrip(t *testing.T) {
 			if err := WriteJUnit(&b, tt.run); err != nil {
 				t.Fatal(err)
 			}
-			var got junitSuites
+			var got JUnitSuites
 			if err := xml.Unmarshal([]byte(b.String()), &got); err != nil {
 				t.Fatalf("output is not valid XML: %v\n%s", err, b.String())
 			}
@@ -116,7 +116,7 @@ func TestWriteJUnitRoundTrip(t *testing.T) {
 			}
 			// Apart from invalid characters, decoding gives back what was encoded.
 			if !tt.garbage {
-				opts := []cmp.Option{cmpopts.IgnoreFields(junitSuites{}, "XMLName"), cmpopts.EquateEmpty()}
+				opts := []cmp.Option{cmpopts.IgnoreFields(JUnitSuites{}, "XMLName"), cmpopts.EquateEmpty()}
 				if diff := cmp.Diff(junitDoc(tt.run), got, opts...); diff != "" {
 					t.Errorf("XML round trip mismatch (-encoded +decoded):\n%s", diff)
 				}
@@ -142,7 +142,7 @@ func TestJUnitDirectives(t *testing.T) {
 	if err := WriteJUnit(&b, run); err != nil {
 		t.Fatal(err)
 	}
-	var doc junitSuites
+	var doc JUnitSuites
 	if err := xml.Unmarshal([]byte(b.String()), &doc); err != nil {
 		t.Fatal(err)
 	}
