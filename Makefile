@@ -65,7 +65,7 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 	fstests fstests-smoke
 
 help:
-	@echo "make qemu-test     build, boot and verify (BASE=v7.3|v6.12|all, KERNEL=base|patched, KSRC=, SCENARIO=, REPEAT=)"
+	@echo "make qemu-test     build, boot and verify (BASE=v7.3|v6.12|all, KERNEL=base|patched, KSRC=, SCENARIO=, REPEAT=, GUESTS=n at once)"
 	@echo "make fstests       fstests in the guest, base vs patched (FSTESTS=<checkout>, FSTYP=, TESTS=, BASE=, KERNEL=)"
 	@echo "make test          vet, unit tests, BPF generate check, series-check and qemu-test on every base"
 	@echo "make list          the scenario catalogue with its declarations per base and flavour"
@@ -91,7 +91,7 @@ harness: deps
 	@$(GO) build -o $(HARNESS) ./harness/cmd/harness
 
 qemu-test: harness
-	@$(HARNESS) qemu-test $(HARNESS_FLAGS)
+	@$(HARNESS) qemu-test $(HARNESS_FLAGS) $(if $(GUESTS),-guests $(GUESTS))
 
 FSTESTS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -fstests '$(FSTESTS)' \
 	$(if $(FSTYP),-fstyp '$(FSTYP)') $(if $(TESTS),-tests '$(TESTS)') \

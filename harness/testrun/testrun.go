@@ -118,6 +118,25 @@ type Outcome struct {
 // their machine.
 const Arch = "x86_64"
 
+// Prepare builds the kernel of o, or takes it from the image cache, and
+// returns it for Options.Built: qemu-test -guests builds every kernel
+// first, one at a time on all cores, then boots several guests at once.
+func Prepare(ctx context.Context, o Options) (*Built, error) {
+	mach, err := vm.LoadMachine(filepath.Join(o.Repo, "qemu", Arch+".json"))
+	if err != nil {
+		return nil, err
+	}
+	kern, err := declaredKernel(o)
+	if err != nil {
+		return nil, err
+	}
+	kb, err := buildKernel(ctx, o, mach.KconfigPath())
+	if err != nil {
+		return nil, fmt.Errorf("kernel %s: %w", o.Variant, err)
+	}
+	return &Built{Tree: kb.tree, BzImage: kb.bzImage, Release: kb.release, Kernel: kern}, nil
+}
+
 // Run executes one flavour. Infrastructure errors are reported in the
 // Outcome (Exit 2) with whatever was gathered kept in Dir.
 func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
@@ -690,12 +709,25 @@ func buildInitramfs(ctx context.Context, o Options) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	agent := filepath.Join(dir, "init")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", agent, "./harness/cmd/guest")
+	// Runs of one checkout may overlap (qemu-test -guests, or make
+	// mutants beside make fstests): each writes its agent and initramfs
+	// aside and renames them into place, so no run reads a file another
+	// is writing.
+	agentTmp, err := os.CreateTemp(dir, "init.tmp-")
+	if err != nil {
+		return "", err
+	}
+	agentTmp.Close()
+	defer os.Remove(agentTmp.Name())
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", agentTmp.Name(), "./harness/cmd/guest")
 	cmd.Dir = o.Repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build guest agent: %w: %s", err, out)
+	}
+	agent := filepath.Join(dir, "init")
+	if err := os.Rename(agentTmp.Name(), agent); err != nil {
+		return "", err
 	}
 	entries := []image.Entry{{Path: "init", Source: agent, Mode: 0o755}}
 	for _, d := range []string{"dev", "proc", "sys", "tmp", "run", "mnt"} {
@@ -706,16 +738,20 @@ func buildInitramfs(ctx context.Context, o Options) (string, error) {
 		return "", err
 	}
 	entries = append(entries, extra...)
-	path := filepath.Join(dir, "initramfs.cpio.gz")
-	f, err := os.Create(path)
+	f, err := os.CreateTemp(dir, "initramfs.tmp-")
 	if err != nil {
 		return "", err
 	}
+	defer os.Remove(f.Name())
 	if err := image.WriteInitramfs(f, entries); err != nil {
 		f.Close()
 		return "", err
 	}
-	return path, f.Close()
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "initramfs.cpio.gz")
+	return path, os.Rename(f.Name(), path)
 }
 
 // fioTools are host binaries copied into the guest with their shared

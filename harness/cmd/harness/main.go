@@ -269,11 +269,15 @@ func qemuTest(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 	fs.SetOutput(stderr)
 	var c commonFlags
 	c.register(fs)
+	guests := fs.Int("guests", 1, "boot up to N guests at once, one kernel each, after building every kernel (each TCG guest runs on one host thread)")
 	if err := parseFlags(fs, args); err != nil {
 		return badArgs(stderr, err)
 	}
 	if err := c.check(); err != nil {
 		return badArgs(stderr, err)
+	}
+	if *guests < 1 || *guests > 16 {
+		return badArgs(stderr, fmt.Errorf("bad guests %d, want [1-16]", *guests))
 	}
 	e, err := loadEnv()
 	if err != nil {
@@ -291,9 +295,8 @@ func qemuTest(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitInfra
 	}
-	worst := testrun.ExitOK
-	var runs []report.Run
-	for _, v := range vs {
+	opts := make([]testrun.Options, len(vs))
+	for i, v := range vs {
 		o := c.options(e, stdout)
 		o.Variant, o.Archive = v, arch
 		if v.Base != "" {
@@ -303,15 +306,15 @@ func qemuTest(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 			}
 			o.Spec = &spec
 		}
-		res := testrun.Run(ctx, cat, o)
-		if res.Exit == testrun.ExitBadArgs {
-			return res.Exit
-		}
-		runs = append(runs, res.Run)
-		worst = max(worst, res.Exit)
-		if ctx.Err() != nil {
-			break
-		}
+		opts[i] = o
+	}
+	outs, worst := runKernels(ctx, cat, opts, *guests, stdout)
+	if worst == testrun.ExitBadArgs {
+		return worst
+	}
+	var runs []report.Run
+	for _, oc := range outs {
+		runs = append(runs, oc.Run)
 	}
 	if len(runs) < 2 {
 		return worst
