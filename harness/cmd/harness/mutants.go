@@ -20,7 +20,7 @@ import (
 
 // mutants applies each mutant of mutants/<base>/ on base + series,
 // builds it, boots it once with the scenarios that could see it and
-// writes results/mutants.{md,json}.
+// writes mutants.{md,json} where mutantsOut says.
 func mutants(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mutants", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -68,15 +68,7 @@ func mutants(ctx context.Context, cat scenario.Catalogue, args []string, stdout,
 		rep := mutant.Suite(ctx, spec.Name, r, cat, ms, stdout)
 		fmt.Fprintln(stdout)
 		rep.Markdown(stdout)
-		// Only a run of every mutant of a base replaces the committed
-		// results; a MUTANT= subset goes next to the per-run results.
-		out := filepath.Join(e.repo, "results")
-		if *glob != "" || len(sel) > 1 {
-			out = filepath.Join(e.repo, "results", "mutants-"+spec.Name+"-"+rep.Started.Format("20060102-150405"))
-			if len(sel) > 1 && *glob == "" {
-				out = filepath.Join(e.repo, "results", "mutants-"+spec.Name)
-			}
-		}
+		out := mutantsOut(filepath.Join(e.repo, "results"), spec, *glob != "", rep.Started)
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			return testrun.ExitInfra
@@ -94,6 +86,21 @@ func mutants(ctx context.Context, cat scenario.Catalogue, args []string, stdout,
 		}
 	}
 	return worst
+}
+
+// mutantsOut is the directory for the mutants.{md,json} of one base.
+// Only a run of every mutant of a base replaces its committed results:
+// the default base's in results/ itself, any other base's in
+// results/mutants-<base>/, so that a run of one base never overwrites
+// another's. A MUTANT= subset goes to its own timestamped directory.
+func mutantsOut(results string, spec kbase.Spec, subset bool, started time.Time) string {
+	switch {
+	case subset:
+		return filepath.Join(results, "mutants-"+spec.Name+"-"+started.Format("20060102-150405"))
+	case spec.Default:
+		return results
+	}
+	return filepath.Join(results, "mutants-"+spec.Name)
 }
 
 // mutantRunner is the real mutant.Runner: git am on the patched

@@ -3,16 +3,27 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"dioharness/harness/kbase"
 	"dioharness/harness/mutant"
 	"dioharness/harness/scenarios"
 )
 
 // The committed mutants parse, name scenarios of the catalogue as their
-// killers, and include the one bisect-demo plants.
+// killers, sit in the folder of a base the repository has, and include
+// the one bisect-demo plants.
 func TestCommittedMutants(t *testing.T) {
-	dirs, err := filepath.Glob("../../../mutants/*")
+	const repo = "../../.."
+	bases, err := kbase.Load(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, err := filepath.Glob(filepath.Join(repo, "mutants", "*"))
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no mutants/<base>/ directories: %v", err)
 	}
@@ -20,6 +31,9 @@ func TestCommittedMutants(t *testing.T) {
 	for _, d := range dirs {
 		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
 			continue
+		}
+		if !slices.Contains(bases.Names(), filepath.Base(d)) {
+			t.Errorf("%s: no base %s in patches/*/%s (have %v)", d, filepath.Base(d), kbase.SpecFile, bases.Names())
 		}
 		ms, err := mutant.Load(d, "", scenarios.All())
 		if err != nil {
@@ -31,7 +45,34 @@ func TestCommittedMutants(t *testing.T) {
 	if total < 10 {
 		t.Errorf("%d mutants, want at least 10", total)
 	}
-	if _, err := os.Stat(filepath.Join("../../../mutants/v7.3", demoMutant)); err != nil {
+	if _, err := os.Stat(filepath.Join(repo, "mutants/v7.3", demoMutant)); err != nil {
 		t.Errorf("bisect-demo's mutant: %v", err)
+	}
+}
+
+// Each base's full run has a results directory of its own, so that a
+// run of one base never overwrites the committed results of another;
+// the default base keeps results/ itself, and a subset never lands in a
+// full run's directory.
+func TestMutantsOut(t *testing.T) {
+	started := time.Date(2026, 12, 1, 13, 40, 5, 0, time.UTC)
+	def := kbase.Spec{Name: "v7.3", Default: true}
+	other := kbase.Spec{Name: "v6.12"}
+	for _, tc := range []struct {
+		name   string
+		spec   kbase.Spec
+		subset bool
+		want   string
+	}{
+		{"default base, every mutant", def, false, "results"},
+		{"other base, every mutant", other, false, "results/mutants-v6.12"},
+		{"default base, subset", def, true, "results/mutants-v7.3-20261201-134005"},
+		{"other base, subset", other, true, "results/mutants-v6.12-20261201-134005"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := cmp.Diff(tc.want, mutantsOut("results", tc.spec, tc.subset, started)); d != "" {
+				t.Errorf("mutantsOut (-want +got):\n%s", d)
+			}
+		})
 	}
 }
