@@ -85,7 +85,16 @@ func Load(dir string) (Data, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return d, err
 	}
+	// The default base's full mutant run is mutants.json; another base's
+	// is mutants-<base>/mutants.json (a subset's directory also has a
+	// timestamp and is left out).
 	extras := []string{filepath.Join(dir, "mutants.json")}
+	others, _ := filepath.Glob(filepath.Join(dir, "mutants-v*", "mutants.json"))
+	for _, p := range others {
+		if !strings.Contains(strings.TrimPrefix(filepath.Base(filepath.Dir(p)), "mutants-v"), "-") {
+			extras = append(extras, p)
+		}
+	}
 	bis, _ := filepath.Glob(filepath.Join(dir, "bisect-*", "*.json"))
 	extras = append(extras, bis...)
 	for _, p := range extras {

@@ -70,6 +70,9 @@ func fixture(t *testing.T, withBench bool) (dir string, base, patched report.Run
 		}
 		writeJSON(t, filepath.Join(dir, "bench.json"), bench.Results{Machine: "test fixture", ParallelDIO: rs})
 		writeJSON(t, filepath.Join(dir, "mutants.json"), []map[string]any{{"mutant": "drop-lock", "killed_by": "fuse/parallel-dio-shared"}})
+		// Another base's full run is shown; a subset's run is not.
+		writeJSON(t, filepath.Join(dir, "mutants-v6.12", "mutants.json"), []map[string]any{{"mutant": "drop-lock", "killed_by": "fuse/parallel-dio-shared"}})
+		writeJSON(t, filepath.Join(dir, "mutants-v6.12-20261201-101010", "mutants.json"), []map[string]any{{"mutant": "subset"}})
 	}
 	return dir, base, patched
 }
@@ -110,7 +113,7 @@ func TestLoad(t *testing.T) {
 	if diff := cmp.Diff([]report.Run{base, patched}, d.Bases[0].Runs); diff != "" {
 		t.Errorf("runs behind the v7.3 matrix (-want +got):\n%s", diff)
 	}
-	want := []string{"v7.3-base-20261201-122641/summary.json", "v7.3-patched-20261201-132641/summary.json", "bench.json", "mutants.json"}
+	want := []string{"v7.3-base-20261201-122641/summary.json", "v7.3-patched-20261201-132641/summary.json", "bench.json", "mutants.json", "mutants-v6.12/mutants.json"}
 	if diff := cmp.Diff(want, d.Sources); diff != "" {
 		t.Errorf("sources (-want +got):\n%s", diff)
 	}
