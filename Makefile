@@ -25,6 +25,9 @@ NO_BUILD ?=
 # REBUILD=1 builds kernels even when the image cache ($(CACHE)/kernels)
 # holds one built from the same source, patches, kconfig and toolchain.
 REBUILD ?=
+# Kernels whose guests qemu-test boots at once, after building them all
+# (a TCG guest runs on one host thread): 2 where there are 2 cores or more.
+GUESTS ?= $(shell [ $$(nproc) -ge 2 ] && echo 2 || echo 1)
 # Host-side bound on one scenario (Go duration) before the guest is killed.
 SCENARIO_TIMEOUT ?=
 # Everything built lives here; ccache lives outside the repository so
@@ -91,7 +94,7 @@ harness: deps
 	@$(GO) build -o $(HARNESS) ./harness/cmd/harness
 
 qemu-test: harness
-	@$(HARNESS) qemu-test $(HARNESS_FLAGS) $(if $(GUESTS),-guests $(GUESTS))
+	@$(HARNESS) qemu-test $(HARNESS_FLAGS) -guests $(GUESTS)
 
 FSTESTS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -fstests '$(FSTESTS)' \
 	$(if $(FSTYP),-fstyp '$(FSTYP)') $(if $(TESTS),-tests '$(TESTS)') \
