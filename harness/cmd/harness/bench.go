@@ -65,13 +65,10 @@ func benchCmd(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 	worst := testrun.ExitOK
 	var kernels []string
 	for _, v := range vs {
-		o := c.options(e, stdout)
-		o.Variant, o.Archive = v, arch
-		spec, err := e.bases.Get(v.Base)
+		o, err := c.kernelOptions(e, v, arch, stdout)
 		if err != nil {
 			return badArgs(stderr, err)
 		}
-		o.Spec = &spec
 		oc := testrun.Run(ctx, cat, o)
 		if oc.Exit != testrun.ExitOK {
 			fmt.Fprintf(stderr, "harness: bench on %s: exit %d, no figures kept (%s)\n", v, oc.Exit, oc.Dir)

@@ -159,17 +159,12 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 	built := map[string]bool{}
 	for _, s := range setups {
 		for _, v := range vs {
-			o := c.options(e, stdout)
-			o.Variant, o.Archive = v, arch
+			o, err := c.kernelOptions(e, v, arch, stdout)
+			if err != nil {
+				return badArgs(stderr, err)
+			}
 			o.ExtraKconfig, o.ObjSuffix = extra, "-fstests"
 			o.NoBuild = o.NoBuild || built[v.String()]
-			if v.Base != "" {
-				spec, err := e.bases.Get(v.Base)
-				if err != nil {
-					return badArgs(stderr, err)
-				}
-				o.Spec = &spec
-			}
 			one := run
 			one.Setups = []fstests.Setup{s}
 			for _, oc := range testrun.RunFSTests(ctx, o, one) {

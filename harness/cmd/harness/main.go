@@ -239,6 +239,21 @@ func (c *commonFlags) options(e env, out io.Writer) testrun.Options {
 	}
 }
 
+// kernelOptions are the run options of kernel v: the common flags, the
+// Debian archive and, for a base's flavours, the base's description.
+func (c *commonFlags) kernelOptions(e env, v kbase.Variant, arch *debian.Archive, out io.Writer) (testrun.Options, error) {
+	o := c.options(e, out)
+	o.Variant, o.Archive = v, arch
+	if v.Base != "" {
+		spec, err := e.bases.Get(v.Base)
+		if err != nil {
+			return o, err
+		}
+		o.Spec = &spec
+	}
+	return o, nil
+}
+
 // variants turns -base, -kernel and -ksrc into the kernels to run.
 func (c *commonFlags) variants(e env) ([]kbase.Variant, error) {
 	if c.ksrc != "" {
@@ -297,16 +312,9 @@ func qemuTest(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 	}
 	opts := make([]testrun.Options, len(vs))
 	for i, v := range vs {
-		o := c.options(e, stdout)
-		o.Variant, o.Archive = v, arch
-		if v.Base != "" {
-			spec, err := e.bases.Get(v.Base)
-			if err != nil {
-				return badArgs(stderr, err)
-			}
-			o.Spec = &spec
+		if opts[i], err = c.kernelOptions(e, v, arch, stdout); err != nil {
+			return badArgs(stderr, err)
 		}
-		opts[i] = o
 	}
 	outs, worst := runKernels(ctx, cat, opts, *guests, stdout)
 	if worst == testrun.ExitBadArgs {
