@@ -48,27 +48,15 @@ func benchCmd(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 	// The scenario's own bound is 10 minutes in the guest; the host
 	// must not kill it first.
 	c.scenarioTimeout = max(c.scenarioTimeout, 12*time.Minute)
-	e, err := loadEnv()
-	if err != nil {
-		return badArgs(stderr, err)
-	}
-	vs, err := c.variants(e)
-	if err != nil {
-		return badArgs(stderr, err)
-	}
-	arch, err := c.archive(stdout)
-	if err != nil {
-		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return testrun.ExitInfra
+	_, opts, _, status := c.kernels(stdout, stderr)
+	if status != testrun.ExitOK {
+		return status
 	}
 	res := bench.Results{Started: time.Now().UTC(), Machine: hostDescription()}
 	worst := testrun.ExitOK
 	var kernels []string
-	for _, v := range vs {
-		o, err := c.kernelOptions(e, v, arch, stdout)
-		if err != nil {
-			return badArgs(stderr, err)
-		}
+	for _, o := range opts {
+		v := o.Variant
 		oc := testrun.Run(ctx, cat, o)
 		if oc.Exit != testrun.ExitOK {
 			fmt.Fprintf(stderr, "harness: bench on %s: exit %d, no figures kept (%s)\n", v, oc.Exit, oc.Dir)

@@ -100,17 +100,12 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 			return badArgs(stderr, err)
 		}
 	}
-	e, err := loadEnv()
-	if err != nil {
-		return badArgs(stderr, err)
+	e, opts, arch, status := c.kernels(stdout, stderr)
+	if status != testrun.ExitOK {
+		return status
 	}
-	vs, err := c.variants(e)
-	if err != nil {
-		return badArgs(stderr, err)
-	}
-	arch, err := c.archive(stdout)
-	if err != nil {
-		fmt.Fprintf(stderr, "harness: %v\n", err)
+	if arch == nil {
+		fmt.Fprintf(stderr, "harness: fstests builds its root disk from Debian's archive, which cannot be read\n")
 		return testrun.ExitInfra
 	}
 	extra, err := filepath.Glob(filepath.Join(e.repo, "kconfig", "fstests", "*.config"))
@@ -158,11 +153,8 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 	// built once, for its first setup.
 	built := map[string]bool{}
 	for _, s := range setups {
-		for _, v := range vs {
-			o, err := c.kernelOptions(e, v, arch, stdout)
-			if err != nil {
-				return badArgs(stderr, err)
-			}
+		for _, o := range opts {
+			v := o.Variant
 			o.ExtraKconfig, o.ObjSuffix = extra, "-fstests"
 			o.NoBuild = o.NoBuild || built[v.String()]
 			one := run

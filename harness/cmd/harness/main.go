@@ -239,6 +239,33 @@ func (c *commonFlags) options(e env, out io.Writer) testrun.Options {
 	}
 }
 
+// kernels loads the bases and returns the run options of every kernel
+// the flags select, and the Debian archive their sources come from (nil
+// only for KSRC, which needs none, when the archive cannot be read).
+// A non-zero status is what the command exits with.
+func (c *commonFlags) kernels(stdout, stderr io.Writer) (env, []testrun.Options, *debian.Archive, int) {
+	e, err := loadEnv()
+	if err != nil {
+		return e, nil, nil, badArgs(stderr, err)
+	}
+	vs, err := c.variants(e)
+	if err != nil {
+		return e, nil, nil, badArgs(stderr, err)
+	}
+	arch, err := c.archive(stdout)
+	if err != nil && c.ksrc == "" {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+		return e, nil, nil, testrun.ExitInfra
+	}
+	opts := make([]testrun.Options, len(vs))
+	for i, v := range vs {
+		if opts[i], err = c.kernelOptions(e, v, arch, stdout); err != nil {
+			return e, nil, nil, badArgs(stderr, err)
+		}
+	}
+	return e, opts, arch, testrun.ExitOK
+}
+
 // kernelOptions are the run options of kernel v: the common flags, the
 // Debian archive and, for a base's flavours, the base's description.
 func (c *commonFlags) kernelOptions(e env, v kbase.Variant, arch *debian.Archive, out io.Writer) (testrun.Options, error) {
@@ -294,27 +321,12 @@ func qemuTest(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 	if *guests < 1 || *guests > 16 {
 		return badArgs(stderr, fmt.Errorf("bad guests %d, want [1-16]", *guests))
 	}
-	e, err := loadEnv()
-	if err != nil {
-		return badArgs(stderr, err)
-	}
 	if _, err := cat.Lookup(c.scenario); err != nil {
 		return badArgs(stderr, err)
 	}
-	vs, err := c.variants(e)
-	if err != nil {
-		return badArgs(stderr, err)
-	}
-	arch, err := c.archive(stdout)
-	if err != nil && c.ksrc == "" {
-		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return testrun.ExitInfra
-	}
-	opts := make([]testrun.Options, len(vs))
-	for i, v := range vs {
-		if opts[i], err = c.kernelOptions(e, v, arch, stdout); err != nil {
-			return badArgs(stderr, err)
-		}
+	e, opts, _, status := c.kernels(stdout, stderr)
+	if status != testrun.ExitOK {
+		return status
 	}
 	outs, worst := runKernels(ctx, cat, opts, *guests, stdout)
 	if worst == testrun.ExitBadArgs {
@@ -334,7 +346,7 @@ func qemuTest(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 	}
 	// Only a full catalogue run on every base and flavour replaces the
 	// committed matrix and the cover letters' quotes of it.
-	if c.scenario == "" && c.shard == "" && c.repeat == 1 && c.kernel == "" && len(vs) == 2*len(e.bases) {
+	if c.scenario == "" && c.shard == "" && c.repeat == 1 && c.kernel == "" && len(opts) == 2*len(e.bases) {
 		if err := writeMatrix(e, cat, m); err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			return testrun.ExitInfra
