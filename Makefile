@@ -44,7 +44,8 @@ QEMU_ACCEL ?=
 # fuse-direct-io, or fuse for both FUSE modes), TESTS the tests as check
 # takes them ("generic/091 generic/095" or "-g quick"), FSTESTS_TIMEOUT
 # bounds one test (Go duration); FROM compares the results directories
-# of earlier runs (comma-separated) instead of running.
+# of earlier runs (comma-separated) instead of running; a .json among them
+# (results/fstests-<base>.json) takes the runs' setups in place of its own.
 FSTESTS ?=
 FSTYP ?=
 TESTS ?=

@@ -203,13 +203,28 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 
 // compareRunDirs compares runs made earlier (each setup and kernel may
 // come from a different make fstests) and writes results/ for each base.
+// An entry ending in .json is a comparison written earlier (a committed
+// results/fstests-<base>.json): the runs' setups are merged into it,
+// replacing its rows of the setups they ran.
 func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Image, stdout, stderr io.Writer) int {
 	byBase := map[string][]fstests.SetupRun{}
+	prev := map[string]fstests.Comparison{}
 	var bases []string
 	for _, d := range dirs {
 		abs, err := filepath.Abs(strings.TrimSpace(d))
 		if err != nil {
 			return badArgs(stderr, err)
+		}
+		if strings.HasSuffix(abs, ".json") {
+			c, err := fstests.LoadComparison(abs)
+			if err != nil {
+				return badArgs(stderr, err)
+			}
+			if _, dup := prev[c.Base]; dup {
+				return badArgs(stderr, fmt.Errorf("FROM: two comparisons of %s", c.Base))
+			}
+			prev[c.Base] = c
+			continue
 		}
 		rel, _ := filepath.Rel(e.repo, abs)
 		sr, err := fstests.LoadRunDir(abs, rel)
@@ -222,10 +237,22 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Imag
 		}
 		byBase[b] = append(byBase[b], sr)
 	}
+	for b := range prev {
+		if _, ok := byBase[b]; !ok {
+			return badArgs(stderr, fmt.Errorf("FROM: a comparison of %s but no run directory of it to merge", b))
+		}
+	}
 	worst := testrun.ExitOK
 	for _, base := range bases {
 		cmp := fstests.Compare(base, byBase[base])
 		cmp.Tests, cmp.FSTests, cmp.Root = sel.String(), img.FSTests, filepath.Base(img.Path)
+		if p, ok := prev[base]; ok {
+			merged, err := fstests.Merge(p, cmp)
+			if err != nil {
+				return badArgs(stderr, err)
+			}
+			cmp = merged
+		}
 		if err := writeComparison(e, base, cmp); err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			worst = max(worst, testrun.ExitInfra)

@@ -1,0 +1,123 @@
+package fstests
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// LoadComparison reads a comparison written by WriteJSON (a committed
+// results/fstests-<base>.json).
+func LoadComparison(path string) (Comparison, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Comparison{}, fmt.Errorf("fstests: load comparison: %w", err)
+	}
+	var j comparisonJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return Comparison{}, fmt.Errorf("fstests: load comparison %s: %w", path, err)
+	}
+	c := j.Comparison
+	c.Setups, c.Rows, c.Columns = nil, nil, nil
+	for _, s := range j.Setups {
+		setup := Setup{Name: s.Name, FSTYP: s.FSTYP, About: s.About}
+		if i := slices.IndexFunc(Setups, func(k Setup) bool { return k.Name == s.Name }); i >= 0 {
+			setup = Setups[i]
+		}
+		c.Setups = append(c.Setups, setup)
+	}
+	for _, cj := range j.Columns {
+		col := cj.Column
+		col.Time = map[string]time.Duration{}
+		for s, sec := range cj.Seconds {
+			col.Time[s] = time.Duration(sec) * time.Second
+		}
+		c.Columns = append(c.Columns, col)
+	}
+	for _, rj := range j.Rows {
+		r := Row{Setup: rj.Setup, Test: rj.Test, Cells: map[string]Cell{}}
+		for f, cell := range rj.Cells {
+			cl := cell.Cell
+			cl.Duration = time.Duration(cell.Seconds) * time.Second
+			r.Cells[f] = cl
+		}
+		c.Rows = append(c.Rows, r)
+	}
+	if c.Base == "" || len(c.Columns) == 0 {
+		return Comparison{}, fmt.Errorf("fstests: load comparison %s: no base or no kernels", path)
+	}
+	return c, nil
+}
+
+// Merge adds the setups of next to c, replacing c's runs of any setup
+// next also ran. Both must compare one base with the same tests, the
+// same fstests and root disk, and the same kernel per flavour: a merged
+// table claims that one kernel ran every row of its column.
+func Merge(c, next Comparison) (Comparison, error) {
+	switch {
+	case c.Base != next.Base:
+		return c, fmt.Errorf("fstests: merge: bases %s and %s", c.Base, next.Base)
+	case c.Tests != next.Tests:
+		return c, fmt.Errorf("fstests: merge: tests %q and %q", c.Tests, next.Tests)
+	case c.FSTests != next.FSTests || c.Root != next.Root:
+		return c, fmt.Errorf("fstests: merge: fstests %q on %s and %q on %s", c.FSTests, c.Root, next.FSTests, next.Root)
+	}
+	out := c
+	out.Columns = slices.Clone(c.Columns)
+	for _, nc := range next.Columns {
+		i := slices.IndexFunc(out.Columns, func(col Column) bool { return col.Flavour == nc.Flavour })
+		if i < 0 {
+			return c, fmt.Errorf("fstests: merge: %s kernel %s is not in the comparison", nc.Flavour, nc.Kernel)
+		}
+		col := out.Columns[i]
+		if col.Kernel != nc.Kernel || col.Source != nc.Source {
+			return c, fmt.Errorf("fstests: merge: %s kernel %s (%s), the new runs %s (%s)", nc.Flavour, col.Kernel, col.Source, nc.Kernel, nc.Source)
+		}
+		t := map[string]time.Duration{}
+		for s, d := range col.Time {
+			t[s] = d
+		}
+		for s, d := range nc.Time {
+			t[s] = d
+		}
+		col.Time = t
+		out.Columns[i] = col
+	}
+	replaced := map[string]bool{}
+	for _, s := range next.Setups {
+		replaced[s.Name] = true
+	}
+	out.Setups = nil
+	for _, s := range c.Setups {
+		if !replaced[s.Name] {
+			out.Setups = append(out.Setups, s)
+		}
+	}
+	out.Setups = append(out.Setups, next.Setups...)
+	out.Rows = nil
+	for _, r := range c.Rows {
+		if !replaced[r.Setup] {
+			out.Rows = append(out.Rows, r)
+		}
+	}
+	out.Rows = append(out.Rows, next.Rows...)
+	// Both lists say "<flavour> <setup>: ...".
+	kept := func(notes []string) []string {
+		var k []string
+		for _, n := range notes {
+			if _, rest, ok := strings.Cut(n, " "); ok {
+				if setup, _, ok := strings.Cut(rest, ":"); ok && replaced[setup] {
+					continue
+				}
+			}
+			k = append(k, n)
+		}
+		return k
+	}
+	out.Infra = append(kept(c.Infra), next.Infra...)
+	out.Unattributed = append(kept(c.Unattributed), next.Unattributed...)
+	return out, nil
+}

@@ -1,0 +1,107 @@
+package fstests
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func comparisonOf(setups []string, kernels map[string]string, verdict Verdict) Comparison {
+	c := Comparison{Base: "v7.3", Tests: "generic/091", FSTests: "v2026.01.05", Root: "bookworm-1.img"}
+	for _, s := range setups {
+		c.Setups = append(c.Setups, setupNamed(s))
+		r := Row{Setup: s, Test: "generic/091", Cells: map[string]Cell{}}
+		for _, fl := range []string{"base", "patched"} {
+			r.Cells[fl] = Cell{Verdict: verdict, Duration: 90 * time.Second, Calls: map[string]uint64{"fuse_direct_io": 3}}
+		}
+		c.Rows = append(c.Rows, r)
+		c.Infra = append(c.Infra, "base "+s+": infra note")
+	}
+	for _, fl := range []string{"base", "patched"} {
+		t := map[string]time.Duration{}
+		for _, s := range setups {
+			t[s] = 600 * time.Second
+		}
+		c.Columns = append(c.Columns, Column{Flavour: fl, Kernel: kernels[fl], Source: "Debian linux-source-7.3", Time: t})
+	}
+	return c
+}
+
+func setupNamed(name string) Setup {
+	for _, s := range Setups {
+		if s.Name == name {
+			return s
+		}
+	}
+	return Setup{Name: name}
+}
+
+var kernels = map[string]string{"base": "7.3.4+ aaa", "patched": "7.3.4+ bbb"}
+
+func TestLoadComparisonRoundTrip(t *testing.T) {
+	c := comparisonOf([]string{"ext4", "fuse-direct-io"}, kernels, Pass)
+	var b bytes.Buffer
+	if err := c.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "fstests-v7.3.json")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadComparison(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(c, got); diff != "" {
+		t.Errorf("WriteJSON then LoadComparison (-want +got):\n%s", diff)
+	}
+}
+
+func TestMerge(t *testing.T) {
+	old := comparisonOf([]string{"ext4", "fuse-cached"}, kernels, Fail)
+	next := comparisonOf([]string{"fuse-cached"}, kernels, Pass)
+	got, err := Merge(old, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type rowKey struct {
+		Setup   string
+		Verdict Verdict
+	}
+	var rows []rowKey
+	for _, r := range got.Rows {
+		rows = append(rows, rowKey{r.Setup, r.Cells["patched"].Verdict})
+	}
+	// ext4 kept as it was, fuse-cached replaced by the new run.
+	if diff := cmp.Diff([]rowKey{{"ext4", Fail}, {"fuse-cached", Pass}}, rows); diff != "" {
+		t.Errorf("merged rows (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"base ext4: infra note", "base fuse-cached: infra note"}, got.Infra); diff != "" {
+		t.Errorf("merged infrastructure notes (-want +got):\n%s", diff)
+	}
+	if n := len(got.Setups); n != 2 {
+		t.Errorf("%d setups after the merge, want 2", n)
+	}
+
+	tests := []struct {
+		name string
+		edit func(*Comparison)
+	}{
+		{"another base", func(c *Comparison) { c.Base = "v6.12" }},
+		{"other tests", func(c *Comparison) { c.Tests = "generic/095" }},
+		{"another root disk", func(c *Comparison) { c.Root = "bookworm-2.img" }},
+		{"another patched kernel", func(c *Comparison) { c.Columns[1].Kernel = "7.3.4+ ccc" }},
+		{"a kernel the comparison lacks", func(c *Comparison) { c.Columns[0].Flavour = "custom" }},
+	}
+	for _, tt := range tests {
+		n := comparisonOf([]string{"fuse-cached"}, kernels, Pass)
+		tt.edit(&n)
+		if _, err := Merge(old, n); err == nil {
+			t.Errorf("%s: merged without an error", tt.name)
+		}
+	}
+}
