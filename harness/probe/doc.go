@@ -41,6 +41,13 @@
 //  7. patched: tracepoints added by the project's kernel patches
 //     (fuse_iomode, fuse_dio_write_lock): Skipped on kernels without them.
 //
+// The rwsem programs of the lock family are attached only between Start
+// and Stop: a BPF trampoline on down_read and friends slows every task in
+// the guest. Load attaches each once to find out whether it can. Text
+// patching while other CPUs run the patched code is safe on hardware and
+// under KVM; under TCG the harness runs QEMU with thread=single, because
+// multi-threaded TCG can execute a stale INT3 (harness/text-patching).
+//
 // Every program is loaded and attached on its own: a target missing from
 // the running kernel (inlined, not built, unpatched) makes only that
 // program Skipped, with the reason in Status. Failed means a bug.

@@ -37,18 +37,22 @@ const defaultRingBufferSize = 16 << 20
 // Set is a loaded set of probes plus the recorder state. Methods are safe
 // for concurrent use.
 type Set struct {
-	mu     sync.Mutex
-	maps   map[string]*ebpf.Map
-	progs  map[string]*ebpf.Program
-	links  []link.Link
-	status []AttachStatus
-	marker *ebpf.Program
-	reader *ringbuf.Reader
-	config probesProbeConfig
-	rec    *recording
-	cookie uint64
-	faults [siteMax]bool
-	closed bool
+	mu    sync.Mutex
+	maps  map[string]*ebpf.Map
+	progs map[string]*ebpf.Program
+	links []link.Link
+	// onRecord are the programs attached only while recording, and
+	// recLinks their links during a recording.
+	onRecord []*ebpf.Program
+	recLinks []link.Link
+	status   []AttachStatus
+	marker   *ebpf.Program
+	reader   *ringbuf.Reader
+	config   probesProbeConfig
+	rec      *recording
+	cookie   uint64
+	faults   [siteMax]bool
+	closed   bool
 }
 
 // Load loads every probe object, attaches every program whose target exists
@@ -156,7 +160,15 @@ func Load(opts Options) (*Set, error) {
 				continue
 			}
 			s.progs[n] = prog
-			if l != nil {
+			if l != nil && recordingTargets[st.Target] {
+				// Attached once to prove it can be; Start attaches
+				// it again for each recording.
+				if err := l.Close(); err != nil {
+					return nil, fmt.Errorf("probe: detach %s after its trial attach: %w", st.Probe, err)
+				}
+				s.onRecord = append(s.onRecord, prog)
+				s.status[len(s.status)-1].WhileRecording = true
+			} else if l != nil {
 				s.links = append(s.links, l)
 			}
 			if n == "probe_marker" {
@@ -458,6 +470,7 @@ func (s *Set) Close() error {
 	if rec != nil {
 		rec.abort()
 	}
+	errs = append(errs, s.detachRecording())
 	for _, l := range s.links {
 		errs = append(errs, l.Close())
 	}
@@ -480,6 +493,33 @@ func (s *Set) Close() error {
 func (s *Set) writeConfig() error {
 	if err := s.maps["config"].Put(uint32(0), s.config); err != nil {
 		return fmt.Errorf("probe: write config: %w", err)
+	}
+	return nil
+}
+
+// attachRecording attaches the programs of recordingTargets for one
+// recording; on an error none stays attached. Callers hold s.mu.
+func (s *Set) attachRecording() error {
+	for _, p := range s.onRecord {
+		l, err := link.AttachTracing(link.TracingOptions{Program: p})
+		if err != nil {
+			return errors.Join(fmt.Errorf("probe: attach %s for recording: %w", p, err), s.detachRecording())
+		}
+		s.recLinks = append(s.recLinks, l)
+	}
+	return nil
+}
+
+// detachRecording closes the links attachRecording made. Callers hold s.mu
+// or own s.
+func (s *Set) detachRecording() error {
+	var errs []error
+	for _, l := range s.recLinks {
+		errs = append(errs, l.Close())
+	}
+	s.recLinks = nil
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("probe: detach recording links: %w", err)
 	}
 	return nil
 }

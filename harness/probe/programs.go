@@ -42,10 +42,16 @@ type AttachStatus struct {
 	Family Family
 	State  State
 	Reason string // why Skipped or Failed
+	// WhileRecording: an Attached program whose link exists only between
+	// Start and Stop (see recordingTargets).
+	WhileRecording bool
 }
 
 func (s AttachStatus) String() string {
 	str := s.Family.String() + " " + s.Probe + " " + s.State.String()
+	if s.WhileRecording {
+		str += " (while recording)"
+	}
 	if s.Reason != "" {
 		str += ": " + s.Reason
 	}
@@ -103,6 +109,27 @@ var targetFamilies = map[string]Family{
 	"xfs_iomap_valid":           FamilyXFS,
 	"fuse_request_send":         FamilyRequest,
 	"fuse_request_end":          FamilyRequest,
+}
+
+// recordingTargets are the kernel primitives every task calls all the
+// time: the rwsem lock and unlock functions. A BPF trampoline on them
+// slows the whole guest, so their programs are attached only between
+// Start and Stop (Load attaches each once and detaches it again, so a
+// target that cannot be attached is Skipped or Failed at Load as any
+// other). Everything else stays attached from Load to Close: those
+// targets are the filesystem paths under test.
+var recordingTargets = map[string]bool{
+	"down_read":           true,
+	"down_write":          true,
+	"down_read_nested":    true,
+	"down_write_nested":   true,
+	"down_read_killable":  true,
+	"down_write_killable": true,
+	"down_read_trylock":   true,
+	"down_write_trylock":  true,
+	"up_read":             true,
+	"up_write":            true,
+	"downgrade_write":     true,
 }
 
 // object is one bpf2go-generated ELF.

@@ -27,8 +27,10 @@ type recording struct {
 	dropped0    uint64
 }
 
-// Start begins recording. Anything left in the ring buffer from before is
-// discarded: Start emits a marker and the recorder skips up to it.
+// Start begins recording. It attaches the programs on the rwsem
+// primitives (recordingTargets), which stay attached until Stop. Anything
+// left in the ring buffer from before is discarded: Start emits a marker
+// and the recorder skips up to it.
 func (s *Set) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -42,6 +44,9 @@ func (s *Set) Start() error {
 	if err != nil {
 		return err
 	}
+	if err := s.attachRecording(); err != nil {
+		return err
+	}
 	s.cookie++
 	rec := &recording{
 		startCookie: s.cookie,
@@ -49,11 +54,11 @@ func (s *Set) Start() error {
 		dropped0:    d,
 	}
 	if err := s.emitMarker(rec.startCookie); err != nil {
-		return err
+		return errors.Join(err, s.detachRecording())
 	}
 	s.config.Active = 1
 	if err := s.writeConfig(); err != nil {
-		return err
+		return errors.Join(err, s.detachRecording())
 	}
 	s.rec = rec
 	go rec.run(s.reader)
@@ -61,7 +66,8 @@ func (s *Set) Start() error {
 }
 
 // Stop ends recording and returns every event recorded since Start. It
-// disables recording, emits a marker and reads the ring buffer up to it:
+// disables recording, emits a marker, detaches what Start attached and
+// reads the ring buffer up to the marker:
 // events of syscalls that returned before Stop are all included. If events
 // were dropped, the events that arrived are returned with a *DropError.
 func (s *Set) Stop() (Events, error) {
@@ -77,11 +83,12 @@ func (s *Set) Stop() (Events, error) {
 	s.cookie++
 	rec.stopCookie.Store(s.cookie)
 	errMarker := s.emitMarker(s.cookie)
+	errDetach := s.detachRecording()
 	s.mu.Unlock()
 
-	if errCfg != nil || errMarker != nil {
+	if errCfg != nil || errMarker != nil || errDetach != nil {
 		rec.abort()
-		return nil, errors.Join(errCfg, errMarker)
+		return nil, errors.Join(errCfg, errMarker, errDetach)
 	}
 	select {
 	case <-rec.done:

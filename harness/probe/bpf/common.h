@@ -460,9 +460,25 @@ static __always_inline struct event *ev_new(__u16 kind, __u32 dev, __u64 ino,
 	return e;
 }
 
+/*
+ * Submit without waking the reader: it drains the ring every 100 ms and at
+ * each marker, so a wakeup per event would only add a context switch to
+ * every probed call. Once a quarter of the ring is in use, wake it at once.
+ */
 static __always_inline void ev_submit(struct event *e)
 {
-	bpf_ringbuf_submit(e, 0);
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+	    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
+/* Submit and wake the reader: markers, which Start and Stop wait for. */
+static __always_inline void ev_submit_wake(struct event *e)
+{
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
 /*

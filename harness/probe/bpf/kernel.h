@@ -44,6 +44,15 @@ enum {
 	BPF_NOEXIST = 1,
 	BPF_EXIST = 2,
 };
+/* bpf_ringbuf_submit flags and bpf_ringbuf_query queries. */
+enum {
+	BPF_RB_NO_WAKEUP = 1 << 0,
+	BPF_RB_FORCE_WAKEUP = 1 << 1,
+};
+enum {
+	BPF_RB_AVAIL_DATA = 0,
+	BPF_RB_RING_SIZE = 1,
+};
 
 #define PAI __attribute__((preserve_access_index))
 

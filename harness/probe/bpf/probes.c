@@ -993,6 +993,6 @@ int probe_marker(__u64 *ctx)
 	if (!e)
 		return 0;
 	e->a0 = ctx[0];
-	ev_submit(e);
+	ev_submit_wake(e);
 	return 0;
 }
