@@ -75,7 +75,7 @@ help:
 	@echo "make list          the scenario catalogue with its declarations per base and flavour"
 	@echo "make bases         the kernel bases (patches/*/BASE)"
 	@echo "make matrix        results/matrix.{md,json} from the latest run of every base and flavour"
-	@echo "make bench         results/bench.json: parallel direct-write throughput (BASE=, KERNEL=patched, NO_BUILD=1)"
+	@echo "make bench         results/bench.json: FUSE throughput, fio, probe overhead, edit -> verdict, go-fuse peer (BASE=, KERNEL=patched, EDIT_RUNS=, PEER=0)"
 	@echo "make page          results/index.html from the JSON results (matrix, probe evidence, plots)"
 	@echo "make merge         join runners' results (SHARD=i/N runs) into one matrix: MERGE='results/a results/b' [MERGE_OUT=] [SCENARIO=]"
 	@echo "make series-check  apply each series, checkpatch --strict, build after every patch (BASE=)"
@@ -122,11 +122,17 @@ bases: harness
 matrix: harness
 	@$(HARNESS) matrix -results results
 
-# results/bench.json: parallel direct-write throughput through the test
-# FUSE server (1 and 10 ms server latency, 1/2/4/8 writers, with and
-# without FOPEN_PARALLEL_DIRECT_WRITES), the patched flavour by default.
+# results/bench.json, the patched flavour by default: parallel
+# direct-write throughput through the test FUSE server (1 and 10 ms server
+# latency, 1/2/4/8 writers, with and without FOPEN_PARALLEL_DIRECT_WRITES),
+# fio on FUSE and ext4, probe overhead, edit -> verdict (EDIT_RUNS loops,
+# 0 skips) and, on the host, our FUSE server against go-fuse memfs
+# (PEER=0 skips; it needs root, /dev/fuse and the Go module proxy).
+EDIT_RUNS ?= 5
+PEER ?= 1
 bench: harness
 	@$(HARNESS) bench -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) $(if $(NO_BUILD),-no-build) \
+		-edit-runs $(EDIT_RUNS) $(if $(filter 0,$(PEER)),-peer=false) \
 		$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
 # results/index.html: the matrix per base, the probe evidence per

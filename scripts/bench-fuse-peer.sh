@@ -27,7 +27,9 @@
 # Usage (root; the machine may be shared, so nice it):
 #   nice -n 10 scripts/bench-fuse-peer.sh
 # Environment: ROUNDS (5), COUNT_MIB (256), GOFUSE_VERSION (v2.12.1),
-#   OURS_MODES ("cached cached-128k direct-io"), KEEP_TMP=1 keeps the temp dir.
+#   OURS_MODES ("cached cached-128k direct-io"), KEEP_TMP=1 keeps the temp dir,
+#   TSV=FILE also writes the table there for make bench: a "# setup" line,
+#   then per row server, mode and write and read median, min and max (MB/s).
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -239,6 +241,19 @@ for ((i = 0; i < peer; i++)); do
 	verdict=$(awk -v w="$w" -v r="$rd" 'BEGIN { print (w >= 1 && r >= 1) ? "met" : "NOT met" }')
 	echo "  goal ours >= peer (ratio of medians, ours cached): write $w, read $rd -> $verdict"
 done
+if [[ -n ${TSV:-} ]]; then
+	{
+		echo "# fuseserver @ $ours_version against go-fuse memfs $peer_version on host kernel $(uname -r), bs=1M, ${COUNT_MIB} MiB per dd, $ROUNDS rounds"
+		for ((i = 0; i < nrows; i++)); do
+			read -r s m <<<"${names[$i]}"
+			printf '%s\t%s' "$s" "$m"
+			for op in write read; do
+				printf '\t%s\t%s\t%s' "$(median "$tmp/res.$i.$op")" "$(sort -g "$tmp/res.$i.$op" | head -n1)" "$(sort -g "$tmp/res.$i.$op" | tail -n1)"
+			done
+			echo
+		done
+	} >"$TSV"
+fi
 echo
 echo "ours:   fuseserver @ $ours_version ($(go version "$tmp/fuseserver" | awk '{print $2}'))"
 echo "peer:   github.com/hanwen/go-fuse/v2/example/memfs $peer_version (backing prefix on /dev/shm)"

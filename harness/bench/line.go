@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"strconv"
-	"strings"
 )
 
 // LinePrefix starts the KTAP diagnostic line in which the guest reports
@@ -29,33 +28,19 @@ func (s Sample) Line() string {
 // ParseLine reads a line written by Line; ok is false for any other
 // diagnostic line.
 func ParseLine(line string) (s Sample, ok bool, err error) {
-	rest, found := strings.CutPrefix(line, LinePrefix)
-	if !found {
+	f, ok := parseKV(line, "parallel_dio")
+	if !ok {
 		return Sample{}, false, nil
 	}
-	fields := map[string]string{}
-	for _, f := range strings.Fields(rest) {
-		k, v, _ := strings.Cut(f, "=")
-		fields[k] = v
-	}
-	var errs []string
-	num := func(k string) float64 {
-		v, err := strconv.ParseFloat(fields[k], 64)
-		if err != nil {
-			errs = append(errs, k)
-		}
-		return v
-	}
 	s = Sample{
-		LatencyMS: int(num("latency_ms")), Writers: int(num("writers")), Runs: int(num("runs")),
-		Median: num("mib_s"), Min: num("min"), Max: num("max"), MaxInFlight: int(num("max_in_flight")),
+		LatencyMS: int(f.num("latency_ms")), Writers: int(f.num("writers")), Runs: int(f.num("runs")),
+		Median: f.num("mib_s"), Min: f.num("min"), Max: f.num("max"), MaxInFlight: int(f.num("max_in_flight")),
 	}
-	s.Parallel, err = strconv.ParseBool(fields["parallel"])
-	if err != nil {
-		errs = append(errs, "parallel")
+	if s.Parallel, err = strconv.ParseBool(f.m["parallel"]); err != nil {
+		f.bad = append(f.bad, "parallel")
 	}
-	if len(errs) > 0 {
-		return Sample{}, true, fmt.Errorf("bench line %q: bad %s", line, strings.Join(errs, ", "))
+	if err := f.err(); err != nil {
+		return Sample{}, true, err
 	}
 	return s, true, nil
 }

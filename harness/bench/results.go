@@ -18,6 +18,19 @@ type Results struct {
 	// ParallelDIO is direct-write throughput through the test FUSE
 	// server, one entry per configuration and writer count.
 	ParallelDIO []ParallelDIO `json:"parallel_dio"`
+	// ProbeOverhead is the cost of the probe set on a direct write, per
+	// kernel (harness/probe-overhead).
+	ProbeOverhead []ProbeOverhead `json:"probe_overhead"`
+	// Fio is fio on the test FUSE server against ext4, for scale
+	// (harness/bench-fio).
+	Fio []Fio `json:"fio"`
+	// EditLoop is edit -> verdict on one scenario.
+	EditLoop []EditLoop `json:"edit_loop"`
+	// FusePeer is the test FUSE server against go-fuse's memfs on host
+	// mounts (scripts/bench-fuse-peer.sh).
+	FusePeer []PeerRow `json:"fuse_peer"`
+	// FusePeerSetup says what the peer rows compare, and where.
+	FusePeerSetup string `json:"fuse_peer_setup,omitempty"`
 	// NotMeasured names the figures of the issue this file lacks, each
 	// with the reason.
 	NotMeasured []string `json:"not_measured"`

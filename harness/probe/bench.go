@@ -19,35 +19,45 @@ type BenchOptions struct {
 	BlockSize int
 	// Blocks is how many distinct blocks the writes cycle over (default 16).
 	Blocks int
-	// Iterations is the number of writes per timed run (default 10000).
+	// Iterations is the number of writes per timed loop (default 10000).
 	Iterations int
-	// Probe configures Load for the probed runs.
+	// Rounds is how many times the three loops run, interleaved
+	// (default 5).
+	Rounds int
+	// Probe configures Load for the probed loops.
 	Probe Options
 }
 
-// BenchResult is the mean cost of one direct write in three set-ups.
-type BenchResult struct {
-	Iterations int
+// BenchRound is one round: the mean cost of one direct write in each
+// set-up, measured one after the other.
+type BenchRound struct {
 	// Bare: no probes loaded.
 	Bare time.Duration
-	// Idle: every probe attached, nothing watched (the global gate closed).
+	// Idle: the probe set loaded, nothing recording (the programs on the
+	// rwsem primitives are not attached, the rest are and return at
+	// their gate).
 	Idle time.Duration
-	// Recording: the file watched and recording, the worst case.
+	// Recording: the file watched and recording, every program attached:
+	// the worst case.
 	Recording time.Duration
-	// Events recorded during the Recording run.
-	Events int
+	// Events recorded during the Recording loop, and how many of them
+	// were i_rwsem acquisitions of the file.
+	Events, LockEvents int
 }
 
-func (r BenchResult) String() string {
-	pct := func(d time.Duration) float64 { return 100 * (float64(d) - float64(r.Bare)) / float64(r.Bare) }
-	return fmt.Sprintf("direct write x%d: bare %v/op, probes idle %v/op (%+.1f%%), recording %v/op (%+.1f%%, %d events)",
-		r.Iterations, r.Bare, r.Idle, pct(r.Idle), r.Recording, pct(r.Recording), r.Events)
+// BenchResult is the rounds of BenchDirectWrite (package bench takes
+// their medians).
+type BenchResult struct {
+	Iterations int
+	Rounds     []BenchRound
 }
 
-// BenchDirectWrite measures probe overhead on a loop of O_DIRECT overwrites:
-// once with no probes, once with all probes attached but idle, once while
-// recording the file. Meant for the guest (2 vCPUs, run it on an otherwise
-// idle machine); the numbers are wall-clock means, so repeat for variance.
+// BenchDirectWrite measures probe overhead on a loop of O_DIRECT overwrites.
+// Each round times the loop with no probes, then loads the probe set and
+// times it idle, then while recording the file, and closes the set; the
+// rounds interleave the three set-ups so that drift on the host (other
+// jobs, TCG's translation cache) spreads over all three. Meant for the
+// guest, alone in its boot: the numbers are wall-clock means.
 func BenchDirectWrite(opts BenchOptions) (BenchResult, error) {
 	if opts.BlockSize == 0 {
 		opts.BlockSize = 4096
@@ -57,6 +67,9 @@ func BenchDirectWrite(opts BenchOptions) (BenchResult, error) {
 	}
 	if opts.Iterations == 0 {
 		opts.Iterations = 10000
+	}
+	if opts.Rounds == 0 {
+		opts.Rounds = 5
 	}
 	res := BenchResult{Iterations: opts.Iterations}
 	f, buf, err := benchPrepare(opts)
@@ -79,31 +92,49 @@ func BenchDirectWrite(opts BenchOptions) (BenchResult, error) {
 	if _, err := loop(); err != nil { // warm up caches and the device
 		return res, err
 	}
-	if res.Bare, err = loop(); err != nil {
-		return res, err
-	}
-
-	s, err := Load(opts.Probe)
+	id, err := InodeOf(f)
 	if err != nil {
 		return res, err
 	}
+	for range opts.Rounds {
+		r, err := benchRound(opts.Probe, f, id, loop)
+		if err != nil {
+			return res, err
+		}
+		res.Rounds = append(res.Rounds, r)
+	}
+	return res, nil
+}
+
+// benchRound is one bare, idle and recording loop.
+func benchRound(po Options, f *os.File, id InodeID, loop func() (time.Duration, error)) (BenchRound, error) {
+	var r BenchRound
+	var err error
+	if r.Bare, err = loop(); err != nil {
+		return r, err
+	}
+	s, err := Load(po)
+	if err != nil {
+		return r, err
+	}
 	defer s.Close()
-	if res.Idle, err = loop(); err != nil {
-		return res, err
+	if r.Idle, err = loop(); err != nil {
+		return r, err
 	}
 	if err := s.Watch(f); err != nil {
-		return res, err
+		return r, err
 	}
 	if err := s.Start(); err != nil {
-		return res, err
+		return r, err
 	}
 	d, lerr := loop()
 	evs, serr := s.Stop()
-	if err := errors.Join(lerr, serr); err != nil {
-		return res, err
+	if err := errors.Join(lerr, serr, s.Close()); err != nil {
+		return r, err
 	}
-	res.Recording, res.Events = d, len(evs)
-	return res, nil
+	r.Recording, r.Events = d, len(evs)
+	r.LockEvents = len(evs.ForInode(id).Of(KindLockShared, KindLockExclusive))
+	return r, nil
 }
 
 // benchPrepare creates the file, fills it and returns it opened O_DIRECT

@@ -23,6 +23,7 @@ type runJSON struct {
 	InfraError    string     `json:"infra_error"`
 	KernelReports []string   `json:"kernel_reports"`
 	Shard         string     `json:"shard,omitempty"`
+	BootsMS       []int64    `json:"boots_ms,omitempty"`
 	Totals        Totals     `json:"totals"` // derived; ignored when loading
 	Scenarios     []Scenario `json:"scenarios"`
 }
@@ -56,6 +57,7 @@ func (r Run) MarshalJSON() ([]byte, error) {
 		InfraError:    r.Infra,
 		KernelReports: nonNil(r.KernelReports),
 		Shard:         r.Shard,
+		BootsMS:       msList(r.Boots),
 		Totals:        r.Totals(),
 		Scenarios:     nonNil(r.Scenarios),
 	})
@@ -77,6 +79,7 @@ func (r *Run) UnmarshalJSON(b []byte) error {
 		Infra:         j.InfraError,
 		KernelReports: nilIfEmpty(j.KernelReports),
 		Shard:         j.Shard,
+		Boots:         durList(j.BootsMS),
 		Scenarios:     nilIfEmpty(j.Scenarios),
 	}
 	return nil
@@ -184,4 +187,20 @@ func nilIfEmpty[T any](s []T) []T {
 		return nil
 	}
 	return s
+}
+
+func msList(ds []time.Duration) []int64 {
+	var ms []int64
+	for _, d := range ds {
+		ms = append(ms, toMS(d))
+	}
+	return ms
+}
+
+func durList(ms []int64) []time.Duration {
+	var ds []time.Duration
+	for _, m := range ms {
+		ds = append(ds, fromMS(m))
+	}
+	return ds
 }

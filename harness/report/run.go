@@ -42,6 +42,9 @@ type Run struct {
 	Infra string
 	// KernelReports quotes WARN/BUG/lockdep splats seen on the console.
 	KernelReports []string
+	// Boots is, per guest boot, how long the guest took from QEMU's
+	// start to the agent's first line.
+	Boots []time.Duration
 	// Shard is "i/N" when the run was shard i of N of its selection
 	// (package shard), "" for a whole selection or a merged run.
 	Shard string

@@ -68,7 +68,9 @@ func fixture(t *testing.T, withBench bool) (dir string, base, patched report.Run
 				rs = append(rs, bench.ParallelDIO{Base: "v7.3", Flavour: "patched", LatencyMS: 1, Parallel: par, Writers: n, Runs: 5, MiBps: 10 * sp, Speedup: sp})
 			}
 		}
-		writeJSON(t, filepath.Join(dir, "bench.json"), bench.Results{Machine: "test fixture", ParallelDIO: rs})
+		writeJSON(t, filepath.Join(dir, "bench.json"), bench.Results{Machine: "test fixture", ParallelDIO: rs,
+			ProbeOverhead: []bench.ProbeOverhead{{Base: "v7.3", Flavour: "patched", Workload: "fixture writes", Rounds: 5,
+				BareUS: 100, IdleUS: 102, RecordingUS: 140, IdlePct: 2, RecordingPct: 40, GoalIdlePct: 5, GoalRecordingPct: 25}}})
 		writeJSON(t, filepath.Join(dir, "mutants.json"), []map[string]any{{"mutant": "drop-lock", "killed_by": "fuse/parallel-dio-shared"}})
 		// Another base's full run is shown; a subset's run is not.
 		writeJSON(t, filepath.Join(dir, "mutants-v6.12", "mutants.json"), []map[string]any{{"mutant": "drop-lock", "killed_by": "fuse/parallel-dio-shared"}})
@@ -140,6 +142,16 @@ func TestPageContent(t *testing.T) {
 	}
 	if !strings.Contains(html, "bench.json is absent") {
 		t.Error("page does not say that the plots stand in for the missing bench.json")
+	}
+}
+
+func TestPageBenchTables(t *testing.T) {
+	dir, _, _ := fixture(t, true)
+	html := render(t, dir)
+	for _, want := range []string{"bench.json: probe overhead (medians)", "<td>fixture writes</td>", "40.0%</td>", "not met (&lt; 5% idle, &lt; 25% recording)"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
 	}
 }
 

@@ -63,6 +63,9 @@ func Write(w io.Writer, d Data) error {
 	for _, b := range d.Bases {
 		v.Bases = append(v.Bases, baseSection(b))
 	}
+	if d.Bench != nil {
+		v.Extras = append(benchTables(*d.Bench), v.Extras...)
+	}
 	if d.Bench != nil && len(d.Bench.ParallelDIO) > 0 {
 		v.Plots = benchPlots(d.Bench.ParallelDIO)
 		v.BenchFrom = d.Bench.Machine
@@ -313,3 +316,45 @@ svg polyline.line, svg line.line { fill: none; }
 </body>
 </html>
 `))
+
+// benchTables are bench.json's figures other than the plotted ones.
+func benchTables(b bench.Results) []Extra {
+	var out []Extra
+	f2 := func(v float64) string { return fmt.Sprintf("%.2f", v) }
+	f0 := func(v float64) string { return fmt.Sprintf("%.0f", v) }
+	if len(b.ProbeOverhead) > 0 {
+		t := Table{Head: []string{"kernel", "workload", "rounds", "bare us/write", "idle us/write", "idle overhead", "recording us/write", "recording overhead", "goals"}}
+		for _, p := range b.ProbeOverhead {
+			goals := "met"
+			if !p.Met() {
+				goals = fmt.Sprintf("not met (< %.0f%% idle, < %.0f%% recording)", p.GoalIdlePct, p.GoalRecordingPct)
+			}
+			t.Rows = append(t.Rows, []string{p.Base + " " + p.Flavour, p.Workload, fmt.Sprint(p.Rounds), f0(p.BareUS), f0(p.IdleUS),
+				fmt.Sprintf("%+.1f%%", p.IdlePct), f0(p.RecordingUS), fmt.Sprintf("%+.1f%%", p.RecordingPct), goals})
+		}
+		out = append(out, Extra{Title: "bench.json: probe overhead (medians)", Table: t})
+	}
+	if len(b.EditLoop) > 0 {
+		t := Table{Head: []string{"kernel", "edit", "scenario", "runs", "total s", "build s", "boot s", "scenario s", "rest s", "goal s"}}
+		for _, l := range b.EditLoop {
+			t.Rows = append(t.Rows, []string{l.Base + " " + l.Flavour, "touch " + l.File, l.Scenario, fmt.Sprint(l.Runs),
+				f0(l.TotalS), f0(l.BuildS), f0(l.BootS), f0(l.ScenarioS), f0(l.RestS), f0(l.GoalS)})
+		}
+		out = append(out, Extra{Title: "bench.json: edit -> verdict (medians)", Table: t})
+	}
+	if len(b.Fio) > 0 {
+		t := Table{Head: []string{"kernel", "fio job", "file system", "runs", "MiB/s", "min", "max", "x ext4"}}
+		for _, f := range b.Fio {
+			t.Rows = append(t.Rows, []string{f.Base + " " + f.Flavour, f.Job, f.FS, fmt.Sprint(f.Runs), f2(f.MiBps), f2(f.MinMiBps), f2(f.MaxMiBps), f2(f.ToExt4)})
+		}
+		out = append(out, Extra{Title: "bench.json: fio, test FUSE server against ext4", Table: t})
+	}
+	if len(b.FusePeer) > 0 {
+		t := Table{Head: []string{"server", "mode", "write MB/s", "x peer", "read MB/s", "x peer"}}
+		for _, r := range b.FusePeer {
+			t.Rows = append(t.Rows, []string{r.Server, r.Mode, fmt.Sprintf("%.1f", r.WriteMBps), f2(r.WriteToPeer), fmt.Sprintf("%.1f", r.ReadMBps), f2(r.ReadToPeer)})
+		}
+		out = append(out, Extra{Title: "bench.json: host FUSE, our server against go-fuse memfs (" + b.FusePeerSetup + ")", Table: t})
+	}
+	return out
+}

@@ -3,6 +3,8 @@ package scenarios
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -41,7 +43,89 @@ func benchScenarios() scenario.Catalogue {
 		Manual:  true,
 		Timeout: 10 * time.Minute,
 		Run:     benchParallelDIO,
+	}, {
+		Name:  "harness/bench-fio",
+		Area:  "harness",
+		Setup: "Debian's fio in the guest; test FUSE server with FOPEN_DIRECT_IO|FOPEN_PARALLEL_DIRECT_WRITES and no added latency, and the ext4 disk; a 16 MiB file on each",
+		Checks: fmt.Sprintf("one recorded fio pass per file system reaches fuse_direct_write_iter (FUSE) and iomap_dio_rw_begin (ext4); then %d interleaved runs of "+
+			"sequential 64 KiB O_DIRECT writes and reads of the whole file with fio on each; logs each run's throughput for make bench; the server holds what fio wrote",
+			benchRuns),
+		Manual:  true,
+		Timeout: 10 * time.Minute,
+		Run:     benchFio,
 	}}
+}
+
+// benchFioJob writes a file sequentially with 64 KiB O_DIRECT writes, then
+// reads it back the same way.
+const benchFioJob = `[global]
+filename=%s
+size=%d
+bs=64k
+direct=1
+ioengine=psync
+
+[write]
+rw=write
+
+[read]
+stonewall
+rw=read
+`
+
+const benchFioSize = 16 << 20
+
+// benchFio compares fio's throughput on the test FUSE server with ext4,
+// for scale: the server keeps data in memory, ext4 writes a virtio disk.
+func benchFio(t *scenario.T) {
+	fio, err := exec.LookPath("fio")
+	if err != nil {
+		t.Skipf("fio not in the guest image: %v", err)
+	}
+	ps := t.Probes("fentry/fuse_direct_write_iter", "tp_btf/iomap_dio_rw_begin")
+	m := t.FUSE(fileOf("/fio-bench", benchFioSize, fuse.OpenPolicy{DirectIO: true, ParallelDirectWrites: true}, fuse.Capabilities{}))
+	ext4 := filepath.Join(t.Disk("ext4", ""), "fio-bench")
+	t.Check(os.WriteFile(ext4, make([]byte, benchFioSize), 0o644), "create the ext4 file")
+	files := []struct{ fs, path string }{{"fuse", m.Path("fio-bench")}, {"ext4", ext4}}
+	job := func(path string) string {
+		jf := filepath.Join(t.Env().Work, "bench.fio")
+		t.Check(os.WriteFile(jf, []byte(fmt.Sprintf(benchFioJob, path, benchFioSize)), 0o644), "write job file")
+		return jf
+	}
+	for _, f := range files {
+		ps.WatchPath(f.path)
+		ev := ps.Record(func() { fioBandwidth(t, fio, job(f.path)) })
+		fuseWrites := ev.Of(probe.KindWriteEnter).Where(func(e probe.Event) bool { return e.Func() == probe.FuncFuseDirectWriteIter })
+		if (f.fs == "fuse" && len(fuseWrites) == 0) || (f.fs == "ext4" && !ev.Has(probe.KindDIOBegin)) {
+			t.Fatalf("fio on %s did not take the direct path: fuse_direct_write_iter %d, iomap_dio_rw_begin %d",
+				f.fs, len(fuseWrites), ev.Count(probe.KindDIOBegin))
+		}
+	}
+	for run := 1; run <= benchRuns; run++ {
+		for _, f := range files {
+			for j, bw := range fioBandwidth(t, fio, job(f.path)) {
+				// harness bench turns these lines into results/bench.json.
+				t.Logf("%s", bench.FioRun{FS: f.fs, Job: j, Run: run, MiBps: bw}.Line())
+			}
+		}
+	}
+	content, err := m.FileContent("/fio-bench")
+	t.Check(err, "server content")
+	if len(content) != benchFioSize {
+		t.Errorf("the server holds %d bytes, fio wrote %d", len(content), benchFioSize)
+	}
+}
+
+// fioBandwidth runs a job file and returns each job's throughput in MiB/s
+// (its write or read bandwidth, whichever it did).
+func fioBandwidth(t *scenario.T, fio, jobFile string) map[string]float64 {
+	out, err := exec.CommandContext(t.Context(), fio, "--output-format=json", jobFile).Output()
+	if err != nil {
+		t.Fatalf("fio: %v\n%s", err, tail(string(out), 20))
+	}
+	bw, err := bench.ParseFioJSON(out)
+	t.Check(err, "fio output")
+	return bw
 }
 
 func benchParallelDIO(t *scenario.T) {
@@ -91,8 +175,8 @@ func benchParallelDIO(t *scenario.T) {
 		t.Check(m.ClearFaults(), "clear faults")
 		t.Check(f.Close(), "close")
 	}
-	// The probes load only now: loaded, they tax every rwsem operation
-	// (README, probe overhead), which the timed passes must not pay.
+	// The probes load only now, so the timed passes pay nothing for
+	// them (README, probe overhead).
 	ps := t.Probes("fentry/fuse_direct_write_iter", "fexit/down_read", "fexit/down_write")
 	ps.WatchPath(m.Path("bench"))
 	for _, parallel := range []bool{true, false} {

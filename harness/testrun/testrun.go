@@ -295,6 +295,9 @@ func finishRun(oc outcome, sel scenario.Catalogue, dir string, o Options, rr *re
 	for _, r := range oc.reports {
 		rr.KernelReports = append(rr.KernelReports, quoteReport(r, 0))
 	}
+	for _, b := range oc.boots {
+		rr.Boots = append(rr.Boots, b.bootDur)
+	}
 	if len(oc.boots) > 1 {
 		var up []string
 		for _, b := range oc.boots {
