@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"dioharness/harness/debian"
 	"dioharness/harness/kbase"
 )
@@ -88,6 +90,38 @@ func tag(version string) string {
 // Base returns the base tree, importing the tarball of the version
 // Debian serves the first time and whenever that version changes.
 func (s *Sources) Base(ctx context.Context) (Tree, error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return Tree{}, err
+	}
+	defer unlock()
+	return s.base(ctx)
+}
+
+// lock serialises the preparation of a base's trees between processes
+// that share a build directory (make fstests KERNEL=base and
+// KERNEL=patched started at once): one checking out or patching while
+// the other reads git status sees "local changes". Base, Reset and
+// Patched take it; their internal calls use the unlocked variants.
+func (s *Sources) lock() (func(), error) {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(s.Dir, "prepare.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+	}
+	return func() {
+		unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+func (s *Sources) base(ctx context.Context) (Tree, error) {
 	tarball, c, err := s.tarball(ctx)
 	if err != nil {
 		return Tree{}, err
@@ -287,6 +321,15 @@ func (s *Sources) CheckDebianPatches(patches []string) error {
 // rebuilt only when the patches changed, so unchanged files keep their
 // mtimes and builds stay incremental.
 func (s *Sources) Patched(ctx context.Context) (Tree, error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return Tree{}, err
+	}
+	defer unlock()
+	return s.patched(ctx)
+}
+
+func (s *Sources) patched(ctx context.Context) (Tree, error) {
 	patches, err := s.AllPatches()
 	if err != nil {
 		return Tree{}, err
@@ -295,7 +338,7 @@ func (s *Sources) Patched(ctx context.Context) (Tree, error) {
 	if err != nil {
 		return Tree{}, err
 	}
-	base, err := s.Base(ctx)
+	base, err := s.base(ctx)
 	if err != nil {
 		return Tree{}, err
 	}
@@ -314,7 +357,7 @@ func (s *Sources) Patched(ctx context.Context) (Tree, error) {
 			return t, nil
 		}
 	}
-	if _, err := s.Reset(ctx); err != nil {
+	if _, err := s.reset(ctx); err != nil {
 		return Tree{}, err
 	}
 	fmt.Fprintf(s.Log, "base %s: applying %d patches (%s)\n", s.Spec.Name, len(patches), strings.Join(s.Spec.Series, ", "))
@@ -354,7 +397,16 @@ func Patches(spec kbase.Spec) ([]string, error) {
 // the base on branch "patched", and forgets which patches it held.
 // series-check then applies a series there patch by patch.
 func (s *Sources) Reset(ctx context.Context) (Tree, error) {
-	base, err := s.Base(ctx)
+	unlock, err := s.lock()
+	if err != nil {
+		return Tree{}, err
+	}
+	defer unlock()
+	return s.reset(ctx)
+}
+
+func (s *Sources) reset(ctx context.Context) (Tree, error) {
+	base, err := s.base(ctx)
 	if err != nil {
 		return Tree{}, err
 	}
