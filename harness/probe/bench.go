@@ -21,12 +21,9 @@ type BenchOptions struct {
 	Blocks int
 	// Iterations is the number of writes per timed loop (default 10000).
 	Iterations int
-	// Rounds is how many times the probe set is loaded and the three
-	// set-ups timed (default 5).
+	// Rounds is how many times the three loops run, interleaved
+	// (default 5).
 	Rounds int
-	// Chunks is how many alternating chunks a round splits each
-	// set-up's Iterations into (default 8).
-	Chunks int
 	// Probe configures Load for the probed loops.
 	Probe Options
 }
@@ -34,12 +31,11 @@ type BenchOptions struct {
 // BenchRound is one round: the mean cost of one direct write in each
 // set-up, measured one after the other.
 type BenchRound struct {
-	// Bare: the probe set loaded with every link detached: no probe
-	// runs.
+	// Bare: no probes loaded.
 	Bare time.Duration
-	// Idle: the links of Load attached, nothing recording (the programs
-	// on the rwsem primitives are not attached, the rest are and return
-	// at their gate; the file is watched).
+	// Idle: the probe set loaded, nothing recording (the programs on the
+	// rwsem primitives are not attached, the rest are and return at
+	// their gate).
 	Idle time.Duration
 	// Recording: the file watched and recording, every program attached:
 	// the worst case.
@@ -57,13 +53,11 @@ type BenchResult struct {
 }
 
 // BenchDirectWrite measures probe overhead on a loop of O_DIRECT overwrites.
-// Each round loads the probe set once and times Iterations writes in each
-// set-up, in Chunks alternating chunks: bare (every link detached, the
-// programs loaded but never run), idle (attached, not recording) and
-// recording the file. Alternating chunks within a round spread drift on
-// the host (other jobs, TCG's translation cache) over all three set-ups.
-// Meant for the guest, alone in its boot: the numbers are wall-clock
-// means.
+// Each round times the loop with no probes, then loads the probe set and
+// times it idle, then while recording the file, and closes the set; the
+// rounds interleave the three set-ups so that drift on the host (other
+// jobs, TCG's translation cache) spreads over all three. Meant for the
+// guest, alone in its boot: the numbers are wall-clock means.
 func BenchDirectWrite(opts BenchOptions) (BenchResult, error) {
 	if opts.BlockSize == 0 {
 		opts.BlockSize = 4096
@@ -77,12 +71,6 @@ func BenchDirectWrite(opts BenchOptions) (BenchResult, error) {
 	if opts.Rounds == 0 {
 		opts.Rounds = 5
 	}
-	if opts.Chunks == 0 {
-		opts.Chunks = 8
-	}
-	if opts.Iterations%opts.Chunks != 0 {
-		return BenchResult{}, fmt.Errorf("probe: bench: %d iterations do not split into %d chunks", opts.Iterations, opts.Chunks)
-	}
 	res := BenchResult{Iterations: opts.Iterations}
 	f, buf, err := benchPrepare(opts)
 	if err != nil {
@@ -91,17 +79,17 @@ func BenchDirectWrite(opts BenchOptions) (BenchResult, error) {
 	defer f.Close()
 	defer unix.Munmap(buf)
 
-	loop := func(n int) (time.Duration, error) {
+	loop := func() (time.Duration, error) {
 		start := time.Now()
-		for i := range n {
+		for i := range opts.Iterations {
 			off := int64(i%opts.Blocks) * int64(opts.BlockSize)
 			if _, err := unix.Pwrite(int(f.Fd()), buf, off); err != nil {
 				return 0, fmt.Errorf("probe: bench pwrite: %w", err)
 			}
 		}
-		return time.Since(start), nil
+		return time.Since(start) / time.Duration(opts.Iterations), nil
 	}
-	if _, err := loop(opts.Iterations); err != nil { // warm up caches and the device
+	if _, err := loop(); err != nil { // warm up caches and the device
 		return res, err
 	}
 	id, err := InodeOf(f)
@@ -109,7 +97,7 @@ func BenchDirectWrite(opts BenchOptions) (BenchResult, error) {
 		return res, err
 	}
 	for range opts.Rounds {
-		r, err := benchRound(opts, f, id, loop)
+		r, err := benchRound(opts.Probe, f, id, loop)
 		if err != nil {
 			return res, err
 		}
@@ -118,49 +106,35 @@ func BenchDirectWrite(opts BenchOptions) (BenchResult, error) {
 	return res, nil
 }
 
-// benchRound is one round of alternating bare, idle and recording chunks.
-func benchRound(opts BenchOptions, f *os.File, id InodeID, loop func(int) (time.Duration, error)) (BenchRound, error) {
+// benchRound is one bare, idle and recording loop.
+func benchRound(po Options, f *os.File, id InodeID, loop func() (time.Duration, error)) (BenchRound, error) {
 	var r BenchRound
-	s, err := Load(opts.Probe)
+	var err error
+	if r.Bare, err = loop(); err != nil {
+		return r, err
+	}
+	s, err := Load(po)
 	if err != nil {
 		return r, err
 	}
 	defer s.Close()
+	if r.Idle, err = loop(); err != nil {
+		return r, err
+	}
 	if err := s.Watch(f); err != nil {
 		return r, err
 	}
-	n := opts.Iterations / opts.Chunks
-	for range opts.Chunks {
-		if err := s.suspend(); err != nil {
-			return r, err
-		}
-		d, err := loop(n)
-		if err != nil {
-			return r, err
-		}
-		r.Bare += d
-		if err := s.resume(); err != nil {
-			return r, err
-		}
-		if d, err = loop(n); err != nil {
-			return r, err
-		}
-		r.Idle += d
-		if err := s.Start(); err != nil {
-			return r, err
-		}
-		d, lerr := loop(n)
-		evs, serr := s.Stop()
-		if err := errors.Join(lerr, serr); err != nil {
-			return r, err
-		}
-		r.Recording += d
-		r.Events += len(evs)
-		r.LockEvents += len(evs.ForInode(id).Of(KindLockShared, KindLockExclusive))
+	if err := s.Start(); err != nil {
+		return r, err
 	}
-	per := time.Duration(opts.Iterations)
-	r.Bare, r.Idle, r.Recording = r.Bare/per, r.Idle/per, r.Recording/per
-	return r, s.Close()
+	d, lerr := loop()
+	evs, serr := s.Stop()
+	if err := errors.Join(lerr, serr, s.Close()); err != nil {
+		return r, err
+	}
+	r.Recording, r.Events = d, len(evs)
+	r.LockEvents = len(evs.ForInode(id).Of(KindLockShared, KindLockExclusive))
+	return r, nil
 }
 
 // benchPrepare creates the file, fills it and returns it opened O_DIRECT

@@ -41,8 +41,6 @@ type Set struct {
 	maps  map[string]*ebpf.Map
 	progs map[string]*ebpf.Program
 	links []link.Link
-	// relink re-creates links[i] after suspend (the overhead bench).
-	relink []func() (link.Link, error)
 	// onRecord are the programs attached only while recording, and
 	// recLinks their links during a recording.
 	onRecord []*ebpf.Program
@@ -172,7 +170,6 @@ func Load(opts Options) (*Set, error) {
 				s.status[len(s.status)-1].WhileRecording = true
 			} else if l != nil {
 				s.links = append(s.links, l)
-				s.relink = append(s.relink, relinkFunc(ps.Type, st.Target, prog))
 			}
 			if n == "probe_marker" {
 				s.marker = prog
@@ -475,9 +472,7 @@ func (s *Set) Close() error {
 	}
 	errs = append(errs, s.detachRecording())
 	for _, l := range s.links {
-		if l != nil {
-			errs = append(errs, l.Close())
-		}
+		errs = append(errs, l.Close())
 	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
@@ -525,50 +520,6 @@ func (s *Set) detachRecording() error {
 	s.recLinks = nil
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("probe: detach recording links: %w", err)
-	}
-	return nil
-}
-
-// relinkFunc attaches prog again as Load attached it.
-func relinkFunc(t ebpf.ProgramType, target string, prog *ebpf.Program) func() (link.Link, error) {
-	if t == ebpf.Kprobe {
-		return func() (link.Link, error) { return link.Kprobe(target, prog, nil) }
-	}
-	return func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: prog}) }
-}
-
-// suspend detaches every link Load made, leaving the programs loaded:
-// the kernel then runs as if no probe existed. resume attaches them
-// again. Only the overhead bench uses them, to time bare and probed
-// writes in alternating chunks of one run.
-func (s *Set) suspend() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.rec != nil {
-		return errors.New("probe: suspend while recording")
-	}
-	var errs []error
-	for i, l := range s.links {
-		if l != nil {
-			errs = append(errs, l.Close())
-			s.links[i] = nil
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (s *Set) resume() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, l := range s.links {
-		if l != nil {
-			continue
-		}
-		nl, err := s.relink[i]()
-		if err != nil {
-			return fmt.Errorf("probe: re-attach link %d: %w", i, err)
-		}
-		s.links[i] = nl
 	}
 	return nil
 }

@@ -72,8 +72,8 @@ func harnessScenarios() scenario.Catalogue {
 			Name:  "harness/probe-overhead",
 			Area:  "harness",
 			Setup: "ext4 disk; must run alone in its boot (nothing else may have loaded probes)",
-			Checks: "measures the mean cost of a 4 KiB O_DIRECT overwrite on ext4 with every probe link detached, with the probe set attached and idle, and while recording the file, " +
-				"five rounds of eight alternating chunks of each; every recording must hold an i_rwsem acquisition of the file per write (the rwsem programs are attached only while recording); " +
+			Checks: "measures the mean cost of a 4 KiB O_DIRECT overwrite on ext4 with no probes, with the probe set loaded and idle, and while recording the file, " +
+				"five rounds interleaving the three; every recording must hold an i_rwsem acquisition of the file per write (the rwsem programs are attached only while recording); " +
 				"logs one bench line per round for make bench",
 			Manual:  true,
 			Timeout: 15 * time.Minute,
