@@ -54,8 +54,9 @@ func LoadComparison(path string) (Comparison, error) {
 
 // Merge adds the setups of next to c, replacing c's runs of any setup
 // next also ran. Both must compare one base with the same tests, the
-// same fstests and root disk, and the same kernel per flavour: a merged
-// table claims that one kernel ran every row of its column.
+// same fstests and root disk, and per flavour the same kernel release
+// from the same source; where the builds' commits differ (git am stamps
+// the date), the column names each build with the setups it ran.
 func Merge(c, next Comparison) (Comparison, error) {
 	switch {
 	case c.Base != next.Base:
@@ -73,8 +74,14 @@ func Merge(c, next Comparison) (Comparison, error) {
 			return c, fmt.Errorf("fstests: merge: %s kernel %s is not in the comparison", nc.Flavour, nc.Kernel)
 		}
 		col := out.Columns[i]
-		if col.Kernel != nc.Kernel || col.Source != nc.Source {
+		if release(col.Kernel) != release(nc.Kernel) || col.Source != nc.Source {
 			return c, fmt.Errorf("fstests: merge: %s kernel %s (%s), the new runs %s (%s)", nc.Flavour, col.Kernel, col.Source, nc.Kernel, nc.Source)
+		}
+		if col.Kernel != nc.Kernel {
+			// The same release from the same source, built from
+			// another commit of the tree (git am stamps the date):
+			// the column names both builds and what each ran.
+			col.Kernel = fmt.Sprintf("%s (%s); %s (%s)", col.Kernel, setupList(c.Setups, next.Setups, false), nc.Kernel, setupList(next.Setups, nil, true))
 		}
 		t := map[string]time.Duration{}
 		for s, d := range col.Time {
@@ -120,4 +127,24 @@ func Merge(c, next Comparison) (Comparison, error) {
 	out.Infra = append(kept(c.Infra), next.Infra...)
 	out.Unattributed = append(kept(c.Unattributed), next.Unattributed...)
 	return out, nil
+}
+
+// release is the kernel release of a column's "release commit" label.
+func release(kernel string) string {
+	f := strings.Fields(kernel)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
+
+// setupList names the setups of ss, leaving out those in drop unless all.
+func setupList(ss, drop []Setup, all bool) string {
+	var names []string
+	for _, s := range ss {
+		if all || !slices.ContainsFunc(drop, func(d Setup) bool { return d.Name == s.Name }) {
+			names = append(names, s.Name)
+		}
+	}
+	return strings.Join(names, ", ")
 }

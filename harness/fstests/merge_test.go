@@ -87,6 +87,17 @@ func TestMerge(t *testing.T) {
 		t.Errorf("%d setups after the merge, want 2", n)
 	}
 
+	// The same release and source from another commit of the tree: the
+	// column names both builds.
+	other := comparisonOf([]string{"fuse-cached"}, map[string]string{"base": "7.3.4+ aaa", "patched": "7.3.4+ ccc"}, Pass)
+	got, err = Merge(old, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"7.3.4+ aaa", "7.3.4+ bbb (ext4); 7.3.4+ ccc (fuse-cached)"}, []string{got.Columns[0].Kernel, got.Columns[1].Kernel}); diff != "" {
+		t.Errorf("merged kernel labels (-want +got):\n%s", diff)
+	}
+
 	tests := []struct {
 		name string
 		edit func(*Comparison)
@@ -94,7 +105,8 @@ func TestMerge(t *testing.T) {
 		{"another base", func(c *Comparison) { c.Base = "v6.12" }},
 		{"other tests", func(c *Comparison) { c.Tests = "generic/095" }},
 		{"another root disk", func(c *Comparison) { c.Root = "bookworm-2.img" }},
-		{"another patched kernel", func(c *Comparison) { c.Columns[1].Kernel = "7.3.4+ ccc" }},
+		{"another patched release", func(c *Comparison) { c.Columns[1].Kernel = "7.3.5+ bbb" }},
+		{"another source", func(c *Comparison) { c.Columns[1].Source = "Debian linux-source-7.3 7.3.5-1" }},
 		{"a kernel the comparison lacks", func(c *Comparison) { c.Columns[0].Flavour = "custom" }},
 	}
 	for _, tt := range tests {
