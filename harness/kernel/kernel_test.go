@@ -209,3 +209,53 @@ func TestEffective(t *testing.T) {
 		t.Errorf("Dropped after an override = %v, want none", bad)
 	}
 }
+
+// TestAmCommitIsReproducible applies a patch and checks the commit is
+// dated as its author, so the same base and series give the same commit
+// id wherever and whenever they are applied.
+func TestAmCommitIsReproducible(t *testing.T) {
+	dir := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v: %s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q")
+	os.WriteFile(filepath.Join(dir, "file.c"), []byte("one\ntwo\nthree\n"), 0o644)
+	git("add", "file.c")
+	git("commit", "-q", "-m", "base")
+	patch := filepath.Join(t.TempDir(), "0001-change.patch")
+	os.WriteFile(patch, []byte(`From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
+From: t <t@t>
+Date: Thu, 1 Jan 2000 00:00:00 +0000
+Subject: [PATCH] change
+
+---
+ file.c | 2 +-
+ 1 file changed, 1 insertion(+), 1 deletion(-)
+
+diff --git a/file.c b/file.c
+--- a/file.c
++++ b/file.c
+@@ -1,3 +1,3 @@
+ one
+-two
++zwei
+ three
+--
+2.39.5
+`), 0o644)
+	if err := Am(t.Context(), dir, patch); err != nil {
+		t.Fatal(err)
+	}
+	got := git("log", "-1", "--format=%an <%ae> %ad | %cn <%ce> %cd", "--date=unix")
+	if want := "t <t@t> 946684800 | " + baseIdent + " <" + baseEmail + "> 946684800"; got != want {
+		t.Errorf("applied commit = %q, want %q", got, want)
+	}
+}

@@ -90,35 +90,29 @@ func tag(version string) string {
 // Base returns the base tree, importing the tarball of the version
 // Debian serves the first time and whenever that version changes.
 func (s *Sources) Base(ctx context.Context) (Tree, error) {
-	unlock, err := s.lock()
-	if err != nil {
-		return Tree{}, err
-	}
-	defer unlock()
-	return s.base(ctx)
+	return s.locked(ctx, s.base)
 }
 
-// lock serialises the preparation of a base's trees between processes
-// that share a build directory (make fstests KERNEL=base and
-// KERNEL=patched started at once): one checking out or patching while
-// the other reads git status sees "local changes". Base, Reset and
-// Patched take it; their internal calls use the unlocked variants.
-func (s *Sources) lock() (func(), error) {
+// locked runs prepare holding a lock that serialises the preparation of
+// a base's trees between processes sharing a build directory (make
+// fstests KERNEL=base and KERNEL=patched started at once): one checking
+// out or patching while the other reads git status sees "local
+// changes". Base, Reset and Patched take it; their internal calls use
+// the unlocked variants.
+func (s *Sources) locked(ctx context.Context, prepare func(context.Context) (Tree, error)) (Tree, error) {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
-		return nil, err
+		return Tree{}, err
 	}
 	f, err := os.OpenFile(filepath.Join(s.Dir, "prepare.lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, err
+		return Tree{}, err
 	}
+	defer f.Close()
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+		return Tree{}, fmt.Errorf("lock %s: %w", f.Name(), err)
 	}
-	return func() {
-		unix.Flock(int(f.Fd()), unix.LOCK_UN)
-		f.Close()
-	}, nil
+	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return prepare(ctx)
 }
 
 func (s *Sources) base(ctx context.Context) (Tree, error) {
@@ -321,12 +315,7 @@ func (s *Sources) CheckDebianPatches(patches []string) error {
 // rebuilt only when the patches changed, so unchanged files keep their
 // mtimes and builds stay incremental.
 func (s *Sources) Patched(ctx context.Context) (Tree, error) {
-	unlock, err := s.lock()
-	if err != nil {
-		return Tree{}, err
-	}
-	defer unlock()
-	return s.patched(ctx)
+	return s.locked(ctx, s.patched)
 }
 
 func (s *Sources) patched(ctx context.Context) (Tree, error) {
@@ -397,12 +386,7 @@ func Patches(spec kbase.Spec) ([]string, error) {
 // the base on branch "patched", and forgets which patches it held.
 // series-check then applies a series there patch by patch.
 func (s *Sources) Reset(ctx context.Context) (Tree, error) {
-	unlock, err := s.lock()
-	if err != nil {
-		return Tree{}, err
-	}
-	defer unlock()
-	return s.reset(ctx)
+	return s.locked(ctx, s.reset)
 }
 
 func (s *Sources) reset(ctx context.Context) (Tree, error) {
@@ -545,8 +529,11 @@ var (
 // Am applies one patch with git am; on failure it aborts and names the
 // patch and the hunk that did not apply.
 func Am(ctx context.Context, dir, patch string) error {
+	// The committer is fixed and dated as the patch's author, so the
+	// same base and series give the same commit ids on every machine
+	// (results name the patched kernel by its commit).
 	cmd := exec.CommandContext(ctx, "git", "-c", "user.name="+baseIdent, "-c", "user.email="+baseEmail,
-		"am", "-q", "--keep-cr", patch)
+		"am", "-q", "--keep-cr", "--committer-date-is-author-date", patch)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err == nil {
