@@ -101,7 +101,7 @@ func benchCmd(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 		oc = testrun.Run(ctx, cat, o)
 		if oc.Exit != testrun.ExitOK {
 			fail(v, "probe overhead", fmt.Errorf("exit %d (%s)", oc.Exit, oc.Dir), oc.Exit)
-		} else if p, err := overheadFigures(base, flavour, oc.Run); err != nil {
+		} else if p, err := overheadFigures(base, flavour, overheadWorkload, oc.Run); err != nil {
 			fail(v, "probe overhead", err, testrun.ExitInfra)
 		} else {
 			res.ProbeOverhead = append(res.ProbeOverhead, p)
@@ -152,22 +152,20 @@ func benchCmd(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 func benchFigures(res *bench.Results, base, flavour string, r report.Run) error {
 	var ss []bench.Sample
 	var fr []bench.FioRun
-	for _, s := range r.Scenarios {
-		for _, l := range s.Detail {
-			smp, ok, err := bench.ParseLine(l)
-			if err != nil {
-				return err
-			}
-			if ok {
-				ss = append(ss, smp)
-			}
-			f, ok, err := bench.ParseFioLine(l)
-			if err != nil {
-				return err
-			}
-			if ok {
-				fr = append(fr, f)
-			}
+	for _, l := range details(r) {
+		smp, ok, err := bench.ParseLine(l)
+		if err != nil {
+			return err
+		}
+		if ok {
+			ss = append(ss, smp)
+		}
+		f, ok, err := bench.ParseFioLine(l)
+		if err != nil {
+			return err
+		}
+		if ok {
+			fr = append(fr, f)
 		}
 	}
 	if len(ss) == 0 || len(fr) == 0 {
@@ -186,21 +184,29 @@ func benchFigures(res *bench.Results, base, flavour string, r report.Run) error 
 	return nil
 }
 
-// overheadFigures reads the probe overhead rounds.
-func overheadFigures(base, flavour string, r report.Run) (bench.ProbeOverhead, error) {
-	var rs []bench.OverheadRound
+// details are the diagnostic lines of every scenario of r, in order:
+// where the guest's bench lines are.
+func details(r report.Run) []string {
+	var ls []string
 	for _, s := range r.Scenarios {
-		for _, l := range s.Detail {
-			rd, ok, err := bench.ParseOverheadLine(l)
-			if err != nil {
-				return bench.ProbeOverhead{}, err
-			}
-			if ok {
-				rs = append(rs, rd)
-			}
+		ls = append(ls, s.Detail...)
+	}
+	return ls
+}
+
+// overheadFigures reads the probe overhead rounds.
+func overheadFigures(base, flavour, workload string, r report.Run) (bench.ProbeOverhead, error) {
+	var rs []bench.OverheadRound
+	for _, l := range details(r) {
+		rd, ok, err := bench.ParseOverheadLine(l)
+		if err != nil {
+			return bench.ProbeOverhead{}, err
+		}
+		if ok {
+			rs = append(rs, rd)
 		}
 	}
-	return bench.OverheadFromRounds(base, flavour, overheadWorkload, rs)
+	return bench.OverheadFromRounds(base, flavour, workload, rs)
 }
 
 // editLoop touches editFile in the kernel's source tree and times the
