@@ -26,14 +26,17 @@ func writeBase(t *testing.T, repo, name, text string, series ...string) {
 }
 
 const v73 = `# upstream target
-upstream: v7.3.4
+release: v7.3.4
+upstream: v7.3
 package: linux-source-7.3 7.3.4-1~bpo13+1
 suites: trixie-backports
 series: iomap fuse
 default: yes
 `
 
-const v612 = `upstream: v6.12.117
+const v612 = `release: v6.12.117
+upstream: v6.12.117
+target: stable
 package: linux-source-6.12 6.12.117-1~deb12u1
 suites: bookworm bookworm-security
 series: stable
@@ -50,20 +53,38 @@ func TestReadSpec(t *testing.T) {
 	}{
 		{
 			name: "complete", text: v73, series: []string{"iomap", "fuse"},
-			want: Spec{Name: "vX", Upstream: "v7.3.4", Package: "linux-source-7.3", Version: "7.3.4-1~bpo13+1",
+			want: Spec{Name: "vX", Release: "v7.3.4", Upstream: "v7.3", Target: Mainline, Package: "linux-source-7.3", Version: "7.3.4-1~bpo13+1",
 				Suites: []string{"trixie-backports"}, Series: []string{"iomap", "fuse"}, Default: true},
 		},
 		{
 			name: "kconfig delta", text: v612, series: []string{"stable"},
-			want: Spec{Name: "vX", Upstream: "v6.12.117", Package: "linux-source-6.12", Version: "6.12.117-1~deb12u1",
+			want: Spec{Name: "vX", Release: "v6.12.117", Upstream: "v6.12.117", Target: Stable, Package: "linux-source-6.12", Version: "6.12.117-1~deb12u1",
 				Suites: []string{"bookworm", "bookworm-security"}, Series: []string{"stable"}, Kconfig: []string{"kconfig/extra.config"}},
 		},
-		{name: "missing keys", text: "upstream: v7.3\n", wantErr: "missing package, suites"},
+		{
+			name: "reference, prerequisite, base-commit", series: []string{"iomap", "fuse"},
+			text: v73 + "reference: linux-source-7.3 7.3~rc7-1~exp1 experimental\nprerequisite: fs/fuse/file.c: fuse: fix a\nprerequisite: fs/fuse/dir.c: fuse: fix b\nbase-commit: " + strings.Repeat("ab", 20) + "\n",
+			want: Spec{Name: "vX", Release: "v7.3.4", Upstream: "v7.3", Target: Mainline, BaseCommit: strings.Repeat("ab", 20),
+				Reference:     &Reference{Package: "linux-source-7.3", Version: "7.3~rc7-1~exp1", Suite: "experimental"},
+				Prerequisites: []Prerequisite{{File: "fs/fuse/file.c", Subject: "fuse: fix a"}, {File: "fs/fuse/dir.c", Subject: "fuse: fix b"}},
+				Package:       "linux-source-7.3", Version: "7.3.4-1~bpo13+1",
+				Suites: []string{"trixie-backports"}, Series: []string{"iomap", "fuse"}, Default: true},
+		},
+		{name: "missing keys", text: "upstream: v7.3\n", wantErr: "missing release, package, suites"},
+		{name: "stable tag as mainline upstream", text: strings.Replace(v73, "upstream: v7.3\n", "upstream: v7.3.4\n", 1), series: []string{"iomap", "fuse"}, wantErr: "a stable tag is not in mainline"},
+		{name: "upstream of another release", text: strings.Replace(v73, "upstream: v7.3\n", "upstream: v7.2\n", 1), series: []string{"iomap", "fuse"}, wantErr: "is not of the release v7.3.4"},
+		{name: "rc tag", text: strings.Replace(v73, "upstream: v7.3\n", "upstream: v7.3-rc7\n", 1), series: []string{"iomap", "fuse"},
+			want: Spec{Name: "vX", Release: "v7.3.4", Upstream: "v7.3-rc7", Target: Mainline, Package: "linux-source-7.3", Version: "7.3.4-1~bpo13+1",
+				Suites: []string{"trixie-backports"}, Series: []string{"iomap", "fuse"}, Default: true}},
+		{name: "mainline tag for a stable target", text: strings.Replace(v612, "upstream: v6.12.117", "upstream: v6.12", 1), series: []string{"stable"}, wantErr: "want a stable tag v6.12.N"},
+		{name: "short base-commit", text: v73 + "base-commit: 1234abcd\n", series: []string{"iomap", "fuse"}, wantErr: "want the 40 hex digits"},
+		{name: "bad target", text: v73 + "target: next\n", series: []string{"iomap", "fuse"}, wantErr: "want mainline or stable"},
+		{name: "bad prerequisite", text: v73 + "prerequisite: fuse: fix a\n", series: []string{"iomap", "fuse"}, wantErr: "want \"<file>: <subject>\""},
 		{name: "unknown key", text: v73 + "colour: red\n", wantErr: `unknown key "colour"`},
 		{name: "malformed", text: "nonsense\n", wantErr: "malformed line"},
-		{name: "twice", text: v73 + "upstream: v7.3.5\n", wantErr: "upstream given twice"},
-		{name: "bad upstream", text: strings.Replace(v73, "v7.3.4", "7.3", 1), series: []string{"iomap", "fuse"}, wantErr: "want vX.Y or vX.Y.Z"},
-		{name: "package of another release", text: strings.Replace(v73, "linux-source-7.3 ", "linux-source-7.2 ", 1), series: []string{"iomap", "fuse"}, wantErr: "does not carry upstream v7.3.4"},
+		{name: "twice", text: v73 + "release: v7.3.5\n", wantErr: "release given twice"},
+		{name: "bad release", text: strings.Replace(v73, "release: v7.3.4", "release: 7.3", 1), series: []string{"iomap", "fuse"}, wantErr: "want vX.Y or vX.Y.Z"},
+		{name: "package of another release", text: strings.Replace(v73, "linux-source-7.3 ", "linux-source-7.2 ", 1), series: []string{"iomap", "fuse"}, wantErr: "does not carry release v7.3.4"},
 		{name: "package without version", text: strings.Replace(v73, " 7.3.4-1~bpo13+1", "", 1), wantErr: "want \"linux-source-X.Y VERSION\""},
 		{name: "series dir missing", text: v73, series: []string{"iomap"}, wantErr: "vX/fuse/series missing"},
 		{name: "bad default", text: strings.Replace(v73, "default: yes", "default: perhaps", 1), series: []string{"iomap", "fuse"}, wantErr: "want yes or no"},

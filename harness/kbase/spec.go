@@ -25,9 +25,25 @@ type Spec struct {
 	Name string
 	// Dir is the absolute path of patches/<name>.
 	Dir string
-	// Upstream is the upstream release the Debian package carries and
-	// the series applies to, e.g. "v7.3.4".
+	// Release is the upstream release the Debian package carries, the
+	// tree the harness builds and tests, e.g. "v7.3.4".
+	Release string
+	// Upstream is the tag the series are sent against and maintainers
+	// resolve (base-commit:): a mainline tag ("v7.3", "v7.4-rc2"), or
+	// for a stable target a stable tag of the same line ("v6.12.117").
 	Upstream string
+	// Target is Mainline or Stable: where the series are sent.
+	Target string
+	// BaseCommit is Upstream's commit id, 40 hex digits, when it is
+	// recorded; else send-email resolves the tag when it sends.
+	BaseCommit string
+	// Reference is the Debian package whose source stands for Upstream
+	// when comparing the files the series touch (the newest one before
+	// Release, e.g. the last -rc): package, version and suite.
+	Reference *Reference
+	// Prerequisites are the commits, not in Upstream, that the series
+	// need and name in their cover letters, by the file they touch.
+	Prerequisites []Prerequisite
 	// Package is the Debian binary package shipping the source tarball
 	// under /usr/src, e.g. "linux-source-7.3". Its name fixes the
 	// upstream series (7.3): when Version is no longer served, the
@@ -48,6 +64,23 @@ type Spec struct {
 	Default bool
 }
 
+// Targets of a base's series.
+const (
+	Mainline = "mainline"
+	Stable   = "stable"
+)
+
+// Reference is a Debian source package standing for an upstream tag.
+type Reference struct {
+	Package, Version, Suite string
+}
+
+// Prerequisite is a commit the series need that their upstream tag
+// lacks: its subject and the file whose hunks depend on it.
+type Prerequisite struct {
+	File, Subject string
+}
+
 // SeriesDirs are the absolute series directories, in apply order.
 func (s Spec) SeriesDirs() []string {
 	var out []string
@@ -57,9 +90,9 @@ func (s Spec) SeriesDirs() []string {
 	return out
 }
 
-// UpstreamSeries is "7.3" for "v7.3.4".
-func (s Spec) UpstreamSeries() string {
-	m := upstreamRe.FindStringSubmatch(s.Upstream)
+// ReleaseSeries is "7.3" for "v7.3.4".
+func (s Spec) ReleaseSeries() string {
+	m := releaseRe.FindStringSubmatch(s.Release)
 	if m == nil {
 		return ""
 	}
@@ -67,7 +100,11 @@ func (s Spec) UpstreamSeries() string {
 }
 
 var (
-	upstreamRe = regexp.MustCompile(`^v(\d+\.\d+)(?:\.\d+)?$`)
+	releaseRe  = regexp.MustCompile(`^v(\d+\.\d+)(?:\.\d+)?$`)
+	mainlineRe = regexp.MustCompile(`^v(\d+\.\d+)(?:-rc\d+)?$`)
+	stableRe   = regexp.MustCompile(`^v(\d+\.\d+)\.\d+$`)
+	commitRe   = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	pathRe     = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$`)
 	packageRe  = regexp.MustCompile(`^linux-source-(\d+\.\d+)$`)
 	nameRe     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 )
@@ -100,16 +137,40 @@ func ReadSpec(repo, dir string) (Spec, error) {
 		if !ok || val == "" {
 			return Spec{}, fmt.Errorf("%s:%d: malformed line %q, want \"key: value\"", path, n, line)
 		}
-		if seen[key] && key != "kconfig" {
+		if seen[key] && key != "kconfig" && key != "prerequisite" {
 			return Spec{}, fmt.Errorf("%s:%d: %s given twice", path, n, key)
 		}
 		seen[key] = true
 		switch key {
-		case "upstream":
-			if !upstreamRe.MatchString(val) {
-				return Spec{}, fmt.Errorf("%s:%d: upstream %q, want vX.Y or vX.Y.Z", path, n, val)
+		case "release":
+			if !releaseRe.MatchString(val) {
+				return Spec{}, fmt.Errorf("%s:%d: release %q, want vX.Y or vX.Y.Z", path, n, val)
 			}
+			s.Release = val
+		case "upstream":
 			s.Upstream = val
+		case "target":
+			if val != Mainline && val != Stable {
+				return Spec{}, fmt.Errorf("%s:%d: target %q, want %s or %s", path, n, val, Mainline, Stable)
+			}
+			s.Target = val
+		case "base-commit":
+			if !commitRe.MatchString(val) {
+				return Spec{}, fmt.Errorf("%s:%d: base-commit %q, want the 40 hex digits of %s's commit", path, n, val, s.Upstream)
+			}
+			s.BaseCommit = val
+		case "reference":
+			f := strings.Fields(val)
+			if len(f) != 3 || !packageRe.MatchString(f[0]) {
+				return Spec{}, fmt.Errorf("%s:%d: reference %q, want \"linux-source-X.Y VERSION SUITE\"", path, n, val)
+			}
+			s.Reference = &Reference{Package: f[0], Version: f[1], Suite: f[2]}
+		case "prerequisite":
+			file, subject, ok := strings.Cut(val, ": ")
+			if !ok || !pathRe.MatchString(file) || strings.TrimSpace(subject) == "" {
+				return Spec{}, fmt.Errorf("%s:%d: prerequisite %q, want \"<file>: <subject>\"", path, n, val)
+			}
+			s.Prerequisites = append(s.Prerequisites, Prerequisite{File: file, Subject: strings.TrimSpace(subject)})
 		case "package":
 			f := strings.Fields(val)
 			if len(f) != 2 || !packageRe.MatchString(f[0]) {
@@ -129,14 +190,14 @@ func ReadSpec(repo, dir string) (Spec, error) {
 			}
 			s.Default = b
 		default:
-			return Spec{}, fmt.Errorf("%s:%d: unknown key %q (want upstream, package, suites, series, kconfig, default)", path, n, key)
+			return Spec{}, fmt.Errorf("%s:%d: unknown key %q (want release, upstream, target, base-commit, reference, prerequisite, package, suites, series, kconfig, default)", path, n, key)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return Spec{}, fmt.Errorf("read %s: %w", path, err)
 	}
 	var missing []string
-	for _, k := range []string{"upstream", "package", "suites"} {
+	for _, k := range []string{"release", "upstream", "package", "suites"} {
 		if !seen[k] {
 			missing = append(missing, k)
 		}
@@ -144,8 +205,14 @@ func ReadSpec(repo, dir string) (Spec, error) {
 	if len(missing) > 0 {
 		return Spec{}, fmt.Errorf("%s: missing %s", path, strings.Join(missing, ", "))
 	}
-	if want := "linux-source-" + s.UpstreamSeries(); s.Package != want {
-		return Spec{}, fmt.Errorf("%s: package %s does not carry upstream %s (want %s)", path, s.Package, s.Upstream, want)
+	if want := "linux-source-" + s.ReleaseSeries(); s.Package != want {
+		return Spec{}, fmt.Errorf("%s: package %s does not carry release %s (want %s)", path, s.Package, s.Release, want)
+	}
+	if s.Target == "" {
+		s.Target = Mainline
+	}
+	if err := s.checkUpstream(); err != nil {
+		return Spec{}, fmt.Errorf("%s: %w", path, err)
 	}
 	for _, sr := range s.Series {
 		if _, err := os.Stat(filepath.Join(abs, sr, "series")); err != nil {
@@ -199,7 +266,7 @@ func Load(repo string) (Set, error) {
 			}
 			return 1
 		}
-		return -compareRelease(a.Upstream, b.Upstream)
+		return -compareRelease(a.Release, b.Release)
 	})
 	return set, nil
 }
@@ -276,4 +343,31 @@ func compareRelease(a, b string) int {
 		}
 	}
 	return 0
+}
+
+// checkUpstream holds the tag the series are sent against to what a
+// maintainer can resolve: a mainline tag for mainline, a stable tag of
+// the release's line for stable; and it must not be newer than the tree
+// tested, which must carry it.
+func (s Spec) checkUpstream() error {
+	switch s.Target {
+	case Mainline:
+		m := mainlineRe.FindStringSubmatch(s.Upstream)
+		if m == nil {
+			hint := ""
+			if stableRe.MatchString(s.Upstream) {
+				hint = ": a stable tag is not in mainline, where maintainers resolve base-commit:"
+			}
+			return fmt.Errorf("upstream %q, want a mainline tag vX.Y or vX.Y-rcN%s", s.Upstream, hint)
+		}
+		if m[1] != s.ReleaseSeries() {
+			return fmt.Errorf("upstream %s is not of the release %s the tree carries", s.Upstream, s.Release)
+		}
+	case Stable:
+		m := stableRe.FindStringSubmatch(s.Upstream)
+		if m == nil || m[1] != s.ReleaseSeries() {
+			return fmt.Errorf("upstream %q, want a stable tag v%s.N for a stable target", s.Upstream, s.ReleaseSeries())
+		}
+	}
+	return nil
 }

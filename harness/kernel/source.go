@@ -242,7 +242,7 @@ func (s *Sources) imported(ctx context.Context, tarball string, c debian.Choice)
 		"GIT_COMMITTER_NAME=" + baseIdent, "GIT_COMMITTER_EMAIL=" + baseEmail, "GIT_COMMITTER_DATE=" + baseDate,
 	}
 	msg := fmt.Sprintf("Linux %s as in Debian %s %s\n\nA local import of the package's source tarball, not an upstream commit.",
-		strings.TrimPrefix(s.Spec.Upstream, "v"), c.Package, c.Version)
+		strings.TrimPrefix(s.Spec.Release, "v"), c.Package, c.Version)
 	steps := [][]string{
 		{"init", "-q", "-b", "base"},
 		// Debian's top-level .gitignore ignores "/*": force-add the
@@ -305,7 +305,7 @@ func (s *Sources) CheckDebianPatches(patches []string) error {
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("base %s: Debian's patches also change what the series changes, so the Debian tree does not stand for upstream %s there: %s",
-			s.Spec.Name, s.Spec.Upstream, strings.Join(bad, "; "))
+			s.Spec.Name, s.Spec.Release, strings.Join(bad, "; "))
 	}
 	return nil
 }
