@@ -65,7 +65,7 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
 .PHONY: help deps harness qemu-test test vet unit list bases matrix merge page bench generate \
-	generate-check series-check send-email maintainers bisect bisect-demo mutants probe-guest clean \
+	generate-check series-check send-email maintainers upstream-base bisect bisect-demo mutants probe-guest clean \
 	fstests fstests-smoke
 
 help:
@@ -79,8 +79,9 @@ help:
 	@echo "make page          results/index.html from the JSON results (matrix, probe evidence, plots)"
 	@echo "make merge         join runners' results (SHARD=i/N runs) into one matrix: MERGE='results/a results/b' [MERGE_OUT=] [SCENARIO=]"
 	@echo "make series-check  apply each series, checkpatch --strict, build after every patch (BASE=)"
-	@echo "make send-email    git send-email --dry-run of one series, SERIES=v7.3/fuse (SEND=1 sends)"
+	@echo "make send-email    git send-email --dry-run of one series, SERIES=v7.3/fuse (SEND=1 sends; UPSTREAM_GIT= resolves base-commit:)"
 	@echo "make maintainers   regenerate the series' To/Cc lists in MAINTAINERS.md (BASE=)"
+	@echo "make upstream-base results/upstream-<base>.md: the touched files in the tested tree vs the tag the series are sent against (BASE=)"
 	@echo "make bisect GOOD=<rev> BAD=<rev> SCENARIO=<name> KSRC=<tree> [RUNS=3]"
 	@echo "make bisect-demo   bisect a 16-commit history with a planted mutant and a commit that does not build"
 	@echo "make mutants       boot each mutant of mutants/<base>/ once, report killed/survived (BASE=, MUTANT=glob)"
@@ -167,8 +168,18 @@ series-check: harness
 	@$(HARNESS) series-check -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) $(if $(BASE),-base '$(BASE)') \
 		$(if $(filter 0,$(BOOT_EACH_PATCH)),-boot=false) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL))
 
+# UPSTREAM_GIT: a clone of the upstream repository holding the base's tag
+# (v7.3), to resolve base-commit: when BASE does not record it.
+UPSTREAM_GIT ?=
 send-email: harness
-	@$(HARNESS) send-email -build $(BUILD) -cache $(CACHE) -series '$(SERIES)' $(if $(SEND),-send)
+	@$(HARNESS) send-email -build $(BUILD) -cache $(CACHE) -series '$(SERIES)' $(if $(SEND),-send) \
+		$(if $(UPSTREAM_GIT),-upstream-git '$(UPSTREAM_GIT)')
+
+# results/upstream-<base>.{md,json}: the files the series touch in the
+# tested tree and in BASE's reference tree (standing for the tag the
+# series are sent against), and whether each patch applies there.
+upstream-base: harness
+	@$(HARNESS) upstream-base -build $(BUILD) -cache $(CACHE) $(if $(BASE),-base '$(BASE)')
 
 maintainers: harness
 	@$(HARNESS) maintainers -build $(BUILD) -cache $(CACHE) $(if $(BASE),-base '$(BASE)')

@@ -53,6 +53,8 @@ type Checker struct {
 	Selftests string
 	// Rebuild ignores the caches (they are refreshed).
 	Rebuild bool
+	// Repo is the repository root: findings name files relative to it.
+	Repo string
 	// Log receives one line per step.
 	Log io.Writer
 }
@@ -132,6 +134,11 @@ var warning = regexp.MustCompile(`^(\S+?):\d+:\d+: (warning|error): (.*)$`)
 func (c *Checker) Run(ctx context.Context) error {
 	var failures []string
 	checked := 0
+	stale, err := c.upstreamStale(ctx)
+	if err != nil {
+		return err
+	}
+	failures = append(failures, stale...)
 	for _, dir := range c.Sources.Spec.SeriesDirs() {
 		name := c.Sources.Spec.Name + "/" + filepath.Base(dir)
 		patches, err := kernel.ReadSeries(dir)
@@ -141,6 +148,24 @@ func (c *Checker) Run(ctx context.Context) error {
 		if len(patches) == 0 {
 			fmt.Fprintf(c.Log, "series-check: %s lists no patch yet\n", name)
 			continue
+		}
+		// What the mails would say is read before anything is built: a
+		// series that must not go out fails at once.
+		findings, err := Lint(c.Repo, dir, c.Sources.Spec)
+		if err != nil {
+			return err
+		}
+		if len(findings) > 0 {
+			os.Remove(c.stamp(dir))
+			for _, f := range findings {
+				failures = append(failures, name+": "+f.String())
+			}
+			continue
+		}
+		if held, err := Held(dir); err != nil {
+			return err
+		} else if len(held) > 0 {
+			fmt.Fprintf(c.Log, "series-check: %s is held: %d line(s) wait for an upstream commit id (%s); checked, but send-email refuses it\n", name, len(held), UpstreamIDPlaceholder)
 		}
 		f, err := c.checkSeries(ctx, name, dir, patches)
 		if err != nil {
@@ -219,6 +244,35 @@ func (c *Checker) Run(ctx context.Context) error {
 		}
 	}
 	return c.Sources.MarkPatched(ctx)
+}
+
+// upstreamStale holds the committed comparison with the tag the series
+// are sent against (results/upstream-<base>.json, make upstream-base)
+// to the series and the tested tree as they are now.
+func (c *Checker) upstreamStale(ctx context.Context) ([]string, error) {
+	spec := c.Sources.Spec
+	if spec.Reference == nil || c.Repo == "" {
+		return nil, nil
+	}
+	path := UpstreamPath(c.Repo, spec.Name)
+	rel, _ := filepath.Rel(c.Repo, path)
+	r, err := ReadUpstream(path)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: %s.json: %v: run make upstream-base BASE=%s", spec.Name, rel, err, spec.Name)}, nil
+	}
+	t, err := c.Sources.Base(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bad, err := CheckUpstream(r, spec, t.Src)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, b := range bad {
+		out = append(out, fmt.Sprintf("%s: %s.json: %s: run make upstream-base BASE=%s", spec.Name, rel, b, spec.Name))
+	}
+	return out, nil
 }
 
 // stamp is where a passed series records what was checked.

@@ -62,11 +62,15 @@ func GitIdentity(ctx context.Context, dir string) Identity {
 var (
 	fromPlaceholder = regexp.MustCompile(`(?m)^From: ` + regexp.QuoteMeta(Placeholder.Name) + `\s*\n?\s*<` + regexp.QuoteMeta(Placeholder.Email) + `>$`)
 	sobPlaceholder  = regexp.MustCompile(`(?m)^Signed-off-by: ` + regexp.QuoteMeta(Placeholder.String()) + `$`)
+	// The cover letter's shortlog: "Your Name (5):".
+	shortlogPlaceholder = regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(Placeholder.Name) + ` (\(\d+\):)$`)
 )
 
-// Stamp replaces the placeholder in the From: header (format-patch may
-// fold it) and in Signed-off-by: trailers with id.
+// Stamp replaces the placeholder with id where format-patch wrote it:
+// the From: header (which it may fold), Signed-off-by: trailers and the
+// cover letter's shortlog.
 func Stamp(mail string, id Identity) string {
 	mail = fromPlaceholder.ReplaceAllLiteralString(mail, "From: "+id.String())
+	mail = shortlogPlaceholder.ReplaceAllString(mail, strings.ReplaceAll(id.Name, "$", "$$")+" ${1}")
 	return sobPlaceholder.ReplaceAllLiteralString(mail, "Signed-off-by: "+id.String())
 }

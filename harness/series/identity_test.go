@@ -77,8 +77,7 @@ func TestQuoteMatrix(t *testing.T) {
 		"  scenario  base  patched  proves\n" +
 		"  fuse/a    fail  pass     2/2\n\n" +
 		"1 scenarios, 1 as declared on every kernel.\n" +
-		"No kernel warning, BUG or lockdep report on any of these kernels.\n\n" +
-		"Reproduce: make qemu-test BASE=all   (writes results/matrix.md)\n" +
+		"No kernel warning, BUG or lockdep report on any of these kernels.\n" +
 		"\nChangelog\n=========\nv2: y\n"
 	if d := cmp.Diff(want, string(got)); d != "" {
 		t.Errorf("cover (-want +got):\n%s", d)
@@ -100,6 +99,7 @@ func TestMatrixText(t *testing.T) {
 				sc("fuse/late", "fuse", report.Fail, report.Fail),
 				sc("fuse/own", "fuse", report.Fail, report.Fail),
 				sc("fuse/other", "fuse", report.Pass, report.Pass),
+				sc("fuse/skips", "fuse", report.Skip, report.Skip),
 				sc("ext4/iomap", "ext4", report.Fail, report.Fail),
 				sc("ext4/plain", "ext4", report.Pass, report.Pass),
 			}},
@@ -108,28 +108,30 @@ func TestMatrixText(t *testing.T) {
 				sc("fuse/late", "fuse", report.Pass, report.Pass),
 				sc("fuse/own", "fuse", report.Pass, report.Pass),
 				sc("fuse/other", "fuse", report.Fail, report.Pass),
+				sc("fuse/skips", "fuse", report.Skip, report.Skip),
 				sc("ext4/iomap", "ext4", report.Pass, report.Pass),
 				sc("ext4/plain", "ext4", report.Pass, report.Pass),
 			}},
 	)
-	got := MatrixText(m, []string{"fuse: fix a", "fuse: fix b"}, map[string]string{"fuse/late": "fuse: fix b", "fuse/own": "fuse: fix a", "ext4/iomap": "iomap: fix"})
+	got := MatrixText(m, []string{"fuse: fix a", "fuse: fix b"}, map[string]string{"fuse/late": "fuse: fix b", "fuse/own": "fuse: fix a", "fuse/skips": "fuse: fix b", "ext4/iomap": "iomap: fix"})
 	want := "v7.3 base:     7.3.4 abc\n" +
 		"v7.3 patched:  7.3.4 def\n\n" +
 		"Scenarios that prove a patch of this series:\n\n" +
 		"  scenario   base  patched  proves\n" +
 		"  fuse/own   fail  pass     1/2\n" +
 		"  fuse/late  fail  pass     2/2\n\n" +
+		"Declared for a patch of this series but not a fail->pass pair on\nthese kernels, so not counted as proof:\n" +
+		"  fuse/skips (2/2): base skip, patched skip\n\n" +
 		"The rest of the catalogue on the same kernels:\n\n" +
 		"  area  scenarios  pass on every kernel\n" +
 		"  fuse  1          0\n" +
 		"  ext4  2          1\n\n" +
 		"Not passing there, as declared:\n" +
 		"  ext4/iomap: base\n\n" +
-		"5 scenarios, 4 as declared on every kernel.\n" +
+		"6 scenarios, 5 as declared on every kernel.\n" +
 		"Not as declared:\n" +
 		"  fuse/other on v7.3 patched: fail, declared pass\n" +
-		"Kernel reports on the console: v7.3 base 1.\n\n" +
-		"Reproduce: make qemu-test BASE=all   (writes results/matrix.md)\n"
+		"Kernel reports on the console: v7.3 base 1.\n"
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("MatrixText (-want +got):\n%s", d)
 	}

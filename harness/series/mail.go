@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
+	"dioharness/harness/kbase"
 	"dioharness/harness/kernel"
 )
 
@@ -129,6 +132,101 @@ func ReadRecipients(path, series string) (Recipients, error) {
 	return r, nil
 }
 
+// stableAliases are the stable team's addresses: in a patch sent to
+// mainline, a Cc: of one of them is a tag for the stable tools, not a
+// recipient (the noautosel one delivers nowhere).
+var stableAliases = map[string]bool{
+	"stable@vger.kernel.org":      true,
+	"stable@kernel.org":           true,
+	"stable+noautosel@kernel.org": true,
+}
+
+// StableList is where a stable backport is sent.
+const StableList = "stable@vger.kernel.org"
+
+var trailerAddr = regexp.MustCompile(`^(To|Cc): (.+?)(\s+#.*)?$`)
+
+// Trailers are the people and lists a patch names in its To:/Cc:
+// trailers (the reviewers a changelog asks for), stable tags left out.
+func Trailers(patch string) (Recipients, error) {
+	data, err := os.ReadFile(patch)
+	if err != nil {
+		return Recipients{}, err
+	}
+	msg, _ := message(string(data))
+	var r Recipients
+	for _, l := range msg {
+		m := trailerAddr.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		a, err := mail.ParseAddress(m[2])
+		if err != nil {
+			return Recipients{}, fmt.Errorf("%s: trailer %q: %w", filepath.Base(patch), l, err)
+		}
+		if stableAliases[strings.ToLower(a.Address)] {
+			continue
+		}
+		if m[1] == "To" {
+			r.To = append(r.To, m[2])
+		} else {
+			r.Cc = append(r.Cc, m[2])
+		}
+	}
+	return r, nil
+}
+
+// Merge is r and o together, each address once (To wins over Cc),
+// sorted; addresses compare by their e-mail part.
+func (r Recipients) Merge(o Recipients) Recipients {
+	seen := map[string]bool{}
+	var out Recipients
+	add := func(list *[]string, addrs []string) {
+		for _, a := range addrs {
+			k := strings.ToLower(a)
+			if p, err := mail.ParseAddress(a); err == nil {
+				k = strings.ToLower(p.Address)
+			}
+			if !seen[k] {
+				seen[k] = true
+				*list = append(*list, a)
+			}
+		}
+	}
+	add(&out.To, r.To)
+	add(&out.To, o.To)
+	add(&out.Cc, r.Cc)
+	add(&out.Cc, o.Cc)
+	sort.Strings(out.To)
+	sort.Strings(out.Cc)
+	return out
+}
+
+// ForTarget addresses a series to where its target takes it: a stable
+// backport goes to the stable list, with everyone else on Cc.
+func (r Recipients) ForTarget(target string) Recipients {
+	if target != kbase.Stable {
+		return r
+	}
+	return Recipients{To: []string{StableList}}.Merge(Recipients{Cc: append(append([]string{}, r.To...), r.Cc...)})
+}
+
+// SeriesRecipients is who a series' cover letter goes to: the
+// get_maintainer.pl recipients of all its patches (maint), every
+// address its patches' trailers name, and the stable list for a stable
+// target.
+func SeriesRecipients(maint Recipients, patches []string, target string) (Recipients, error) {
+	r := maint
+	for _, p := range patches {
+		t, err := Trailers(p)
+		if err != nil {
+			return Recipients{}, err
+		}
+		r = r.Merge(t)
+	}
+	return r.ForTarget(target), nil
+}
+
 // SendOptions configures SendEmail.
 type SendOptions struct {
 	// SeriesDir holds the series: series file, cover letter, patches.
@@ -136,6 +234,11 @@ type SendOptions struct {
 	// BaseTree is the base the series applies to: get_maintainer.pl
 	// runs there for each patch's own recipients.
 	BaseTree string
+	// Target is where the series goes (kbase.Mainline, kbase.Stable).
+	Target string
+	// Base is what the series is sent against; its base-commit: line
+	// ends the cover letter (or the only patch).
+	Base Base
 	// Outgoing receives a copy of every mail, stamped and addressed.
 	Outgoing string
 	// Sender certifies the DCO: From: and Signed-off-by: of every patch.
@@ -146,10 +249,14 @@ type SendOptions struct {
 }
 
 // SendEmail writes every mail of the series into o.Outgoing, stamped
-// with the sender's identity and addressed (the cover letter to the
-// series' recipients, each patch to its own from get_maintainer.pl), and
-// runs git send-email on them, threaded under the cover letter. It
-// refuses to send (but not to dry-run) without a real sender identity.
+// with the sender's identity, ended by the base-commit: line and
+// addressed (the cover letter to the series' recipients, each patch to
+// its own get_maintainer.pl recipients and the people its trailers
+// name; a stable backport to the stable list), and runs git send-email
+// on them, threaded under the cover letter, with its own Cc harvesting
+// off so that the mails go exactly where they say. It refuses to send
+// (but not to dry-run) without a real sender identity, and refuses
+// mails that still carry the placeholder after stamping.
 func SendEmail(ctx context.Context, cover Recipients, o SendOptions) error {
 	idErr := o.Sender.Check()
 	if idErr != nil && o.Send {
@@ -157,6 +264,9 @@ func SendEmail(ctx context.Context, cover Recipients, o SendOptions) error {
 	}
 	if idErr != nil {
 		fmt.Fprintf(o.Out, "send-email: %v; the dry run keeps the placeholder, SEND=1 would refuse\n", idErr)
+	}
+	if o.Base.Commit == "" {
+		return fmt.Errorf("refusing to mail a series without a base-commit")
 	}
 	patches, err := kernel.ReadSeries(o.SeriesDir)
 	if err != nil {
@@ -172,7 +282,9 @@ func SendEmail(ctx context.Context, cover Recipients, o SendOptions) error {
 		return err
 	}
 	var mails []string
-	add := func(f string, r Recipients) error {
+	var left []string
+	coverFile := Cover(o.SeriesDir)
+	add := func(f string, r Recipients, last bool) error {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return err
@@ -180,6 +292,14 @@ func SendEmail(ctx context.Context, cover Recipients, o SendOptions) error {
 		s := string(data)
 		if idErr == nil {
 			s = Stamp(s, o.Sender)
+			for i, l := range strings.Split(s, "\n") {
+				if strings.Contains(l, Placeholder.Name) || strings.Contains(l, Placeholder.Email) {
+					left = append(left, fmt.Sprintf("%s:%d: %s", filepath.Base(f), i+1, strings.TrimSpace(l)))
+				}
+			}
+		}
+		if last {
+			s = withBase(s, o.Base)
 		}
 		out := filepath.Join(o.Outgoing, strings.TrimSuffix(filepath.Base(f), ".patch")+".eml")
 		if err := os.WriteFile(out, []byte(address(s, r)), 0o644); err != nil {
@@ -188,21 +308,32 @@ func SendEmail(ctx context.Context, cover Recipients, o SendOptions) error {
 		mails = append(mails, out)
 		return nil
 	}
-	if c := Cover(o.SeriesDir); c != "" {
-		if err := add(c, cover); err != nil {
+	if coverFile != "" {
+		r, err := SeriesRecipients(cover, patches, o.Target)
+		if err != nil {
+			return err
+		}
+		if err := add(coverFile, r, true); err != nil {
 			return err
 		}
 	}
 	for _, p := range patches {
-		r, err := Maintainers(ctx, o.BaseTree, []string{p})
+		m, err := Maintainers(ctx, o.BaseTree, []string{p})
 		if err != nil {
 			return err
 		}
-		if err := add(p, r); err != nil {
+		r, err := SeriesRecipients(m, []string{p}, o.Target)
+		if err != nil {
+			return err
+		}
+		if err := add(p, r, coverFile == "" && len(patches) == 1); err != nil {
 			return err
 		}
 	}
-	args := []string{"send-email", "--confirm=never", "--thread", "--no-chain-reply-to", "--suppress-cc=self"}
+	if len(left) > 0 {
+		return fmt.Errorf("refusing: the placeholder identity survives stamping:\n  %s", strings.Join(left, "\n  "))
+	}
+	args := []string{"send-email", "--confirm=never", "--thread", "--no-chain-reply-to", "--suppress-cc=all"}
 	if !o.Send {
 		args = append(args, "--dry-run")
 	}

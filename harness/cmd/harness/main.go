@@ -45,6 +45,7 @@ commands:
   mutants       boot each mutant of mutants/<base>/ and report killed / survived
   series-check  apply each series, checkpatch --strict, build after each patch
   maintainers   regenerate the series' To/Cc in MAINTAINERS.md
+  upstream-base compare the files the series touch with the tag they are sent against
   send-email    git send-email --dry-run of a series (-send to send)
 `
 
@@ -65,21 +66,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return testrun.ExitInfra
 	}
 	cmds := map[string]func(context.Context, scenario.Catalogue, []string, io.Writer, io.Writer) int{
-		"qemu-test":    qemuTest,
-		"fstests":      fstestsCmd,
-		"list":         list,
-		"bases":        bases,
-		"matrix":       matrix,
-		"merge":        merge,
-		"page":         page,
-		"bench":        benchCmd,
-		"bisect":       bisectCmd,
-		"bisect-step":  bisectStep,
-		"mutants":      mutants,
-		"bisect-demo":  bisectDemo,
-		"series-check": seriesCheck,
-		"maintainers":  maintainers,
-		"send-email":   sendEmail,
+		"qemu-test":     qemuTest,
+		"fstests":       fstestsCmd,
+		"list":          list,
+		"bases":         bases,
+		"matrix":        matrix,
+		"merge":         merge,
+		"page":          page,
+		"bench":         benchCmd,
+		"bisect":        bisectCmd,
+		"bisect-step":   bisectStep,
+		"mutants":       mutants,
+		"bisect-demo":   bisectDemo,
+		"series-check":  seriesCheck,
+		"maintainers":   maintainers,
+		"upstream-base": upstreamBase,
+		"send-email":    sendEmail,
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -428,7 +430,7 @@ func bases(_ context.Context, _ scenario.Catalogue, args []string, stdout, stder
 		return badArgs(stderr, err)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "BASE\tUPSTREAM\tDEBIAN SOURCE\tSUITES\tSERIES\tPATCHES\tDEFAULT")
+	fmt.Fprintln(tw, "BASE\tSENT AGAINST\tTESTED ON\tDEBIAN SOURCE\tSUITES\tSERIES\tPATCHES\tDEFAULT")
 	for _, b := range e.bases {
 		subjects, err := baseSubjects(b)
 		if err != nil {
@@ -439,7 +441,7 @@ func bases(_ context.Context, _ scenario.Catalogue, args []string, stdout, stder
 		if b.Default {
 			def = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%v\t%v\t%d\t%s\n", b.Name, b.Upstream, b.Package, b.Version, b.Suites, b.Series, len(subjects), def)
+		fmt.Fprintf(tw, "%s\t%s (%s)\t%s\t%s %s\t%v\t%v\t%d\t%s\n", b.Name, b.Upstream, b.Target, b.Release, b.Package, b.Version, b.Suites, b.Series, len(subjects), def)
 	}
 	tw.Flush()
 	return 0

@@ -87,6 +87,7 @@ func seriesCheck(ctx context.Context, cat scenario.Catalogue, args []string, std
 				LogFile: filepath.Join(o.Build, "kernel", "build-series-check-"+spec.Name+".log"),
 			},
 			StampDir: f.stampDir(),
+			Repo:     e.repo,
 			Log:      stdout,
 		}
 		so := o
@@ -162,10 +163,17 @@ func maintainers(ctx context.Context, _ scenario.Catalogue, args []string, stdou
 				fmt.Fprintf(stdout, "%s: no patch yet\n", name)
 				continue
 			}
-			r, err := series.Maintainers(ctx, base.Src, patches)
+			m, err := series.Maintainers(ctx, base.Src, patches)
 			if err != nil {
 				fmt.Fprintf(stderr, "harness: %v\n", err)
 				return testrun.ExitFailed
+			}
+			// The cover letter's recipients: get_maintainer.pl's, the
+			// reviewers the patches' trailers name, and the stable list
+			// for a stable backport.
+			r, err := series.SeriesRecipients(m, patches, spec.Target)
+			if err != nil {
+				return badArgs(stderr, err)
 			}
 			if err := series.UpdateMaintainersFile(filepath.Join(e.repo, "MAINTAINERS.md"), name, r); err != nil {
 				fmt.Fprintf(stderr, "harness: %v\n", err)
@@ -183,6 +191,7 @@ func sendEmail(ctx context.Context, _ scenario.Catalogue, args []string, stdout,
 	var f seriesFlags
 	f.register(fs)
 	send := fs.Bool("send", false, "really send (needs your sendemail.* SMTP settings and your own git identity)")
+	upstreamGit := fs.String("upstream-git", "", "a local clone of the upstream repository with the base's tag, to resolve base-commit: (else BASE's base-commit:, else git ls-remote)")
 	which := fs.String("series", "", "the series to mail: <base>/<series>, e.g. v7.3/fuse")
 	if err := parseFlags(fs, args); err != nil {
 		return badArgs(stderr, err)
@@ -207,11 +216,23 @@ func sendEmail(ctx context.Context, _ scenario.Catalogue, args []string, stdout,
 		fmt.Fprintf(stderr, "harness: series-check has not passed for the current %s: run make series-check BASE=%s first\n", *which, spec.Name)
 		return testrun.ExitFailed
 	}
+	if held, err := series.Held(dir); err != nil {
+		return badArgs(stderr, err)
+	} else if len(held) > 0 {
+		fmt.Fprintf(stderr, "harness: %s is held: %s\n", *which, held[0])
+		return testrun.ExitFailed
+	}
 	r, err := series.ReadRecipients(filepath.Join(e.repo, "MAINTAINERS.md"), *which)
 	if err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitFailed
 	}
+	b, err := series.ResolveBase(ctx, spec, *upstreamGit)
+	if err != nil {
+		fmt.Fprintf(stderr, "harness: %s: %v\n", *which, err)
+		return testrun.ExitFailed
+	}
+	fmt.Fprintf(stdout, "send-email: %s against %s, %s (%s)\n", *which, b.Tag, b.Trailer(), b.How)
 	base, err := f.baseTree(ctx, e, spec, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
@@ -219,7 +240,7 @@ func sendEmail(ctx context.Context, _ scenario.Catalogue, args []string, stdout,
 	}
 	out := filepath.Join(e.repo, "patches", "outgoing", spec.Name, seriesName)
 	err = series.SendEmail(ctx, r, series.SendOptions{
-		SeriesDir: dir, BaseTree: base.Src, Outgoing: out,
+		SeriesDir: dir, BaseTree: base.Src, Outgoing: out, Target: spec.Target, Base: b,
 		Sender: series.GitIdentity(ctx, e.repo), Send: *send, Out: stdout,
 	})
 	if err != nil {
@@ -268,4 +289,80 @@ func bootPatch(cat scenario.Catalogue, e env, spec kbase.Spec, f seriesFlags, ou
 		}
 		return nil
 	}
+}
+
+// upstreamBase writes results/upstream-<base>.{md,json}: the files the
+// base's series touch, in the tested tree and in the reference tree that
+// stands for the tag the series are sent against (BASE's reference:),
+// with the stable commits that explain a difference and whether every
+// patch applies there.
+func upstreamBase(ctx context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("upstream-base", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f seriesFlags
+	f.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return badArgs(stderr, err)
+	}
+	e, err := loadEnv()
+	if err != nil {
+		return badArgs(stderr, err)
+	}
+	sel, err := e.bases.Select(f.base)
+	if err != nil {
+		return badArgs(stderr, err)
+	}
+	for _, spec := range sel {
+		if spec.Reference == nil {
+			fmt.Fprintf(stdout, "upstream-base: %s names no reference: the series are sent against %s, the tree it tests\n", spec.Name, spec.Upstream)
+			continue
+		}
+		arch, err := f.archive(stdout)
+		if err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return testrun.ExitInfra
+		}
+		base, err := f.baseTree(ctx, e, spec, stdout)
+		if err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return testrun.ExitInfra
+		}
+		ref, err := arch.Source(ctx, spec.Reference.Package, spec.Reference.Version, []string{spec.Reference.Suite})
+		if err != nil {
+			fmt.Fprintf(stderr, "harness: %s: reference: %v\n", spec.Name, err)
+			return testrun.ExitInfra
+		}
+		changelog, err := arch.Changelog(ctx, spec.Package, spec.Version, spec.Suites)
+		if err != nil {
+			fmt.Fprintf(stderr, "harness: %s: %v\n", spec.Name, err)
+			return testrun.ExitInfra
+		}
+		r, err := series.CompareUpstream(ctx, spec, base.Src, ref, changelog)
+		if err != nil {
+			fmt.Fprintf(stderr, "harness: %s: %v\n", spec.Name, err)
+			return testrun.ExitFailed
+		}
+		path := series.UpstreamPath(e.repo, spec.Name)
+		if err := series.WriteUpstream(path, r); err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return testrun.ExitInfra
+		}
+		same, applies := 0, 0
+		for _, uf := range r.Files {
+			if uf.Same {
+				same++
+			}
+		}
+		for _, p := range r.Patches {
+			if p.Applies {
+				applies++
+			}
+		}
+		fmt.Fprintf(stdout, "upstream-base: %s: %d of %d touched files the same in %s and %s; %d of %d patches apply to %s's files; wrote %s.{md,json}\n",
+			spec.Name, same, len(r.Files), r.Reference, r.Tested, applies, len(r.Patches), spec.Upstream, path)
+		if applies != len(r.Patches) {
+			return testrun.ExitFailed
+		}
+	}
+	return testrun.ExitOK
 }
