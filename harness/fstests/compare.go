@@ -10,23 +10,8 @@ import (
 
 	"dioharness/harness/kbase"
 	"dioharness/harness/report"
+	"dioharness/harness/verdict"
 )
-
-// Verdict is a test's outcome on one kernel, as the comparison shows it.
-type Verdict string
-
-// Verdicts. Missing: the kernel or setup was not run.
-const (
-	Pass    Verdict = "pass"
-	Fail    Verdict = "fail"
-	NotRunV Verdict = "notrun"
-	Timeout Verdict = "timeout"
-	Error   Verdict = "error"
-	Missing Verdict = "missing"
-)
-
-// bad is true for the verdicts that count as a failure.
-func (v Verdict) bad() bool { return v == Fail || v == Timeout || v == Error }
 
 // SetupRun is one setup's run on one kernel.
 type SetupRun struct {
@@ -40,12 +25,12 @@ type SetupRun struct {
 
 // Cell is one test on one kernel.
 type Cell struct {
-	Verdict  Verdict       `json:"verdict"`
-	Reason   string        `json:"reason,omitempty"`
-	Duration time.Duration `json:"-"`
+	Verdict  verdict.Verdict `json:"verdict"`
+	Reason   string          `json:"reason,omitempty"`
+	Duration time.Duration   `json:"-"`
 	// FSTests is fstests' own verdict (its xunit report), "" when it
 	// wrote none (the test was killed).
-	FSTests Status `json:"fstests,omitempty"`
+	FSTests verdict.Verdict `json:"fstests,omitempty"`
 	// Reports are the kernel reports printed while the test ran.
 	Reports []string `json:"kernel_reports,omitempty"`
 	// Calls are the calls to the Watched functions while it ran.
@@ -63,7 +48,7 @@ type Row struct {
 // on the base one.
 func (r Row) Regression() bool {
 	p, b := r.Cells[string(kbase.Patched)], r.Cells[string(kbase.Base)]
-	return p.Verdict.bad() && b.Verdict != "" && !b.Verdict.bad() && b.Verdict != Missing
+	return p.Verdict.Bad() && b.Verdict != "" && !b.Verdict.Bad() && b.Verdict != verdict.Missing
 }
 
 // Column is one kernel.
@@ -128,7 +113,7 @@ func Compare(base string, runs []SetupRun) Comparison {
 				}
 			}
 			if x, ok := sr.Xunit[s.Name]; ok {
-				cell.FSTests = x.Status()
+				cell.FSTests = VerdictOf(x)
 			}
 			r.Cells[fl] = cell
 		}
@@ -152,7 +137,7 @@ func Compare(base string, runs []SetupRun) Comparison {
 		r := rows[k]
 		for _, col := range c.Columns {
 			if _, ok := r.Cells[col.Flavour]; !ok {
-				r.Cells[col.Flavour] = Cell{Verdict: Missing}
+				r.Cells[col.Flavour] = Cell{Verdict: verdict.Missing}
 			}
 		}
 		c.Rows = append(c.Rows, *r)
@@ -161,18 +146,18 @@ func Compare(base string, runs []SetupRun) Comparison {
 }
 
 // verdictOf maps the harness's verdict of a test to the comparison's.
-func verdictOf(s report.Scenario) Verdict {
+func verdictOf(s report.Scenario) verdict.Verdict {
 	switch {
 	case s.Directive == "TIMEOUT":
-		return Timeout
-	case s.Verdict == report.Pass:
-		return Pass
-	case s.Verdict == report.Skip:
-		return NotRunV
-	case s.Verdict == report.Error:
-		return Error
+		return verdict.Timeout
+	case s.Verdict == verdict.Pass:
+		return verdict.Pass
+	case s.Verdict == verdict.Skip:
+		return verdict.Skip
+	case s.Verdict == verdict.Error:
+		return verdict.Error
 	}
-	return Fail
+	return verdict.Fail
 }
 
 // reportTest finds the test a quoted kernel report names ("TITLE
@@ -205,8 +190,8 @@ func (c Comparison) Regressions() []Row {
 }
 
 // counts tallies one flavour's verdicts.
-func (c Comparison) counts(flavour string) map[Verdict]int {
-	m := map[Verdict]int{}
+func (c Comparison) counts(flavour string) map[verdict.Verdict]int {
+	m := map[verdict.Verdict]int{}
 	for _, r := range c.Rows {
 		m[r.Cells[flavour].Verdict]++
 	}
@@ -218,7 +203,7 @@ func (c Comparison) Summary() string {
 	var parts []string
 	for _, col := range c.Columns {
 		m := c.counts(col.Flavour)
-		parts = append(parts, fmt.Sprintf("%s %d pass, %d fail, %d notrun, %d timeout", col.Flavour, m[Pass], m[Fail], m[NotRunV], m[Timeout]))
+		parts = append(parts, fmt.Sprintf("%s %d pass, %d fail, %d notrun, %d timeout", col.Flavour, m[verdict.Pass], m[verdict.Fail], m[verdict.Skip], m[verdict.Timeout]))
 	}
 	reports := 0
 	for _, r := range c.Rows {
@@ -311,8 +296,17 @@ func (c Comparison) WriteMarkdown(w io.Writer) error {
 	return err
 }
 
+// word is how the tables and notes say a verdict: a skipped test is
+// fstests' "notrun".
+func word(v verdict.Verdict) string {
+	if v == verdict.Skip {
+		return "notrun"
+	}
+	return string(v)
+}
+
 func cellText(c Cell) string {
-	t := string(c.Verdict)
+	t := word(c.Verdict)
 	if c.Duration > 0 {
 		t += fmt.Sprintf(" %ds", int(c.Duration.Round(time.Second)/time.Second))
 	}
@@ -358,10 +352,10 @@ func (c Comparison) notes() []string {
 	for _, r := range c.Rows {
 		for _, col := range c.Columns {
 			cell := r.Cells[col.Flavour]
-			if cell.Verdict == Pass || cell.Verdict == Missing || cell.Reason == "" {
+			if cell.Verdict == verdict.Pass || cell.Verdict == verdict.Missing || cell.Reason == "" {
 				continue
 			}
-			n := fmt.Sprintf("%s %s, %s: %s: %s", r.Setup, r.Test, col.Flavour, cell.Verdict, cell.Reason)
+			n := fmt.Sprintf("%s %s, %s: %s: %s", r.Setup, r.Test, col.Flavour, word(cell.Verdict), cell.Reason)
 			if !seen[n] {
 				seen[n] = true
 				out = append(out, n)

@@ -14,6 +14,7 @@ import (
 
 	"dioharness/harness/kbase"
 	"dioharness/harness/report"
+	"dioharness/harness/verdict"
 )
 
 func names(ss []Setup) []string {
@@ -197,13 +198,13 @@ func readSuite(t *testing.T, name string) Suite {
 func TestParseXunit(t *testing.T) {
 	tests := []struct {
 		file, test string
-		status     Status
+		status     verdict.Verdict
 		reason     string
 		time       time.Duration
 	}{
-		{"result-fail.xml", "generic/091", Failed, "- output mismatch (see /mnt/results/fstests/generic/091.out.bad)", 93 * time.Second},
-		{"result-notrun.xml", "generic/208", NotRun, "aio-dio utilities required & not built", 2 * time.Second},
-		{"result-pass.xml", "generic/647", Passed, "", 101 * time.Second},
+		{"result-fail.xml", "generic/091", verdict.Fail, "- output mismatch (see /mnt/results/fstests/generic/091.out.bad)", 93 * time.Second},
+		{"result-notrun.xml", "generic/208", verdict.Skip, "aio-dio utilities required & not built", 2 * time.Second},
+		{"result-pass.xml", "generic/647", verdict.Pass, "", 101 * time.Second},
 	}
 	for _, tc := range tests {
 		s := readSuite(t, tc.file)
@@ -212,8 +213,8 @@ func TestParseXunit(t *testing.T) {
 			t.Errorf("%s: no case %s", tc.file, tc.test)
 			continue
 		}
-		if c.Status() != tc.status || c.Reason() != tc.reason || c.Duration() != tc.time {
-			t.Errorf("%s: %s %q %s, want %s %q %s", tc.file, c.Status(), c.Reason(), c.Duration(), tc.status, tc.reason, tc.time)
+		if VerdictOf(c) != tc.status || c.Reason() != tc.reason || c.Duration() != tc.time {
+			t.Errorf("%s: %s %q %s, want %s %q %s", tc.file, VerdictOf(c), c.Reason(), c.Duration(), tc.status, tc.reason, tc.time)
 		}
 	}
 	s := readSuite(t, "result-fail.xml")
@@ -242,12 +243,12 @@ func TestReadXunitDirAndJoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := Cases(suites)
-	if len(cases) != 2 || cases["generic/091"].Status() != Failed || cases["generic/647"].Status() != Passed {
+	if len(cases) != 2 || VerdictOf(cases["generic/091"]) != verdict.Fail || VerdictOf(cases["generic/647"]) != verdict.Pass {
 		t.Fatalf("cases %+v", cases)
 	}
 	var ours bytes.Buffer
 	if err := report.WriteJUnit(&ours, report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base},
-		Scenarios: []report.Scenario{{Name: "generic/091", Area: "fstests/xfs", Verdict: report.Fail, Expected: report.Pass, Reason: "output mismatch", Attempts: 1}}}); err != nil {
+		Scenarios: []report.Scenario{{Name: "generic/091", Area: "fstests/xfs", Verdict: verdict.Fail, Expected: verdict.Pass, Reason: "output mismatch", Attempts: 1}}}); err != nil {
 		t.Fatal(err)
 	}
 	joined, err := JoinJUnit(ours.Bytes(), suites)
@@ -288,14 +289,14 @@ func TestCompare(t *testing.T) {
 	xfs, _ := SetupNamed("xfs")
 	dio, _ := SetupNamed("fuse-direct-io")
 	pass := func(n string) report.Scenario {
-		return report.Scenario{Name: n, Verdict: report.Pass, Duration: 90 * time.Second,
+		return report.Scenario{Name: n, Verdict: verdict.Pass, Duration: 90 * time.Second,
 			Detail: []string{"kernel path: __iomap_dio_rw=12 fuse_direct_io=0"}}
 	}
 	fail := func(n, why string) report.Scenario {
-		return report.Scenario{Name: n, Verdict: report.Fail, Reason: why, Duration: 100 * time.Second}
+		return report.Scenario{Name: n, Verdict: verdict.Fail, Reason: why, Duration: 100 * time.Second}
 	}
-	timeout := report.Scenario{Name: "generic/095", Verdict: report.Fail, Directive: "TIMEOUT", Reason: "killed by the host"}
-	notrun := report.Scenario{Name: "generic/208", Verdict: report.Skip, Reason: "aio-dio utilities required"}
+	timeout := report.Scenario{Name: "generic/095", Verdict: verdict.Fail, Directive: "TIMEOUT", Reason: "killed by the host"}
+	notrun := report.Scenario{Name: "generic/208", Verdict: verdict.Skip, Reason: "aio-dio utilities required"}
 	patchedXFS := run(kbase.Patched, 5*time.Minute, pass("generic/091"), fail("generic/263", "output mismatch"), notrun)
 	patchedXFS.KernelReports = []string{"WARNING: at fs/iomap/direct-io.c (during generic/263)\nline", "BUG: at boot\nx"}
 	runs := []SetupRun{
@@ -311,7 +312,7 @@ func TestCompare(t *testing.T) {
 		t.Errorf("regressions %+v, want xfs generic/263 only", reg)
 	}
 	cell := c.Rows[1].Cells["patched"]
-	if cell.FSTests != Failed || len(cell.Reports) != 1 || !strings.HasPrefix(cell.Reports[0], "WARNING:") {
+	if cell.FSTests != verdict.Fail || len(cell.Reports) != 1 || !strings.HasPrefix(cell.Reports[0], "WARNING:") {
 		t.Errorf("xfs generic/263 on patched: %+v", cell)
 	}
 	if len(c.Unattributed) != 1 {
@@ -364,8 +365,8 @@ func TestCompare(t *testing.T) {
 // no missing column.
 func TestCompareOneFlavour(t *testing.T) {
 	xfs, _ := SetupNamed("xfs")
-	c := Compare("v7.3", []SetupRun{{Setup: xfs, Run: run(kbase.Patched, time.Minute, report.Scenario{Name: "generic/091", Verdict: report.Fail})}})
-	if len(c.Columns) != 1 || len(c.Regressions()) != 0 || c.Rows[0].Cells["patched"].Verdict != Fail {
+	c := Compare("v7.3", []SetupRun{{Setup: xfs, Run: run(kbase.Patched, time.Minute, report.Scenario{Name: "generic/091", Verdict: verdict.Fail})}})
+	if len(c.Columns) != 1 || len(c.Regressions()) != 0 || c.Rows[0].Cells["patched"].Verdict != verdict.Fail {
 		t.Errorf("one flavour: %+v", c)
 	}
 }

@@ -8,15 +8,17 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"dioharness/harness/verdict"
 )
 
-func comparisonOf(setups []string, kernels map[string]string, verdict Verdict) Comparison {
+func comparisonOf(setups []string, kernels map[string]string, v verdict.Verdict) Comparison {
 	c := Comparison{Base: "v7.3", Tests: "generic/091", FSTests: "v2026.01.05", Root: "bookworm-1.img"}
 	for _, s := range setups {
 		c.Setups = append(c.Setups, setupNamed(s))
 		r := Row{Setup: s, Test: "generic/091", Cells: map[string]Cell{}}
 		for _, fl := range []string{"base", "patched"} {
-			r.Cells[fl] = Cell{Verdict: verdict, Duration: 90 * time.Second, Calls: map[string]uint64{"fuse_direct_io": 3}}
+			r.Cells[fl] = Cell{Verdict: v, Duration: 90 * time.Second, Calls: map[string]uint64{"fuse_direct_io": 3}}
 		}
 		c.Rows = append(c.Rows, r)
 		c.Infra = append(c.Infra, "base "+s+": infra note")
@@ -43,7 +45,7 @@ func setupNamed(name string) Setup {
 var kernels = map[string]string{"base": "7.3.4+ aaa", "patched": "7.3.4+ bbb"}
 
 func TestLoadComparisonRoundTrip(t *testing.T) {
-	c := comparisonOf([]string{"ext4", "fuse-direct-io"}, kernels, Pass)
+	c := comparisonOf([]string{"ext4", "fuse-direct-io"}, kernels, verdict.Pass)
 	var b bytes.Buffer
 	if err := c.WriteJSON(&b); err != nil {
 		t.Fatal(err)
@@ -62,22 +64,22 @@ func TestLoadComparisonRoundTrip(t *testing.T) {
 }
 
 func TestMerge(t *testing.T) {
-	old := comparisonOf([]string{"ext4", "fuse-cached"}, kernels, Fail)
-	next := comparisonOf([]string{"fuse-cached"}, kernels, Pass)
+	old := comparisonOf([]string{"ext4", "fuse-cached"}, kernels, verdict.Fail)
+	next := comparisonOf([]string{"fuse-cached"}, kernels, verdict.Pass)
 	got, err := Merge(old, next)
 	if err != nil {
 		t.Fatal(err)
 	}
 	type rowKey struct {
 		Setup   string
-		Verdict Verdict
+		Verdict verdict.Verdict
 	}
 	var rows []rowKey
 	for _, r := range got.Rows {
 		rows = append(rows, rowKey{r.Setup, r.Cells["patched"].Verdict})
 	}
 	// ext4 kept as it was, fuse-cached replaced by the new run.
-	if diff := cmp.Diff([]rowKey{{"ext4", Fail}, {"fuse-cached", Pass}}, rows); diff != "" {
+	if diff := cmp.Diff([]rowKey{{"ext4", verdict.Fail}, {"fuse-cached", verdict.Pass}}, rows); diff != "" {
 		t.Errorf("merged rows (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"base ext4: infra note", "base fuse-cached: infra note"}, got.Infra); diff != "" {
@@ -89,7 +91,7 @@ func TestMerge(t *testing.T) {
 
 	// The same release and source from another commit of the tree: the
 	// column names both builds.
-	other := comparisonOf([]string{"fuse-cached"}, map[string]string{"base": "7.3.4+ aaa", "patched": "7.3.4+ ccc"}, Pass)
+	other := comparisonOf([]string{"fuse-cached"}, map[string]string{"base": "7.3.4+ aaa", "patched": "7.3.4+ ccc"}, verdict.Pass)
 	got, err = Merge(old, other)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +112,7 @@ func TestMerge(t *testing.T) {
 		{"a kernel the comparison lacks", func(c *Comparison) { c.Columns[0].Flavour = "custom" }},
 	}
 	for _, tt := range tests {
-		n := comparisonOf([]string{"fuse-cached"}, kernels, Pass)
+		n := comparisonOf([]string{"fuse-cached"}, kernels, verdict.Pass)
 		tt.edit(&n)
 		if _, err := Merge(old, n); err == nil {
 			t.Errorf("%s: merged without an error", tt.name)

@@ -10,6 +10,7 @@ import (
 
 	"dioharness/harness/kbase"
 	"dioharness/harness/report"
+	"dioharness/harness/verdict"
 )
 
 func TestSetupOfRunDir(t *testing.T) {
@@ -47,7 +48,7 @@ func TestLoadRunDir(t *testing.T) {
 	}
 	run := report.Run{
 		Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Kernel: "7.3.4+", Duration: 3 * time.Minute,
-		Scenarios: []report.Scenario{{Name: "generic/647", Area: "fstests/ext4", Verdict: report.Pass, Expected: report.Pass, Duration: 101 * time.Second}},
+		Scenarios: []report.Scenario{{Name: "generic/647", Area: "fstests/ext4", Verdict: verdict.Pass, Expected: verdict.Pass, Duration: 101 * time.Second}},
 	}
 	f, err := os.Create(filepath.Join(dir, "summary.json"))
 	if err != nil {
@@ -69,7 +70,7 @@ func TestLoadRunDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := Compare("v7.3", []SetupRun{sr})
-	want := []Row{{Setup: "ext4", Test: "generic/647", Cells: map[string]Cell{"patched": {Verdict: Pass, Duration: 101 * time.Second, FSTests: Passed}}}}
+	want := []Row{{Setup: "ext4", Test: "generic/647", Cells: map[string]Cell{"patched": {Verdict: verdict.Pass, Duration: 101 * time.Second, FSTests: verdict.Pass}}}}
 	if d := cmp.Diff(want, got.Rows); d != "" {
 		t.Errorf("rows (-want +got):\n%s", d)
 	}

@@ -12,16 +12,7 @@ import (
 	"time"
 
 	"dioharness/harness/report"
-)
-
-// Status is fstests' own verdict of a test.
-type Status string
-
-// fstests' verdicts (check's pass, fail, notrun).
-const (
-	Passed Status = "pass"
-	Failed Status = "fail"
-	NotRun Status = "notrun"
+	"dioharness/harness/verdict"
 )
 
 // Suite is fstests' xunit report (check -R xunit): one <testsuite>.
@@ -62,15 +53,16 @@ type Message struct {
 	Type    string `xml:"type,attr"`
 }
 
-// Status is the case's verdict.
-func (c Case) Status() Status {
+// VerdictOf is fstests' own verdict of a case: check's pass, fail and
+// notrun (Skip).
+func VerdictOf(c Case) verdict.Verdict {
 	switch {
 	case c.Failure != nil:
-		return Failed
+		return verdict.Fail
 	case c.Skipped != nil:
-		return NotRun
+		return verdict.Skip
 	}
-	return Passed
+	return verdict.Pass
 }
 
 // Reason is the failure message or the reason the test did not run.
@@ -185,11 +177,11 @@ func JoinJUnit(ours []byte, suites []Suite) ([]byte, error) {
 		}
 		for _, c := range s.Cases {
 			jc := report.JUnitCase{ClassName: c.ClassName, Name: c.Name, Time: c.Time, SystemOut: c.SystemOut, SystemErr: c.SystemErr + c.KernelLog}
-			switch c.Status() {
-			case Failed:
+			switch VerdictOf(c) {
+			case verdict.Fail:
 				js.Failures++
 				jc.Failure = &report.JUnitMessage{Message: c.Reason(), Type: c.Failure.Type}
-			case NotRun:
+			case verdict.Skip:
 				js.Skipped++
 				jc.Skipped = &report.JUnitMessage{Message: c.Reason()}
 			}

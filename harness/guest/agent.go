@@ -14,6 +14,7 @@ import (
 	"dioharness/harness/guestproto"
 	"dioharness/harness/ktap"
 	"dioharness/harness/scenario"
+	"dioharness/harness/verdict"
 )
 
 // Main is the agent's entry point. As PID 1 it runs the host's plan and
@@ -158,17 +159,17 @@ func result(e guestproto.Entry, res scenario.Result) (r ktap.Result, matched boo
 		r.Diag = append(r.Diag, guestproto.AttemptsDiag(res.Attempts))
 	}
 	switch {
-	case res.Verdict == scenario.Skip:
+	case res.Verdict == verdict.Skip:
 		r.Status, r.Reason = ktap.Skip, res.Reason
 		return r, true
 	case res.TimedOut:
 		r.Status, r.Directive, r.Reason = ktap.Fail, ktap.DirTimeout, res.Reason
 		return r, false
-	case res.Verdict == scenario.Fail && e.XFail:
+	case res.Verdict == verdict.Fail && e.XFail:
 		r.Status, r.Directive, r.Reason = ktap.Pass, ktap.DirXFail, e.Reason
 		r.Diag = append(r.Diag, guestproto.FailureDiag(res.Reason))
 		return r, true
-	case res.Verdict == scenario.Fail:
+	case res.Verdict == verdict.Fail:
 		r.Status, r.Reason = ktap.Fail, res.Reason
 		return r, false
 	case e.XFail:

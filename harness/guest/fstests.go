@@ -9,6 +9,7 @@ import (
 	"dioharness/harness/guest/pid1"
 	"dioharness/harness/guestproto"
 	"dioharness/harness/ktap"
+	"dioharness/harness/verdict"
 )
 
 // runFSTests runs a plan of fstests tests (plan.FSTests set): it writes
@@ -39,7 +40,7 @@ func runFSTests(plan guestproto.Plan, out io.Writer, exe string, kmsg func(strin
 		res := r.Run(ctx, e.Name)
 		kr := fstestsResult(res)
 		kr.Number = n
-		if res.Status == checkrun.Stuck {
+		if res.Stuck {
 			for _, d := range append([]string{res.Reason}, res.Detail...) {
 				w.Diag("%s", d)
 			}
@@ -52,7 +53,7 @@ func runFSTests(plan guestproto.Plan, out io.Writer, exe string, kmsg func(strin
 			verdict = guestproto.VerdictMismatch
 		}
 		w.Result(kr)
-		kmsg(guestproto.KmsgEnd(n, e.Name, string(res.Status)))
+		kmsg(guestproto.KmsgEnd(n, e.Name, res.Verdict))
 	}
 	w.Totals(ktap.Count(results))
 	if err := r.Close(); err != nil {
@@ -65,12 +66,12 @@ func runFSTests(plan guestproto.Plan, out io.Writer, exe string, kmsg func(strin
 // for a test that did not run, not ok with its failure, TIMEOUT.
 func fstestsResult(res checkrun.Result) ktap.Result {
 	r := ktap.Result{Name: res.Test, Diag: res.Detail, Duration: res.Duration.Round(time.Millisecond), Reason: res.Reason}
-	switch res.Status {
-	case checkrun.Pass:
+	switch res.Verdict {
+	case verdict.Pass:
 		r.Status, r.Reason = ktap.Pass, ""
-	case checkrun.NotRun:
+	case verdict.Skip:
 		r.Status = ktap.Skip
-	case checkrun.Timeout:
+	case verdict.Timeout:
 		r.Status, r.Directive = ktap.Fail, ktap.DirTimeout
 	default:
 		r.Status = ktap.Fail

@@ -11,6 +11,7 @@ import (
 	"dioharness/harness/guestproto"
 	"dioharness/harness/ktap"
 	"dioharness/harness/scenario"
+	"dioharness/harness/verdict"
 )
 
 func TestResult(t *testing.T) {
@@ -23,19 +24,19 @@ func TestResult(t *testing.T) {
 		want    ktap.Result
 		matched bool
 	}{
-		{"pass", plain, scenario.Result{Name: "fuse/a", Verdict: scenario.Pass},
+		{"pass", plain, scenario.Result{Name: "fuse/a", Verdict: verdict.Pass},
 			ktap.Result{Name: "fuse/a", Status: ktap.Pass}, true},
-		{"unexpected failure", plain, scenario.Result{Name: "fuse/a", Verdict: scenario.Fail, Reason: "pwrite: EIO", Log: []string{"FAIL: pwrite: EIO"}},
+		{"unexpected failure", plain, scenario.Result{Name: "fuse/a", Verdict: verdict.Fail, Reason: "pwrite: EIO", Log: []string{"FAIL: pwrite: EIO"}},
 			ktap.Result{Name: "fuse/a", Status: ktap.Fail, Reason: "pwrite: EIO", Diag: []string{"FAIL: pwrite: EIO"}}, false},
-		{"declared failure is XFAIL", declared, scenario.Result{Name: "fuse/a", Verdict: scenario.Fail, Reason: "pwrite: EIO"},
+		{"declared failure is XFAIL", declared, scenario.Result{Name: "fuse/a", Verdict: verdict.Fail, Reason: "pwrite: EIO"},
 			ktap.Result{Name: "fuse/a", Status: ktap.Pass, Directive: ktap.DirXFail, Reason: "base returns EIO", Diag: []string{"failure: pwrite: EIO"}}, true},
-		{"declared failure that passed is XPASS", declared, scenario.Result{Name: "fuse/a", Verdict: scenario.Pass},
+		{"declared failure that passed is XPASS", declared, scenario.Result{Name: "fuse/a", Verdict: verdict.Pass},
 			ktap.Result{Name: "fuse/a", Status: ktap.Pass, Directive: ktap.DirXPass, Reason: "base returns EIO"}, false},
-		{"skip matches either way", declared, scenario.Result{Name: "fuse/a", Verdict: scenario.Skip, Reason: "no LKDTM"},
+		{"skip matches either way", declared, scenario.Result{Name: "fuse/a", Verdict: verdict.Skip, Reason: "no LKDTM"},
 			ktap.Result{Name: "fuse/a", Status: ktap.Skip, Reason: "no LKDTM"}, true},
-		{"timeout is TIMEOUT, also when a failure is declared", declared, scenario.Result{Name: "fuse/a", Verdict: scenario.Fail, TimedOut: true, Reason: "timed out after 1m30s"},
+		{"timeout is TIMEOUT, also when a failure is declared", declared, scenario.Result{Name: "fuse/a", Verdict: verdict.Fail, TimedOut: true, Reason: "timed out after 1m30s"},
 			ktap.Result{Name: "fuse/a", Status: ktap.Fail, Directive: ktap.DirTimeout, Reason: "timed out after 1m30s"}, false},
-		{"attempts and duration", plain, scenario.Result{Name: "fuse/a", Verdict: scenario.Pass, Attempts: 3, Duration: 1500 * time.Microsecond},
+		{"attempts and duration", plain, scenario.Result{Name: "fuse/a", Verdict: verdict.Pass, Attempts: 3, Duration: 1500 * time.Microsecond},
 			ktap.Result{Name: "fuse/a", Status: ktap.Pass, Diag: []string{"attempts: 3"}, Duration: 2 * time.Millisecond}, true},
 	}
 	for _, tc := range tests {

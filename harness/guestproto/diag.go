@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"dioharness/harness/verdict"
 )
 
 // KTAP diagnostics the agent writes ("# " is added by the KTAP writer)
@@ -70,8 +72,8 @@ func KmsgStart(n int, name string) string {
 }
 
 // KmsgEnd marks the kernel log after test n ended with verdict.
-func KmsgEnd(n int, name, verdict string) string {
-	return fmt.Sprintf("%s%d %s %s", kmsgEnd, n, name, verdict)
+func KmsgEnd(n int, name string, v verdict.Verdict) string {
+	return fmt.Sprintf("%s%d %s %s", kmsgEnd, n, name, v)
 }
 
 // ParseKmsgStart finds a KmsgStart marker in a console line (the

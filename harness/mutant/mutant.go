@@ -18,6 +18,7 @@ import (
 
 	"dioharness/harness/report"
 	"dioharness/harness/scenario"
+	"dioharness/harness/verdict"
 )
 
 // Mutant is one patch of mutants/<base>/.
@@ -218,7 +219,7 @@ func Judge(m Mutant, r Run) Result {
 		BuildSeconds: r.BuildSeconds, RunSeconds: r.RunSeconds,
 	}
 	for _, s := range r.Scenarios {
-		if s.Verdict == report.Error {
+		if s.Verdict == verdict.Error {
 			continue
 		}
 		res.Ran++

@@ -12,6 +12,7 @@ import (
 
 	"dioharness/harness/report"
 	"dioharness/harness/scenario"
+	"dioharness/harness/verdict"
 )
 
 const header = `From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
@@ -131,8 +132,8 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
-func sc(name string, v report.Verdict, matches bool, directive string) report.Scenario {
-	return report.Scenario{Name: name, Verdict: v, Expected: report.Pass, Matches: matches, Directive: directive, Reason: "why\nmore"}
+func sc(name string, v verdict.Verdict, matches bool, directive string) report.Scenario {
+	return report.Scenario{Name: name, Verdict: v, Expected: verdict.Pass, Matches: matches, Directive: directive, Reason: "why\nmore"}
 }
 
 func TestJudge(t *testing.T) {
@@ -144,23 +145,23 @@ func TestJudge(t *testing.T) {
 	}{
 		{
 			name: "killed by the expected scenario",
-			run:  Run{Stage: StageRun, Scenarios: []report.Scenario{sc("fuse/a", report.Fail, false, ""), sc("fuse/b", report.Pass, true, "")}},
+			run:  Run{Stage: StageRun, Scenarios: []report.Scenario{sc("fuse/a", verdict.Fail, false, ""), sc("fuse/b", verdict.Pass, true, "")}},
 			want: Result{Verdict: Killed, KilledBy: []Kill{{Scenario: "fuse/a", How: "fail", Reason: "why"}}, ExpectedKilled: true, Ran: 2},
 		},
 		{
 			name: "killed by another scenario's timeout",
-			run:  Run{Stage: StageRun, Scenarios: []report.Scenario{sc("fuse/a", report.Pass, true, ""), sc("fuse/b", report.Fail, false, "TIMEOUT")}},
+			run:  Run{Stage: StageRun, Scenarios: []report.Scenario{sc("fuse/a", verdict.Pass, true, ""), sc("fuse/b", verdict.Fail, false, "TIMEOUT")}},
 			want: Result{Verdict: Killed, KilledBy: []Kill{{Scenario: "fuse/b", How: "fail TIMEOUT", Reason: "why"}}, Ran: 2},
 		},
 		{
 			name: "a panic: the hung scenario kills, the never-run one does not count",
 			run: Run{Stage: StageRun, Err: "guest gone", Scenarios: []report.Scenario{
-				sc("fuse/a", report.Fail, false, "TIMEOUT"), sc("fuse/b", report.Error, false, "ERROR")}},
+				sc("fuse/a", verdict.Fail, false, "TIMEOUT"), sc("fuse/b", verdict.Error, false, "ERROR")}},
 			want: Result{Verdict: Killed, KilledBy: []Kill{{Scenario: "fuse/a", How: "fail TIMEOUT", Reason: "why"}}, ExpectedKilled: true, Ran: 1, Error: "guest gone"},
 		},
 		{
 			name: "survived",
-			run:  Run{Stage: StageRun, Scenarios: []report.Scenario{sc("fuse/a", report.Pass, true, ""), sc("fuse/b", report.Skip, true, "SKIP")}},
+			run:  Run{Stage: StageRun, Scenarios: []report.Scenario{sc("fuse/a", verdict.Pass, true, ""), sc("fuse/b", verdict.Skip, true, "SKIP")}},
 			want: Result{Verdict: Survived, Ran: 2},
 		},
 		{
@@ -175,7 +176,7 @@ func TestJudge(t *testing.T) {
 		},
 		{
 			name: "does not boot: every scenario an error, none a kill",
-			run:  Run{Stage: StageBoot, Err: "no agent", Scenarios: []report.Scenario{sc("fuse/a", report.Error, false, "ERROR")}},
+			run:  Run{Stage: StageBoot, Err: "no agent", Scenarios: []report.Scenario{sc("fuse/a", verdict.Error, false, "ERROR")}},
 			want: Result{Verdict: NotRun, Error: "no agent"},
 		},
 	}
@@ -209,8 +210,8 @@ func TestSuiteAndFiles(t *testing.T) {
 		{Name: "03-n", Subject: "n", ExpectKilledBy: []string{"ext4/c"}},
 	}
 	f := &fakeRunner{asked: map[string][]string{}, runs: map[string]Run{
-		"01-k": {Stage: StageRun, Scenarios: []report.Scenario{sc("fuse/a", report.Fail, false, "")}},
-		"02-s": {Stage: StageRun, Scenarios: []report.Scenario{sc("xfs/d", report.Pass, true, "")}},
+		"01-k": {Stage: StageRun, Scenarios: []report.Scenario{sc("fuse/a", verdict.Fail, false, "")}},
+		"02-s": {Stage: StageRun, Scenarios: []report.Scenario{sc("xfs/d", verdict.Pass, true, "")}},
 		"03-n": {Stage: StageBuild, Err: "error: implicit declaration"},
 	}}
 	var log strings.Builder

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"dioharness/harness/verdict"
 )
 
 // outcome is how a test case counts in JUnit and in the table summary.
@@ -27,8 +29,8 @@ const (
 type testCase struct {
 	class     string
 	name      string
-	verdict   Verdict
-	expected  Verdict
+	verdict   verdict.Verdict
+	expected  verdict.Verdict
 	directive string // KTAP directive, shown beside the verdict
 	timed     bool   // duration is meaningful
 	duration  time.Duration
@@ -48,13 +50,13 @@ func cases(r Run) []testCase {
 	}
 	if r.Infra != "" {
 		out = append(out, testCase{
-			class: harnessClass, name: infraCase, verdict: Error, expected: Pass,
+			class: harnessClass, name: infraCase, verdict: verdict.Error, expected: verdict.Pass,
 			outcome: failed, message: firstLine(r.Infra), detail: strings.Split(r.Infra, "\n"),
 		})
 	}
 	if n := len(r.KernelReports); n > 0 {
 		out = append(out, testCase{
-			class: harnessClass, name: kernelReportsCase, verdict: Fail, expected: Pass,
+			class: harnessClass, name: kernelReportsCase, verdict: verdict.Fail, expected: verdict.Pass,
 			outcome: failed, message: plural(n, "kernel report"), detail: r.KernelReports,
 		})
 	}
@@ -68,17 +70,17 @@ func scenarioCase(s Scenario) testCase {
 		timed: true, duration: s.Duration, attempts: s.Attempts, detail: s.Detail,
 	}
 	switch {
-	case s.Verdict == Skip:
+	case s.Verdict == verdict.Skip:
 		c.outcome, c.message = skipped, orDefault(s.Reason, "skipped")
-	case s.Verdict == Error:
+	case s.Verdict == verdict.Error:
 		c.outcome, c.message = errored, orDefault(s.Reason, "scenario error")
-	case s.Verdict != Pass && s.Verdict != Fail:
+	case s.Verdict != verdict.Pass && s.Verdict != verdict.Fail:
 		c.outcome, c.message = errored, fmt.Sprintf("unknown verdict %q", s.Verdict)
-	case s.Matches && s.Verdict == Fail:
+	case s.Matches && s.Verdict == verdict.Fail:
 		c.outcome, c.note = passed, expectedFailure(s)
 	case s.Matches:
 		c.outcome = passed
-	case s.Verdict == Pass:
+	case s.Verdict == verdict.Pass:
 		c.outcome, c.message = failed, fmt.Sprintf("unexpected pass (expected %s)", s.Expected)
 	case s.Directive == "TIMEOUT":
 		c.outcome, c.message = failed, fmt.Sprintf("timed out (expected %s)", s.Expected)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"dioharness/harness/kbase"
+	"dioharness/harness/verdict"
 )
 
 // runJSON is the stable summary.json schema of a Run.
@@ -30,17 +31,17 @@ type runJSON struct {
 
 // scenarioJSON is the stable JSON schema of a Scenario.
 type scenarioJSON struct {
-	Name       string   `json:"name"`
-	Area       string   `json:"area"`
-	Verdict    Verdict  `json:"verdict"`
-	Expected   Verdict  `json:"expected"`
-	Matches    bool     `json:"matches"`
-	Directive  string   `json:"directive"`
-	Reason     string   `json:"reason"`
-	Why        string   `json:"why"`
-	DurationMS int64    `json:"duration_ms"`
-	Attempts   int      `json:"attempts"`
-	Detail     []string `json:"detail"`
+	Name       string          `json:"name"`
+	Area       string          `json:"area"`
+	Verdict    verdict.Verdict `json:"verdict"`
+	Expected   verdict.Verdict `json:"expected"`
+	Matches    bool            `json:"matches"`
+	Directive  string          `json:"directive"`
+	Reason     string          `json:"reason"`
+	Why        string          `json:"why"`
+	DurationMS int64           `json:"duration_ms"`
+	Attempts   int             `json:"attempts"`
+	Detail     []string        `json:"detail"`
 }
 
 // MarshalJSON encodes r with snake_case field names, durations in whole
@@ -69,8 +70,16 @@ func (r *Run) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
+	var flavour kbase.Flavour
+	if j.Flavour != "" {
+		f, err := kbase.ParseFlavour(j.Flavour)
+		if err != nil {
+			return err
+		}
+		flavour = f
+	}
 	*r = Run{
-		Variant:       kbase.Variant{Base: j.Base, Flavour: kbase.Flavour(j.Flavour)},
+		Variant:       kbase.Variant{Base: j.Base, Flavour: flavour},
 		Kernel:        j.Kernel,
 		Source:        j.Source,
 		Note:          j.Note,

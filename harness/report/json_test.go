@@ -10,13 +10,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"dioharness/harness/kbase"
+	"dioharness/harness/verdict"
 )
 
 func TestWriteJSONGolden(t *testing.T) {
 	run := Run{
 		Variant: kbase.Variant{Base: "v6.12", Flavour: kbase.Base}, Note: "linux-source-6.12 6.12.110-1~deb12u1 is no longer served", Kernel: "6.9.0", Started: started, Duration: ms(2500),
 		Scenarios: []Scenario{
-			{Name: "mmap_race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Directive: "XFAIL", Reason: "UAF",
+			{Name: "mmap_race", Area: "mm", Verdict: verdict.Fail, Expected: verdict.Fail, Matches: true, Directive: "XFAIL", Reason: "UAF",
 				Why: "missing lock", Duration: ms(1234), Attempts: 2, Detail: []string{"<TASK>"}},
 		},
 	}
@@ -125,11 +126,21 @@ func TestLoadRunErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"flavour": 3}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	flavour := filepath.Join(dir, "flavour.json")
+	if err := os.WriteFile(flavour, []byte(`{"base": "v7.3", "flavour": "vanilla"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	word := filepath.Join(dir, "verdict.json")
+	if err := os.WriteFile(word, []byte(`{"flavour": "base", "scenarios": [{"name": "a", "verdict": "passed"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, path, wantSub string
 	}{
 		{"missing file", filepath.Join(dir, "nope.json"), "nope.json"},
 		{"wrong type", bad, "bad.json"},
+		{"unknown flavour", flavour, `unknown kernel flavour "vanilla"`},
+		{"unknown verdict", word, `unknown verdict "passed"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

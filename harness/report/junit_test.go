@@ -9,17 +9,18 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"dioharness/harness/kbase"
+	"dioharness/harness/verdict"
 )
 
 func TestWriteJUnitGolden(t *testing.T) {
 	run := Run{
 		Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Kernel: "6.9.0-dio", Started: started, Duration: ms(4321),
 		Scenarios: []Scenario{
-			{Name: "mmap_race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Why: "bug 1",
+			{Name: "mmap_race", Area: "mm", Verdict: verdict.Fail, Expected: verdict.Fail, Matches: true, Why: "bug 1",
 				Duration: ms(1200), Attempts: 1, Detail: []string{"KASAN <report>"}},
-			{Name: "splice", Area: "fs", Verdict: Fail, Expected: Pass, Reason: "EINVAL", Attempts: 2,
+			{Name: "splice", Area: "fs", Verdict: verdict.Fail, Expected: verdict.Pass, Reason: "EINVAL", Attempts: 2,
 				Detail: []string{"step 1", "step 2"}},
-			{Name: "iommu", Area: "iommu", Verdict: Skip, Expected: Pass, Reason: "no IOMMU", Attempts: 1},
+			{Name: "iommu", Area: "iommu", Verdict: verdict.Skip, Expected: verdict.Pass, Reason: "no IOMMU", Attempts: 1},
 		},
 		Infra: "serial channel closed",
 	}
@@ -79,7 +80,7 @@ func TestWriteJUnitRoundTrip(t *testing.T) {
 		{
 			name: "console garbage is made valid XML",
 			run: Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, KernelReports: []string{"BUG: \x00\x1b[31mred\x1b[0m ]]> & <"}, Scenarios: []Scenario{
-				{Name: "a\"b<c>", Area: "x&y", Verdict: Error, Reason: "bad \x07 bell", Detail: []string{"\xff\xfe not utf-8"}},
+				{Name: "a\"b<c>", Area: "x&y", Verdict: verdict.Error, Reason: "bad \x07 bell", Detail: []string{"\xff\xfe not utf-8"}},
 			}},
 			want:    []string{"x&y/a\"b<c>:error", "harness/kernel-reports:failure"},
 			garbage: true,
@@ -134,9 +135,9 @@ func TestWriteJUnitRoundTrip(t *testing.T) {
 // verdict in system-out.
 func TestJUnitDirectives(t *testing.T) {
 	run := Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, Scenarios: []Scenario{
-		{Name: "x", Area: "fuse", Verdict: Fail, Expected: Fail, Matches: true, Directive: "XFAIL", Why: "w", Reason: "r", Attempts: 1},
-		{Name: "y", Area: "fuse", Verdict: Pass, Expected: Fail, Directive: "XPASS", Why: "w", Attempts: 1},
-		{Name: "z", Area: "harness", Verdict: Fail, Expected: Pass, Directive: "TIMEOUT", Reason: "killed by the host after 1m0s", Attempts: 1},
+		{Name: "x", Area: "fuse", Verdict: verdict.Fail, Expected: verdict.Fail, Matches: true, Directive: "XFAIL", Why: "w", Reason: "r", Attempts: 1},
+		{Name: "y", Area: "fuse", Verdict: verdict.Pass, Expected: verdict.Fail, Directive: "XPASS", Why: "w", Attempts: 1},
+		{Name: "z", Area: "harness", Verdict: verdict.Fail, Expected: verdict.Pass, Directive: "TIMEOUT", Reason: "killed by the host after 1m0s", Attempts: 1},
 	}}
 	var b strings.Builder
 	if err := WriteJUnit(&b, run); err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"dioharness/harness/kbase"
+	"dioharness/harness/verdict"
 )
 
 // Matrix puts runs side by side, scenario by scenario: one column per
@@ -47,12 +48,12 @@ type MatrixRow struct {
 
 // Cell is a scenario's outcome on one kernel.
 type Cell struct {
-	// Verdict is the verdict, or Missing when the run lacks the
+	// Verdict is the verdict, or verdict.Missing when the run lacks the
 	// scenario.
-	Verdict Verdict
+	Verdict verdict.Verdict
 	// Expected is the declared verdict ("" when missing) and Why its
 	// reason when a failure is declared.
-	Expected Verdict
+	Expected verdict.Verdict
 	Why      string
 	// Matches is the run's Scenario.Matches; false when missing.
 	Matches bool
@@ -76,7 +77,7 @@ func (r MatrixRow) Why(cols []Column) string {
 	var order []string
 	where := map[string][]string{}
 	for i, c := range r.Cells {
-		if c.Expected != Fail || c.Why == "" {
+		if c.Expected != verdict.Fail || c.Why == "" {
 			continue
 		}
 		if _, ok := where[c.Why]; !ok {
@@ -92,7 +93,7 @@ func (r MatrixRow) Why(cols []Column) string {
 }
 
 // BuildMatrix lines up runs by scenario name. A scenario absent from a
-// run is Missing there and does not match. If a name repeats within a
+// run is verdict.Missing there and does not match. If a name repeats within a
 // run (REPEAT), its first occurrence is used.
 func BuildMatrix(runs ...Run) Matrix {
 	m := Matrix{}
@@ -114,7 +115,7 @@ func BuildMatrix(runs ...Run) Matrix {
 				index[s.Name] = i
 				cells := make([]Cell, len(runs))
 				for j := range cells {
-					cells[j] = Cell{Verdict: Missing}
+					cells[j] = Cell{Verdict: verdict.Missing}
 				}
 				m.Rows = append(m.Rows, MatrixRow{Name: s.Name, Area: s.Area, Cells: cells})
 			}
@@ -149,7 +150,7 @@ type matrixCounts struct {
 	Scenarios   int `json:"scenarios"`
 	Matching    int `json:"matching"`
 	Mismatching int `json:"mismatching"`
-	// Missing counts, per column label, the scenarios a run lacks.
+	// verdict.Missing counts, per column label, the scenarios a run lacks.
 	Missing map[string]int `json:"missing"`
 }
 
@@ -163,7 +164,7 @@ func (m Matrix) counts() matrixCounts {
 			c.Mismatching++
 		}
 		for i, cell := range r.Cells {
-			if cell.Verdict == Missing {
+			if cell.Verdict == verdict.Missing {
 				c.Missing[m.Columns[i].Label()]++
 			}
 		}
@@ -192,7 +193,7 @@ func (m Matrix) Select(base string) Matrix {
 		present := false
 		for _, i := range keep {
 			nr.Cells = append(nr.Cells, r.Cells[i])
-			present = present || r.Cells[i].Verdict != Missing
+			present = present || r.Cells[i].Verdict != verdict.Missing
 		}
 		if present {
 			out.Rows = append(out.Rows, nr)

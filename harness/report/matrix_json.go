@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"dioharness/harness/kbase"
+	"dioharness/harness/verdict"
 )
 
 // matrixJSON is the stable JSON schema of a Matrix.
@@ -40,12 +41,12 @@ type matrixRowJSON struct {
 
 // cellJSON is a scenario's outcome on one kernel.
 type cellJSON struct {
-	Kernel   string  `json:"kernel"`
-	Verdict  Verdict `json:"verdict"`
-	Expected Verdict `json:"expected"`
-	Why      string  `json:"why"`
-	Matches  bool    `json:"matches"`
-	Attempts int     `json:"attempts"`
+	Kernel   string          `json:"kernel"`
+	Verdict  verdict.Verdict `json:"verdict"`
+	Expected verdict.Verdict `json:"expected"`
+	Why      string          `json:"why"`
+	Matches  bool            `json:"matches"`
+	Attempts int             `json:"attempts"`
 }
 
 // WriteMatrixJSON writes m as indented JSON: overall ok, one entry per

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"dioharness/harness/verdict"
 )
 
 // Markers used in the Markdown matrix.
@@ -54,7 +56,7 @@ func matrixMarkdown(m Matrix) string {
 		var att []string
 		for _, c := range r.Cells {
 			fmt.Fprintf(&b, " %s |", verdictCell(c))
-			if c.Verdict == Missing {
+			if c.Verdict == verdict.Missing {
 				att = append(att, "-")
 			} else {
 				att = append(att, strconv.Itoa(c.Attempts))

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"dioharness/harness/kbase"
+	"dioharness/harness/verdict"
 )
 
 var (
@@ -29,17 +30,17 @@ func TestBuildMatrix(t *testing.T) {
 			name: "bug reproduces on base and is fixed on patched",
 			runs: []Run{
 				{Variant: v73base, Kernel: "b", Scenarios: []Scenario{
-					{Name: "race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Why: "no lock", Attempts: 1},
+					{Name: "race", Area: "mm", Verdict: verdict.Fail, Expected: verdict.Fail, Matches: true, Why: "no lock", Attempts: 1},
 				}},
 				{Variant: v73patched, Kernel: "p", Source: "Debian linux-source-7.3 7.3.4-1~bpo13+1", Scenarios: []Scenario{
-					{Name: "race", Area: "mm", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 3},
+					{Name: "race", Area: "mm", Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 3},
 				}},
 			},
 			want: Matrix{
 				Columns: []Column{{Variant: v73base, Kernel: "b"}, {Variant: v73patched, Kernel: "p", Source: "Debian linux-source-7.3 7.3.4-1~bpo13+1"}},
 				Rows: []MatrixRow{{Name: "race", Area: "mm", Cells: []Cell{
-					{Verdict: Fail, Expected: Fail, Why: "no lock", Matches: true, Attempts: 1},
-					{Verdict: Pass, Expected: Pass, Matches: true, Attempts: 3},
+					{Verdict: verdict.Fail, Expected: verdict.Fail, Why: "no lock", Matches: true, Attempts: 1},
+					{Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 3},
 				}}},
 			},
 			wantOK:         true,
@@ -48,19 +49,19 @@ func TestBuildMatrix(t *testing.T) {
 		{
 			name: "four kernels, scenarios missing on some, order kept",
 			runs: []Run{
-				{Variant: v73base, Scenarios: []Scenario{{Name: "only_73", Area: "fs", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}, {Name: "all", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}}},
-				{Variant: v73patched, Scenarios: []Scenario{{Name: "all", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}}},
-				{Variant: v612base, Scenarios: []Scenario{{Name: "all", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}, {Name: "only_612", Area: "net", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 2}}},
-				{Variant: v612patched, Scenarios: []Scenario{{Name: "all", Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}}},
+				{Variant: v73base, Scenarios: []Scenario{{Name: "only_73", Area: "fs", Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 1}, {Name: "all", Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 1}}},
+				{Variant: v73patched, Scenarios: []Scenario{{Name: "all", Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 1}}},
+				{Variant: v612base, Scenarios: []Scenario{{Name: "all", Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 1}, {Name: "only_612", Area: "net", Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 2}}},
+				{Variant: v612patched, Scenarios: []Scenario{{Name: "all", Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 1}}},
 			},
 			want: Matrix{
 				Columns: []Column{{Variant: v73base}, {Variant: v73patched}, {Variant: v612base}, {Variant: v612patched}},
 				Rows: []MatrixRow{
-					{Name: "only_73", Area: "fs", Cells: []Cell{{Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}, {Verdict: Missing}, {Verdict: Missing}, {Verdict: Missing}}},
+					{Name: "only_73", Area: "fs", Cells: []Cell{{Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 1}, {Verdict: verdict.Missing}, {Verdict: verdict.Missing}, {Verdict: verdict.Missing}}},
 					{Name: "all", Cells: []Cell{
-						{Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}, {Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1},
-						{Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}, {Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1}}},
-					{Name: "only_612", Area: "net", Cells: []Cell{{Verdict: Missing}, {Verdict: Missing}, {Verdict: Pass, Expected: Pass, Matches: true, Attempts: 2}, {Verdict: Missing}}},
+						{Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 1}, {Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 1},
+						{Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 1}, {Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 1}}},
+					{Name: "only_612", Area: "net", Cells: []Cell{{Verdict: verdict.Missing}, {Verdict: verdict.Missing}, {Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 2}, {Verdict: verdict.Missing}}},
 				},
 			},
 			wantRowMatches: []bool{false, true, false},
@@ -69,13 +70,13 @@ func TestBuildMatrix(t *testing.T) {
 			name: "duplicate names use the first occurrence; run problems are carried",
 			runs: []Run{
 				{Variant: v73base, Infra: "lost serial", KernelReports: []string{"BUG: a", "WARNING: b"}, Scenarios: []Scenario{
-					{Name: "x", Verdict: Fail, Expected: Fail, Matches: true, Attempts: 1},
-					{Name: "x", Verdict: Pass, Expected: Fail, Attempts: 9},
+					{Name: "x", Verdict: verdict.Fail, Expected: verdict.Fail, Matches: true, Attempts: 1},
+					{Name: "x", Verdict: verdict.Pass, Expected: verdict.Fail, Attempts: 9},
 				}},
 			},
 			want: Matrix{
 				Columns: []Column{{Variant: v73base, Infra: "lost serial", KernelReports: 2}},
-				Rows:    []MatrixRow{{Name: "x", Cells: []Cell{{Verdict: Fail, Expected: Fail, Matches: true, Attempts: 1}}}},
+				Rows:    []MatrixRow{{Name: "x", Cells: []Cell{{Verdict: verdict.Fail, Expected: verdict.Fail, Matches: true, Attempts: 1}}}},
 			},
 			wantRowMatches: []bool{true},
 		},
@@ -103,10 +104,10 @@ func TestBuildMatrix(t *testing.T) {
 
 func TestMatrixWhyAndSelect(t *testing.T) {
 	m := BuildMatrix(
-		Run{Variant: v73base, Scenarios: []Scenario{{Name: "fix", Verdict: Fail, Expected: Fail, Why: "bug", Matches: true}}},
-		Run{Variant: v73patched, Scenarios: []Scenario{{Name: "fix", Verdict: Pass, Expected: Pass, Matches: true}}},
-		Run{Variant: v612base, Scenarios: []Scenario{{Name: "fix", Verdict: Fail, Expected: Fail, Why: "bug", Matches: true}}},
-		Run{Variant: v612patched, Scenarios: []Scenario{{Name: "fix", Verdict: Fail, Expected: Fail, Why: "not backported", Matches: true}}},
+		Run{Variant: v73base, Scenarios: []Scenario{{Name: "fix", Verdict: verdict.Fail, Expected: verdict.Fail, Why: "bug", Matches: true}}},
+		Run{Variant: v73patched, Scenarios: []Scenario{{Name: "fix", Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true}}},
+		Run{Variant: v612base, Scenarios: []Scenario{{Name: "fix", Verdict: verdict.Fail, Expected: verdict.Fail, Why: "bug", Matches: true}}},
+		Run{Variant: v612patched, Scenarios: []Scenario{{Name: "fix", Verdict: verdict.Fail, Expected: verdict.Fail, Why: "not backported", Matches: true}}},
 	)
 	if got, want := m.Rows[0].Why(m.Columns), "v7.3 base, v6.12 base: bug; v6.12 patched: not backported"; got != want {
 		t.Errorf("Why = %q, want %q", got, want)
@@ -157,8 +158,8 @@ func TestWriteMatrixMarkdown(t *testing.T) {
 			m: Matrix{
 				Columns: []Column{{Variant: v612base, Kernel: "6.12.117", Note: "6.12.110 is no longer served"}, {Variant: v612patched, Infra: "boot timeout"}},
 				Rows: []MatrixRow{{Name: "a|b", Area: "mm", Cells: []Cell{
-					{Verdict: Fail, Expected: Fail, Why: "line 1\nline 2 | more", Matches: true, Attempts: 1},
-					{Verdict: Pass, Expected: Pass, Matches: true, Attempts: 1},
+					{Verdict: verdict.Fail, Expected: verdict.Fail, Why: "line 1\nline 2 | more", Matches: true, Attempts: 1},
+					{Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 1},
 				}}},
 			},
 			want: "Kernels:\n\n- **v6.12 base**: `6.12.117` (6.12.110 is no longer served)\n- **v6.12 patched**: unknown\n" + `
@@ -191,8 +192,8 @@ func TestWriteMatrixMarkdown(t *testing.T) {
 
 func TestWriteMatrixMarkdownOK(t *testing.T) {
 	m := BuildMatrix(
-		Run{Variant: v73base, Scenarios: []Scenario{{Name: "a", Verdict: Fail, Expected: Fail, Matches: true}}},
-		Run{Variant: v73patched, Scenarios: []Scenario{{Name: "a", Verdict: Pass, Expected: Pass, Matches: true}}},
+		Run{Variant: v73base, Scenarios: []Scenario{{Name: "a", Verdict: verdict.Fail, Expected: verdict.Fail, Matches: true}}},
+		Run{Variant: v73patched, Scenarios: []Scenario{{Name: "a", Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true}}},
 	)
 	var b strings.Builder
 	if err := WriteMatrixMarkdown(&b, m); err != nil {
@@ -205,7 +206,7 @@ func TestWriteMatrixMarkdownOK(t *testing.T) {
 
 func TestWriteMatrixJSON(t *testing.T) {
 	m := BuildMatrix(
-		Run{Variant: v73base, Kernel: "b", Source: "Debian linux-source-7.3 7.3.4-1~bpo13+1", Scenarios: []Scenario{{Name: "race", Area: "mm", Verdict: Fail, Expected: Fail, Matches: true, Why: "no lock", Attempts: 1}}},
+		Run{Variant: v73base, Kernel: "b", Source: "Debian linux-source-7.3 7.3.4-1~bpo13+1", Scenarios: []Scenario{{Name: "race", Area: "mm", Verdict: verdict.Fail, Expected: verdict.Fail, Matches: true, Why: "no lock", Attempts: 1}}},
 		Run{Variant: v73patched, Kernel: "p", KernelReports: []string{"WARNING: x"}},
 	)
 	want := `{

@@ -5,18 +5,7 @@ import (
 	"time"
 
 	"dioharness/harness/kbase"
-)
-
-// Verdict is the outcome of a scenario.
-type Verdict string
-
-// Verdicts. Missing only appears in a Matrix.
-const (
-	Pass    Verdict = "pass"
-	Fail    Verdict = "fail"
-	Skip    Verdict = "skip"
-	Error   Verdict = "error"
-	Missing Verdict = "missing"
+	"dioharness/harness/verdict"
 )
 
 // Run is the outcome of one harness run against one kernel.
@@ -56,10 +45,10 @@ type Scenario struct {
 	Name string
 	// Area groups scenarios (e.g. "mm", "fs"); JUnit classname.
 	Area string
-	// Verdict is Pass, Fail, Skip or Error.
-	Verdict Verdict
-	// Expected is the declared verdict for this flavour: Pass or Fail.
-	Expected Verdict
+	// Verdict is verdict.Pass, verdict.Fail, verdict.Skip or verdict.Error.
+	Verdict verdict.Verdict
+	// Expected is the declared verdict for this flavour: verdict.Pass or verdict.Fail.
+	Expected verdict.Verdict
 	// Matches reports whether Verdict satisfies the declaration, as
 	// decided by the harness.
 	Matches bool

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"dioharness/harness/verdict"
 )
 
 func TestTotals(t *testing.T) {
@@ -18,8 +20,8 @@ func TestTotals(t *testing.T) {
 		{
 			name: "expected failure counts as passed, unexpected pass as failed",
 			run: Run{Scenarios: []Scenario{
-				{Name: "a", Verdict: Fail, Expected: Fail, Matches: true},
-				{Name: "b", Verdict: Pass, Expected: Fail},
+				{Name: "a", Verdict: verdict.Fail, Expected: verdict.Fail, Matches: true},
+				{Name: "b", Verdict: verdict.Pass, Expected: verdict.Fail},
 			}},
 			want: Totals{Passed: 1, Failed: 1},
 		},
@@ -27,7 +29,7 @@ func TestTotals(t *testing.T) {
 			name: "unknown verdict and error count as failed",
 			run: Run{Scenarios: []Scenario{
 				{Name: "a", Verdict: "weird", Matches: true},
-				{Name: "b", Verdict: Error, Matches: true},
+				{Name: "b", Verdict: verdict.Error, Matches: true},
 			}},
 			want: Totals{Failed: 2},
 		},

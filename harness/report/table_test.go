@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"dioharness/harness/kbase"
+	"dioharness/harness/verdict"
 )
 
 func TestWriteTable(t *testing.T) {
@@ -49,7 +50,7 @@ failures (!):
 		{
 			name: "odd names stay on one row",
 			run: Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Duration: ms(1), Scenarios: []Scenario{
-				{Name: "tab\tname", Verdict: Fail, Expected: Pass, Reason: "line1\nline2"},
+				{Name: "tab\tname", Verdict: verdict.Fail, Expected: verdict.Pass, Reason: "line1\nline2"},
 			}},
 			want: `dioharness v7.3/patched run, took 1ms
 SCENARIO  AREA  VERDICT  EXPECTED  TIME

@@ -9,6 +9,7 @@ import (
 
 	"dioharness/harness/bench"
 	"dioharness/harness/report"
+	"dioharness/harness/verdict"
 )
 
 // view is what the template reads.
@@ -128,7 +129,7 @@ func scenarioOf(runs []report.Run, i int, name string) (report.Scenario, bool) {
 }
 
 func cell(c report.Cell, s report.Scenario, have bool) cellView {
-	if c.Verdict == report.Missing {
+	if c.Verdict == verdict.Missing {
 		return cellView{Text: "missing", Class: "missing", Title: "not in this run"}
 	}
 	text := string(c.Verdict)
@@ -150,7 +151,7 @@ func cell(c report.Cell, s report.Scenario, have bool) cellView {
 
 // verdictText qualifies a verdict with its KTAP directive as the table
 // report does ("fail XFAIL").
-func verdictText(v report.Verdict, directive string) string {
+func verdictText(v verdict.Verdict, directive string) string {
 	switch directive {
 	case "", "SKIP", "ERROR":
 		return string(v)

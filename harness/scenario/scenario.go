@@ -14,13 +14,7 @@ import (
 	"time"
 
 	"dioharness/harness/kbase"
-)
-
-// Verdicts of one scenario run.
-const (
-	Pass = "pass"
-	Fail = "fail"
-	Skip = "skip"
+	"dioharness/harness/verdict"
 )
 
 // Scenario is one entry of the catalogue.
@@ -67,7 +61,7 @@ type Kernel struct {
 
 // Expectation is a declared verdict and, for a failure, why.
 type Expectation struct {
-	Verdict string // Pass or Fail
+	Verdict verdict.Verdict // Pass or Fail
 	Why     string
 }
 
@@ -75,20 +69,20 @@ type Expectation struct {
 // held to a kernel with every patch: its declaration is the patched one.
 func (s Scenario) Expected(k Kernel) Expectation {
 	if why, ok := s.Differs[k.Variant.Base]; ok {
-		return Expectation{Verdict: Fail, Why: why}
+		return Expectation{Verdict: verdict.Fail, Why: why}
 	}
 	if s.Patch == "" {
-		return Expectation{Verdict: Pass}
+		return Expectation{Verdict: verdict.Pass}
 	}
 	switch k.Variant.Flavour {
 	case kbase.Base:
-		return Expectation{Verdict: Fail, Why: s.FailsOnBase}
+		return Expectation{Verdict: verdict.Fail, Why: s.FailsOnBase}
 	case kbase.Patched:
 		if !slices.Contains(k.Patches, s.Patch) {
-			return Expectation{Verdict: Fail, Why: fmt.Sprintf("the %s series does not carry %q: %s", k.Variant.Base, s.Patch, s.FailsOnBase)}
+			return Expectation{Verdict: verdict.Fail, Why: fmt.Sprintf("the %s series does not carry %q: %s", k.Variant.Base, s.Patch, s.FailsOnBase)}
 		}
 	}
-	return Expectation{Verdict: Pass}
+	return Expectation{Verdict: verdict.Pass}
 }
 
 // Catalogue is an ordered set of scenarios.

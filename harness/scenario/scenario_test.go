@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"dioharness/harness/kbase"
+	"dioharness/harness/verdict"
 )
 
 func TestLookup(t *testing.T) {
@@ -82,15 +83,15 @@ func TestRunVerdicts(t *testing.T) {
 	tests := []struct {
 		name   string
 		body   func(*T)
-		want   string
+		want   verdict.Verdict
 		reason string
 	}{
-		{"pass", func(t *T) { t.Logf("fine") }, Pass, ""},
-		{"fatal", func(t *T) { t.Fatalf("boom %d", 1); t.Errorf("not reached") }, Fail, "boom 1"},
-		{"error continues", func(t *T) { t.Errorf("first"); t.Errorf("second") }, Fail, "first"},
-		{"skip", func(t *T) { t.Skipf("no probe") }, Skip, "no probe"},
-		{"panic", func(t *T) { panic("oops") }, Fail, "panic: oops"},
-		{"cleanup error", func(t *T) { t.Cleanup(func() { t.Errorf("cleanup failed") }) }, Fail, "cleanup failed"},
+		{"pass", func(t *T) { t.Logf("fine") }, verdict.Pass, ""},
+		{"fatal", func(t *T) { t.Fatalf("boom %d", 1); t.Errorf("not reached") }, verdict.Fail, "boom 1"},
+		{"error continues", func(t *T) { t.Errorf("first"); t.Errorf("second") }, verdict.Fail, "first"},
+		{"skip", func(t *T) { t.Skipf("no probe") }, verdict.Skip, "no probe"},
+		{"panic", func(t *T) { panic("oops") }, verdict.Fail, "panic: oops"},
+		{"cleanup error", func(t *T) { t.Cleanup(func() { t.Errorf("cleanup failed") }) }, verdict.Fail, "cleanup failed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,14 +114,14 @@ func TestExpected(t *testing.T) {
 		k    Kernel
 		want Expectation
 	}{
-		{"no patch, base", Scenario{}, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}}, Expectation{Verdict: Pass}},
-		{"fix on base", fix, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}}, Expectation{Verdict: Fail, Why: "bug"}},
-		{"fix on patched with it", fix, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Patches: with}, Expectation{Verdict: Pass}},
+		{"no patch, base", Scenario{}, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}}, Expectation{Verdict: verdict.Pass}},
+		{"fix on base", fix, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}}, Expectation{Verdict: verdict.Fail, Why: "bug"}},
+		{"fix on patched with it", fix, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Patches: with}, Expectation{Verdict: verdict.Pass}},
 		{"fix on patched without it", fix, Kernel{Variant: kbase.Variant{Base: "v6.12", Flavour: kbase.Patched}, Patches: []string{"iomap: x"}},
-			Expectation{Verdict: Fail, Why: `the v6.12 series does not carry "` + subject + `": bug`}},
-		{"fix on custom", fix, Kernel{Variant: kbase.Variant{Flavour: kbase.Custom}}, Expectation{Verdict: Pass}},
-		{"differs on its base", differs, Kernel{Variant: kbase.Variant{Base: "v6.12", Flavour: kbase.Patched}, Patches: with}, Expectation{Verdict: Fail, Why: "6.12 takes the lock exclusive"}},
-		{"differs elsewhere", differs, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}}, Expectation{Verdict: Pass}},
+			Expectation{Verdict: verdict.Fail, Why: `the v6.12 series does not carry "` + subject + `": bug`}},
+		{"fix on custom", fix, Kernel{Variant: kbase.Variant{Flavour: kbase.Custom}}, Expectation{Verdict: verdict.Pass}},
+		{"differs on its base", differs, Kernel{Variant: kbase.Variant{Base: "v6.12", Flavour: kbase.Patched}, Patches: with}, Expectation{Verdict: verdict.Fail, Why: "6.12 takes the lock exclusive"}},
+		{"differs elsewhere", differs, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}}, Expectation{Verdict: verdict.Pass}},
 	}
 	for _, tc := range tests {
 		if d := cmp.Diff(tc.want, tc.s.Expected(tc.k)); d != "" {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"dioharness/harness/verdict"
 )
 
 // T is handed to a scenario body. Like testing.T, Fatalf and Skipf end
@@ -29,8 +31,8 @@ type T struct {
 // Result is the outcome of one scenario run.
 type Result struct {
 	Name     string
-	Verdict  string // Pass, Fail or Skip
-	Reason   string // first failure or the skip reason
+	Verdict  verdict.Verdict // Pass, Fail or Skip
+	Reason   string          // first failure or the skip reason
 	Log      []string
 	Duration time.Duration
 	Attempts int
@@ -163,12 +165,12 @@ func run(ctx context.Context, s Scenario, env *Env) Result {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	r := Result{Name: s.Name, Verdict: Pass, Reason: t.reason, Log: t.log, Duration: time.Since(start), Attempts: t.attempts, TimedOut: timedOut}
+	r := Result{Name: s.Name, Verdict: verdict.Pass, Reason: t.reason, Log: t.log, Duration: time.Since(start), Attempts: t.attempts, TimedOut: timedOut}
 	switch {
 	case t.failed:
-		r.Verdict = Fail
+		r.Verdict = verdict.Fail
 	case t.skipped:
-		r.Verdict = Skip
+		r.Verdict = verdict.Skip
 	}
 	return r
 }
@@ -204,7 +206,7 @@ func RunAll(ctx context.Context, c Catalogue, env *Env, rep Reporter) int {
 	for _, s := range c {
 		rep.Start(s.Name)
 		r := run(ctx, s, env)
-		if r.Verdict == Fail {
+		if r.Verdict == verdict.Fail {
 			failed++
 		}
 		rep.Done(r)

@@ -11,6 +11,7 @@ import (
 	"dioharness/harness/kbase"
 	"dioharness/harness/kernel"
 	"dioharness/harness/report"
+	"dioharness/harness/verdict"
 )
 
 // The cover letter's test results sit between these lines; the harness
@@ -191,7 +192,7 @@ func MatrixText(m report.Matrix, subjects []string, proves map[string]string) st
 			for _, r := range byArea[a] {
 				var failing []string
 				for k, c := range r.Cells {
-					if c.Verdict != report.Pass && c.Matches {
+					if c.Verdict != verdict.Pass && c.Matches {
 						failing = append(failing, string(m.Columns[k].Variant.Flavour))
 					}
 				}
@@ -244,9 +245,9 @@ func MatrixText(m report.Matrix, subjects []string, proves map[string]string) st
 // passes on every patched one.
 func redGreen(m report.Matrix, r report.MatrixRow) bool {
 	for k, c := range r.Cells {
-		want := report.Pass
+		want := verdict.Pass
 		if m.Columns[k].Variant.Flavour == kbase.Base {
-			want = report.Fail
+			want = verdict.Fail
 		}
 		if c.Verdict != want {
 			return false

@@ -10,6 +10,7 @@ import (
 
 	"dioharness/harness/kbase"
 	"dioharness/harness/report"
+	"dioharness/harness/verdict"
 )
 
 // TestQuoteFSTests: the fstests section is added before the changelog
@@ -28,7 +29,7 @@ func TestQuoteFSTests(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := report.BuildMatrix(report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, Kernel: "k",
-		Scenarios: []report.Scenario{{Name: "fuse/a", Verdict: report.Pass, Expected: report.Pass, Matches: true}}})
+		Scenarios: []report.Scenario{{Name: "fuse/a", Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true}}})
 	if err := QuoteMatrix(dir, m, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"dioharness/harness/kbase"
 	"dioharness/harness/report"
+	"dioharness/harness/verdict"
 )
 
 func TestIdentityCheck(t *testing.T) {
@@ -62,9 +63,9 @@ func TestQuoteMatrix(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "series"), []byte("v2-0001-a.patch\nv2-0002-b.patch\n"), 0o644)
 	m := report.BuildMatrix(
 		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, Kernel: "7.3.4 abc", Source: "Debian linux-source-7.3 7.3.4-1~bpo13+1",
-			Scenarios: []report.Scenario{{Name: "fuse/a", Area: "fuse", Verdict: report.Fail, Expected: report.Fail, Matches: true}}},
+			Scenarios: []report.Scenario{{Name: "fuse/a", Area: "fuse", Verdict: verdict.Fail, Expected: verdict.Fail, Matches: true}}},
 		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Kernel: "7.3.4 def",
-			Scenarios: []report.Scenario{{Name: "fuse/a", Area: "fuse", Verdict: report.Pass, Expected: report.Pass, Matches: true}}},
+			Scenarios: []report.Scenario{{Name: "fuse/a", Area: "fuse", Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true}}},
 	)
 	if err := QuoteMatrix(dir, m, map[string]string{"fuse/a": "fuse: fix b"}); err != nil {
 		t.Fatal(err)
@@ -90,27 +91,27 @@ func TestQuoteMatrix(t *testing.T) {
 // TestMatrixText: scenarios of other series and areas are summarised per
 // area; what did not go as declared and kernel reports are named.
 func TestMatrixText(t *testing.T) {
-	sc := func(name, area string, v, exp report.Verdict) report.Scenario {
+	sc := func(name, area string, v, exp verdict.Verdict) report.Scenario {
 		return report.Scenario{Name: name, Area: area, Verdict: v, Expected: exp, Matches: v == exp}
 	}
 	m := report.BuildMatrix(
 		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, Kernel: "7.3.4 abc", KernelReports: []string{"WARNING: x"},
 			Scenarios: []report.Scenario{
-				sc("fuse/late", "fuse", report.Fail, report.Fail),
-				sc("fuse/own", "fuse", report.Fail, report.Fail),
-				sc("fuse/other", "fuse", report.Pass, report.Pass),
-				sc("fuse/skips", "fuse", report.Skip, report.Skip),
-				sc("ext4/iomap", "ext4", report.Fail, report.Fail),
-				sc("ext4/plain", "ext4", report.Pass, report.Pass),
+				sc("fuse/late", "fuse", verdict.Fail, verdict.Fail),
+				sc("fuse/own", "fuse", verdict.Fail, verdict.Fail),
+				sc("fuse/other", "fuse", verdict.Pass, verdict.Pass),
+				sc("fuse/skips", "fuse", verdict.Skip, verdict.Skip),
+				sc("ext4/iomap", "ext4", verdict.Fail, verdict.Fail),
+				sc("ext4/plain", "ext4", verdict.Pass, verdict.Pass),
 			}},
 		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Kernel: "7.3.4 def",
 			Scenarios: []report.Scenario{
-				sc("fuse/late", "fuse", report.Pass, report.Pass),
-				sc("fuse/own", "fuse", report.Pass, report.Pass),
-				sc("fuse/other", "fuse", report.Fail, report.Pass),
-				sc("fuse/skips", "fuse", report.Skip, report.Skip),
-				sc("ext4/iomap", "ext4", report.Pass, report.Pass),
-				sc("ext4/plain", "ext4", report.Pass, report.Pass),
+				sc("fuse/late", "fuse", verdict.Pass, verdict.Pass),
+				sc("fuse/own", "fuse", verdict.Pass, verdict.Pass),
+				sc("fuse/other", "fuse", verdict.Fail, verdict.Pass),
+				sc("fuse/skips", "fuse", verdict.Skip, verdict.Skip),
+				sc("ext4/iomap", "ext4", verdict.Pass, verdict.Pass),
+				sc("ext4/plain", "ext4", verdict.Pass, verdict.Pass),
 			}},
 	)
 	got := MatrixText(m, []string{"fuse: fix a", "fuse: fix b"}, map[string]string{"fuse/late": "fuse: fix b", "fuse/own": "fuse: fix a", "fuse/skips": "fuse: fix b", "ext4/iomap": "iomap: fix"})

@@ -19,6 +19,7 @@ import (
 	"dioharness/harness/ktap"
 	"dioharness/harness/report"
 	"dioharness/harness/scenario"
+	"dioharness/harness/verdict"
 	"dioharness/harness/vm"
 )
 
@@ -534,20 +535,20 @@ func TestScenarioResult(t *testing.T) {
 		want report.Scenario
 	}{
 		{"pass", plain, ktap.Result{Status: ktap.Pass},
-			report.Scenario{Name: "fuse/a", Area: "fuse", Verdict: report.Pass, Expected: report.Pass, Matches: true, Attempts: 1}},
+			report.Scenario{Name: "fuse/a", Area: "fuse", Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true, Attempts: 1}},
 		{"xfail", declared, ktap.Result{Status: ktap.Pass, Directive: ktap.DirXFail, Reason: "why", Diag: []string{"start fuse/a", "attempts: 3", "failure: EIO"}},
-			report.Scenario{Name: "fuse/a", Area: "fuse", Verdict: report.Fail, Expected: report.Fail, Matches: true, Directive: "XFAIL",
+			report.Scenario{Name: "fuse/a", Area: "fuse", Verdict: verdict.Fail, Expected: verdict.Fail, Matches: true, Directive: "XFAIL",
 				Why: "why", Reason: "as declared: why (EIO)", Attempts: 3, Detail: []string{"attempts: 3", "failure: EIO"}}},
 		{"xpass", declared, ktap.Result{Status: ktap.Pass, Directive: ktap.DirXPass, Reason: "why"},
-			report.Scenario{Name: "fuse/a", Area: "fuse", Verdict: report.Pass, Expected: report.Fail, Directive: "XPASS", Why: "why", Reason: "why", Attempts: 1}},
+			report.Scenario{Name: "fuse/a", Area: "fuse", Verdict: verdict.Pass, Expected: verdict.Fail, Directive: "XPASS", Why: "why", Reason: "why", Attempts: 1}},
 		{"plain not ok never matches, even when a failure is declared", declared, ktap.Result{Status: ktap.Fail, Reason: "kernel report: BUG"},
-			report.Scenario{Name: "fuse/a", Area: "fuse", Verdict: report.Fail, Expected: report.Fail, Why: "why", Reason: "kernel report: BUG", Attempts: 1}},
+			report.Scenario{Name: "fuse/a", Area: "fuse", Verdict: verdict.Fail, Expected: verdict.Fail, Why: "why", Reason: "kernel report: BUG", Attempts: 1}},
 		{"skip", plain, ktap.Result{Status: ktap.Skip, Directive: ktap.DirSkip, Reason: "no LKDTM"},
-			report.Scenario{Name: "fuse/a", Area: "fuse", Verdict: report.Skip, Expected: report.Pass, Matches: true, Directive: "SKIP", Reason: "no LKDTM", Attempts: 1}},
+			report.Scenario{Name: "fuse/a", Area: "fuse", Verdict: verdict.Skip, Expected: verdict.Pass, Matches: true, Directive: "SKIP", Reason: "no LKDTM", Attempts: 1}},
 		{"timeout", plain, ktap.Result{Status: ktap.Fail, Directive: ktap.DirTimeout, Reason: "killed"},
-			report.Scenario{Name: "fuse/a", Area: "fuse", Verdict: report.Fail, Expected: report.Pass, Directive: "TIMEOUT", Reason: "killed", Attempts: 1}},
+			report.Scenario{Name: "fuse/a", Area: "fuse", Verdict: verdict.Fail, Expected: verdict.Pass, Directive: "TIMEOUT", Reason: "killed", Attempts: 1}},
 		{"error", plain, ktap.Result{Status: ktap.Fail, Directive: ktap.DirError, Reason: "not run"},
-			report.Scenario{Name: "fuse/a", Area: "fuse", Verdict: report.Error, Expected: report.Pass, Directive: "ERROR", Reason: "not run", Attempts: 1}},
+			report.Scenario{Name: "fuse/a", Area: "fuse", Verdict: verdict.Error, Expected: verdict.Pass, Directive: "ERROR", Reason: "not run", Attempts: 1}},
 	}
 	for _, tc := range tests {
 		if d := cmp.Diff(tc.want, scenarioResult(tc.e, "fuse", tc.r)); d != "" {

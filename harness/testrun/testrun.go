@@ -29,6 +29,7 @@ import (
 	"dioharness/harness/report"
 	"dioharness/harness/scenario"
 	"dioharness/harness/shard"
+	"dioharness/harness/verdict"
 	"dioharness/harness/vm"
 )
 
@@ -355,7 +356,7 @@ func expectations(sel scenario.Catalogue, k scenario.Kernel) guestproto.Expect {
 	}
 	return func(name string) (bool, string) {
 		e := byName[name].Expected(k)
-		return e.Verdict == scenario.Fail, e.Why
+		return e.Verdict == verdict.Fail, e.Why
 	}
 }
 

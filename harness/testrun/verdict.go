@@ -7,6 +7,7 @@ import (
 	"dioharness/harness/guestproto"
 	"dioharness/harness/ktap"
 	"dioharness/harness/report"
+	"dioharness/harness/verdict"
 )
 
 // hostResult is the host's final KTAP result for one slot: the agent's
@@ -56,14 +57,14 @@ func scenarioResult(e guestproto.Entry, area string, r ktap.Result) report.Scena
 	s := report.Scenario{
 		Name:      e.Name,
 		Area:      area,
-		Expected:  report.Pass,
+		Expected:  verdict.Pass,
 		Directive: string(r.Directive),
 		Reason:    r.Reason,
 		Duration:  r.Duration,
 		Attempts:  1,
 	}
 	if e.XFail {
-		s.Expected, s.Why = report.Fail, e.Reason
+		s.Expected, s.Why = verdict.Fail, e.Reason
 	}
 	failure := ""
 	for _, d := range r.Diag {
@@ -80,21 +81,21 @@ func scenarioResult(e guestproto.Entry, area string, r ktap.Result) report.Scena
 	}
 	switch {
 	case r.Status == ktap.Incomplete || r.Directive == ktap.DirError:
-		s.Verdict = report.Error
+		s.Verdict = verdict.Error
 	case r.Status == ktap.Skip:
-		s.Verdict, s.Matches = report.Skip, true
+		s.Verdict, s.Matches = verdict.Skip, true
 	case r.Directive == ktap.DirXFail:
-		s.Verdict, s.Matches = report.Fail, e.XFail
+		s.Verdict, s.Matches = verdict.Fail, e.XFail
 		s.Reason = "as declared: " + e.Reason
 		if failure != "" {
 			s.Reason += " (" + failure + ")"
 		}
 	case r.Directive == ktap.DirXPass:
-		s.Verdict = report.Pass
+		s.Verdict = verdict.Pass
 	case r.Status == ktap.Fail:
-		s.Verdict = report.Fail
+		s.Verdict = verdict.Fail
 	default:
-		s.Verdict, s.Matches = report.Pass, !e.XFail
+		s.Verdict, s.Matches = verdict.Pass, !e.XFail
 	}
 	return s
 }

@@ -19,6 +19,7 @@ import (
 	"dioharness/harness/report"
 	"dioharness/harness/scenario"
 	"dioharness/harness/testrun"
+	"dioharness/harness/verdict"
 )
 
 // Exit codes of bisect-step, as git bisect run reads them.
@@ -71,7 +72,7 @@ func bisectStep(ctx context.Context, cat scenario.Catalogue, args []string, stdo
 
 func skipped(ss []report.Scenario) bool {
 	for _, s := range ss {
-		if s.Verdict == report.Skip {
+		if s.Verdict == verdict.Skip {
 			return true
 		}
 	}
@@ -282,7 +283,7 @@ func (b *bisectEnv) Run(ctx context.Context, c bisect.Commit) bisect.Run {
 	r := bisect.Run{Exit: res.Exit, Skipped: skipped(res.Run.Scenarios), Log: res.Dir, Seconds: time.Since(start).Round(time.Second).Seconds()}
 	r.Evidence = res.Run.Infra
 	for _, s := range res.Run.Scenarios {
-		if !s.Matches || s.Verdict == report.Skip {
+		if !s.Matches || s.Verdict == verdict.Skip {
 			r.Evidence = strings.TrimSpace(string(s.Verdict)+" "+s.Directive) + ": " + s.Reason
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"dioharness/harness/scenario"
 	"dioharness/harness/series"
 	"dioharness/harness/testrun"
+	"dioharness/harness/verdict"
 )
 
 // fstestsFlags are the fstests command's own flags.
@@ -277,7 +278,7 @@ func comparisonExit(c fstests.Comparison) int {
 			if len(cell.Reports) > 0 && (alone || fl == string(kbase.Patched)) {
 				return testrun.ExitFailed
 			}
-			if alone && (cell.Verdict == fstests.Fail || cell.Verdict == fstests.Timeout) {
+			if alone && (cell.Verdict == verdict.Fail || cell.Verdict == verdict.Timeout) {
 				return testrun.ExitFailed
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"dioharness/harness/report"
 	"dioharness/harness/scenario"
 	"dioharness/harness/testrun"
+	"dioharness/harness/verdict"
 )
 
 // mutants applies each mutant of mutants/<base>/ on base + series,
@@ -178,7 +179,7 @@ func (r *mutantRunner) Run(ctx context.Context, m mutant.Mutant, scenarios []str
 func ran(ss []report.Scenario) int {
 	n := 0
 	for _, s := range ss {
-		if s.Verdict != report.Error {
+		if s.Verdict != verdict.Error {
 			n++
 		}
 	}

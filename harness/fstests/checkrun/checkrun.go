@@ -29,6 +29,7 @@ import (
 	"dioharness/harness/fstests"
 	"dioharness/harness/guest/pid1"
 	"dioharness/harness/guestproto"
+	"dioharness/harness/verdict"
 )
 
 // Agent is where the agent binary lives in the new root: the FUSE mount
@@ -55,23 +56,13 @@ type Runner struct {
 	sysrq func(byte)
 }
 
-// Status is the outcome of one test.
-type Status string
-
-// Statuses. Stuck: the test outlived its bound and its tasks survived
-// SIGKILL; the guest cannot run another test.
-const (
-	Pass    Status = "pass"
-	Fail    Status = "fail"
-	NotRun  Status = "notrun"
-	Timeout Status = "timeout"
-	Stuck   Status = "stuck"
-)
-
 // Result is one test's outcome.
 type Result struct {
-	Test     string
-	Status   Status
+	Test    string
+	Verdict verdict.Verdict
+	// Stuck: the test outlived its bound (Verdict Timeout) and its
+	// tasks survived SIGKILL; the guest cannot run another test.
+	Stuck    bool
 	Reason   string
 	Detail   []string
 	Duration time.Duration
@@ -210,13 +201,13 @@ func (r *Runner) Run(ctx context.Context, test string) (res Result) {
 	outPath := filepath.Join(r.results, "output", strings.TrimSuffix(fstests.XunitFile(test), ".xml")+".txt")
 	out, err := os.OpenFile(outPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		res.Status, res.Reason = Fail, "output file: "+err.Error()
+		res.Verdict, res.Reason = verdict.Fail, "output file: "+err.Error()
 		return res
 	}
 	defer out.Close()
 	null, err := os.Open(os.DevNull)
 	if err != nil {
-		res.Status, res.Reason = Fail, err.Error()
+		res.Verdict, res.Reason = verdict.Fail, err.Error()
 		return res
 	}
 	defer null.Close()
@@ -241,7 +232,7 @@ func (r *Runner) Run(ctx context.Context, test string) (res Result) {
 		Sys: &syscall.SysProcAttr{Setpgid: true},
 	})
 	if err != nil {
-		res.Status, res.Reason = Fail, "start check: "+err.Error()
+		res.Verdict, res.Reason = verdict.Fail, "start check: "+err.Error()
 		return res
 	}
 	bound := time.Duration(r.plan.TimeoutSec) * time.Second
@@ -257,7 +248,7 @@ func (r *Runner) Run(ctx context.Context, test string) (res Result) {
 	case <-ctx.Done():
 		unix.Kill(-pid, unix.SIGKILL)
 		<-done
-		res.Status, res.Reason = Fail, "cancelled"
+		res.Verdict, res.Reason = verdict.Fail, "cancelled"
 		return res
 	}
 	r.judge(&res, report, exit, outPath)
@@ -271,7 +262,7 @@ func (r *Runner) Run(ctx context.Context, test string) (res Result) {
 func (r *Runner) judge(res *Result, report string, exit pid1.Exit, outPath string) {
 	f, err := os.Open(report)
 	if err != nil {
-		res.Status = Fail
+		res.Verdict = verdict.Fail
 		res.Reason = fmt.Sprintf("check ended (%s) without a report of %s", exit, res.Test)
 		res.Detail = tailLines(outPath, 10)
 		return
@@ -279,7 +270,7 @@ func (r *Runner) judge(res *Result, report string, exit pid1.Exit, outPath strin
 	suite, err := fstests.ParseXunit(f)
 	f.Close()
 	if err != nil {
-		res.Status, res.Reason = Fail, err.Error()
+		res.Verdict, res.Reason = verdict.Fail, err.Error()
 		return
 	}
 	keep := filepath.Join(r.results, fstests.XunitDir, fstests.XunitFile(res.Test))
@@ -288,19 +279,14 @@ func (r *Runner) judge(res *Result, report string, exit pid1.Exit, outPath strin
 	}
 	c, ok := suite.Case(res.Test)
 	if !ok {
-		res.Status = Fail
+		res.Verdict = verdict.Fail
 		res.Reason = fmt.Sprintf("check ended (%s) and its report has no %s", exit, res.Test)
 		res.Detail = tailLines(outPath, 10)
 		return
 	}
 	res.Reason = c.Reason()
-	switch c.Status() {
-	case fstests.Passed:
-		res.Status = Pass
-	case fstests.NotRun:
-		res.Status = NotRun
-	default:
-		res.Status = Fail
+	res.Verdict = fstests.VerdictOf(c)
+	if res.Verdict == verdict.Fail {
 		res.Detail = append(res.Detail, head("output diff: ", c.SystemErr, 20)...)
 		res.Detail = append(res.Detail, head("dmesg: ", c.KernelLog, 10)...)
 	}
@@ -323,10 +309,10 @@ func (r *Runner) timeout(res *Result, pid int, done <-chan pid1.Exit, bound time
 			left = append(left, pid)
 		}
 	}
-	res.Status = Timeout
+	res.Verdict = verdict.Timeout
 	res.Reason = fmt.Sprintf("still running after %s: task states (sysrq w, t) on the console, %d processes killed", bound, len(members))
 	if len(left) > 0 {
-		res.Status = Stuck
+		res.Stuck = true
 		res.Reason = fmt.Sprintf("still running after %s, and %d of its tasks survived SIGKILL for %s: task states (sysrq w, t) on the console", bound, len(left), killGrace)
 		for _, p := range left {
 			res.Detail = append(res.Detail, "stuck: "+describeTask(p))

@@ -16,6 +16,7 @@ import (
 	"dioharness/harness/fstests"
 	"dioharness/harness/guest/pid1"
 	"dioharness/harness/guestproto"
+	"dioharness/harness/verdict"
 )
 
 // runnerChild makes the test binary run runnerScript in its own
@@ -132,8 +133,8 @@ func TestRunBoundKillsAndGoesOn(t *testing.T) {
 	}
 	want := childReport{
 		Results: []Result{
-			{Test: "selftest/006", Status: Timeout, Reason: "still running after 1s: task states (sysrq w, t) on the console, 2 processes killed"},
-			{Test: "generic/001", Status: Pass},
+			{Test: "selftest/006", Verdict: verdict.Timeout, Reason: "still running after 1s: task states (sysrq w, t) on the console, 2 processes killed"},
+			{Test: "generic/001", Verdict: verdict.Pass},
 		},
 		Sysrq: "wt",
 	}
