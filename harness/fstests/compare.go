@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"dioharness/harness/junit"
 	"dioharness/harness/kbase"
 	"dioharness/harness/report"
 	"dioharness/harness/verdict"
@@ -18,7 +19,7 @@ type SetupRun struct {
 	Setup Setup
 	Run   report.Run
 	// Xunit is fstests' own report of the run's tests.
-	Xunit map[string]Case
+	Xunit map[string]junit.Case
 	// Dir is the run's results directory, relative to the repository.
 	Dir string
 }
@@ -113,7 +114,7 @@ func Compare(base string, runs []SetupRun) Comparison {
 				}
 			}
 			if x, ok := sr.Xunit[s.Name]; ok {
-				cell.FSTests = VerdictOf(x)
+				cell.FSTests = x.Verdict()
 			}
 			r.Cells[fl] = cell
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"dioharness/harness/junit"
 	"dioharness/harness/kbase"
 	"dioharness/harness/report"
 	"dioharness/harness/verdict"
@@ -181,7 +182,7 @@ export MOUNT_OPTIONS="-o source=/srv/fuse/scratch/fs,allow_other,default_permiss
 	}
 }
 
-func readSuite(t *testing.T, name string) Suite {
+func readSuite(t *testing.T, name string) junit.Suite {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", name))
 	if err != nil {
@@ -213,8 +214,8 @@ func TestParseXunit(t *testing.T) {
 			t.Errorf("%s: no case %s", tc.file, tc.test)
 			continue
 		}
-		if VerdictOf(c) != tc.status || c.Reason() != tc.reason || c.Duration() != tc.time {
-			t.Errorf("%s: %s %q %s, want %s %q %s", tc.file, VerdictOf(c), c.Reason(), c.Duration(), tc.status, tc.reason, tc.time)
+		if c.Verdict() != tc.status || c.Reason() != tc.reason || c.Duration() != tc.time {
+			t.Errorf("%s: %s %q %s, want %s %q %s", tc.file, c.Verdict(), c.Reason(), c.Duration(), tc.status, tc.reason, tc.time)
 		}
 	}
 	s := readSuite(t, "result-fail.xml")
@@ -243,7 +244,7 @@ func TestReadXunitDirAndJoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := Cases(suites)
-	if len(cases) != 2 || VerdictOf(cases["generic/091"]) != verdict.Fail || VerdictOf(cases["generic/647"]) != verdict.Pass {
+	if len(cases) != 2 || cases["generic/091"].Verdict() != verdict.Fail || cases["generic/647"].Verdict() != verdict.Pass {
 		t.Fatalf("cases %+v", cases)
 	}
 	var ours bytes.Buffer
@@ -301,7 +302,7 @@ func TestCompare(t *testing.T) {
 	patchedXFS.KernelReports = []string{"WARNING: at fs/iomap/direct-io.c (during generic/263)\nline", "BUG: at boot\nx"}
 	runs := []SetupRun{
 		{Setup: xfs, Run: run(kbase.Base, 4*time.Minute, pass("generic/091"), pass("generic/263"), notrun)},
-		{Setup: xfs, Run: patchedXFS, Xunit: map[string]Case{"generic/263": {Name: "generic/263", Failure: &Message{Message: "output mismatch"}}}},
+		{Setup: xfs, Run: patchedXFS, Xunit: map[string]junit.Case{"generic/263": {Name: "generic/263", Failure: &junit.Message{Message: "output mismatch"}}}},
 		{Setup: dio, Run: run(kbase.Base, 6*time.Minute, fail("generic/091", "fsx"), timeout)},
 		{Setup: dio, Run: run(kbase.Patched, 6*time.Minute, fail("generic/091", "fsx"), pass("generic/095"))},
 	}

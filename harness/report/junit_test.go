@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"dioharness/harness/junit"
 	"dioharness/harness/kbase"
 	"dioharness/harness/verdict"
 )
@@ -92,7 +93,7 @@ func TestWriteJUnitRoundTrip(t *testing.T) {
 			if err := WriteJUnit(&b, tt.run); err != nil {
 				t.Fatal(err)
 			}
-			var got JUnitSuites
+			var got junit.Suites
 			if err := xml.Unmarshal([]byte(b.String()), &got); err != nil {
 				t.Fatalf("output is not valid XML: %v\n%s", err, b.String())
 			}
@@ -117,7 +118,7 @@ func TestWriteJUnitRoundTrip(t *testing.T) {
 			}
 			// Apart from invalid characters, decoding gives back what was encoded.
 			if !tt.garbage {
-				opts := []cmp.Option{cmpopts.IgnoreFields(JUnitSuites{}, "XMLName"), cmpopts.EquateEmpty()}
+				opts := []cmp.Option{cmpopts.IgnoreFields(junit.Suites{}, "XMLName"), cmpopts.EquateEmpty()}
 				if diff := cmp.Diff(junitDoc(tt.run), got, opts...); diff != "" {
 					t.Errorf("XML round trip mismatch (-encoded +decoded):\n%s", diff)
 				}
@@ -143,7 +144,7 @@ func TestJUnitDirectives(t *testing.T) {
 	if err := WriteJUnit(&b, run); err != nil {
 		t.Fatal(err)
 	}
-	var doc JUnitSuites
+	var doc junit.Suites
 	if err := xml.Unmarshal([]byte(b.String()), &doc); err != nil {
 		t.Fatal(err)
 	}

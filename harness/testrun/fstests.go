@@ -11,6 +11,7 @@ import (
 	"dioharness/harness/fstests"
 	"dioharness/harness/guestproto"
 	"dioharness/harness/image"
+	"dioharness/harness/junit"
 	"dioharness/harness/report"
 	"dioharness/harness/scenario"
 	"dioharness/harness/vm"
@@ -42,7 +43,7 @@ type FSTestsOutcome struct {
 	Setup fstests.Setup
 	Outcome
 	// Xunit are fstests' own reports, one suite per test that wrote one.
-	Xunit []fstests.Suite
+	Xunit []junit.Suite
 }
 
 // hostMargin is what the host adds to the guest's per-test bound before
@@ -188,7 +189,7 @@ func runSetup(ctx context.Context, o Options, f FSTests, s fstests.Setup, mach v
 
 // writeFSTestsReports writes the run's reports and joins fstests' own
 // xunit suites to our JUnit document.
-func writeFSTestsReports(dir string, rr report.Run, xunit []fstests.Suite) error {
+func writeFSTestsReports(dir string, rr report.Run, xunit []junit.Suite) error {
 	if err := writeReports(dir, rr); err != nil {
 		return err
 	}

@@ -285,7 +285,7 @@ func (r *Runner) judge(res *Result, report string, exit pid1.Exit, outPath strin
 		return
 	}
 	res.Reason = c.Reason()
-	res.Verdict = fstests.VerdictOf(c)
+	res.Verdict = c.Verdict()
 	if res.Verdict == verdict.Fail {
 		res.Detail = append(res.Detail, head("output diff: ", c.SystemErr, 20)...)
 		res.Detail = append(res.Detail, head("dmesg: ", c.KernelLog, 10)...)
