@@ -2,7 +2,6 @@ package fstests
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/xml"
 	"os"
 	"path/filepath"
@@ -278,96 +277,5 @@ func TestReadXunitDirAndJoin(t *testing.T) {
 	}
 	if _, err := JoinJUnit([]byte("not xml"), suites); err == nil {
 		t.Error("joining onto a broken document succeeded")
-	}
-}
-
-// run is a report.Run of one kernel with test verdicts.
-func run(fl kbase.Flavour, d time.Duration, tests ...report.Scenario) report.Run {
-	return report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: fl}, Kernel: "7.3.4 " + string(fl), Source: "Debian linux-source-7.3", Duration: d, Scenarios: tests}
-}
-
-func TestCompare(t *testing.T) {
-	xfs, _ := SetupNamed("xfs")
-	dio, _ := SetupNamed("fuse-direct-io")
-	pass := func(n string) report.Scenario {
-		return report.Scenario{Name: n, Verdict: verdict.Pass, Duration: 90 * time.Second,
-			Detail: []string{"kernel path: __iomap_dio_rw=12 fuse_direct_io=0"}}
-	}
-	fail := func(n, why string) report.Scenario {
-		return report.Scenario{Name: n, Verdict: verdict.Fail, Reason: why, Duration: 100 * time.Second}
-	}
-	timeout := report.Scenario{Name: "generic/095", Verdict: verdict.Fail, Directive: "TIMEOUT", Reason: "killed by the host"}
-	notrun := report.Scenario{Name: "generic/208", Verdict: verdict.Skip, Reason: "aio-dio utilities required"}
-	patchedXFS := run(kbase.Patched, 5*time.Minute, pass("generic/091"), fail("generic/263", "output mismatch"), notrun)
-	patchedXFS.KernelReports = []string{"WARNING: at fs/iomap/direct-io.c (during generic/263)\nline", "BUG: at boot\nx"}
-	runs := []SetupRun{
-		{Setup: xfs, Run: run(kbase.Base, 4*time.Minute, pass("generic/091"), pass("generic/263"), notrun)},
-		{Setup: xfs, Run: patchedXFS, Xunit: map[string]junit.Case{"generic/263": {Name: "generic/263", Failure: &junit.Message{Message: "output mismatch"}}}},
-		{Setup: dio, Run: run(kbase.Base, 6*time.Minute, fail("generic/091", "fsx"), timeout)},
-		{Setup: dio, Run: run(kbase.Patched, 6*time.Minute, fail("generic/091", "fsx"), pass("generic/095"))},
-	}
-	c := Compare("v7.3", runs)
-	c.Tests = DefaultTests
-	reg := c.Regressions()
-	if len(reg) != 1 || reg[0].Setup != "xfs" || reg[0].Test != "generic/263" {
-		t.Errorf("regressions %+v, want xfs generic/263 only", reg)
-	}
-	cell := c.Rows[1].Cells["patched"]
-	if cell.FSTests != verdict.Fail || len(cell.Reports) != 1 || !strings.HasPrefix(cell.Reports[0], "WARNING:") {
-		t.Errorf("xfs generic/263 on patched: %+v", cell)
-	}
-	if len(c.Unattributed) != 1 {
-		t.Errorf("unattributed reports %v, want the boot BUG", c.Unattributed)
-	}
-	want := "fstests " + DefaultTests + " on v7.3 (xfs, fuse-direct-io): base 2 pass, 1 fail, 1 notrun, 1 timeout; patched 2 pass, 2 fail, 1 notrun, 0 timeout; 1 new failures on patched; 2 kernel reports"
-	if got := c.Summary(); got != want {
-		t.Errorf("Summary:\n got %s\nwant %s", got, want)
-	}
-	var md bytes.Buffer
-	if err := c.WriteMarkdown(&md); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{
-		"## xfs", "| generic/263 | pass 90s | fail 100s (1 kernel report) **NEW** |",
-		"| generic/095 | timeout | pass 90s |", "| *time, boots included* | 4m0s | 5m0s |",
-		"xfs generic/208, base: notrun: aio-dio utilities required",
-		"[patched xfs generic/263]\nWARNING: at fs/iomap/direct-io.c",
-		"- xfs generic/091: __iomap_dio_rw 12 / 12\n", "- fuse-direct-io generic/095: __iomap_dio_rw - / 12\n",
-	} {
-		if !strings.Contains(md.String(), s) {
-			t.Errorf("markdown lacks %q:\n%s", s, md.String())
-		}
-	}
-	var js bytes.Buffer
-	if err := c.WriteJSON(&js); err != nil {
-		t.Fatal(err)
-	}
-	var back struct {
-		Summary     string `json:"summary"`
-		Regressions int    `json:"new_failures_on_patched"`
-		Rows        []struct {
-			Test       string `json:"test"`
-			Regression bool   `json:"new_failure_on_patched"`
-			Cells      map[string]struct {
-				Verdict string `json:"verdict"`
-				Seconds int64  `json:"seconds"`
-			} `json:"cells"`
-		} `json:"rows"`
-	}
-	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
-		t.Fatal(err)
-	}
-	if back.Summary != want || back.Regressions != 1 || len(back.Rows) != 5 || !back.Rows[1].Regression || back.Rows[1].Cells["patched"].Seconds != 100 {
-		t.Errorf("JSON round trip: %+v", back)
-	}
-}
-
-// TestCompareOneFlavour: a run of one flavour has no regressions and
-// no missing column.
-func TestCompareOneFlavour(t *testing.T) {
-	xfs, _ := SetupNamed("xfs")
-	c := Compare("v7.3", []SetupRun{{Setup: xfs, Run: run(kbase.Patched, time.Minute, report.Scenario{Name: "generic/091", Verdict: verdict.Fail})}})
-	if len(c.Columns) != 1 || len(c.Regressions()) != 0 || c.Rows[0].Cells["patched"].Verdict != verdict.Fail {
-		t.Errorf("one flavour: %+v", c)
 	}
 }

@@ -1,8 +1,9 @@
 // Package fstests is the contract between the host and the guest for
 // running the community's filesystem suite (fstests, formerly xfstests)
 // in the test guest: the filesystem setups it runs under, the selection
-// of tests, the configuration fstests' check reads, fstests' own xunit
-// report, and the comparison of a base and a patched kernel.
+// of tests, the configuration fstests' check reads and fstests' own
+// xunit report. The host's comparison of a base and a patched kernel is
+// package fstests/compare.
 //
 // A guest boots the Debian root disk of package rootfs with the agent as
 // PID 1 and runs check once per test (package fstests/checkrun), so that
@@ -78,13 +79,13 @@ func ParseSetups(spec string) ([]Setup, error) {
 			}
 		}
 		if len(out) == n && !slices.ContainsFunc(Setups, func(s Setup) bool { return s.Name == w || s.FSTYP == w }) {
-			return nil, fmt.Errorf("bad FSTYP %q, want one of %s (or fuse for both FUSE modes)", w, strings.Join(setupNames(), ", "))
+			return nil, fmt.Errorf("bad FSTYP %q, want one of %s (or fuse for both FUSE modes)", w, strings.Join(SetupNames(), ", "))
 		}
 	}
 	return out, nil
 }
 
-func setupNames() []string {
+func SetupNames() []string {
 	var n []string
 	for _, s := range Setups {
 		n = append(n, s.Name)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"dioharness/harness/fstests"
+	"dioharness/harness/fstests/compare"
 	"dioharness/harness/kbase"
 	"dioharness/harness/rootfs"
 	"dioharness/harness/scenario"
@@ -40,7 +41,7 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 	c.register(fs)
 	var f fstestsFlags
 	fs.StringVar(&f.dir, "fstests", os.Getenv("FSTESTS"), "the fstests checkout to build and run (FSTESTS)")
-	fs.StringVar(&f.fstyp, "fstyp", "", "setups: "+strings.Join(setupNames(), ", ")+", or fuse for both FUSE modes; comma-separated (default: all)")
+	fs.StringVar(&f.fstyp, "fstyp", "", "setups: "+strings.Join(fstests.SetupNames(), ", ")+", or fuse for both FUSE modes; comma-separated (default: all)")
 	fs.StringVar(&f.tests, "tests", "", "tests as check takes them: a list (generic/091 generic/095) or groups (-g quick) (default: "+fstests.DefaultTests+")")
 	fs.BoolVar(&f.smoke, "smoke", false, "run the smoke list ("+fstests.SmokeTests+") on "+fstests.SmokeSetups+" and the patched kernel, unless -tests, -fstyp or -kernel say otherwise")
 	fs.BoolVar(&f.optional, "optional", false, "without -fstests, say how to get a checkout and exit 0 (make test)")
@@ -137,14 +138,14 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 	run := testrun.FSTests{Tests: tests, Root: img.Path, Dir: rootfs.FSTestsDir,
 		TestTimeout: f.timeout, DiskMiB: f.diskMiB}
 	worst := testrun.ExitOK
-	byBase := map[string][]fstests.SetupRun{}
+	byBase := map[string][]compare.SetupRun{}
 	var bases []string
 	// A run of every setup on both kernels is the one results/ keeps,
 	// whatever its tests (the file names them); make test's smoke run
 	// never overwrites it.
 	full := !f.smoke && len(setups) == len(fstests.Setups) && c.kernel == ""
-	compare := func(base string) fstests.Comparison {
-		cmp := fstests.Compare(base, byBase[base])
+	comparisonOf := func(base string) compare.Comparison {
+		cmp := compare.Build(base, byBase[base])
 		cmp.Tests, cmp.FSTests, cmp.Root = sel.String(), img.FSTests, filepath.Base(img.Path)
 		return cmp
 	}
@@ -173,7 +174,7 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 				if _, ok := byBase[v.Base]; !ok {
 					bases = append(bases, v.Base)
 				}
-				byBase[v.Base] = append(byBase[v.Base], fstests.SetupRun{Setup: oc.Setup, Run: oc.Run, Xunit: fstests.Cases(oc.Xunit), Dir: rel})
+				byBase[v.Base] = append(byBase[v.Base], compare.SetupRun{Setup: oc.Setup, Run: oc.Run, Xunit: fstests.Cases(oc.Xunit), Dir: rel})
 			}
 			if ctx.Err() != nil {
 				break
@@ -182,7 +183,7 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 		// An interrupted pair is left out of results/.
 		if full && ctx.Err() == nil {
 			for _, base := range bases {
-				if err := writeComparison(e, base, compare(base)); err != nil {
+				if err := writeComparison(e, base, comparisonOf(base)); err != nil {
 					fmt.Fprintf(stderr, "harness: %v\n", err)
 					worst = max(worst, testrun.ExitInfra)
 				}
@@ -193,7 +194,7 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 		}
 	}
 	for _, base := range bases {
-		cmp := compare(base)
+		cmp := comparisonOf(base)
 		fmt.Fprintln(stdout)
 		cmp.WriteMarkdown(stdout)
 		worst = max(worst, comparisonExit(cmp))
@@ -208,8 +209,8 @@ func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout
 // results/fstests-<base>.json): the runs' setups are merged into it,
 // replacing its rows of the setups they ran.
 func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Image, stdout, stderr io.Writer) int {
-	byBase := map[string][]fstests.SetupRun{}
-	prev := map[string]fstests.Comparison{}
+	byBase := map[string][]compare.SetupRun{}
+	prev := map[string]compare.Comparison{}
 	var bases []string
 	for _, d := range dirs {
 		abs, err := filepath.Abs(strings.TrimSpace(d))
@@ -217,7 +218,7 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Imag
 			return badArgs(stderr, err)
 		}
 		if strings.HasSuffix(abs, ".json") {
-			c, err := fstests.LoadComparison(abs)
+			c, err := compare.Load(abs)
 			if err != nil {
 				return badArgs(stderr, err)
 			}
@@ -228,7 +229,7 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Imag
 			continue
 		}
 		rel, _ := filepath.Rel(e.repo, abs)
-		sr, err := fstests.LoadRunDir(abs, rel)
+		sr, err := compare.LoadRunDir(abs, rel)
 		if err != nil {
 			return badArgs(stderr, err)
 		}
@@ -245,10 +246,10 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Imag
 	}
 	worst := testrun.ExitOK
 	for _, base := range bases {
-		cmp := fstests.Compare(base, byBase[base])
+		cmp := compare.Build(base, byBase[base])
 		cmp.Tests, cmp.FSTests, cmp.Root = sel.String(), img.FSTests, filepath.Base(img.Path)
 		if p, ok := prev[base]; ok {
-			merged, err := fstests.Merge(p, cmp)
+			merged, err := compare.Merge(p, cmp)
 			if err != nil {
 				return badArgs(stderr, err)
 			}
@@ -268,7 +269,7 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Imag
 // comparisonExit is 1 when the patched kernel does worse than the base
 // one (a test that fails only there, or a kernel report on it), or,
 // when one flavour ran alone, when a test failed or the kernel reported.
-func comparisonExit(c fstests.Comparison) int {
+func comparisonExit(c compare.Comparison) int {
 	if len(c.Regressions()) > 0 {
 		return testrun.ExitFailed
 	}
@@ -288,7 +289,7 @@ func comparisonExit(c fstests.Comparison) int {
 
 // writeComparison commits a full run: results/fstests-<base>.{md,json},
 // and the summary line in the cover letters of the base's series.
-func writeComparison(e env, base string, c fstests.Comparison) error {
+func writeComparison(e env, base string, c compare.Comparison) error {
 	var md, js bytes.Buffer
 	if err := c.WriteMarkdown(&md); err != nil {
 		return err
@@ -312,14 +313,6 @@ func writeComparison(e env, base string, c fstests.Comparison) error {
 		}
 	}
 	return nil
-}
-
-func setupNames() []string {
-	var n []string
-	for _, s := range fstests.Setups {
-		n = append(n, s.Name)
-	}
-	return n
 }
 
 // debianSuite is the machine's Debian suite (VERSION_CODENAME in

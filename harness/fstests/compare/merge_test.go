@@ -1,4 +1,4 @@
-package fstests
+package compare
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"dioharness/harness/fstests"
 	"dioharness/harness/verdict"
 )
 
@@ -33,13 +34,13 @@ func comparisonOf(setups []string, kernels map[string]string, v verdict.Verdict)
 	return c
 }
 
-func setupNamed(name string) Setup {
-	for _, s := range Setups {
+func setupNamed(name string) fstests.Setup {
+	for _, s := range fstests.Setups {
 		if s.Name == name {
 			return s
 		}
 	}
-	return Setup{Name: name}
+	return fstests.Setup{Name: name}
 }
 
 var kernels = map[string]string{"base": "7.3.4+ aaa", "patched": "7.3.4+ bbb"}
@@ -54,7 +55,7 @@ func TestLoadComparisonRoundTrip(t *testing.T) {
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got, err := LoadComparison(path)
+	got, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}

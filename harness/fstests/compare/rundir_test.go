@@ -1,4 +1,4 @@
-package fstests
+package compare
 
 import (
 	"os"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"dioharness/harness/fstests"
 	"dioharness/harness/kbase"
 	"dioharness/harness/report"
 	"dioharness/harness/verdict"
@@ -42,7 +43,7 @@ func TestSetupOfRunDir(t *testing.T) {
 // run itself did.
 func TestLoadRunDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "fstests-v7.3-patched-ext4-20261201-142520")
-	xdir := filepath.Join(dir, ResultsDir, XunitDir)
+	xdir := filepath.Join(dir, fstests.ResultsDir, fstests.XunitDir)
 	if err := os.MkdirAll(xdir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -58,18 +59,18 @@ func TestLoadRunDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	x, err := os.ReadFile(filepath.Join("testdata", "result-pass.xml"))
+	x, err := os.ReadFile(filepath.Join("..", "testdata", "result-pass.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(xdir, XunitFile("generic/647")), x, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(xdir, fstests.XunitFile("generic/647")), x, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	sr, err := LoadRunDir(dir, "results/x")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := Compare("v7.3", []SetupRun{sr})
+	got := Build("v7.3", []SetupRun{sr})
 	want := []Row{{Setup: "ext4", Test: "generic/647", Cells: map[string]Cell{"patched": {Verdict: verdict.Pass, Duration: 101 * time.Second, FSTests: verdict.Pass}}}}
 	if d := cmp.Diff(want, got.Rows); d != "" {
 		t.Errorf("rows (-want +got):\n%s", d)

@@ -1,4 +1,4 @@
-package fstests
+package compare
 
 import (
 	"encoding/json"
@@ -7,11 +7,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"dioharness/harness/fstests"
 )
 
-// LoadComparison reads a comparison written by WriteJSON (a committed
+// Load reads a comparison written by WriteJSON (a committed
 // results/fstests-<base>.json).
-func LoadComparison(path string) (Comparison, error) {
+func Load(path string) (Comparison, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return Comparison{}, fmt.Errorf("fstests: load comparison: %w", err)
@@ -23,9 +25,9 @@ func LoadComparison(path string) (Comparison, error) {
 	c := j.Comparison
 	c.Setups, c.Rows, c.Columns = nil, nil, nil
 	for _, s := range j.Setups {
-		setup := Setup{Name: s.Name, FSTYP: s.FSTYP, About: s.About}
-		if i := slices.IndexFunc(Setups, func(k Setup) bool { return k.Name == s.Name }); i >= 0 {
-			setup = Setups[i]
+		setup := fstests.Setup{Name: s.Name, FSTYP: s.FSTYP, About: s.About}
+		if i := slices.IndexFunc(fstests.Setups, func(k fstests.Setup) bool { return k.Name == s.Name }); i >= 0 {
+			setup = fstests.Setups[i]
 		}
 		c.Setups = append(c.Setups, setup)
 	}
@@ -139,10 +141,10 @@ func release(kernel string) string {
 }
 
 // setupList names the setups of ss, leaving out those in drop unless all.
-func setupList(ss, drop []Setup, all bool) string {
+func setupList(ss, drop []fstests.Setup, all bool) string {
 	var names []string
 	for _, s := range ss {
-		if all || !slices.ContainsFunc(drop, func(d Setup) bool { return d.Name == s.Name }) {
+		if all || !slices.ContainsFunc(drop, func(d fstests.Setup) bool { return d.Name == s.Name }) {
 			names = append(names, s.Name)
 		}
 	}

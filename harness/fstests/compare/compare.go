@@ -1,4 +1,8 @@
-package fstests
+// Package compare is the host's side of fstests: the runs of a base and
+// a patched kernel side by side (results/fstests-<base>.{md,json}),
+// read back from results directories and merged with an earlier
+// comparison. The guest never links it.
+package compare
 
 import (
 	"encoding/json"
@@ -8,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"dioharness/harness/fstests"
 	"dioharness/harness/junit"
 	"dioharness/harness/kbase"
 	"dioharness/harness/report"
@@ -16,7 +21,7 @@ import (
 
 // SetupRun is one setup's run on one kernel.
 type SetupRun struct {
-	Setup Setup
+	Setup fstests.Setup
 	Run   report.Run
 	// Xunit is fstests' own report of the run's tests.
 	Xunit map[string]junit.Case
@@ -34,7 +39,7 @@ type Cell struct {
 	FSTests verdict.Verdict `json:"fstests,omitempty"`
 	// Reports are the kernel reports printed while the test ran.
 	Reports []string `json:"kernel_reports,omitempty"`
-	// Calls are the calls to the Watched functions while it ran.
+	// Calls are the calls to the fstests.Watched functions while it ran.
 	Calls map[string]uint64 `json:"calls,omitempty"`
 }
 
@@ -63,22 +68,22 @@ type Column struct {
 
 // Comparison is fstests on the base and the patched kernel of one base.
 type Comparison struct {
-	Base    string   `json:"base"`
-	Setups  []Setup  `json:"-"`
-	Tests   string   `json:"tests"`
-	FSTests string   `json:"fstests"`
-	Root    string   `json:"root_disk"`
-	Columns []Column `json:"kernels"`
-	Rows    []Row    `json:"rows"`
+	Base    string          `json:"base"`
+	Setups  []fstests.Setup `json:"-"`
+	Tests   string          `json:"tests"`
+	FSTests string          `json:"fstests"`
+	Root    string          `json:"root_disk"`
+	Columns []Column        `json:"kernels"`
+	Rows    []Row           `json:"rows"`
 	// Infra lists the runs the infrastructure failed.
 	Infra []string `json:"infrastructure_errors,omitempty"`
 	// Unattributed are kernel reports outside any test (boot, setup).
 	Unattributed []string `json:"kernel_reports_outside_tests,omitempty"`
 }
 
-// Compare builds the comparison of runs (any setups, flavours base and
+// Build is the comparison of runs (any setups, flavours base and
 // patched of one base).
-func Compare(base string, runs []SetupRun) Comparison {
+func Build(base string, runs []SetupRun) Comparison {
 	c := Comparison{Base: base}
 	cols := map[string]*Column{}
 	rows := map[string]*Row{}
@@ -109,7 +114,7 @@ func Compare(base string, runs []SetupRun) Comparison {
 			}
 			cell := Cell{Verdict: verdictOf(s), Reason: s.Reason, Duration: s.Duration}
 			for _, d := range s.Detail {
-				if calls, ok := ParsePath(d); ok {
+				if calls, ok := fstests.ParsePath(d); ok {
 					cell.Calls = calls
 				}
 			}
@@ -233,7 +238,7 @@ func (c Comparison) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "- %s: %s (%s)\n", col.Flavour, col.Kernel, col.Source)
 	}
 	b.WriteString("\nReproduce: `make fstests FSTESTS=<fstests checkout> BASE=" + c.Base)
-	if c.Tests != DefaultTests {
+	if c.Tests != fstests.DefaultTests {
 		b.WriteString(" TESTS=\"" + c.Tests + "\"")
 	}
 	b.WriteString("`. ")
@@ -323,7 +328,7 @@ func (c Comparison) paths() []string {
 	var out []string
 	for _, r := range c.Rows {
 		var parts []string
-		for _, fn := range Watched {
+		for _, fn := range fstests.Watched {
 			var counts []string
 			any := false
 			for _, col := range c.Columns {

@@ -1,4 +1,4 @@
-package fstests
+package compare
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"dioharness/harness/fstests"
 	"dioharness/harness/report"
 )
 
@@ -14,20 +15,20 @@ var runDirStamp = regexp.MustCompile(`-[0-9]{8}-[0-9]{6}$`)
 
 // SetupOfRunDir is the setup a results directory was written for
 // (results/fstests-<variant>-<setup>-<time>).
-func SetupOfRunDir(dir string) (Setup, error) {
+func SetupOfRunDir(dir string) (fstests.Setup, error) {
 	name := filepath.Base(filepath.Clean(dir))
 	stem := runDirStamp.ReplaceAllString(name, "")
 	if !strings.HasPrefix(name, "fstests-") || stem == name {
-		return Setup{}, fmt.Errorf("%s is not an fstests results directory (fstests-<kernel>-<setup>-<time>)", dir)
+		return fstests.Setup{}, fmt.Errorf("%s is not an fstests results directory (fstests-<kernel>-<setup>-<time>)", dir)
 	}
-	var best Setup
-	for _, s := range Setups {
+	var best fstests.Setup
+	for _, s := range fstests.Setups {
 		if strings.HasSuffix(stem, "-"+s.Name) && len(s.Name) > len(best.Name) {
 			best = s
 		}
 	}
 	if best.Name == "" {
-		return Setup{}, fmt.Errorf("%s names no setup of %s", dir, strings.Join(setupNames(), ", "))
+		return fstests.Setup{}, fmt.Errorf("%s names no setup of %s", dir, strings.Join(fstests.SetupNames(), ", "))
 	}
 	return best, nil
 }
@@ -44,9 +45,9 @@ func LoadRunDir(dir, rel string) (SetupRun, error) {
 	if err != nil {
 		return SetupRun{}, err
 	}
-	suites, err := ReadXunitDir(filepath.Join(dir, ResultsDir, XunitDir))
+	suites, err := fstests.ReadXunitDir(filepath.Join(dir, fstests.ResultsDir, fstests.XunitDir))
 	if err != nil {
 		return SetupRun{}, fmt.Errorf("%s: %w", dir, err)
 	}
-	return SetupRun{Setup: s, Run: r, Xunit: Cases(suites), Dir: rel}, nil
+	return SetupRun{Setup: s, Run: r, Xunit: fstests.Cases(suites), Dir: rel}, nil
 }
