@@ -103,6 +103,7 @@ func run(cl guestproto.Cmdline, plan guestproto.Plan, cat scenario.Catalogue, ou
 		sel = append(sel, s)
 	}
 	env := scenario.NewEnv(exe, "/tmp")
+	env.Disks, env.SelftestDir = plan.Disks, plan.SelftestDir
 	defer env.Close()
 	rep := &ktapReporter{w: w, runs: runs, kmsg: kmsg}
 	scenario.RunAll(context.Background(), sel, env, rep)

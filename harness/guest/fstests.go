@@ -26,7 +26,7 @@ func runFSTests(plan guestproto.Plan, out io.Writer, exe string, kmsg func(strin
 	ctx := context.Background()
 	sup := pid1.NewSupervisor()
 	defer sup.Close()
-	r, err := checkrun.Prepare(ctx, *plan.FSTests, exe, sup)
+	r, err := checkrun.Prepare(ctx, *plan.FSTests, plan.Disks, exe, sup)
 	if err != nil {
 		w.Diag("error: fstests: %v", err)
 		return guestproto.VerdictAgentError

@@ -57,7 +57,6 @@ func TestRunFollowsThePlan(t *testing.T) {
 		{Name: "harness/slow", Area: "harness", Timeout: 50 * time.Millisecond, Run: func(t *scenario.T) { <-t.Context().Done() }},
 	}
 	plan := guestproto.Plan{
-		Flavour: "base",
 		Scenarios: []guestproto.Entry{
 			{Name: "harness/ok"},
 			{Name: "harness/bad", XFail: true, Reason: "declared"},
@@ -109,6 +108,36 @@ func TestRunFollowsThePlan(t *testing.T) {
 	}
 	if d := cmp.Diff(wantKmsg, kmsg); d != "" {
 		t.Errorf("kmsg markers (-want +got):\n%s", d)
+	}
+}
+
+// TestRunGivesScenariosThePlan: scenarios find their disks and the
+// selftests where the plan says, by name, not by an order compiled into
+// the agent.
+func TestRunGivesScenariosThePlan(t *testing.T) {
+	var got []string
+	cat := scenario.Catalogue{{Name: "harness/env", Area: "harness", Run: func(t *scenario.T) {
+		d := t.PlanDisk("xfs")
+		got = append(got, d.Device, d.FSType, t.Env().SelftestDir)
+		t.PlanDisk("btrfs")
+		got = append(got, "not reached")
+	}}}
+	plan := guestproto.Plan{
+		Scenarios:   []guestproto.Entry{{Name: "harness/env", XFail: true, Reason: "no btrfs disk"}},
+		Repeat:      1,
+		Disks:       guestproto.Disks{{Name: "ext4", Device: "/dev/vdx", FSType: "ext4"}, {Name: "xfs", Device: "/dev/vdy", FSType: "xfs"}},
+		SelftestDir: "/opt/selftests",
+		Wiring:      guestproto.Wiring{AgentTTY: "/dev/ttyS1", ExitPort: 0xf4},
+	}
+	var out strings.Builder
+	if v := run(guestproto.Cmdline{Plan: guestproto.PlanPath}, plan, cat, &out, "/init", func(string) {}); v != guestproto.VerdictOK {
+		t.Errorf("verdict %v, want ok (the declared failure)\n%s", v, out.String())
+	}
+	if d := cmp.Diff([]string{"/dev/vdy", "xfs", "/opt/selftests"}, got); d != "" {
+		t.Errorf("what the scenario saw (-want +got):\n%s", d)
+	}
+	if !strings.Contains(out.String(), `the plan names no disk "btrfs"`) {
+		t.Errorf("a disk the plan lacks did not fail the scenario:\n%s", out.String())
 	}
 }
 

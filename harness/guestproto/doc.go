@@ -10,7 +10,9 @@
 //     path of the plan file, and for the accelerator proof boot only
 //     the probe flag.
 //   - The host appends a small cpio holding the [Plan] at [PlanPath] to
-//     the cached agent initramfs; the kernel unpacks both.
+//     the cached agent initramfs; the kernel unpacks both. The plan
+//     names the block devices the host attached ([Disk]) and where it
+//     put the kernel selftests: the guest knows no device order.
 //   - The agent writes KTAP to the agent serial port the plan names. It
 //     announces each scenario with the diagnostic [StartDiag] before
 //     running it, and reports a scenario that needed several tries with
@@ -23,6 +25,7 @@
 //     QEMU's isa-debug-exit turns that into its own exit status
 //     ([EncodeExit], [DecodeExit]).
 //
-// The package is a leaf: it imports only the standard library, so both
-// the static guest binary and every host package can use it.
+// The package imports only the standard library and package verdict (a
+// leaf), so both the static guest binary and every host package can use
+// it.
 package guestproto

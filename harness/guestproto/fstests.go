@@ -3,7 +3,6 @@ package guestproto
 import (
 	"fmt"
 	"path"
-	"strings"
 )
 
 // FSTests turns a plan into an fstests run: the agent switches to the
@@ -11,17 +10,10 @@ import (
 // fstests' check once per plan entry, each entry naming a test
 // ("generic/091"), instead of running scenarios. Package fstests owns
 // the setups and the guest layout; this is what the host must tell.
+// The plan's disks name the devices (FSTestsDisks).
 type FSTests struct {
 	// Setup names the filesystem and mode (fstests.Setups).
 	Setup string `json:"setup"`
-	// Root is the block device of the Debian root disk, Test and
-	// Scratch those fstests uses (for a FUSE setup: the disks the
-	// server's backing directories live on), Results the disk the
-	// host reads fstests' results back from.
-	Root    string `json:"root"`
-	Test    string `json:"test"`
-	Scratch string `json:"scratch"`
-	Results string `json:"results"`
 	// Dir is fstests' directory in the root filesystem.
 	Dir string `json:"dir"`
 	// TimeoutSec bounds one test, wall clock. A test still running
@@ -30,11 +22,26 @@ type FSTests struct {
 	TimeoutSec int `json:"timeout_s"`
 }
 
-// Validate checks what the agent relies on.
-func (f FSTests) Validate() error {
-	for _, d := range []struct{ name, v string }{{"root", f.Root}, {"test", f.Test}, {"scratch", f.Scratch}, {"results", f.Results}} {
-		if !strings.HasPrefix(d.v, "/dev/") {
-			return fmt.Errorf("plan: fstests: bad %s device %q, want a /dev/ path", d.name, d.v)
+// The disks of an fstests plan: the Debian root disk, the disks
+// fstests tests and scratches (for a FUSE setup: the disks the server's
+// backing directories live on) and the disk the host reads fstests'
+// results back from.
+const (
+	DiskRoot    = "root"
+	DiskTest    = "test"
+	DiskScratch = "scratch"
+	DiskResults = "results"
+)
+
+// FSTestsDisks are the disks every fstests plan has, in the order the
+// host attaches them.
+var FSTestsDisks = []string{DiskRoot, DiskTest, DiskScratch, DiskResults}
+
+// Validate checks what the agent relies on, the plan's disks included.
+func (f FSTests) Validate(disks Disks) error {
+	for _, name := range FSTestsDisks {
+		if _, ok := disks.Named(name); !ok {
+			return fmt.Errorf("plan: fstests: no %s disk", name)
 		}
 	}
 	if f.Setup == "" {

@@ -11,7 +11,9 @@ func fstestsPlan() Plan {
 	p := validPlan()
 	p.Scenarios = []Entry{{Name: "generic/091"}, {Name: "selftest/006"}}
 	p.Repeat = 1
-	p.FSTests = &FSTests{Setup: "xfs", Root: "/dev/vda", Test: "/dev/vdb", Scratch: "/dev/vdc", Results: "/dev/vdd", Dir: "/opt/fstests", TimeoutSec: 900}
+	p.Disks = Disks{{Name: DiskRoot, Device: "/dev/vda", FSType: "ext4"}, {Name: DiskTest, Device: "/dev/vdb"},
+		{Name: DiskScratch, Device: "/dev/vdc"}, {Name: DiskResults, Device: "/dev/vdd", FSType: "ext4"}}
+	p.FSTests = &FSTests{Setup: "xfs", Dir: "/opt/fstests", TimeoutSec: 900}
 	return p
 }
 
@@ -41,18 +43,18 @@ func TestFSTestsPlanRoundTrip(t *testing.T) {
 func TestFSTestsPlanInvalid(t *testing.T) {
 	tests := []struct {
 		name   string
-		change func(*FSTests)
+		change func(*Plan)
 		want   string
 	}{
-		{"no setup", func(f *FSTests) { f.Setup = "" }, "no setup"},
-		{"root not a device", func(f *FSTests) { f.Root = "vda" }, `bad root device "vda"`},
-		{"results missing", func(f *FSTests) { f.Results = "" }, `bad results device ""`},
-		{"relative dir", func(f *FSTests) { f.Dir = "opt/fstests" }, `bad directory "opt/fstests"`},
-		{"no timeout", func(f *FSTests) { f.TimeoutSec = 0 }, "bad test timeout 0s"},
+		{"no setup", func(p *Plan) { p.FSTests.Setup = "" }, "no setup"},
+		{"root not a device", func(p *Plan) { p.Disks[0].Device = "vda" }, `disk root: bad device "vda"`},
+		{"results missing", func(p *Plan) { p.Disks = p.Disks[:3] }, "fstests: no results disk"},
+		{"relative dir", func(p *Plan) { p.FSTests.Dir = "opt/fstests" }, `bad directory "opt/fstests"`},
+		{"no timeout", func(p *Plan) { p.FSTests.TimeoutSec = 0 }, "bad test timeout 0s"},
 	}
 	for _, tc := range tests {
 		p := fstestsPlan()
-		tc.change(p.FSTests)
+		tc.change(&p)
 		_, err := p.Encode()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: Encode error %v, want one containing %q", tc.name, err, tc.want)

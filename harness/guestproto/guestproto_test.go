@@ -9,14 +9,14 @@ import (
 
 func validPlan() Plan {
 	return Plan{
-		Base:    "6.12.117+",
-		Flavour: "base",
 		Scenarios: []Entry{
 			{Name: "fuse/a"},
 			{Name: "fuse/b", XFail: true, Reason: "the base kernel lacks the fix"},
 		},
-		Repeat: 2,
-		Wiring: Wiring{AgentTTY: "/dev/ttyS1", ExitPort: 0xf4},
+		Repeat:      2,
+		Disks:       Disks{{Name: "ext4", Device: "/dev/vda", FSType: "ext4"}, {Name: "blank", Device: "/dev/vdb"}},
+		SelftestDir: "/selftests",
+		Wiring:      Wiring{AgentTTY: "/dev/ttyS1", ExitPort: 0xf4},
 	}
 }
 
@@ -67,6 +67,11 @@ func TestPlanInvalid(t *testing.T) {
 		{"negative start", func(p *Plan) { p.Start = -1 }, "bad start -1"},
 		{"tty", func(p *Plan) { p.AgentTTY = "ttyS1" }, `bad agent tty "ttyS1"`},
 		{"port", func(p *Plan) { p.ExitPort = 0 }, "no exit port"},
+		{"disk without a name", func(p *Plan) { p.Disks[0].Name = "" }, `bad disk name ""`},
+		{"disk twice", func(p *Plan) { p.Disks[1].Name = "ext4" }, "disk ext4 listed twice"},
+		{"disk not a device", func(p *Plan) { p.Disks[1].Device = "vdb" }, `disk blank: bad device "vdb"`},
+		{"two disks on one device", func(p *Plan) { p.Disks[1].Device = "/dev/vda" }, "device /dev/vda is another disk's"},
+		{"relative selftest directory", func(p *Plan) { p.SelftestDir = "selftests" }, `bad selftest directory "selftests"`},
 	}
 	for _, tc := range tests {
 		p := validPlan()
@@ -86,6 +91,16 @@ func TestDecodePlanRejectsUnknownFields(t *testing.T) {
 	bad := strings.Replace(string(b), `"repeat"`, `"repeats": 1, "repeat"`, 1)
 	if _, err := DecodePlan([]byte(bad)); err == nil || !strings.Contains(err.Error(), "repeats") {
 		t.Errorf("DecodePlan with an unknown field: %v, want an error naming it", err)
+	}
+}
+
+func TestDisksNamed(t *testing.T) {
+	ds := validPlan().Disks
+	if d, ok := ds.Named("blank"); !ok || d != (Disk{Name: "blank", Device: "/dev/vdb"}) {
+		t.Errorf("Named(blank) = %+v, %v", d, ok)
+	}
+	if d, ok := ds.Named("xfs"); ok {
+		t.Errorf("Named(xfs) = %+v, want none", d)
 	}
 }
 

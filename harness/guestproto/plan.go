@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"path"
 	"strings"
 )
 
@@ -15,10 +16,6 @@ const PlanPath = "/etc/dioharness/plan.json"
 // PlanPath in a cpio appended to the agent initramfs instead of on the
 // kernel command line, which x86 limits to 2048 bytes.
 type Plan struct {
-	// Base names the kernel base the run is against.
-	Base string `json:"base"`
-	// Flavour is the kernel flavour: base, patched or custom.
-	Flavour string `json:"flavour"`
 	// Scenarios is the ordered selection with the host's expectation
 	// of each one on this kernel.
 	Scenarios []Entry `json:"scenarios"`
@@ -28,6 +25,11 @@ type Plan struct {
 	// on the first boot. After the kernel hung or panicked in a
 	// scenario the host boots a fresh guest with Start just past it.
 	Start int `json:"start"`
+	// Disks are the block devices the host attached, by name.
+	Disks Disks `json:"disks,omitempty"`
+	// SelftestDir is where the host put the kernel selftests the
+	// base's series adds ("" when it put none).
+	SelftestDir string `json:"selftest_dir,omitempty"`
 	// FSTests, when set, makes every entry an fstests test the agent
 	// runs with check on the Debian root disk (see FSTests).
 	FSTests *FSTests `json:"fstests,omitempty"`
@@ -153,8 +155,14 @@ func (p Plan) Validate() error {
 	if n := len(p.Scenarios) * p.Repeat; p.Start < 0 || p.Start >= n {
 		return fmt.Errorf("plan: bad start %d, want [0-%d]", p.Start, n-1)
 	}
+	if err := p.Disks.Validate(); err != nil {
+		return err
+	}
+	if p.SelftestDir != "" && !path.IsAbs(p.SelftestDir) {
+		return fmt.Errorf("plan: bad selftest directory %q, want an absolute path", p.SelftestDir)
+	}
 	if p.FSTests != nil {
-		if err := p.FSTests.Validate(); err != nil {
+		if err := p.FSTests.Validate(p.Disks); err != nil {
 			return err
 		}
 	}

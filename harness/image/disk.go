@@ -9,8 +9,8 @@ import (
 	"strings"
 )
 
-// Disk is a filesystem image attached to the guest as virtio-blk. The
-// guest sees disks as /dev/vda, /dev/vdb, ... in the order of Disks.
+// Disk is a filesystem image attached to the guest. The plan tells the
+// guest each disk's name, device and filesystem (guestproto.Disk).
 type Disk struct {
 	// Name is what scenarios ask for ("ext4", "xfs", "ext4-noextent").
 	Name string
@@ -32,11 +32,6 @@ var Disks = []Disk{
 	// EOF returns -ENOTBLK from ext4_iomap_begin and falls back to
 	// buffered I/O.
 	{Name: "ext4-noextent", FSType: "ext4", SizeMiB: 128, Mkfs: []string{"mkfs.ext4", "-q", "-F", "-O", "^extent,^64bit,^flex_bg", "-L", "dionoext"}, Package: "e2fsprogs"},
-}
-
-// DevicePath is the guest block device of the i-th disk.
-func DevicePath(i int) string {
-	return "/dev/vd" + string(rune('a'+i))
 }
 
 // Make creates fresh images of all disks in dir and returns their paths

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"dioharness/harness/image"
+	"dioharness/harness/guestproto"
 )
 
 // Env is what the guest offers scenarios.
@@ -16,6 +16,11 @@ type Env struct {
 	Exe string
 	// Work is a scratch directory (tmpfs).
 	Work string
+	// Disks are the block devices the plan names.
+	Disks guestproto.Disks
+	// SelftestDir holds the kernel selftests the plan says the host
+	// put into this guest ("" when none).
+	SelftestDir string
 
 	seq    atomic.Int64
 	probes *probeCache
@@ -26,22 +31,13 @@ func NewEnv(exe, work string) *Env {
 	return &Env{Exe: exe, Work: work, probes: &probeCache{}}
 }
 
-// Disk mounts the named disk (image.Disks) fresh for t: the filesystem
-// is mounted at Work/<name> and unmounted when t ends, with every file
-// created by t removed first so the next scenario starts from an empty
-// filesystem.
+// Disk mounts the named disk of the plan fresh for t: the filesystem
+// is mounted at Work/disk-<name> and unmounted when t ends, with every
+// file created by t removed first so the next scenario starts from an
+// empty filesystem.
 func (t *T) Disk(name string, opts string) string {
-	idx := -1
-	var d image.Disk
-	for i, dd := range image.Disks {
-		if dd.Name == name {
-			idx, d = i, dd
-		}
-	}
-	if idx < 0 {
-		t.Fatalf("unknown disk %q", name)
-	}
-	dev := image.DevicePath(idx)
+	d := t.PlanDisk(name)
+	dev := d.Device
 	if _, err := os.Stat(dev); err != nil {
 		t.Skipf("disk %s (%s) not attached: %v", name, dev, err)
 	}
@@ -62,6 +58,16 @@ func (t *T) Disk(name string, opts string) string {
 		}
 	})
 	return mnt
+}
+
+// PlanDisk is the named disk of the plan; a name the plan lacks ends t
+// as failed (the host attaches every disk the catalogue uses).
+func (t *T) PlanDisk(name string) guestproto.Disk {
+	d, ok := t.env.Disks.Named(name)
+	if !ok {
+		t.Fatalf("the plan names no disk %q", name)
+	}
+	return d
 }
 
 // DropCaches writes back and drops clean page cache and slab objects, so

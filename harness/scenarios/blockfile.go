@@ -8,7 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"dioharness/harness/filestate"
-	"dioharness/harness/image"
 	"dioharness/harness/scenario"
 )
 
@@ -147,15 +146,7 @@ func kib(n int64) string {
 // every inode is read back from disk (in-core flags such as S_NOSEC are
 // gone). Every descriptor and mapping of the filesystem must be closed.
 func remount(t *scenario.T, mnt, disk, opts string) {
-	idx := -1
-	for i, d := range image.Disks {
-		if d.Name == disk {
-			idx = i
-		}
-	}
-	if idx < 0 {
-		t.Fatalf("remount: unknown disk %q", disk)
-	}
+	d := t.PlanDisk(disk)
 	t.Check(unix.Unmount(mnt, 0), "unmount %s for remount", mnt)
-	t.Check(unix.Mount(image.DevicePath(idx), mnt, image.Disks[idx].FSType, 0, opts), "mount %s again", mnt)
+	t.Check(unix.Mount(d.Device, mnt, d.FSType, 0, opts), "mount %s again", mnt)
 }

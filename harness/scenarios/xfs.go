@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"dioharness/harness/image"
 	"dioharness/harness/probe"
 	"dioharness/harness/scenario"
 )
@@ -175,21 +174,11 @@ func xfsAlignedShared(t *scenario.T) {
 	bf.expectContent(t, "file after the aligned writes", want)
 }
 
-// xfsDevice is the block device name of the XFS disk ("vdb").
-func xfsDevice() string {
-	for i, d := range image.Disks {
-		if d.Name == "xfs" {
-			return filepath.Base(image.DevicePath(i))
-		}
-	}
-	return ""
-}
-
 func xfsStaleIomap(t *scenario.T) {
 	ps := t.Probes("fentry/xfs_file_write_iter", "fexit/xfs_file_write_iter", "tp_btf/xfs_iomap_invalid",
 		"fexit/xfs_iomap_valid", "fentry/iomap_file_buffered_write")
 	mnt := t.Disk("xfs", "")
-	tag := filepath.Join("/sys/fs/xfs", xfsDevice(), "errortag", "write_delay_ms")
+	tag := filepath.Join("/sys/fs/xfs", filepath.Base(t.PlanDisk("xfs").Device), "errortag", "write_delay_ms")
 	if _, err := os.Stat(tag); err != nil {
 		t.Skipf("XFS errortag write_delay_ms unavailable (needs CONFIG_XFS_DEBUG): %v", err)
 	}

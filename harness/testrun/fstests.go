@@ -33,11 +33,6 @@ type FSTests struct {
 	DiskMiB int64
 }
 
-// Guest devices of an fstests guest, in the order the disks are attached.
-var fstestsDevices = guestproto.FSTests{
-	Root: image.DevicePath(0), Test: image.DevicePath(1), Scratch: image.DevicePath(2), Results: image.DevicePath(3),
-}
-
 // FSTestsOutcome is one setup's run on the kernel.
 type FSTestsOutcome struct {
 	Setup fstests.Setup
@@ -118,13 +113,11 @@ func runSetup(ctx context.Context, o Options, f FSTests, s fstests.Setup, mach v
 		return infra(err)
 	}
 	tests := f.Tests[s.Name]
-	fp := fstestsDevices
-	fp.Setup, fp.Dir, fp.TimeoutSec = s.Name, f.Dir, int(f.TestTimeout.Round(time.Second)/time.Second)
+	fp := guestproto.FSTests{Setup: s.Name, Dir: f.Dir, TimeoutSec: int(f.TestTimeout.Round(time.Second) / time.Second)}
 	plan := guestproto.Plan{
-		Base:      o.Variant.Base,
-		Flavour:   string(o.Variant.Flavour),
 		Scenarios: guestproto.Entries(tests, func(string) (bool, string) { return false, "" }),
 		Repeat:    1,
+		Disks:     planDisks(mach, fstestsDisks),
 		FSTests:   &fp,
 		Wiring:    guestproto.Wiring{AgentTTY: mach.AgentTTY(), ExitPort: mach.ExitPort()},
 	}
@@ -145,7 +138,7 @@ func runSetup(ctx context.Context, o Options, f FSTests, s fstests.Setup, mach v
 	boots := &booter{machine: mach, kernel: kb.bzImage, initramfs: initrd, work: work, results: dir,
 		disks: func(ctx context.Context, d string) ([]string, []string, error) {
 			var disks []string
-			for _, role := range []string{"test", "scratch"} {
+			for _, role := range []string{guestproto.DiskTest, guestproto.DiskScratch} {
 				p := filepath.Join(d, role+".img")
 				if err := (image.Disk{Name: role, SizeMiB: f.DiskMiB}).Create(ctx, p); err != nil {
 					return nil, nil, err
@@ -210,5 +203,16 @@ func writeFSTestsReports(dir string, rr report.Run, xunit []junit.Suite) error {
 
 // fstestsResultsDisk is where fstests writes its results (RESULT_BASE);
 // the host formats it so that it can read it back with debugfs.
-var fstestsResultsDisk = image.Disk{Name: "results", FSType: "ext4", SizeMiB: 512,
+var fstestsResultsDisk = image.Disk{Name: guestproto.DiskResults, FSType: "ext4", SizeMiB: 512,
 	Mkfs: []string{"mkfs.ext4", "-q", "-F", "-L", "dioresults"}, Package: "e2fsprogs"}
+
+// fstestsDisks are the disks of an fstests guest as the plan names
+// them, in the order runSetup attaches them: the Debian root disk
+// (ext4), the blank test and scratch disks the guest formats for the
+// setup, and the results disk.
+var fstestsDisks = []image.Disk{
+	{Name: guestproto.DiskRoot, FSType: "ext4"},
+	{Name: guestproto.DiskTest},
+	{Name: guestproto.DiskScratch},
+	fstestsResultsDisk,
+}

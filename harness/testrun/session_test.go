@@ -149,7 +149,7 @@ func testPlan(names ...string) guestproto.Plan {
 		}
 		es = append(es, e)
 	}
-	return guestproto.Plan{Flavour: "base", Scenarios: es, Repeat: 1, Wiring: guestproto.Wiring{AgentTTY: "/dev/ttyS1", ExitPort: 0xf4}}
+	return guestproto.Plan{Scenarios: es, Repeat: 1, Wiring: guestproto.Wiring{AgentTTY: "/dev/ttyS1", ExitPort: 0xf4}}
 }
 
 // scripted plays outcome on every boot unless boots scripts it, and

@@ -182,11 +182,11 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 		return Outcome{Exit: ExitBadArgs}
 	}
 	plan := guestproto.Plan{
-		Base:      o.Variant.Base,
-		Flavour:   string(o.Variant.Flavour),
-		Scenarios: guestproto.Entries(order, expectations(sel, kern)),
-		Repeat:    max(o.Repeat, 1),
-		Wiring:    guestproto.Wiring{AgentTTY: mach.AgentTTY(), ExitPort: mach.ExitPort()},
+		Scenarios:   guestproto.Entries(order, expectations(sel, kern)),
+		Repeat:      max(o.Repeat, 1),
+		Disks:       planDisks(mach, image.Disks),
+		SelftestDir: kselftest.Dir,
+		Wiring:      guestproto.Wiring{AgentTTY: mach.AgentTTY(), ExitPort: mach.ExitPort()},
 	}
 	if err := plan.Validate(); err != nil {
 		fmt.Fprintf(o.Out, "error: %v\n", err)
@@ -391,6 +391,16 @@ type booter struct {
 	// disks makes the disks of one boot in dir, and says which of
 	// them are volatile (vm.Config.Volatile).
 	disks func(ctx context.Context, dir string) (disks, volatile []string, err error)
+}
+
+// planDisks tells the guest the disks of a boot: the i-th image is the
+// machine's i-th disk device.
+func planDisks(mach vm.Machine, disks []image.Disk) guestproto.Disks {
+	out := make(guestproto.Disks, 0, len(disks))
+	for i, d := range disks {
+		out = append(out, guestproto.Disk{Name: d.Name, Device: mach.DiskDevice(i), FSType: d.FSType})
+	}
+	return out
 }
 
 // scenarioDisks are the scenario catalogue's disks (image.Disks), fresh

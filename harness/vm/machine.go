@@ -86,7 +86,7 @@ var (
 	consoleBauds   = []int{9600, 19200, 38400, 57600, 115200}
 	exitDevices    = []string{"isa-debug-exit"}
 	exitSizes      = []int{1, 2, 4}
-	diskInterfaces = []string{"virtio"} // the guest names disks /dev/vdX (image.DevicePath)
+	diskInterfaces = []string{"virtio"} // the guest names disks /dev/vdX (Machine.DiskDevice)
 )
 
 // LoadMachine reads and validates a machine description.
@@ -231,4 +231,11 @@ func (m Machine) accelArg(accel string) string {
 		return "tcg,thread=" + m.TCGThread
 	}
 	return accel
+}
+
+// DiskDevice is the guest's block device of the i-th of Config.Disks:
+// the machine attaches them in order on its disk interface, which the
+// guest names /dev/vda, /dev/vdb, ... (virtio-blk).
+func (m Machine) DiskDevice(i int) string {
+	return "/dev/vd" + string(rune('a'+i))
 }

@@ -100,18 +100,18 @@ func parseArgs(args []string, stdout io.Writer) (options, error) {
 // reads PROBE_<NAME>_DEV ("ext4-noextent" -> PROBE_EXT4_NOEXTENT_DEV).
 // Words with '=' before "--" on the kernel command line reach /init as
 // its environment.
-func diskEnv(disks []image.Disk) []string {
+func diskEnv(mach vm.Machine, disks []image.Disk) []string {
 	var env []string
 	for i, d := range disks {
 		name := strings.ToUpper(strings.ReplaceAll(d.Name, "-", "_"))
-		env = append(env, fmt.Sprintf("PROBE_%s_DEV=%s", name, image.DevicePath(i)))
+		env = append(env, fmt.Sprintf("PROBE_%s_DEV=%s", name, mach.DiskDevice(i)))
 	}
 	return env
 }
 
 // cmdline is what the guest kernel gets beyond vm's defaults.
-func cmdline(disks []image.Disk, testFlags []string) []string {
-	out := diskEnv(disks)
+func cmdline(mach vm.Machine, disks []image.Disk, testFlags []string) []string {
+	out := diskEnv(mach, disks)
 	out = append(out, "--", "-test.v", "-test.count=1")
 	return append(out, testFlags...)
 }
@@ -238,7 +238,7 @@ func prepare(ctx context.Context, o options, mach vm.Machine, work, initBin stri
 		Initramfs:  initrd,
 		Disks:      disks,
 		ConsoleLog: filepath.Join(o.build, "probe-guest", "console.log"),
-		Append:     append(guestproto.Cmdline{Plan: guestproto.PlanPath}.Words(), cmdline(image.Disks, o.testFlags)...),
+		Append:     append(guestproto.Cmdline{Plan: guestproto.PlanPath}.Words(), cmdline(mach, image.Disks, o.testFlags)...),
 	}, nil
 }
 

@@ -12,11 +12,12 @@ import (
 
 	"dioharness/harness/image"
 	"dioharness/harness/testrun"
+	"dioharness/harness/vm"
 )
 
 func TestCmdline(t *testing.T) {
 	disks := []image.Disk{{Name: "ext4"}, {Name: "xfs"}, {Name: "ext4-noextent"}}
-	got := cmdline(disks, []string{"-test.run=FUSE"})
+	got := cmdline(vm.Machine{}, disks, []string{"-test.run=FUSE"})
 	want := []string{
 		"PROBE_EXT4_DEV=/dev/vda", "PROBE_XFS_DEV=/dev/vdb", "PROBE_EXT4_NOEXTENT_DEV=/dev/vdc",
 		"--", "-test.v", "-test.count=1", "-test.run=FUSE",

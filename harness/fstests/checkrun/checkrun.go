@@ -46,8 +46,11 @@ const killGrace = time.Minute
 type Runner struct {
 	plan  guestproto.FSTests
 	setup fstests.Setup
-	sup   *pid1.Supervisor
-	env   []string
+	// test and scratch are the block devices of the plan's test and
+	// scratch disks.
+	test, scratch string
+	sup           *pid1.Supervisor
+	env           []string
 	// results is RESULT_BASE in the guest.
 	results string
 	paths   *pathCounter
@@ -71,16 +74,25 @@ type Result struct {
 // Prepare turns the booted initramfs into an fstests guest: the root
 // disk becomes / (agent is the running agent binary, carried into it),
 // the results disk is mounted, the test and scratch disks are made for
-// the setup and check's configuration is written.
-func Prepare(ctx context.Context, p guestproto.FSTests, agent string, sup *pid1.Supervisor) (*Runner, error) {
+// the setup and check's configuration is written. disks are the plan's.
+func Prepare(ctx context.Context, p guestproto.FSTests, disks guestproto.Disks, agent string, sup *pid1.Supervisor) (*Runner, error) {
 	s, ok := fstests.SetupNamed(p.Setup)
 	if !ok {
 		return nil, fmt.Errorf("unknown fstests setup %q", p.Setup)
 	}
-	if err := pid1.SwitchRoot(p.Root, "ext4", map[string]string{agent: Agent}); err != nil {
+	dev := map[string]string{}
+	for _, name := range guestproto.FSTestsDisks {
+		d, ok := disks.Named(name)
+		if !ok {
+			return nil, fmt.Errorf("the plan names no %s disk", name)
+		}
+		dev[name] = d.Device
+	}
+	if err := pid1.SwitchRoot(dev[guestproto.DiskRoot], "ext4", map[string]string{agent: Agent}); err != nil {
 		return nil, err
 	}
-	r := &Runner{plan: p, setup: s, sup: sup, results: filepath.Join(fstests.ResultsMnt, fstests.ResultsDir), sysrq: writeSysrq}
+	r := &Runner{plan: p, setup: s, test: dev[guestproto.DiskTest], scratch: dev[guestproto.DiskScratch],
+		sup: sup, results: filepath.Join(fstests.ResultsMnt, fstests.ResultsDir), sysrq: writeSysrq}
 	r.env = []string{
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=/root", "USER=root", "LOGNAME=root", "LANG=C.UTF-8", "TERM=dumb",
@@ -93,7 +105,7 @@ func Prepare(ctx context.Context, p guestproto.FSTests, agent string, sup *pid1.
 	if err := mountFS("tmpfs", "/dev/shm", "tmpfs", "mode=1777"); err != nil {
 		return nil, err
 	}
-	if err := mountFS(p.Results, fstests.ResultsMnt, "ext4", ""); err != nil {
+	if err := mountFS(dev[guestproto.DiskResults], fstests.ResultsMnt, "ext4", ""); err != nil {
 		return nil, err
 	}
 	for _, d := range []string{fstests.XunitDir, "output"} {
@@ -113,7 +125,7 @@ func Prepare(ctx context.Context, p guestproto.FSTests, agent string, sup *pid1.
 	if err := os.WriteFile(MountHelper, []byte(helper), 0o755); err != nil {
 		return nil, err
 	}
-	cfg := fstests.LocalConfig(s, fstests.Devices{Test: p.Test, Scratch: p.Scratch})
+	cfg := fstests.LocalConfig(s, fstests.Devices{Test: r.test, Scratch: r.scratch})
 	if err := os.WriteFile(fstests.ConfigPath, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
@@ -126,9 +138,9 @@ func Prepare(ctx context.Context, p guestproto.FSTests, agent string, sup *pid1.
 // server's backing directories, mounted where the configuration says.
 func (r *Runner) disks(ctx context.Context) error {
 	if !r.setup.FUSE() {
-		return r.mkfs(ctx, r.setup.FSTYP, r.plan.Test)
+		return r.mkfs(ctx, r.setup.FSTYP, r.test)
 	}
-	for role, dev := range map[string]string{"test": r.plan.Test, "scratch": r.plan.Scratch} {
+	for role, dev := range map[string]string{"test": r.test, "scratch": r.scratch} {
 		if err := r.mkfs(ctx, "ext4", dev); err != nil {
 			return err
 		}
