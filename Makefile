@@ -156,13 +156,15 @@ vet:
 unit:
 	$(GO) test ./...
 
+# The BPF objects and their Go bindings (bpf2go), and the catalogue's
+# declarations the host reads (printed by the guest agent).
 generate: deps
-	$(GO) generate ./harness/probe/...
+	$(GO) generate ./harness/probe/... ./harness/catalogue/...
 
-# The generated BPF objects are committed; regenerate and fail on drift.
+# The generated files are committed; regenerate and fail on drift.
 generate-check: generate
-	@git diff --exit-code --stat -- harness/probe || \
-		{ echo "generated BPF code differs from the committed one: run make generate and commit"; exit 1; }
+	@git diff --exit-code --stat -- harness/probe harness/catalogue || \
+		{ echo "generated code differs from the committed one: run make generate and commit"; exit 1; }
 
 series-check: harness
 	@$(HARNESS) series-check -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) $(if $(BASE),-base '$(BASE)') \

@@ -21,12 +21,15 @@ import (
 // powers off; it never returns then.
 func Main(cat scenario.Catalogue, subcommands map[string]func(args []string) int) int {
 	if len(os.Args) > 1 {
+		if os.Args[1] == "catalogue" {
+			return printCatalogue(cat, os.Stdout, os.Stderr)
+		}
 		if f, ok := subcommands[os.Args[1]]; ok {
 			return f(os.Args[2:])
 		}
 	}
 	if os.Getpid() != 1 {
-		fmt.Fprintf(os.Stderr, "guest agent: not PID 1 and no subcommand (have: %s)\n", strings.Join(keys(subcommands), ", "))
+		fmt.Fprintf(os.Stderr, "guest agent: not PID 1 and no subcommand (have: catalogue, %s)\n", strings.Join(keys(subcommands), ", "))
 		return 2
 	}
 	// Until the plan is read there is neither an agent channel nor an
@@ -65,6 +68,24 @@ func Main(cat scenario.Catalogue, subcommands map[string]func(args []string) int
 }
 
 // readPlan reads the plan the command line points at.
+// printCatalogue writes the declarations of cat, the host's
+// harness/catalogue/catalogue.json (make generate).
+func printCatalogue(cat scenario.Catalogue, stdout, stderr io.Writer) int {
+	if err := cat.Validate(); err != nil {
+		fmt.Fprintf(stderr, "guest agent: catalogue: %v\n", err)
+		return 2
+	}
+	b, err := cat.Declarations().Encode()
+	if err == nil {
+		_, err = stdout.Write(b)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "guest agent: catalogue: %v\n", err)
+		return 2
+	}
+	return 0
+}
+
 func readPlan(cl guestproto.Cmdline) (guestproto.Plan, error) {
 	if cl.Plan == "" {
 		return guestproto.Plan{}, fmt.Errorf("no %s= on the kernel command line", guestproto.KeyPlan)

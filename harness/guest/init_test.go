@@ -52,9 +52,9 @@ func TestResult(t *testing.T) {
 // the verdict.
 func TestRunFollowsThePlan(t *testing.T) {
 	cat := scenario.Catalogue{
-		{Name: "harness/ok", Area: "harness", Run: func(t *scenario.T) {}},
-		{Name: "harness/bad", Area: "harness", Run: func(t *scenario.T) { t.Fatalf("broken") }},
-		{Name: "harness/slow", Area: "harness", Timeout: 50 * time.Millisecond, Run: func(t *scenario.T) { <-t.Context().Done() }},
+		{Declaration: guestproto.Declaration{Name: "harness/ok", Area: "harness"}, Run: func(t *scenario.T) {}},
+		{Declaration: guestproto.Declaration{Name: "harness/bad", Area: "harness"}, Run: func(t *scenario.T) { t.Fatalf("broken") }},
+		{Declaration: guestproto.Declaration{Name: "harness/slow", Area: "harness"}, Timeout: 50 * time.Millisecond, Run: func(t *scenario.T) { <-t.Context().Done() }},
 	}
 	plan := guestproto.Plan{
 		Scenarios: []guestproto.Entry{
@@ -116,7 +116,7 @@ func TestRunFollowsThePlan(t *testing.T) {
 // the agent.
 func TestRunGivesScenariosThePlan(t *testing.T) {
 	var got []string
-	cat := scenario.Catalogue{{Name: "harness/env", Area: "harness", Run: func(t *scenario.T) {
+	cat := scenario.Catalogue{{Declaration: guestproto.Declaration{Name: "harness/env", Area: "harness"}, Run: func(t *scenario.T) {
 		d := t.PlanDisk("xfs")
 		got = append(got, d.Device, d.FSType, t.Env().SelftestDir)
 		t.PlanDisk("btrfs")

@@ -16,8 +16,8 @@ import (
 	"slices"
 	"strings"
 
+	"dioharness/harness/catalogue"
 	"dioharness/harness/report"
-	"dioharness/harness/scenario"
 	"dioharness/harness/verdict"
 )
 
@@ -85,7 +85,7 @@ func Parse(path string) (Mutant, error) {
 
 // Load reads every *.patch of dir, in name order, whose name matches
 // glob (empty: all), and checks each expected killer is in cat.
-func Load(dir, glob string, cat scenario.Catalogue) ([]Mutant, error) {
+func Load(dir, glob string, cat catalogue.Catalogue) ([]Mutant, error) {
 	paths, err := filepath.Glob(filepath.Join(dir, "*.patch"))
 	if err != nil {
 		return nil, err
@@ -108,7 +108,7 @@ func Load(dir, glob string, cat scenario.Catalogue) ([]Mutant, error) {
 			return nil, err
 		}
 		for _, k := range m.ExpectKilledBy {
-			if _, err := cat.Lookup(k); err != nil {
+			if _, err := cat.Lookup([]string{k}); err != nil {
 				return nil, fmt.Errorf("mutant %s: %s names %w", m.Name, trailer, err)
 			}
 		}
@@ -124,7 +124,7 @@ func Load(dir, glob string, cat scenario.Catalogue) ([]Mutant, error) {
 // then the other scenarios of their areas, in catalogue order. Manual
 // scenarios and the harness's self-tests are left out: they prove the
 // harness, not the kernel paths a mutant changes.
-func Scenarios(cat scenario.Catalogue, m Mutant) []string {
+func Scenarios(cat catalogue.Catalogue, m Mutant) []string {
 	areas := map[string]bool{}
 	out := slices.Clone(m.ExpectKilledBy)
 	for _, s := range cat {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"dioharness/harness/catalogue"
 	"dioharness/harness/report"
-	"dioharness/harness/scenario"
 	"dioharness/harness/verdict"
 )
 
@@ -77,8 +77,8 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func testCatalogue() scenario.Catalogue {
-	return scenario.Catalogue{
+func testCatalogue() catalogue.Catalogue {
+	return catalogue.Catalogue{
 		{Name: "fuse/a", Area: "fuse"},
 		{Name: "fuse/b", Area: "fuse"},
 		{Name: "fuse/manual", Area: "fuse", Manual: true},

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"dioharness/harness/scenario"
+	"dioharness/harness/catalogue"
 )
 
 // Runner applies one mutant on base + series, builds it, boots it once
@@ -42,7 +42,7 @@ type Totals struct {
 }
 
 // Suite runs every mutant in turn, one boot each.
-func Suite(ctx context.Context, base string, r Runner, cat scenario.Catalogue, ms []Mutant, log io.Writer) Report {
+func Suite(ctx context.Context, base string, r Runner, cat catalogue.Catalogue, ms []Mutant, log io.Writer) Report {
 	rep := Report{Base: base, Started: time.Now().UTC()}
 	for i, m := range ms {
 		if ctx.Err() != nil {

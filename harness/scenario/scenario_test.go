@@ -3,72 +3,31 @@ package scenario
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"dioharness/harness/kbase"
+	"dioharness/harness/guestproto"
 	"dioharness/harness/verdict"
 )
 
-func TestLookup(t *testing.T) {
-	noop := func(*T) {}
-	cat := Catalogue{
-		{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c", Run: noop},
-		{Name: "fuse/b", Area: "fuse", Setup: "s", Checks: "c", Run: noop},
-		{Name: "ext4/a", Area: "ext4", Setup: "s", Checks: "c", Run: noop},
-		{Name: "harness/fail", Area: "harness", Setup: "s", Checks: "c", Run: noop, Manual: true},
-	}
-	if err := cat.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		patterns string
-		want     []string
-		wantErr  string
-	}{
-		{patterns: "", want: []string{"fuse/a", "fuse/b", "ext4/a"}},
-		{patterns: "fuse/*", want: []string{"fuse/a", "fuse/b"}},
-		{patterns: "ext4/a,fuse/b", want: []string{"fuse/b", "ext4/a"}},
-		{patterns: "*/*", want: []string{"fuse/a", "fuse/b", "ext4/a"}},
-		{patterns: "harness/fail", want: []string{"harness/fail"}},
-		{patterns: "harness/*", wantErr: `unknown scenario "harness/*"`},
-		{patterns: "nope", wantErr: `unknown scenario "nope"`},
-		{patterns: "[", wantErr: "bad scenario pattern"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.patterns, func(t *testing.T) {
-			got, err := cat.Lookup(tc.patterns)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			var names []string
-			for _, s := range got {
-				names = append(names, s.Name)
-			}
-			if d := cmp.Diff(tc.want, names); d != "" {
-				t.Errorf("selection (-want +got):\n%s", d)
-			}
-		})
-	}
+// scn is a scenario with a body.
+func scn(d guestproto.Declaration) Scenario {
+	return Scenario{Declaration: d, Run: func(*T) {}}
 }
 
 func TestValidate(t *testing.T) {
-	noop := func(*T) {}
 	tests := []struct {
 		name string
 		cat  Catalogue
 		want string
 	}{
-		{"duplicate", Catalogue{{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c", Run: noop}, {Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c", Run: noop}}, "duplicate"},
-		{"area prefix", Catalogue{{Name: "ext4/a", Area: "fuse", Setup: "s", Checks: "c", Run: noop}}, "must start with its area"},
-		{"unknown area", Catalogue{{Name: "nfs/a", Area: "nfs", Setup: "s", Checks: "c", Run: noop}}, "unknown area"},
-		{"no checks", Catalogue{{Name: "fuse/a", Area: "fuse", Setup: "s", Run: noop}}, "needs Run, Setup and Checks"},
+		{"duplicate", Catalogue{scn(guestproto.Declaration{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c"}), scn(guestproto.Declaration{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c"})}, "duplicate"},
+		{"area prefix", Catalogue{scn(guestproto.Declaration{Name: "ext4/a", Area: "fuse", Setup: "s", Checks: "c"})}, "must start with its area"},
+		{"unknown area", Catalogue{scn(guestproto.Declaration{Name: "nfs/a", Area: "nfs", Setup: "s", Checks: "c"})}, "unknown area"},
+		{"no checks", Catalogue{scn(guestproto.Declaration{Name: "fuse/a", Area: "fuse", Setup: "s"})}, "needs Setup and Checks"},
+		{"no body", Catalogue{{Declaration: guestproto.Declaration{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c"}}}, "needs Run"},
+		{"comma in a name", Catalogue{scn(guestproto.Declaration{Name: "fuse/a,b", Area: "fuse", Setup: "s", Checks: "c"})}, "bad name"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,7 +54,7 @@ func TestRunVerdicts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := run(t.Context(), Scenario{Name: "fuse/x", Run: tc.body}, NewEnv("/init", t.TempDir()))
+			r := run(t.Context(), Scenario{Declaration: guestproto.Declaration{Name: "fuse/x"}, Run: tc.body}, NewEnv("/init", t.TempDir()))
 			if r.Verdict != tc.want || !strings.HasPrefix(r.Reason, tc.reason) {
 				t.Errorf("verdict %s (%q), want %s (%q)", r.Verdict, r.Reason, tc.want, tc.reason)
 			}
@@ -103,42 +62,34 @@ func TestRunVerdicts(t *testing.T) {
 	}
 }
 
-func TestExpected(t *testing.T) {
-	const subject = "fuse: keep folio dirty when laundering it fails"
-	fix := Scenario{Patch: subject, FailsOnBase: "bug"}
-	differs := Scenario{Differs: map[string]string{"v6.12": "6.12 takes the lock exclusive"}}
-	with := []string{"iomap: x", subject}
-	tests := []struct {
-		name string
-		s    Scenario
-		k    Kernel
-		want Expectation
-	}{
-		{"no patch, base", Scenario{}, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}}, Expectation{Verdict: verdict.Pass}},
-		{"fix on base", fix, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}}, Expectation{Verdict: verdict.Fail, Why: "bug"}},
-		{"fix on patched with it", fix, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Patches: with}, Expectation{Verdict: verdict.Pass}},
-		{"fix on patched without it", fix, Kernel{Variant: kbase.Variant{Base: "v6.12", Flavour: kbase.Patched}, Patches: []string{"iomap: x"}},
-			Expectation{Verdict: verdict.Fail, Why: `the v6.12 series does not carry "` + subject + `": bug`}},
-		{"fix on custom", fix, Kernel{Variant: kbase.Variant{Flavour: kbase.Custom}}, Expectation{Verdict: verdict.Pass}},
-		{"differs on its base", differs, Kernel{Variant: kbase.Variant{Base: "v6.12", Flavour: kbase.Patched}, Patches: with}, Expectation{Verdict: verdict.Fail, Why: "6.12 takes the lock exclusive"}},
-		{"differs elsewhere", differs, Kernel{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}}, Expectation{Verdict: verdict.Pass}},
-	}
-	for _, tc := range tests {
-		if d := cmp.Diff(tc.want, tc.s.Expected(tc.k)); d != "" {
-			t.Errorf("%s (-want +got):\n%s", tc.name, d)
+func TestValidateDeclarations(t *testing.T) {
+	for _, d := range []guestproto.Declaration{
+		{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c", Patch: "fuse: x"},
+		{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c", FailsOnBase: "why"},
+		{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c", Differs: map[string]string{"v6.12": ""}},
+	} {
+		if err := (Catalogue{scn(d)}).Validate(); err == nil {
+			t.Errorf("Validate accepted %+v", d)
 		}
 	}
 }
 
-func TestValidateDeclarations(t *testing.T) {
-	noop := func(*T) {}
-	for _, s := range []Scenario{
-		{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c", Run: noop, Patch: "fuse: x"},
-		{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c", Run: noop, FailsOnBase: "why"},
-		{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c", Run: noop, Differs: map[string]string{"v6.12": ""}},
-	} {
-		if err := (Catalogue{s}).Validate(); err == nil {
-			t.Errorf("Validate accepted %+v", s)
-		}
+// TestDeclarations: what the agent prints for the host is the
+// declarations, in catalogue order, and it decodes back.
+func TestDeclarations(t *testing.T) {
+	cat := Catalogue{
+		scn(guestproto.Declaration{Name: "fuse/a", Area: "fuse", Setup: "s", Checks: "c", Patch: "fuse: x", FailsOnBase: "why"}),
+		{Declaration: guestproto.Declaration{Name: "harness/hang", Area: "harness", Setup: "s", Checks: "c", Manual: true}, Timeout: time.Second, Run: func(*T) {}},
+	}
+	b, err := cat.Declarations().Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := guestproto.DecodeDeclarations(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(cat.Declarations(), back); d != "" {
+		t.Errorf("declarations round trip (-want +got):\n%s", d)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"dioharness/harness/bench"
 	"dioharness/harness/fuse"
+	"dioharness/harness/guestproto"
 	"dioharness/harness/probe"
 	"dioharness/harness/scenario"
 )
@@ -33,24 +34,28 @@ var (
 
 func benchScenarios() scenario.Catalogue {
 	return scenario.Catalogue{{
-		Name:  "harness/bench-fuse-parallel-dio",
-		Area:  "harness",
-		Setup: "test FUSE server with 10 workers, FOPEN_DIRECT_IO with and without FOPEN_PARALLEL_DIRECT_WRITES, every WRITE held 1 ms or 10 ms at the server, 8 MiB file",
-		Checks: fmt.Sprintf("per configuration and 1/2/4/8 writers, %d timed runs of %d non-extending %d KiB O_DIRECT writes per writer; "+
-			"logs the median throughput per configuration; the data lands; without the flag the server never sees two WRITEs at once, "+
-			"with it and 10 ms latency it does; one recorded pass per flag shows i_rwsem taken shared (flag) or exclusive (no flag) in fuse_direct_write_iter",
-			benchRuns, benchWrites, benchChunk>>10),
-		Manual:  true,
+		Declaration: guestproto.Declaration{
+			Name:  "harness/bench-fuse-parallel-dio",
+			Area:  "harness",
+			Setup: "test FUSE server with 10 workers, FOPEN_DIRECT_IO with and without FOPEN_PARALLEL_DIRECT_WRITES, every WRITE held 1 ms or 10 ms at the server, 8 MiB file",
+			Checks: fmt.Sprintf("per configuration and 1/2/4/8 writers, %d timed runs of %d non-extending %d KiB O_DIRECT writes per writer; "+
+				"logs the median throughput per configuration; the data lands; without the flag the server never sees two WRITEs at once, "+
+				"with it and 10 ms latency it does; one recorded pass per flag shows i_rwsem taken shared (flag) or exclusive (no flag) in fuse_direct_write_iter",
+				benchRuns, benchWrites, benchChunk>>10),
+			Manual: true,
+		},
 		Timeout: 10 * time.Minute,
 		Run:     benchParallelDIO,
 	}, {
-		Name:  "harness/bench-fio",
-		Area:  "harness",
-		Setup: "Debian's fio in the guest; test FUSE server with FOPEN_DIRECT_IO|FOPEN_PARALLEL_DIRECT_WRITES and no added latency, and the ext4 disk; a 16 MiB file on each",
-		Checks: fmt.Sprintf("one recorded fio pass per file system reaches fuse_direct_write_iter (FUSE) and iomap_dio_rw_begin (ext4); then %d interleaved runs of "+
-			"sequential 64 KiB O_DIRECT writes and reads of the whole file with fio on each; logs each run's throughput for make bench; the server holds what fio wrote",
-			benchRuns),
-		Manual:  true,
+		Declaration: guestproto.Declaration{
+			Name:  "harness/bench-fio",
+			Area:  "harness",
+			Setup: "Debian's fio in the guest; test FUSE server with FOPEN_DIRECT_IO|FOPEN_PARALLEL_DIRECT_WRITES and no added latency, and the ext4 disk; a 16 MiB file on each",
+			Checks: fmt.Sprintf("one recorded fio pass per file system reaches fuse_direct_write_iter (FUSE) and iomap_dio_rw_begin (ext4); then %d interleaved runs of "+
+				"sequential 64 KiB O_DIRECT writes and reads of the whole file with fio on each; logs each run's throughput for make bench; the server holds what fio wrote",
+				benchRuns),
+			Manual: true,
+		},
 		Timeout: 10 * time.Minute,
 		Run:     benchFio,
 	}}

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"dioharness/harness/guestproto"
 	"dioharness/harness/probe"
 	"dioharness/harness/scenario"
 )
@@ -27,11 +28,13 @@ const testFile = 16 << 10
 func ext4Scenarios() scenario.Catalogue {
 	return scenario.Catalogue{
 		{
-			Name:  "ext4/lock-a-overwrite-shared",
-			Area:  "ext4",
-			Setup: "ext4 (1 KiB blocks, data=ordered); a 16 KiB file written with O_DIRECT (blocks written, S_NOSEC set by that first write)",
-			Checks: "case A: a 4 KiB O_DIRECT overwrite at 4 KiB returns 4096; i_rwsem is taken shared only (down_read ... up_read, no down_write); " +
-				"one iomap_dio_rw with dio_flags 0 completes 4096; no buffered write; the extent stays written and the file reads back right after drop_caches",
+			Declaration: guestproto.Declaration{
+				Name:  "ext4/lock-a-overwrite-shared",
+				Area:  "ext4",
+				Setup: "ext4 (1 KiB blocks, data=ordered); a 16 KiB file written with O_DIRECT (blocks written, S_NOSEC set by that first write)",
+				Checks: "case A: a 4 KiB O_DIRECT overwrite at 4 KiB returns 4096; i_rwsem is taken shared only (down_read ... up_read, no down_write); " +
+					"one iomap_dio_rw with dio_flags 0 completes 4096; no buffered write; the extent stays written and the file reads back right after drop_caches",
+			},
 			Run: func(t *scenario.T) {
 				dioCase{fs: ext4FS, file: "a", size: testFile, off: 4 << 10, n: 4 << 10,
 					mapBefore: "written", mapAfter: "written",
@@ -39,12 +42,14 @@ func ext4Scenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:  "ext4/lock-b-unwritten-shared",
-			Area:  "ext4",
-			Setup: "ext4; a 16 KiB file, then fallocate(16 KiB, 16 KiB): unwritten extents, size 32 KiB",
-			Checks: "case B: a 4 KiB O_DIRECT write at 20 KiB into the unwritten extent returns 4096 under i_rwsem shared only (ext4_overwrite_io counts preallocated blocks as an overwrite); " +
-				"iomap dio_flags 0 (ext4_iomap_ops, not the overwrite ops; not observable by probe); FIEMAP shows the blocks unwritten before and written after (end_io conversion); " +
-				"after drop_caches the written range holds the data and the rest of the preallocation reads zeros",
+			Declaration: guestproto.Declaration{
+				Name:  "ext4/lock-b-unwritten-shared",
+				Area:  "ext4",
+				Setup: "ext4; a 16 KiB file, then fallocate(16 KiB, 16 KiB): unwritten extents, size 32 KiB",
+				Checks: "case B: a 4 KiB O_DIRECT write at 20 KiB into the unwritten extent returns 4096 under i_rwsem shared only (ext4_overwrite_io counts preallocated blocks as an overwrite); " +
+					"iomap dio_flags 0 (ext4_iomap_ops, not the overwrite ops; not observable by probe); FIEMAP shows the blocks unwritten before and written after (end_io conversion); " +
+					"after drop_caches the written range holds the data and the rest of the preallocation reads zeros",
+			},
 			Run: func(t *scenario.T) {
 				dioCase{fs: ext4FS, file: "b", size: testFile,
 					prepare: func(t *scenario.T, bf *blockFile, want []byte) []byte {
@@ -56,15 +61,17 @@ func ext4Scenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name: "ext4/lock-c-hole-fill-upgrade",
-			Area: "ext4",
-			Setup: "ext4; a 16 KiB file with [4 KiB, 8 KiB) punched out (a hole inside EOF). The lock rule is the running kernel's, chosen by its release: " +
-				"6.12 rules up to 6.12, 7.3 rules from 7.3, SKIP in between",
-			Checks: "case C: a 4 KiB O_DIRECT write filling the hole returns 4096; one iomap_dio_rw with dio_flags 0 (aligned, not extending: no FORCE_WAIT) " +
-				"and no inode_dio_wait; FIEMAP hole before, written after; data right after drop_caches. i_rwsem, 6.12 rules: shared, dropped and retaken " +
-				"exclusive (down_read, up_read, down_write flagged as an upgrade: ext4_dio_write_checks restarts because ext4_overwrite_io is false). " +
-				"7.3 rules: shared only (down_read ... up_read, no down_write): ext4_dio_write_checks upgrades an aligned write only for !IS_NOSEC or " +
-				"an extending write, and ext4_iomap_alloc allocates the block unwritten under the shared lock (the name keeps the 6.12 upgrade)",
+			Declaration: guestproto.Declaration{
+				Name: "ext4/lock-c-hole-fill-upgrade",
+				Area: "ext4",
+				Setup: "ext4; a 16 KiB file with [4 KiB, 8 KiB) punched out (a hole inside EOF). The lock rule is the running kernel's, chosen by its release: " +
+					"6.12 rules up to 6.12, 7.3 rules from 7.3, SKIP in between",
+				Checks: "case C: a 4 KiB O_DIRECT write filling the hole returns 4096; one iomap_dio_rw with dio_flags 0 (aligned, not extending: no FORCE_WAIT) " +
+					"and no inode_dio_wait; FIEMAP hole before, written after; data right after drop_caches. i_rwsem, 6.12 rules: shared, dropped and retaken " +
+					"exclusive (down_read, up_read, down_write flagged as an upgrade: ext4_dio_write_checks restarts because ext4_overwrite_io is false). " +
+					"7.3 rules: shared only (down_read ... up_read, no down_write): ext4_dio_write_checks upgrades an aligned write only for !IS_NOSEC or " +
+					"an extending write, and ext4_iomap_alloc allocates the block unwritten under the shared lock (the name keeps the 6.12 upgrade)",
+			},
 			Run: func(t *scenario.T) {
 				_, exp := ext4RulesOf(t)
 				dioCase{fs: ext4FS, file: "c", size: testFile,
@@ -78,13 +85,15 @@ func ext4Scenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:  "ext4/lock-d-subblock-hole-exclusive",
-			Area:  "ext4",
-			Setup: "ext4; two 16 KiB files: one with [4 KiB, 8 KiB) punched out, one with [16 KiB, 24 KiB) fallocated (unwritten)",
-			Checks: "case D: a 512 B O_DIRECT write into the hole (at 4.5 KiB) and one into an unwritten block (at 17.5 KiB) each return 512; " +
-				"each takes i_rwsem shared, restarts and runs exclusive (down_read, up_read, down_write upgrade, up_write), " +
-				"and iomap_dio_rw gets IOMAP_DIO_FORCE_WAIT (the unaligned exclusive branch), and the write calls inode_dio_wait once (tracefs kprobe; the other lock cases assert zero calls); " +
-				"FIEMAP shows the 1 KiB block hole/unwritten before and written after; the rest of the block reads zeros (iomap_dio_zero) after drop_caches",
+			Declaration: guestproto.Declaration{
+				Name:  "ext4/lock-d-subblock-hole-exclusive",
+				Area:  "ext4",
+				Setup: "ext4; two 16 KiB files: one with [4 KiB, 8 KiB) punched out, one with [16 KiB, 24 KiB) fallocated (unwritten)",
+				Checks: "case D: a 512 B O_DIRECT write into the hole (at 4.5 KiB) and one into an unwritten block (at 17.5 KiB) each return 512; " +
+					"each takes i_rwsem shared, restarts and runs exclusive (down_read, up_read, down_write upgrade, up_write), " +
+					"and iomap_dio_rw gets IOMAP_DIO_FORCE_WAIT (the unaligned exclusive branch), and the write calls inode_dio_wait once (tracefs kprobe; the other lock cases assert zero calls); " +
+					"FIEMAP shows the 1 KiB block hole/unwritten before and written after; the rest of the block reads zeros (iomap_dio_zero) after drop_caches",
+			},
 			Run: func(t *scenario.T) {
 				mnt := t.Disk(ext4FS.disk, "")
 				dioCase{fs: ext4FS, file: "d-hole", size: testFile,
@@ -105,11 +114,13 @@ func ext4Scenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:  "ext4/lock-e-subblock-overwrite-shared",
-			Area:  "ext4",
-			Setup: "ext4; a 16 KiB file written with O_DIRECT",
-			Checks: "case E: a 512 B O_DIRECT overwrite of written blocks (at 4.5 KiB) returns 512 under i_rwsem shared only; " +
-				"iomap dio_flags 0 (no FORCE_WAIT, no zeroing); the other 512 B of the block keep their old bytes after drop_caches",
+			Declaration: guestproto.Declaration{
+				Name:  "ext4/lock-e-subblock-overwrite-shared",
+				Area:  "ext4",
+				Setup: "ext4; a 16 KiB file written with O_DIRECT",
+				Checks: "case E: a 512 B O_DIRECT overwrite of written blocks (at 4.5 KiB) returns 512 under i_rwsem shared only; " +
+					"iomap dio_flags 0 (no FORCE_WAIT, no zeroing); the other 512 B of the block keep their old bytes after drop_caches",
+			},
 			Run: func(t *scenario.T) {
 				dioCase{fs: ext4FS, file: "e", size: testFile, off: 4<<10 + 512, n: 512,
 					mapBefore: "written", mapAfter: "written",
@@ -117,12 +128,14 @@ func ext4Scenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:  "ext4/lock-f-extending-exclusive",
-			Area:  "ext4",
-			Setup: "ext4; a 16 KiB file written with O_DIRECT",
-			Checks: "case F: a 4 KiB O_DIRECT write at EOF returns 4096 and the size becomes 20 KiB; i_rwsem is exclusive from the start " +
-				"(down_write with no down_read before it, so no upgrade) and iomap_dio_rw gets IOMAP_DIO_FORCE_WAIT (extending writes complete synchronously); " +
-				"FIEMAP written after; data right after drop_caches",
+			Declaration: guestproto.Declaration{
+				Name:  "ext4/lock-f-extending-exclusive",
+				Area:  "ext4",
+				Setup: "ext4; a 16 KiB file written with O_DIRECT",
+				Checks: "case F: a 4 KiB O_DIRECT write at EOF returns 4096 and the size becomes 20 KiB; i_rwsem is exclusive from the start " +
+					"(down_write with no down_read before it, so no upgrade) and iomap_dio_rw gets IOMAP_DIO_FORCE_WAIT (extending writes complete synchronously); " +
+					"FIEMAP written after; data right after drop_caches",
+			},
 			Run: func(t *scenario.T) {
 				dioCase{fs: ext4FS, file: "f", size: testFile, off: testFile, n: 4 << 10,
 					mapBefore: "hole", mapAfter: "written",
@@ -130,14 +143,16 @@ func ext4Scenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:  "ext4/lock-g-append-upgrade-exclusive",
-			Area:  "ext4",
-			Setup: "ext4; a 16 KiB file written with O_DIRECT, opened again with O_APPEND|O_DIRECT",
-			Checks: "case G: a 4 KiB O_DIRECT write through the O_APPEND descriptor at offset 0 returns 4096 and lands at the old EOF (16 KiB; size 20 KiB). " +
-				"ext4_dio_write_iter's unlocked check sees a write at 0 inside EOF and takes i_rwsem shared; generic_write_checks then moves it to EOF, " +
-				"so ext4_dio_write_checks finds it extending and restarts under the exclusive lock (down_read, up_read, down_write flagged as an upgrade); " +
-				"iomap_dio_rw gets IOMAP_DIO_FORCE_WAIT; FIEMAP written after; data right after drop_caches. " +
-				"Kills the mutant that keeps the shared lock for an extending write (lock-f cannot see it: its write is extending before the lock is taken)",
+			Declaration: guestproto.Declaration{
+				Name:  "ext4/lock-g-append-upgrade-exclusive",
+				Area:  "ext4",
+				Setup: "ext4; a 16 KiB file written with O_DIRECT, opened again with O_APPEND|O_DIRECT",
+				Checks: "case G: a 4 KiB O_DIRECT write through the O_APPEND descriptor at offset 0 returns 4096 and lands at the old EOF (16 KiB; size 20 KiB). " +
+					"ext4_dio_write_iter's unlocked check sees a write at 0 inside EOF and takes i_rwsem shared; generic_write_checks then moves it to EOF, " +
+					"so ext4_dio_write_checks finds it extending and restarts under the exclusive lock (down_read, up_read, down_write flagged as an upgrade); " +
+					"iomap_dio_rw gets IOMAP_DIO_FORCE_WAIT; FIEMAP written after; data right after drop_caches. " +
+					"Kills the mutant that keeps the shared lock for an extending write (lock-f cannot see it: its write is extending before the lock is taken)",
+			},
 			Run: func(t *scenario.T) {
 				dioCase{fs: ext4FS, file: "g", size: testFile, off: testFile, n: 4 << 10, oAppend: true,
 					mapAfter: "written",
@@ -145,85 +160,97 @@ func ext4Scenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name: "ext4/nowait-eagain-sources",
-			Area: "ext4",
-			Setup: "ext4; a 16 KiB file written with O_DIRECT, [8 KiB, 12 KiB) punched out; writes are pwritev2(RWF_NOWAIT) on the O_DIRECT descriptor, " +
-				"the hole fill, cached-page and succeeding ones right after utimensat(now). Rules chosen by the running kernel's release: " +
-				"6.12 rules up to 6.12, 7.3 rules from 7.3, SKIP in between. kretprobes on generic_update_time and ext4_iomap_begin give their returns",
-			Checks: "Both rules: EAGAIN for an extending write (down_write_trylock succeeds, ext4_dio_write_checks gives up before the timestamp update " +
-				"and iomap: no generic_update_time, no iomap_dio_rw_begin); EAGAIN for a cached page in range (page read through a buffered descriptor: " +
-				"iomap_dio_rw_begin fires, kiocb_invalidate_pages returns -EAGAIN, no ext4_iomap_begin, no iomap_dio_complete, no iomap_dio_invalidate_fail); " +
-				"a plain overwrite succeeds (4096, shared trylock, one completed dio); after a remount the inode has no S_NOSEC and the same overwrite gets EAGAIN " +
-				"from the lock checks until one blocking write runs, after which it succeeds; the hole stays a hole (FIEMAP); file content right at the end. " +
-				"6.12 rules: with the mtime set in the past, an overwrite succeeds and updates it (file_modified blocks: generic_update_time >= 0 once); " +
-				"a hole fill gets EAGAIN from the lock checks (not an overwrite: no generic_update_time, no iomap_dio_rw_begin, no ext4_iomap_begin). " +
-				"7.3 rules: with the mtime in the past the overwrite gets EAGAIN (kiocb_modified: generic_update_time -EAGAIN under the shared lock, " +
-				"no iomap_dio_rw_begin) and the mtime stays; a hole fill keeps the shared lock and gets EAGAIN inside iomap (iomap_dio_rw_begin, " +
-				"kiocb_invalidate_pages 0, ext4_iomap_begin -EAGAIN from ext4_iomap_alloc's IOMAP_NOWAIT check, iomap_dio_complete and iomap_dio_rw -EAGAIN); " +
-				"a write meant to find current timestamps that meets a clock tick instead must show exactly the timestamp EAGAIN and is repeated (at most 10, attempts reported)",
+			Declaration: guestproto.Declaration{
+				Name: "ext4/nowait-eagain-sources",
+				Area: "ext4",
+				Setup: "ext4; a 16 KiB file written with O_DIRECT, [8 KiB, 12 KiB) punched out; writes are pwritev2(RWF_NOWAIT) on the O_DIRECT descriptor, " +
+					"the hole fill, cached-page and succeeding ones right after utimensat(now). Rules chosen by the running kernel's release: " +
+					"6.12 rules up to 6.12, 7.3 rules from 7.3, SKIP in between. kretprobes on generic_update_time and ext4_iomap_begin give their returns",
+				Checks: "Both rules: EAGAIN for an extending write (down_write_trylock succeeds, ext4_dio_write_checks gives up before the timestamp update " +
+					"and iomap: no generic_update_time, no iomap_dio_rw_begin); EAGAIN for a cached page in range (page read through a buffered descriptor: " +
+					"iomap_dio_rw_begin fires, kiocb_invalidate_pages returns -EAGAIN, no ext4_iomap_begin, no iomap_dio_complete, no iomap_dio_invalidate_fail); " +
+					"a plain overwrite succeeds (4096, shared trylock, one completed dio); after a remount the inode has no S_NOSEC and the same overwrite gets EAGAIN " +
+					"from the lock checks until one blocking write runs, after which it succeeds; the hole stays a hole (FIEMAP); file content right at the end. " +
+					"6.12 rules: with the mtime set in the past, an overwrite succeeds and updates it (file_modified blocks: generic_update_time >= 0 once); " +
+					"a hole fill gets EAGAIN from the lock checks (not an overwrite: no generic_update_time, no iomap_dio_rw_begin, no ext4_iomap_begin). " +
+					"7.3 rules: with the mtime in the past the overwrite gets EAGAIN (kiocb_modified: generic_update_time -EAGAIN under the shared lock, " +
+					"no iomap_dio_rw_begin) and the mtime stays; a hole fill keeps the shared lock and gets EAGAIN inside iomap (iomap_dio_rw_begin, " +
+					"kiocb_invalidate_pages 0, ext4_iomap_begin -EAGAIN from ext4_iomap_alloc's IOMAP_NOWAIT check, iomap_dio_complete and iomap_dio_rw -EAGAIN); " +
+					"a write meant to find current timestamps that meets a clock tick instead must show exactly the timestamp EAGAIN and is repeated (at most 10, attempts reported)",
+			},
 			Run: ext4NowaitSources,
 		},
 		{
-			Name: "ext4/enotblk-noextent-fallback",
-			Area: "ext4",
-			Setup: "ext4 without extents (-O ^extent: indirect-block inodes, 1 KiB blocks); a file with [0, 4 KiB) written by O_DIRECT, then ftruncate to 16 KiB " +
-				"([4 KiB, 16 KiB) is a hole inside EOF). The lock rule is the running kernel's, chosen by its release: 6.12 rules up to 6.12, 7.3 rules from 7.3, SKIP in between",
-			Checks: "an 8 KiB O_DIRECT write over [mapped 4 KiB | hole 4 KiB] returns 8192; the data reads back right after drop_caches and FIEMAP shows [4 KiB, 8 KiB) allocated. Kernel path: " +
-				"iomap_dio_rw_begin for 8192 and iomap_dio_complete with ret 4096 (ext4_iomap_alloc returns -ENOTBLK " +
-				"for the hole of an indirect inode; __iomap_dio_rw swallows it into a short count, so __iomap_dio_rw returns a dio, not ERR_PTR(-ENOTBLK), " +
-				"and no iomap_dio_invalidate_fail fires), then ext4_buffered_write_iter: down_write, generic_perform_write and ext4_da_write_begin at 4096 for 4096, " +
-				"then filemap_write_and_wait_range [4096, 8191] returning 0 (page 1 is clean). Page cache: mincore right after the write shows page 0 not resident " +
-				"(the direct part invalidated it); whether page 1 is still resident is reported, not asserted: ext4 drops it with invalidate_mapping_pages, " +
-				"which skips a folio still referenced by a per-CPU LRU batch (not resident in every base run so far). i_rwsem, 6.12 rules: shared, then exclusive " +
-				"before iomap (ext4_overwrite_io false: restart), then exclusive again for the buffered part (S s X ^ x X x). 7.3 rules: the direct part runs " +
-				"shared (aligned, not extending), the only exclusive lock is the buffered part's (S s X ^ x, iomap_dio_rw before up_read)",
+			Declaration: guestproto.Declaration{
+				Name: "ext4/enotblk-noextent-fallback",
+				Area: "ext4",
+				Setup: "ext4 without extents (-O ^extent: indirect-block inodes, 1 KiB blocks); a file with [0, 4 KiB) written by O_DIRECT, then ftruncate to 16 KiB " +
+					"([4 KiB, 16 KiB) is a hole inside EOF). The lock rule is the running kernel's, chosen by its release: 6.12 rules up to 6.12, 7.3 rules from 7.3, SKIP in between",
+				Checks: "an 8 KiB O_DIRECT write over [mapped 4 KiB | hole 4 KiB] returns 8192; the data reads back right after drop_caches and FIEMAP shows [4 KiB, 8 KiB) allocated. Kernel path: " +
+					"iomap_dio_rw_begin for 8192 and iomap_dio_complete with ret 4096 (ext4_iomap_alloc returns -ENOTBLK " +
+					"for the hole of an indirect inode; __iomap_dio_rw swallows it into a short count, so __iomap_dio_rw returns a dio, not ERR_PTR(-ENOTBLK), " +
+					"and no iomap_dio_invalidate_fail fires), then ext4_buffered_write_iter: down_write, generic_perform_write and ext4_da_write_begin at 4096 for 4096, " +
+					"then filemap_write_and_wait_range [4096, 8191] returning 0 (page 1 is clean). Page cache: mincore right after the write shows page 0 not resident " +
+					"(the direct part invalidated it); whether page 1 is still resident is reported, not asserted: ext4 drops it with invalidate_mapping_pages, " +
+					"which skips a folio still referenced by a per-CPU LRU batch (not resident in every base run so far). i_rwsem, 6.12 rules: shared, then exclusive " +
+					"before iomap (ext4_overwrite_io false: restart), then exclusive again for the buffered part (S s X ^ x X x). 7.3 rules: the direct part runs " +
+					"shared (aligned, not extending), the only exclusive lock is the buffered part's (S s X ^ x, iomap_dio_rw before up_read)",
+			},
 			Run: ext4ENOTBLK,
 		},
 		{
-			Name:  "ext4/invalidate-ebusy-fallback",
-			Area:  "ext4",
-			Setup: "ext4; a 4 MiB + 8 KiB file written with O_DIRECT; page 0 mapped MAP_SHARED and stored to in a loop by another thread (the same bytes the direct write carries)",
-			Checks: "a 4 MiB O_DIRECT write over pages that a buffered write of the same bytes dirtied is repeated (bounded, attempts reported) until the pre-write " +
-				"invalidation fails: page 0 is redirtied through the mapping while the flush waits for its I/O, so invalidate_inode_pages2_range (inside " +
-				"kiocb_invalidate_pages) returns -EBUSY. Then: iomap_dio_invalidate_fail for [0, 4 MiB), iomap_dio_rw returns -ENOTBLK, no iomap_dio_complete, " +
-				"ext4 writes the whole range buffered (generic_perform_write at 0; i_rwsem shared for the direct attempt, then exclusive) and flushes the range; " +
-				"pwrite returns the full count; after the writer stops, fsync and drop_caches the file holds the new bytes over the range and the old ones after it. " +
-				"-EBUSY keeps falling back on both flavours. No deterministic -EBUSY source exists without a new injection site (see the report)",
+			Declaration: guestproto.Declaration{
+				Name:  "ext4/invalidate-ebusy-fallback",
+				Area:  "ext4",
+				Setup: "ext4; a 4 MiB + 8 KiB file written with O_DIRECT; page 0 mapped MAP_SHARED and stored to in a loop by another thread (the same bytes the direct write carries)",
+				Checks: "a 4 MiB O_DIRECT write over pages that a buffered write of the same bytes dirtied is repeated (bounded, attempts reported) until the pre-write " +
+					"invalidation fails: page 0 is redirtied through the mapping while the flush waits for its I/O, so invalidate_inode_pages2_range (inside " +
+					"kiocb_invalidate_pages) returns -EBUSY. Then: iomap_dio_invalidate_fail for [0, 4 MiB), iomap_dio_rw returns -ENOTBLK, no iomap_dio_complete, " +
+					"ext4 writes the whole range buffered (generic_perform_write at 0; i_rwsem shared for the direct attempt, then exclusive) and flushes the range; " +
+					"pwrite returns the full count; after the writer stops, fsync and drop_caches the file holds the new bytes over the range and the old ones after it. " +
+					"-EBUSY keeps falling back on both flavours. No deterministic -EBUSY source exists without a new injection site (see the report)",
+			},
 			Run: func(t *scenario.T) { invalidateEBUSY(t, ext4FS) },
 		},
 		{
-			Name:  "ext4/invalidate-eio-returned",
-			Area:  "ext4",
-			Setup: "ext4; a 16 KiB file written with O_DIRECT, pages 0-1 dirtied by a buffered write; one should_fail_bio (EIO) armed for this process inside kiocb_invalidate_pages",
-			Checks: "a 4 KiB O_DIRECT write over page 0: the pre-write flush of page 0 fails with EIO (fault fired once, filemap_write_and_wait_range -> -EIO). " +
-				"Pass (patched): pwrite returns EIO, no iomap_dio_invalidate_fail, no buffered write, iomap_dio_rw returns -EIO; page 1 (dirty, outside the range) and pages 2-3 " +
-				"read back intact after fsync and drop_caches. Base: iomap turns the EIO into -ENOTBLK, ext4 writes page 0 buffered and pwrite returns 4096; only fsync reports the EIO",
-			FailsOnBase: "the base iomap turns every pre-write invalidation error except -EAGAIN into -ENOTBLK: the flush's EIO is hidden behind a buffered fallback and pwrite succeeds",
-			Patch:       patchIomap,
-			Run:         func(t *scenario.T) { invalidateEIO(t, ext4FS) },
+			Declaration: guestproto.Declaration{
+				Name:  "ext4/invalidate-eio-returned",
+				Area:  "ext4",
+				Setup: "ext4; a 16 KiB file written with O_DIRECT, pages 0-1 dirtied by a buffered write; one should_fail_bio (EIO) armed for this process inside kiocb_invalidate_pages",
+				Checks: "a 4 KiB O_DIRECT write over page 0: the pre-write flush of page 0 fails with EIO (fault fired once, filemap_write_and_wait_range -> -EIO). " +
+					"Pass (patched): pwrite returns EIO, no iomap_dio_invalidate_fail, no buffered write, iomap_dio_rw returns -EIO; page 1 (dirty, outside the range) and pages 2-3 " +
+					"read back intact after fsync and drop_caches. Base: iomap turns the EIO into -ENOTBLK, ext4 writes page 0 buffered and pwrite returns 4096; only fsync reports the EIO",
+				FailsOnBase: "the base iomap turns every pre-write invalidation error except -EAGAIN into -ENOTBLK: the flush's EIO is hidden behind a buffered fallback and pwrite succeeds",
+				Patch:       patchIomap,
+			},
+			Run: func(t *scenario.T) { invalidateEIO(t, ext4FS) },
 		},
 		{
-			Name: "ext4/odirect-reports-earlier-writeback-error",
-			Area: "ext4",
-			Setup: "ext4; a 64 KiB file written with O_DIRECT; page 8 dirtied by a buffered write and written back by sync_file_range(SYNC_FILE_RANGE_WRITE) " +
-				"with one should_fail_bio (EIO) armed for this process, so the mapping records AS_EIO and nobody has consumed it",
-			Checks: "a 4 KiB O_DIRECT write to page 0, which has no page cache (mincore), meets the earlier error in its pre-write flush " +
-				"(filemap_write_and_wait_range inside kiocb_invalidate_pages returns -EIO through filemap_check_errors, on every kernel). Pass (patched): " +
-				"pwrite returns EIO, no iomap_dio_invalidate_fail, no buffered write, iomap_dio_rw -EIO; the same write repeated then succeeds as one iomap " +
-				"direct write with a clean flush (the error is reported once); the other pages read back intact after drop_caches. " +
-				"Base: -ENOTBLK, a buffered fallback, and pwrite returns 4096",
-			FailsOnBase: "the base iomap turns the flush's EIO into -ENOTBLK: the O_DIRECT write falls back to a buffered write and succeeds, and the earlier writeback error is never returned from write(2)",
-			Patch:       patchIomap,
-			Run:         func(t *scenario.T) { earlierWritebackError(t, ext4FS) },
+			Declaration: guestproto.Declaration{
+				Name: "ext4/odirect-reports-earlier-writeback-error",
+				Area: "ext4",
+				Setup: "ext4; a 64 KiB file written with O_DIRECT; page 8 dirtied by a buffered write and written back by sync_file_range(SYNC_FILE_RANGE_WRITE) " +
+					"with one should_fail_bio (EIO) armed for this process, so the mapping records AS_EIO and nobody has consumed it",
+				Checks: "a 4 KiB O_DIRECT write to page 0, which has no page cache (mincore), meets the earlier error in its pre-write flush " +
+					"(filemap_write_and_wait_range inside kiocb_invalidate_pages returns -EIO through filemap_check_errors, on every kernel). Pass (patched): " +
+					"pwrite returns EIO, no iomap_dio_invalidate_fail, no buffered write, iomap_dio_rw -EIO; the same write repeated then succeeds as one iomap " +
+					"direct write with a clean flush (the error is reported once); the other pages read back intact after drop_caches. " +
+					"Base: -ENOTBLK, a buffered fallback, and pwrite returns 4096",
+				FailsOnBase: "the base iomap turns the flush's EIO into -ENOTBLK: the O_DIRECT write falls back to a buffered write and succeeds, and the earlier writeback error is never returned from write(2)",
+				Patch:       patchIomap,
+			},
+			Run: func(t *scenario.T) { earlierWritebackError(t, ext4FS) },
 		},
 		{
-			Name:  "ext4/dio-from-own-mmap",
-			Area:  "ext4",
-			Setup: "ext4; a 16 KiB file written with O_DIRECT; pages 0-1 mapped MAP_SHARED and overwritten through the mapping (dirty)",
-			Checks: "generic/729 shape: an 8 KiB O_DIRECT pwrite whose user buffer is that mapping, to the same file range, returns 8192 within 20 s (no deadlock: " +
-				"the pre-write flush writes the dirty pages, invalidation unmaps them, and pinning the buffer faults them back in from disk). Kernel path: " +
-				"filemap_write_and_wait_range and invalidate_inode_pages2_range inside kiocb_invalidate_pages return 0, one iomap dio completes 8192, no fallback. " +
-				"The file reads back the bytes stored through the mapping after drop_caches",
+			Declaration: guestproto.Declaration{
+				Name:  "ext4/dio-from-own-mmap",
+				Area:  "ext4",
+				Setup: "ext4; a 16 KiB file written with O_DIRECT; pages 0-1 mapped MAP_SHARED and overwritten through the mapping (dirty)",
+				Checks: "generic/729 shape: an 8 KiB O_DIRECT pwrite whose user buffer is that mapping, to the same file range, returns 8192 within 20 s (no deadlock: " +
+					"the pre-write flush writes the dirty pages, invalidation unmaps them, and pinning the buffer faults them back in from disk). Kernel path: " +
+					"filemap_write_and_wait_range and invalidate_inode_pages2_range inside kiocb_invalidate_pages return 0, one iomap dio completes 8192, no fallback. " +
+					"The file reads back the bytes stored through the mapping after drop_caches",
+			},
 			Run: func(t *scenario.T) { dioFromOwnMmap(t, ext4FS) },
 		},
 	}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"dioharness/harness/fuse"
+	"dioharness/harness/guestproto"
 	"dioharness/harness/probe"
 	"dioharness/harness/scenario"
 )
@@ -62,10 +63,12 @@ func fioFiles(prefix string) []string {
 func fioScenarios() scenario.Catalogue {
 	return scenario.Catalogue{
 		{
-			Name:   "mixed/fio-verify-fuse",
-			Area:   "mixed",
-			Setup:  "Debian's fio in the guest; FUSE_DIRECT_IO_ALLOW_MMAP, FOPEN_DIRECT_IO|PARALLEL_DIRECT_WRITES; three 2 MiB files",
-			Checks: "a generic/095-like fio job (direct, mmap and buffered writers on their own files, a direct reader racing the direct writer) exits 0 with crc32c verification clean; fuse_direct_write_iter and fuse_file_mmap ran; the server holds every file whole",
+			Declaration: guestproto.Declaration{
+				Name:   "mixed/fio-verify-fuse",
+				Area:   "mixed",
+				Setup:  "Debian's fio in the guest; FUSE_DIRECT_IO_ALLOW_MMAP, FOPEN_DIRECT_IO|PARALLEL_DIRECT_WRITES; three 2 MiB files",
+				Checks: "a generic/095-like fio job (direct, mmap and buffered writers on their own files, a direct reader racing the direct writer) exits 0 with crc32c verification clean; fuse_direct_write_iter and fuse_file_mmap ran; the server holds every file whole",
+			},
 			Run: func(t *scenario.T) {
 				ps := t.Probes("fentry/fuse_direct_write_iter", "fentry/fuse_file_mmap")
 				cfg := fuse.Config{
@@ -92,10 +95,12 @@ func fioScenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:   "mixed/fio-verify-ext4",
-			Area:   "mixed",
-			Setup:  "Debian's fio in the guest; the ext4 disk; three files",
-			Checks: "the same fio job exits 0 with verification clean; the direct writer went through iomap (iomap_dio_rw_begin)",
+			Declaration: guestproto.Declaration{
+				Name:   "mixed/fio-verify-ext4",
+				Area:   "mixed",
+				Setup:  "Debian's fio in the guest; the ext4 disk; three files",
+				Checks: "the same fio job exits 0 with verification clean; the direct writer went through iomap (iomap_dio_rw_begin)",
+			},
 			Run: func(t *scenario.T) {
 				ps := t.Probes("tp_btf/iomap_dio_rw_begin")
 				dir := t.Disk("ext4", "")
@@ -111,10 +116,12 @@ func fioScenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:   "mixed/fio-one-file-fuse",
-			Area:   "mixed",
-			Setup:  "Debian's fio in the guest; FUSE_DIRECT_IO_ALLOW_MMAP, FOPEN_DIRECT_IO|PARALLEL_DIRECT_WRITES; one 1 MiB file",
-			Checks: fioOneFileChecks + "; fuse_direct_write_iter, fuse_file_mmap and invalidate_inode_pages2_range ran on the file",
+			Declaration: guestproto.Declaration{
+				Name:   "mixed/fio-one-file-fuse",
+				Area:   "mixed",
+				Setup:  "Debian's fio in the guest; FUSE_DIRECT_IO_ALLOW_MMAP, FOPEN_DIRECT_IO|PARALLEL_DIRECT_WRITES; one 1 MiB file",
+				Checks: fioOneFileChecks + "; fuse_direct_write_iter, fuse_file_mmap and invalidate_inode_pages2_range ran on the file",
+			},
 			Run: func(t *scenario.T) {
 				ps := t.Probes("fentry/fuse_direct_write_iter", "fentry/fuse_file_mmap",
 					"fentry/invalidate_inode_pages2_range", "fentry/dio_warn_stale_pagecache")
@@ -203,10 +210,12 @@ const fioOneFileChecks = "generic/095's fio job on one file (direct writers: psy
 
 func fioOneFileOn(fs string) scenario.Scenario {
 	return scenario.Scenario{
-		Name:   "mixed/fio-one-file-" + fs,
-		Area:   "mixed",
-		Setup:  "Debian's fio in the guest; the " + fs + " disk; one 1 MiB file written before the job",
-		Checks: fmt.Sprintf(fioOneFileChecks, "a buffered read") + "; the direct writers went through iomap (iomap_dio_rw_begin) and the page cache was invalidated on the file (invalidate_inode_pages2_range)",
+		Declaration: guestproto.Declaration{
+			Name:   "mixed/fio-one-file-" + fs,
+			Area:   "mixed",
+			Setup:  "Debian's fio in the guest; the " + fs + " disk; one 1 MiB file written before the job",
+			Checks: fmt.Sprintf(fioOneFileChecks, "a buffered read") + "; the direct writers went through iomap (iomap_dio_rw_begin) and the page cache was invalidated on the file (invalidate_inode_pages2_range)",
+		},
 		Run: func(t *scenario.T) {
 			ps := t.Probes("tp_btf/iomap_dio_rw_begin", "fentry/invalidate_inode_pages2_range", "fentry/dio_warn_stale_pagecache")
 			path := filepath.Join(t.Disk(fs, ""), "one")

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"dioharness/harness/fuse"
+	"dioharness/harness/guestproto"
 	"dioharness/harness/probe"
 	"dioharness/harness/scenario"
 )
@@ -23,18 +24,22 @@ func fileOf(path string, size int64, pol fuse.OpenPolicy, caps fuse.Capabilities
 func fuseScenarios() scenario.Catalogue {
 	return scenario.Catalogue{
 		{
-			Name:   "fuse/odirect-roundtrip",
-			Area:   "fuse",
-			Setup:  "test server, one 64 KiB file opened with FOPEN_DIRECT_IO",
-			Checks: "a 16 KiB O_DIRECT write and read back return the bytes, the server stores them, and fuse_direct_write_iter ran for that inode",
-			Run:    odirectRoundtrip,
+			Declaration: guestproto.Declaration{
+				Name:   "fuse/odirect-roundtrip",
+				Area:   "fuse",
+				Setup:  "test server, one 64 KiB file opened with FOPEN_DIRECT_IO",
+				Checks: "a 16 KiB O_DIRECT write and read back return the bytes, the server stores them, and fuse_direct_write_iter ran for that inode",
+			},
+			Run: odirectRoundtrip,
 		},
 		{
-			Name:   "fuse/iomode-cached-open",
-			Area:   "fuse",
-			Setup:  "test server, a file opened without FOPEN_DIRECT_IO (cached)",
-			Checks: "open enters cached io mode (fuse_file_cached_io_open returns 0, iocachectr 0 -> 1, FUSE_I_CACHE_IO_MODE set), close leaves it (iocachectr -> 0)",
-			Run:    iomodeCachedOpen,
+			Declaration: guestproto.Declaration{
+				Name:   "fuse/iomode-cached-open",
+				Area:   "fuse",
+				Setup:  "test server, a file opened without FOPEN_DIRECT_IO (cached)",
+				Checks: "open enters cached io mode (fuse_file_cached_io_open returns 0, iocachectr 0 -> 1, FUSE_I_CACHE_IO_MODE set), close leaves it (iocachectr -> 0)",
+			},
+			Run: iomodeCachedOpen,
 		},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"dioharness/harness/fuse"
+	"dioharness/harness/guestproto"
 	"dioharness/harness/probe"
 	"dioharness/harness/scenario"
 )
@@ -59,32 +60,40 @@ func waitIO(t *scenario.T, what string, ch <-chan ioResult) ioResult {
 func fuseLockScenarios() scenario.Catalogue {
 	return scenario.Catalogue{
 		{
-			Name:   "fuse/parallel-dio-shared",
-			Area:   "fuse",
-			Setup:  "FOPEN_DIRECT_IO|FOPEN_PARALLEL_DIRECT_WRITES, 1 MiB file, WRITE held at a server gate",
-			Checks: "two non-extending O_DIRECT writers on one inode are both in flight at the server at once (max in-flight 2) and each took i_rwsem shared in fuse_direct_write_iter (no exclusive acquisition); data lands",
-			Run:    parallelDIOShared,
+			Declaration: guestproto.Declaration{
+				Name:   "fuse/parallel-dio-shared",
+				Area:   "fuse",
+				Setup:  "FOPEN_DIRECT_IO|FOPEN_PARALLEL_DIRECT_WRITES, 1 MiB file, WRITE held at a server gate",
+				Checks: "two non-extending O_DIRECT writers on one inode are both in flight at the server at once (max in-flight 2) and each took i_rwsem shared in fuse_direct_write_iter (no exclusive acquisition); data lands",
+			},
+			Run: parallelDIOShared,
 		},
 		{
-			Name:   "fuse/dio-exclusive-no-parallel-flag",
-			Area:   "fuse",
-			Setup:  "FOPEN_DIRECT_IO without FOPEN_PARALLEL_DIRECT_WRITES, WRITE gate",
-			Checks: "the second writer never reaches the server while the first is held (max in-flight 1) and both took i_rwsem exclusive",
-			Run:    func(t *scenario.T) { exclusiveDIO(t, false, 0, 4096) },
+			Declaration: guestproto.Declaration{
+				Name:   "fuse/dio-exclusive-no-parallel-flag",
+				Area:   "fuse",
+				Setup:  "FOPEN_DIRECT_IO without FOPEN_PARALLEL_DIRECT_WRITES, WRITE gate",
+				Checks: "the second writer never reaches the server while the first is held (max in-flight 1) and both took i_rwsem exclusive",
+			},
+			Run: func(t *scenario.T) { exclusiveDIO(t, false, 0, 4096) },
 		},
 		{
-			Name:   "fuse/dio-exclusive-append",
-			Area:   "fuse",
-			Setup:  "FOPEN_DIRECT_IO|FOPEN_PARALLEL_DIRECT_WRITES, file opened O_APPEND, WRITE gate",
-			Checks: "O_APPEND direct writes serialise: max in-flight 1, i_rwsem exclusive for both",
-			Run:    func(t *scenario.T) { exclusiveDIO(t, true, unix.O_APPEND, 4096) },
+			Declaration: guestproto.Declaration{
+				Name:   "fuse/dio-exclusive-append",
+				Area:   "fuse",
+				Setup:  "FOPEN_DIRECT_IO|FOPEN_PARALLEL_DIRECT_WRITES, file opened O_APPEND, WRITE gate",
+				Checks: "O_APPEND direct writes serialise: max in-flight 1, i_rwsem exclusive for both",
+			},
+			Run: func(t *scenario.T) { exclusiveDIO(t, true, unix.O_APPEND, 4096) },
 		},
 		{
-			Name:   "fuse/dio-exclusive-extending",
-			Area:   "fuse",
-			Setup:  "FOPEN_DIRECT_IO|FOPEN_PARALLEL_DIRECT_WRITES, writes past EOF, WRITE gate",
-			Checks: "direct writes extending the file serialise: max in-flight 1, i_rwsem exclusive for both",
-			Run:    func(t *scenario.T) { exclusiveDIO(t, true, 0, 1<<20) },
+			Declaration: guestproto.Declaration{
+				Name:   "fuse/dio-exclusive-extending",
+				Area:   "fuse",
+				Setup:  "FOPEN_DIRECT_IO|FOPEN_PARALLEL_DIRECT_WRITES, writes past EOF, WRITE gate",
+				Checks: "direct writes extending the file serialise: max in-flight 1, i_rwsem exclusive for both",
+			},
+			Run: func(t *scenario.T) { exclusiveDIO(t, true, 0, 1<<20) },
 		},
 	}
 }

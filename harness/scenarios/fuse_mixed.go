@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"dioharness/harness/fuse"
+	"dioharness/harness/guestproto"
 	"dioharness/harness/probe"
 	"dioharness/harness/scenario"
 )
@@ -20,11 +21,13 @@ const mixedDuration = 4 * time.Second
 
 func fuseMixedScenarios() scenario.Catalogue {
 	return scenario.Catalogue{{
-		Name:  "fuse/mixed-dio-mmap-095",
-		Area:  "fuse",
-		Setup: "FUSE_DIRECT_IO_ALLOW_MMAP, FOPEN_DIRECT_IO|PARALLEL_DIRECT_WRITES; for a bounded time two direct writers, a shared-mmap writer and two direct readers on one file (the generic/095 shape of the 2023 thread)",
-		Checks: "no I/O error and no kernel report; after msync, fsync and drop_caches the server's bytes equal a model of the last write to each block; " +
-			"the probes saw both shared-lock direct writes (before the mmap) and exclusive ones (after it)",
+		Declaration: guestproto.Declaration{
+			Name:  "fuse/mixed-dio-mmap-095",
+			Area:  "fuse",
+			Setup: "FUSE_DIRECT_IO_ALLOW_MMAP, FOPEN_DIRECT_IO|PARALLEL_DIRECT_WRITES; for a bounded time two direct writers, a shared-mmap writer and two direct readers on one file (the generic/095 shape of the 2023 thread)",
+			Checks: "no I/O error and no kernel report; after msync, fsync and drop_caches the server's bytes equal a model of the last write to each block; " +
+				"the probes saw both shared-lock direct writes (before the mmap) and exclusive ones (after it)",
+		},
 		Timeout: 60 * time.Second,
 		Run:     mixedDIOMmap,
 	}}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"dioharness/harness/fuse"
+	"dioharness/harness/guestproto"
 	"dioharness/harness/probe"
 	"dioharness/harness/scenario"
 )
@@ -16,46 +17,58 @@ import (
 func fuseModeScenarios() scenario.Catalogue {
 	return scenario.Catalogue{
 		{
-			Name:   "fuse/iomode-direct-io-open",
-			Area:   "fuse",
-			Setup:  "test server, a file opened with FOPEN_DIRECT_IO",
-			Checks: "fuse_file_io_open returns 0 without entering cached or uncached mode: no fuse_file_cached_io_open, no fuse_inode_uncached_io_start, iocachectr stays 0",
-			Run:    iomodeDirectIOOpen,
+			Declaration: guestproto.Declaration{
+				Name:   "fuse/iomode-direct-io-open",
+				Area:   "fuse",
+				Setup:  "test server, a file opened with FOPEN_DIRECT_IO",
+				Checks: "fuse_file_io_open returns 0 without entering cached or uncached mode: no fuse_file_cached_io_open, no fuse_inode_uncached_io_start, iocachectr stays 0",
+			},
+			Run: iomodeDirectIOOpen,
 		},
 		{
-			Name:   "fuse/iomode-passthrough-excludes-cached",
-			Area:   "fuse",
-			Setup:  "FUSE_PASSTHROUGH; a file whose opens get FOPEN_PASSTHROUGH with a backing file on tmpfs, then (rules switched) plain cached opens, and the reverse order",
-			Checks: "a passthrough open takes the inode to uncached mode (iocachectr 0 -> -1); a cached open of it then fails with EIO; with a cached open held first, a passthrough open fails with EIO (uncached start refused, -ETXTBSY)",
-			Run:    iomodePassthroughExcludesCached,
+			Declaration: guestproto.Declaration{
+				Name:   "fuse/iomode-passthrough-excludes-cached",
+				Area:   "fuse",
+				Setup:  "FUSE_PASSTHROUGH; a file whose opens get FOPEN_PASSTHROUGH with a backing file on tmpfs, then (rules switched) plain cached opens, and the reverse order",
+				Checks: "a passthrough open takes the inode to uncached mode (iocachectr 0 -> -1); a cached open of it then fails with EIO; with a cached open held first, a passthrough open fails with EIO (uncached start refused, -ETXTBSY)",
+			},
+			Run: iomodePassthroughExcludesCached,
 		},
 		{
-			Name:   "fuse/mmap-waits-for-parallel-dio",
-			Area:   "fuse",
-			Setup:  "FUSE_DIRECT_IO_ALLOW_MMAP, FOPEN_DIRECT_IO|PARALLEL_DIRECT_WRITES, a parallel direct write held at the server gate",
-			Checks: "a shared mmap of the file blocks in fuse_file_cached_io_open until the held write drains, then the inode is in cached mode (iocachectr 1) and the next direct write takes i_rwsem exclusive",
-			Run:    mmapWaitsForParallelDIO,
+			Declaration: guestproto.Declaration{
+				Name:   "fuse/mmap-waits-for-parallel-dio",
+				Area:   "fuse",
+				Setup:  "FUSE_DIRECT_IO_ALLOW_MMAP, FOPEN_DIRECT_IO|PARALLEL_DIRECT_WRITES, a parallel direct write held at the server gate",
+				Checks: "a shared mmap of the file blocks in fuse_file_cached_io_open until the held write drains, then the inode is in cached mode (iocachectr 1) and the next direct write takes i_rwsem exclusive",
+			},
+			Run: mmapWaitsForParallelDIO,
 		},
 		{
-			Name:   "fuse/mmap-shared-without-allow-mmap",
-			Area:   "fuse",
-			Setup:  "FOPEN_DIRECT_IO without FUSE_DIRECT_IO_ALLOW_MMAP",
-			Checks: "MAP_SHARED mmap fails with ENODEV in fuse_file_mmap and the io mode is untouched; MAP_PRIVATE succeeds and reads the server's bytes",
-			Run:    mmapSharedWithoutAllowMmap,
+			Declaration: guestproto.Declaration{
+				Name:   "fuse/mmap-shared-without-allow-mmap",
+				Area:   "fuse",
+				Setup:  "FOPEN_DIRECT_IO without FUSE_DIRECT_IO_ALLOW_MMAP",
+				Checks: "MAP_SHARED mmap fails with ENODEV in fuse_file_mmap and the io mode is untouched; MAP_PRIVATE succeeds and reads the server's bytes",
+			},
+			Run: mmapSharedWithoutAllowMmap,
 		},
 		{
-			Name:   "fuse/dio-coherency",
-			Area:   "fuse",
-			Setup:  "a cached open with the file mapped shared and read buffered (page cache populated), then an O_DIRECT write through it",
-			Checks: "after the direct write both the mapping and a buffered read show the new bytes; kiocb_invalidate_post_direct_write ran for the range and returned without error",
-			Run:    dioCoherency,
+			Declaration: guestproto.Declaration{
+				Name:   "fuse/dio-coherency",
+				Area:   "fuse",
+				Setup:  "a cached open with the file mapped shared and read buffered (page cache populated), then an O_DIRECT write through it",
+				Checks: "after the direct write both the mapping and a buffered read show the new bytes; kiocb_invalidate_post_direct_write ran for the range and returned without error",
+			},
+			Run: dioCoherency,
 		},
 		{
-			Name:   "fuse/passthrough-mmap",
-			Area:   "fuse",
-			Setup:  "FUSE_PASSTHROUGH with a backing file holding a known pattern",
-			Checks: "reading through a shared mapping of the passthrough file returns the backing file's bytes while the server sees no READ; fuse_file_mmap ran",
-			Run:    passthroughMmap,
+			Declaration: guestproto.Declaration{
+				Name:   "fuse/passthrough-mmap",
+				Area:   "fuse",
+				Setup:  "FUSE_PASSTHROUGH with a backing file holding a known pattern",
+				Checks: "reading through a shared mapping of the passthrough file returns the backing file's bytes while the server sees no READ; fuse_file_mmap ran",
+			},
+			Run: passthroughMmap,
 		},
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"dioharness/harness/fuse"
+	"dioharness/harness/guestproto"
 	"dioharness/harness/probe"
 	"dioharness/harness/scenario"
 )
@@ -27,66 +28,78 @@ const (
 func fusePatchScenarios() scenario.Catalogue {
 	return scenario.Catalogue{
 		{
-			Name:        "fuse/trace-iomode-and-lock",
-			Area:        "fuse",
-			Setup:       "test server; a cached open/close, a parallel direct write and an O_APPEND direct write on FOPEN_DIRECT_IO|PARALLEL_DIRECT_WRITES files",
-			Checks:      "the fuse_iomode tracepoint reports CACHED_OPEN (iocachectr 0 -> 1) and CACHED_CLOSE (-> 0); fuse_dio_write_lock reports shared/PARALLEL and exclusive/APPEND, agreeing with the i_rwsem probes",
-			FailsOnBase: "the base kernel has no io-mode or lock-decision tracepoints: those decisions cannot be observed",
-			Patch:       patchTrace,
-			Run:         traceIOModeAndLock,
+			Declaration: guestproto.Declaration{
+				Name:        "fuse/trace-iomode-and-lock",
+				Area:        "fuse",
+				Setup:       "test server; a cached open/close, a parallel direct write and an O_APPEND direct write on FOPEN_DIRECT_IO|PARALLEL_DIRECT_WRITES files",
+				Checks:      "the fuse_iomode tracepoint reports CACHED_OPEN (iocachectr 0 -> 1) and CACHED_CLOSE (-> 0); fuse_dio_write_lock reports shared/PARALLEL and exclusive/APPEND, agreeing with the i_rwsem probes",
+				FailsOnBase: "the base kernel has no io-mode or lock-decision tracepoints: those decisions cannot be observed",
+				Patch:       patchTrace,
+			},
+			Run: traceIOModeAndLock,
 		},
 		{
-			Name:  "fuse/launder-failure-keeps-data",
-			Area:  "fuse",
-			Setup: "FOPEN_DIRECT_IO + FUSE_DIRECT_IO_ALLOW_MMAP; page 0 dirtied through a shared mapping; one slab failure injected inside fuse_launder_folio; a second mmap() invalidates the cache",
-			Checks: "the launder fails once (fuse_launder_folio returns -ENOMEM, injected), yet after munmap, fsync and drop_caches the server holds the stored bytes, " +
-				"and fsync succeeds: the folio stayed dirty and no writeback error was recorded",
-			FailsOnBase: "fuse_launder_folio clears the dirty bit before the WRITE request is allocated and records the allocation failure as a writeback error: " +
-				"the stored bytes never reach the server",
-			Patch: patchLaunder,
-			Run:   launderFailureKeepsData,
+			Declaration: guestproto.Declaration{
+				Name:  "fuse/launder-failure-keeps-data",
+				Area:  "fuse",
+				Setup: "FOPEN_DIRECT_IO + FUSE_DIRECT_IO_ALLOW_MMAP; page 0 dirtied through a shared mapping; one slab failure injected inside fuse_launder_folio; a second mmap() invalidates the cache",
+				Checks: "the launder fails once (fuse_launder_folio returns -ENOMEM, injected), yet after munmap, fsync and drop_caches the server holds the stored bytes, " +
+					"and fsync succeeds: the folio stayed dirty and no writeback error was recorded",
+				FailsOnBase: "fuse_launder_folio clears the dirty bit before the WRITE request is allocated and records the allocation failure as a writeback error: " +
+					"the stored bytes never reach the server",
+				Patch: patchLaunder,
+			},
+			Run: launderFailureKeepsData,
 		},
 		{
-			Name: "fuse/dio-prewrite-launder-failure-keeps-data",
-			Area: "fuse",
-			Setup: "FOPEN_DIRECT_IO + ALLOW_MMAP; page 0 dirty in a shared mapping; the pre-write flush's WRITE held at the server gate while page 1 is dirtied " +
-				"through the mapping; one slab failure injected inside fuse_launder_folio",
-			Checks: "the 8 KiB direct write whose pre-write invalidation failed returns the launder's ENOMEM and sends no WRITE of its own (a failure to write back " +
-				"the cache is the writer's error; no fallback to fuse_perform_write); page 1 stays dirty: after munmap, fsync (which succeeds) and drop_caches the " +
-				"server holds the bytes stored through the mapping in pages 0 and 1, and pages 2-3 are untouched",
-			FailsOnBase: "the failed launder cleared page 1's dirty bit and recorded a writeback error: the bytes stored through the mapping never reach the server",
-			Patch:       patchLaunder,
-			Run:         dioPrewriteLaunderFailure,
+			Declaration: guestproto.Declaration{
+				Name: "fuse/dio-prewrite-launder-failure-keeps-data",
+				Area: "fuse",
+				Setup: "FOPEN_DIRECT_IO + ALLOW_MMAP; page 0 dirty in a shared mapping; the pre-write flush's WRITE held at the server gate while page 1 is dirtied " +
+					"through the mapping; one slab failure injected inside fuse_launder_folio",
+				Checks: "the 8 KiB direct write whose pre-write invalidation failed returns the launder's ENOMEM and sends no WRITE of its own (a failure to write back " +
+					"the cache is the writer's error; no fallback to fuse_perform_write); page 1 stays dirty: after munmap, fsync (which succeeds) and drop_caches the " +
+					"server holds the bytes stored through the mapping in pages 0 and 1, and pages 2-3 are untouched",
+				FailsOnBase: "the failed launder cleared page 1's dirty bit and recorded a writeback error: the bytes stored through the mapping never reach the server",
+				Patch:       patchLaunder,
+			},
+			Run: dioPrewriteLaunderFailure,
 		},
 		{
-			Name:        "fuse/dio-postwrite-invalidate-reported",
-			Area:        "fuse",
-			Setup:       "a direct write held at the server gate while a shared mapping (cached open) re-dirties the page; one slab failure injected inside fuse_launder_folio during the post-write invalidation",
-			Checks:      "pwrite() returns the full count; the failed post-write invalidation (inside fuse_direct_write_iter) is reported as the generic DIO path does: dio_warn_stale_pagecache runs and the next fsync() returns EIO",
-			FailsOnBase: "fuse_direct_io ignores the post-write invalidation result: the stale page cache goes unreported",
-			Patch:       patchReport,
-			Run:         dioPostwriteInvalidateReported,
+			Declaration: guestproto.Declaration{
+				Name:        "fuse/dio-postwrite-invalidate-reported",
+				Area:        "fuse",
+				Setup:       "a direct write held at the server gate while a shared mapping (cached open) re-dirties the page; one slab failure injected inside fuse_launder_folio during the post-write invalidation",
+				Checks:      "pwrite() returns the full count; the failed post-write invalidation (inside fuse_direct_write_iter) is reported as the generic DIO path does: dio_warn_stale_pagecache runs and the next fsync() returns EIO",
+				FailsOnBase: "fuse_direct_io ignores the post-write invalidation result: the stale page cache goes unreported",
+				Patch:       patchReport,
+			},
+			Run: dioPostwriteInvalidateReported,
 		},
 		{
-			Name: "fuse/aio-postwrite-invalidate-reported",
-			Area: "fuse",
-			Setup: "FUSE_ASYNC_DIO; an io_submit() direct write to a FOPEN_DIRECT_IO file held at the server gate while a shared mapping (cached open) " +
-				"re-dirties the page; one slab failure injected inside fuse_launder_folio for any task",
-			Checks: "the asynchronous write completes with the full count; its post-write invalidation fails in fuse_aio_invalidate_worker (a kernel worker, " +
-				"not the writer) and is reported as the generic DIO path does: dio_warn_stale_pagecache runs in that task and the next fsync() returns EIO",
-			FailsOnBase: "fuse_aio_invalidate_worker ignores the result of its invalidation: the stale page cache goes unreported",
-			Patch:       patchReport,
-			Run:         aioPostwriteInvalidateReported,
+			Declaration: guestproto.Declaration{
+				Name: "fuse/aio-postwrite-invalidate-reported",
+				Area: "fuse",
+				Setup: "FUSE_ASYNC_DIO; an io_submit() direct write to a FOPEN_DIRECT_IO file held at the server gate while a shared mapping (cached open) " +
+					"re-dirties the page; one slab failure injected inside fuse_launder_folio for any task",
+				Checks: "the asynchronous write completes with the full count; its post-write invalidation fails in fuse_aio_invalidate_worker (a kernel worker, " +
+					"not the writer) and is reported as the generic DIO path does: dio_warn_stale_pagecache runs in that task and the next fsync() returns EIO",
+				FailsOnBase: "fuse_aio_invalidate_worker ignores the result of its invalidation: the stale page cache goes unreported",
+				Patch:       patchReport,
+			},
+			Run: aioPostwriteInvalidateReported,
 		},
 		{
-			Name:  "fuse/cached-open-killable",
-			Area:  "fuse",
-			Setup: "a parallel direct write held at the server gate (inode in uncached io mode); a child process opens the file cached and waits for the direct write to drain; the child gets SIGKILL",
-			Checks: "the child exits on SIGKILL while the direct write is still held (fuse_file_cached_io_open entered by the child); the killed waiter does not leave " +
-				"FUSE_I_CACHE_IO_MODE set: a second direct write reaches the server while the first is held, and no write took i_rwsem exclusive; after release both complete",
-			FailsOnBase: "the wait in fuse_file_cached_io_open is uninterruptible: the killed child stays until the server answers",
-			Patch:       patchKillable,
-			Run:         cachedOpenKillable,
+			Declaration: guestproto.Declaration{
+				Name:  "fuse/cached-open-killable",
+				Area:  "fuse",
+				Setup: "a parallel direct write held at the server gate (inode in uncached io mode); a child process opens the file cached and waits for the direct write to drain; the child gets SIGKILL",
+				Checks: "the child exits on SIGKILL while the direct write is still held (fuse_file_cached_io_open entered by the child); the killed waiter does not leave " +
+					"FUSE_I_CACHE_IO_MODE set: a second direct write reaches the server while the first is held, and no write took i_rwsem exclusive; after release both complete",
+				FailsOnBase: "the wait in fuse_file_cached_io_open is uninterruptible: the killed child stays until the server answers",
+				Patch:       patchKillable,
+			},
+			Run: cachedOpenKillable,
 		},
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"dioharness/harness/bench"
+	"dioharness/harness/guestproto"
 	"dioharness/harness/probe"
-
 	"dioharness/harness/scenario"
 )
 
@@ -28,21 +28,25 @@ const (
 func harnessScenarios() scenario.Catalogue {
 	return scenario.Catalogue{
 		{
-			Name:   "harness/forced-fail",
-			Area:   "harness",
-			Setup:  "nothing",
-			Checks: "fails on purpose: the run must turn red (exit 1)",
-			Manual: true,
+			Declaration: guestproto.Declaration{
+				Name:   "harness/forced-fail",
+				Area:   "harness",
+				Setup:  "nothing",
+				Checks: "fails on purpose: the run must turn red (exit 1)",
+				Manual: true,
+			},
 			Run: func(t *scenario.T) {
 				t.Fatalf("forced failure (harness self-test)")
 			},
 		},
 		{
-			Name:   "harness/kernel-warn",
-			Area:   "harness",
-			Setup:  "LKDTM provoke-crash in debugfs",
-			Checks: "triggers a kernel WARN through LKDTM: the host must quote the report and exit 1",
-			Manual: true,
+			Declaration: guestproto.Declaration{
+				Name:   "harness/kernel-warn",
+				Area:   "harness",
+				Setup:  "LKDTM provoke-crash in debugfs",
+				Checks: "triggers a kernel WARN through LKDTM: the host must quote the report and exit 1",
+				Manual: true,
+			},
 			Run: func(t *scenario.T) {
 				const lkdtm = "/sys/kernel/debug/provoke-crash/DIRECT"
 				if _, err := os.Stat(lkdtm); err != nil {
@@ -52,11 +56,13 @@ func harnessScenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:   "harness/panic",
-			Area:   "harness",
-			Setup:  "LKDTM provoke-crash in debugfs; PANIC_ON_OOPS",
-			Checks: "triggers a kernel BUG through LKDTM, which panics the guest: the host must fail this scenario with the quoted report, run the rest in a fresh guest and exit 1",
-			Manual: true,
+			Declaration: guestproto.Declaration{
+				Name:   "harness/panic",
+				Area:   "harness",
+				Setup:  "LKDTM provoke-crash in debugfs; PANIC_ON_OOPS",
+				Checks: "triggers a kernel BUG through LKDTM, which panics the guest: the host must fail this scenario with the quoted report, run the rest in a fresh guest and exit 1",
+				Manual: true,
+			},
 			Run: func(t *scenario.T) {
 				const lkdtm = "/sys/kernel/debug/provoke-crash/DIRECT"
 				if _, err := os.Stat(lkdtm); err != nil {
@@ -69,13 +75,15 @@ func harnessScenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:  "harness/probe-overhead",
-			Area:  "harness",
-			Setup: "ext4 disk; must run alone in its boot (nothing else may have loaded probes)",
-			Checks: "measures the mean cost of a 4 KiB O_DIRECT overwrite on ext4 with no probes, with the probe set loaded and idle, and while recording the file, " +
-				"five rounds interleaving the three; every recording must hold an i_rwsem acquisition of the file per write (the rwsem programs are attached only while recording); " +
-				"logs one bench line per round for make bench",
-			Manual:  true,
+			Declaration: guestproto.Declaration{
+				Name:  "harness/probe-overhead",
+				Area:  "harness",
+				Setup: "ext4 disk; must run alone in its boot (nothing else may have loaded probes)",
+				Checks: "measures the mean cost of a 4 KiB O_DIRECT overwrite on ext4 with no probes, with the probe set loaded and idle, and while recording the file, " +
+					"five rounds interleaving the three; every recording must hold an i_rwsem acquisition of the file per write (the rwsem programs are attached only while recording); " +
+					"logs one bench line per round for make bench",
+				Manual: true,
+			},
 			Timeout: 15 * time.Minute,
 			Run: func(t *scenario.T) {
 				r, err := probe.BenchDirectWrite(probe.BenchOptions{Path: filepath.Join(t.Disk("ext4", ""), "bench"), Iterations: overheadWrites, Rounds: overheadRounds})
@@ -93,13 +101,15 @@ func harnessScenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:  "harness/text-patching",
-			Area:  "harness",
-			Setup: "a tracing instance; two threads pinned to CPUs 0 and 1 waking each other through pipes",
-			Checks: "switches the sched_wakeup trace event (a jump label in try_to_wake_up) and an fentry link on up_read (a BPF trampoline) " +
-				"on and off 500 times each while both CPUs run the patched code: the events must be recorded, the wakeups must happen, and the kernel must report nothing " +
-				"(a stale INT3 executed after the patch completed is an \"Oops: int3\"; QEMU's multi-threaded TCG produces it)",
-			Manual:  true,
+			Declaration: guestproto.Declaration{
+				Name:  "harness/text-patching",
+				Area:  "harness",
+				Setup: "a tracing instance; two threads pinned to CPUs 0 and 1 waking each other through pipes",
+				Checks: "switches the sched_wakeup trace event (a jump label in try_to_wake_up) and an fentry link on up_read (a BPF trampoline) " +
+					"on and off 500 times each while both CPUs run the patched code: the events must be recorded, the wakeups must happen, and the kernel must report nothing " +
+					"(a stale INT3 executed after the patch completed is an \"Oops: int3\"; QEMU's multi-threaded TCG produces it)",
+				Manual: true,
+			},
 			Timeout: 10 * time.Minute,
 			Run: func(t *scenario.T) {
 				const cycles = 500
@@ -119,13 +129,15 @@ func harnessScenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:  "harness/trampoline-patching",
-			Area:  "harness",
-			Setup: "two threads pinned to CPUs 0 and 1 waking each other through pipes and reading / (down_read/up_read on its i_rwsem) every turn",
-			Checks: "attaches and detaches an empty fentry program on up_read 1000 times (each rewrites up_read's entry through the BPF trampoline) " +
-				"while both CPUs call up_read: every cycle must complete, the wakeups must happen, and the kernel must report nothing " +
-				"(the per-recording probe attach that died with \"Oops: int3\" in up_read, without the jump labels of harness/text-patching)",
-			Manual:  true,
+			Declaration: guestproto.Declaration{
+				Name:  "harness/trampoline-patching",
+				Area:  "harness",
+				Setup: "two threads pinned to CPUs 0 and 1 waking each other through pipes and reading / (down_read/up_read on its i_rwsem) every turn",
+				Checks: "attaches and detaches an empty fentry program on up_read 1000 times (each rewrites up_read's entry through the BPF trampoline) " +
+					"while both CPUs call up_read: every cycle must complete, the wakeups must happen, and the kernel must report nothing " +
+					"(the per-recording probe attach that died with \"Oops: int3\" in up_read, without the jump labels of harness/text-patching)",
+				Manual: true,
+			},
 			Timeout: 15 * time.Minute,
 			Run: func(t *scenario.T) {
 				const cycles = 1000
@@ -141,11 +153,13 @@ func harnessScenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:    "harness/hang",
-			Area:    "harness",
-			Setup:   "nothing",
-			Checks:  "never returns: the host must kill the guest after its scenario timeout, record TIMEOUT, run the rest in a fresh guest and exit 1",
-			Manual:  true,
+			Declaration: guestproto.Declaration{
+				Name:   "harness/hang",
+				Area:   "harness",
+				Setup:  "nothing",
+				Checks: "never returns: the host must kill the guest after its scenario timeout, record TIMEOUT, run the rest in a fresh guest and exit 1",
+				Manual: true,
+			},
 			Timeout: 24 * time.Hour,
 			Run: func(t *scenario.T) {
 				// Deliberately ignores its context: a hung guest.

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"dioharness/harness/guestproto"
 	"dioharness/harness/ktap"
 	"dioharness/harness/probe"
 	"dioharness/harness/scenario"
@@ -22,16 +23,18 @@ import (
 func selftestScenarios() scenario.Catalogue {
 	return scenario.Catalogue{
 		{
-			Name: "fuse/selftest-parallel-dio-wait",
-			Area: "fuse",
-			Setup: "tools/testing/selftests/filesystems/fuse/parallel_dio_wait_test from the fuse series, built static; " +
-				"its own raw /dev/fuse server holds a parallel direct WRITE while a child opens the file cached and is killed",
-			Checks: "the selftest's KTAP: both tests (killed_opener_exits, parallel_writes_after_killed_opener) ok and the binary exits 0. " +
-				"Kernel path, every task: fuse_file_cached_io_open was entered and at least one call returned -EINTR (the killed opener's wait ended by the kill)",
-			Patch:       patchKillable,
-			FailsOnBase: "the wait in fuse_file_cached_io_open is uninterruptible: the killed opener stays until the server answers the held WRITE, and both selftests fail",
-			Timeout:     3 * time.Minute,
-			Run:         selftestParallelDIOWait,
+			Declaration: guestproto.Declaration{
+				Name: "fuse/selftest-parallel-dio-wait",
+				Area: "fuse",
+				Setup: "tools/testing/selftests/filesystems/fuse/parallel_dio_wait_test from the fuse series, built static; " +
+					"its own raw /dev/fuse server holds a parallel direct WRITE while a child opens the file cached and is killed",
+				Checks: "the selftest's KTAP: both tests (killed_opener_exits, parallel_writes_after_killed_opener) ok and the binary exits 0. " +
+					"Kernel path, every task: fuse_file_cached_io_open was entered and at least one call returned -EINTR (the killed opener's wait ended by the kill)",
+				Patch:       patchKillable,
+				FailsOnBase: "the wait in fuse_file_cached_io_open is uninterruptible: the killed opener stays until the server answers the held WRITE, and both selftests fail",
+			},
+			Timeout: 3 * time.Minute,
+			Run:     selftestParallelDIOWait,
 		},
 	}
 }

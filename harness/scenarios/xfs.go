@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"dioharness/harness/guestproto"
 	"dioharness/harness/probe"
 	"dioharness/harness/scenario"
 )
@@ -26,23 +27,27 @@ import (
 func xfsScenarios() scenario.Catalogue {
 	return scenario.Catalogue{
 		{
-			Name:  "xfs/lock-aligned-overwrite-shared",
-			Area:  "xfs",
-			Setup: "XFS (4 KiB blocks, CONFIG_XFS_DEBUG); a fresh file",
-			Checks: "every write is O_DIRECT, 4 KiB aligned, and returns its count: the first write to the fresh inode (16 KiB at 0) is already shared only " +
-				"(xfs_setup_inode sets S_NOSEC on an inode without an attr fork, unlike ext4), a 4 KiB overwrite at 4 KiB is shared only with dio_flags 0, and, " +
-				"unlike ext4 case F, a 4 KiB append at EOF is shared too (no EOF zeroing; the size is updated at completion). After chmod 04644 (no S_NOSEC; root keeps " +
-				"the bit) each overwrite takes i_rwsem shared, drops it, takes it exclusive for file_remove_privs and demotes it: down_read_nested, up_read, " +
-				"down_write_nested (upgrade), downgrade_write, up_read: the IOLOCK demotion of xfs_file_dio_write_aligned. Data right after drop_caches",
+			Declaration: guestproto.Declaration{
+				Name:  "xfs/lock-aligned-overwrite-shared",
+				Area:  "xfs",
+				Setup: "XFS (4 KiB blocks, CONFIG_XFS_DEBUG); a fresh file",
+				Checks: "every write is O_DIRECT, 4 KiB aligned, and returns its count: the first write to the fresh inode (16 KiB at 0) is already shared only " +
+					"(xfs_setup_inode sets S_NOSEC on an inode without an attr fork, unlike ext4), a 4 KiB overwrite at 4 KiB is shared only with dio_flags 0, and, " +
+					"unlike ext4 case F, a 4 KiB append at EOF is shared too (no EOF zeroing; the size is updated at completion). After chmod 04644 (no S_NOSEC; root keeps " +
+					"the bit) each overwrite takes i_rwsem shared, drops it, takes it exclusive for file_remove_privs and demotes it: down_read_nested, up_read, " +
+					"down_write_nested (upgrade), downgrade_write, up_read: the IOLOCK demotion of xfs_file_dio_write_aligned. Data right after drop_caches",
+			},
 			Run: xfsAlignedShared,
 		},
 		{
-			Name:  "xfs/lock-unaligned-overwrite-shared",
-			Area:  "xfs",
-			Setup: "XFS; a 16 KiB file written with O_DIRECT",
-			Checks: "a 512 B O_DIRECT overwrite of a written block well inside EOF (at 4.5 KiB) returns 512 under i_rwsem shared only: " +
-				"xfs_file_dio_write_unaligned's optimistic pass with IOMAP_DIO_OVERWRITE_ONLY succeeds (one iomap dio, dio_flags 0x2); " +
-				"so a sub-block write alone does not make XFS go exclusive; data right after drop_caches",
+			Declaration: guestproto.Declaration{
+				Name:  "xfs/lock-unaligned-overwrite-shared",
+				Area:  "xfs",
+				Setup: "XFS; a 16 KiB file written with O_DIRECT",
+				Checks: "a 512 B O_DIRECT overwrite of a written block well inside EOF (at 4.5 KiB) returns 512 under i_rwsem shared only: " +
+					"xfs_file_dio_write_unaligned's optimistic pass with IOMAP_DIO_OVERWRITE_ONLY succeeds (one iomap dio, dio_flags 0x2); " +
+					"so a sub-block write alone does not make XFS go exclusive; data right after drop_caches",
+			},
 			Run: func(t *scenario.T) {
 				dioCase{fs: xfsFS, file: "uo", size: testFile, off: 4<<10 + 512, n: 512,
 					mapBefore: "written", mapAfter: "written",
@@ -50,12 +55,14 @@ func xfsScenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:  "xfs/lock-unaligned-exclusive",
-			Area:  "xfs",
-			Setup: "XFS; a 16 KiB file with [4 KiB, 8 KiB) punched out, and a 16 KiB file written with O_DIRECT",
-			Checks: "a 512 B O_DIRECT write into the hole returns 512: shared pass with IOMAP_DIO_OVERWRITE_ONLY, iomap_dio_complete -EAGAIN " +
-				"(xfs_direct_write_iomap_begin must allocate), then retry exclusive (down_write_nested upgrade) with IOMAP_DIO_FORCE_WAIT after one inode_dio_wait call (tracefs kprobe); " +
-				"a 512 B write at EOF is exclusive from the start (pos + count >= i_size) with FORCE_WAIT and one inode_dio_wait; FIEMAP hole before, written after; zeros around the 512 B after drop_caches",
+			Declaration: guestproto.Declaration{
+				Name:  "xfs/lock-unaligned-exclusive",
+				Area:  "xfs",
+				Setup: "XFS; a 16 KiB file with [4 KiB, 8 KiB) punched out, and a 16 KiB file written with O_DIRECT",
+				Checks: "a 512 B O_DIRECT write into the hole returns 512: shared pass with IOMAP_DIO_OVERWRITE_ONLY, iomap_dio_complete -EAGAIN " +
+					"(xfs_direct_write_iomap_begin must allocate), then retry exclusive (down_write_nested upgrade) with IOMAP_DIO_FORCE_WAIT after one inode_dio_wait call (tracefs kprobe); " +
+					"a 512 B write at EOF is exclusive from the start (pos + count >= i_size) with FORCE_WAIT and one inode_dio_wait; FIEMAP hole before, written after; zeros around the 512 B after drop_caches",
+			},
 			Run: func(t *scenario.T) {
 				mnt := t.Disk(xfsFS.disk, "")
 				dioCase{fs: xfsFS, file: "uh", size: testFile,
@@ -72,56 +79,66 @@ func xfsScenarios() scenario.Catalogue {
 			},
 		},
 		{
-			Name:  "xfs/invalidate-ebusy-fallback",
-			Area:  "xfs",
-			Setup: "XFS; a 4 MiB + 8 KiB file written with O_DIRECT; page 0 mapped MAP_SHARED and stored to in a loop by another thread (the same bytes the direct write carries)",
-			Checks: "as ext4/invalidate-ebusy-fallback (bounded attempts until invalidate_inode_pages2_range returns -EBUSY inside kiocb_invalidate_pages; " +
-				"iomap_dio_invalidate_fail over the range; iomap_dio_rw -ENOTBLK; pwrite returns the full count; data right after the writer stops, fsync and drop_caches). XFS differs: " +
-				"xfs_file_dio_write_aligned drops its shared IOLOCK and returns -ENOTBLK, xfs_file_write_iter calls xfs_file_buffered_write, which retakes it " +
-				"exclusive and writes through iomap_file_buffered_write, and nothing flushes or invalidates afterwards: page 1 stays in the page cache (mincore). " +
-				"-EBUSY keeps falling back on both flavours",
+			Declaration: guestproto.Declaration{
+				Name:  "xfs/invalidate-ebusy-fallback",
+				Area:  "xfs",
+				Setup: "XFS; a 4 MiB + 8 KiB file written with O_DIRECT; page 0 mapped MAP_SHARED and stored to in a loop by another thread (the same bytes the direct write carries)",
+				Checks: "as ext4/invalidate-ebusy-fallback (bounded attempts until invalidate_inode_pages2_range returns -EBUSY inside kiocb_invalidate_pages; " +
+					"iomap_dio_invalidate_fail over the range; iomap_dio_rw -ENOTBLK; pwrite returns the full count; data right after the writer stops, fsync and drop_caches). XFS differs: " +
+					"xfs_file_dio_write_aligned drops its shared IOLOCK and returns -ENOTBLK, xfs_file_write_iter calls xfs_file_buffered_write, which retakes it " +
+					"exclusive and writes through iomap_file_buffered_write, and nothing flushes or invalidates afterwards: page 1 stays in the page cache (mincore). " +
+					"-EBUSY keeps falling back on both flavours",
+			},
 			Run: func(t *scenario.T) { invalidateEBUSY(t, xfsFS) },
 		},
 		{
-			Name:  "xfs/invalidate-eio-returned",
-			Area:  "xfs",
-			Setup: "XFS; a 16 KiB file written with O_DIRECT, pages 0-1 dirtied by a buffered write; one should_fail_bio (EIO) armed for this process inside kiocb_invalidate_pages",
-			Checks: "as ext4/invalidate-eio-returned: the pre-write flush of page 0 fails with EIO. Pass (patched): pwrite returns EIO, no iomap_dio_invalidate_fail, " +
-				"no buffered write, iomap_dio_rw -EIO, page 1 and pages 2-3 intact after fsync and drop_caches. Base: -ENOTBLK, and XFS (which only means to fall back " +
-				"for reflink CoW, but falls back on any -ENOTBLK) writes page 0 through iomap_file_buffered_write; pwrite returns 4096",
-			FailsOnBase: "the base iomap turns every pre-write invalidation error except -EAGAIN into -ENOTBLK and xfs_file_write_iter falls back to a buffered write: pwrite succeeds and the EIO surfaces only at fsync",
-			Patch:       patchIomap,
-			Run:         func(t *scenario.T) { invalidateEIO(t, xfsFS) },
+			Declaration: guestproto.Declaration{
+				Name:  "xfs/invalidate-eio-returned",
+				Area:  "xfs",
+				Setup: "XFS; a 16 KiB file written with O_DIRECT, pages 0-1 dirtied by a buffered write; one should_fail_bio (EIO) armed for this process inside kiocb_invalidate_pages",
+				Checks: "as ext4/invalidate-eio-returned: the pre-write flush of page 0 fails with EIO. Pass (patched): pwrite returns EIO, no iomap_dio_invalidate_fail, " +
+					"no buffered write, iomap_dio_rw -EIO, page 1 and pages 2-3 intact after fsync and drop_caches. Base: -ENOTBLK, and XFS (which only means to fall back " +
+					"for reflink CoW, but falls back on any -ENOTBLK) writes page 0 through iomap_file_buffered_write; pwrite returns 4096",
+				FailsOnBase: "the base iomap turns every pre-write invalidation error except -EAGAIN into -ENOTBLK and xfs_file_write_iter falls back to a buffered write: pwrite succeeds and the EIO surfaces only at fsync",
+				Patch:       patchIomap,
+			},
+			Run: func(t *scenario.T) { invalidateEIO(t, xfsFS) },
 		},
 		{
-			Name: "xfs/odirect-reports-earlier-writeback-error",
-			Area: "xfs",
-			Setup: "XFS; a 64 KiB file written with O_DIRECT; page 8 dirtied by a buffered write and written back by sync_file_range(SYNC_FILE_RANGE_WRITE) " +
-				"with one should_fail_bio (EIO) armed for this process (an overwrite: the ioend completes without the unwritten-conversion workqueue), so the mapping records AS_EIO",
-			Checks: "as ext4/odirect-reports-earlier-writeback-error: the O_DIRECT write to page 0 (no page cache) meets the earlier error in its pre-write flush. " +
-				"Pass (patched): pwrite returns EIO once with no fallback, the repeated write is one iomap direct write. Base: -ENOTBLK, XFS falls back to " +
-				"iomap_file_buffered_write, and pwrite returns 4096",
-			FailsOnBase: "the base iomap turns the flush's EIO into -ENOTBLK and xfs_file_write_iter falls back to a buffered write: the earlier writeback error is never returned from write(2)",
-			Patch:       patchIomap,
-			Run:         func(t *scenario.T) { earlierWritebackError(t, xfsFS) },
+			Declaration: guestproto.Declaration{
+				Name: "xfs/odirect-reports-earlier-writeback-error",
+				Area: "xfs",
+				Setup: "XFS; a 64 KiB file written with O_DIRECT; page 8 dirtied by a buffered write and written back by sync_file_range(SYNC_FILE_RANGE_WRITE) " +
+					"with one should_fail_bio (EIO) armed for this process (an overwrite: the ioend completes without the unwritten-conversion workqueue), so the mapping records AS_EIO",
+				Checks: "as ext4/odirect-reports-earlier-writeback-error: the O_DIRECT write to page 0 (no page cache) meets the earlier error in its pre-write flush. " +
+					"Pass (patched): pwrite returns EIO once with no fallback, the repeated write is one iomap direct write. Base: -ENOTBLK, XFS falls back to " +
+					"iomap_file_buffered_write, and pwrite returns 4096",
+				FailsOnBase: "the base iomap turns the flush's EIO into -ENOTBLK and xfs_file_write_iter falls back to a buffered write: the earlier writeback error is never returned from write(2)",
+				Patch:       patchIomap,
+			},
+			Run: func(t *scenario.T) { earlierWritebackError(t, xfsFS) },
 		},
 		{
-			Name:  "xfs/dio-from-own-mmap",
-			Area:  "xfs",
-			Setup: "XFS; a 16 KiB file written with O_DIRECT; pages 0-1 mapped MAP_SHARED and overwritten through the mapping (dirty)",
-			Checks: "as ext4/dio-from-own-mmap (generic/729 shape): the 8 KiB O_DIRECT pwrite from the mapping onto the same range returns 8192 within 20 s, " +
-				"the pre-write flush and invalidation succeed, one iomap dio completes 8192, no fallback, data right after drop_caches. XFS page faults take " +
-				"the MMAPLOCK (invalidate_lock), which the direct write does not hold, so faulting the buffer in under the shared IOLOCK cannot deadlock",
+			Declaration: guestproto.Declaration{
+				Name:  "xfs/dio-from-own-mmap",
+				Area:  "xfs",
+				Setup: "XFS; a 16 KiB file written with O_DIRECT; pages 0-1 mapped MAP_SHARED and overwritten through the mapping (dirty)",
+				Checks: "as ext4/dio-from-own-mmap (generic/729 shape): the 8 KiB O_DIRECT pwrite from the mapping onto the same range returns 8192 within 20 s, " +
+					"the pre-write flush and invalidation succeed, one iomap dio completes 8192, no fallback, data right after drop_caches. XFS page faults take " +
+					"the MMAPLOCK (invalidate_lock), which the direct write does not hold, so faulting the buffer in under the shared IOLOCK cannot deadlock",
+			},
 			Run: func(t *scenario.T) { dioFromOwnMmap(t, xfsFS) },
 		},
 		{
-			Name:  "xfs/stale-iomap-revalidation",
-			Area:  "xfs",
-			Setup: "XFS with the write_delay_ms errortag (CONFIG_XFS_DEBUG, /sys/fs/xfs/<dev>/errortag); a 40 KiB file fallocated (one unwritten extent) whose last byte was written buffered (xfstests xfs/559)",
-			Checks: "a buffered write of 36 KiB + 1 byte at 0 (each folio delayed in xfs_iomap_valid) races sync_file_range, started once page 0 is in the page cache, " +
-				"whose writeback converts unwritten blocks and bumps the data fork sequence: xfs_iomap_valid returns false (xfs_iomap_invalid fires) at least once, " +
-				"iomap remaps, and the write still returns its full count; bounded attempts, reported. After fsync and drop_caches the file holds 0x57 over the write, " +
-				"zeros after it and 0x58 in the last byte. SKIP when the errortag path is absent",
+			Declaration: guestproto.Declaration{
+				Name:  "xfs/stale-iomap-revalidation",
+				Area:  "xfs",
+				Setup: "XFS with the write_delay_ms errortag (CONFIG_XFS_DEBUG, /sys/fs/xfs/<dev>/errortag); a 40 KiB file fallocated (one unwritten extent) whose last byte was written buffered (xfstests xfs/559)",
+				Checks: "a buffered write of 36 KiB + 1 byte at 0 (each folio delayed in xfs_iomap_valid) races sync_file_range, started once page 0 is in the page cache, " +
+					"whose writeback converts unwritten blocks and bumps the data fork sequence: xfs_iomap_valid returns false (xfs_iomap_invalid fires) at least once, " +
+					"iomap remaps, and the write still returns its full count; bounded attempts, reported. After fsync and drop_caches the file holds 0x57 over the write, " +
+					"zeros after it and 0x58 in the last byte. SKIP when the errortag path is absent",
+			},
 			Run: xfsStaleIomap,
 		},
 	}

@@ -13,7 +13,6 @@ import (
 	"dioharness/harness/image"
 	"dioharness/harness/junit"
 	"dioharness/harness/report"
-	"dioharness/harness/scenario"
 	"dioharness/harness/vm"
 )
 
@@ -171,12 +170,7 @@ func runSetup(ctx context.Context, o Options, f FSTests, s fstests.Setup, mach v
 			fmt.Fprintf(o.Out, "%s: fstests results: %v\n", label, err)
 		}
 	}
-	area := "fstests/" + s.Name
-	sel := make(scenario.Catalogue, 0, len(tests))
-	for _, name := range tests {
-		sel = append(sel, scenario.Scenario{Name: name, Area: area})
-	}
-	finishRun(oc, sel, dir, o, &rr, finish)
+	finishRun(oc, func(string) string { return "fstests/" + s.Name }, dir, o, &rr, finish)
 	return res
 }
 

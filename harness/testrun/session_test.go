@@ -14,11 +14,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"dioharness/harness/catalogue"
 	"dioharness/harness/guestproto"
 	"dioharness/harness/kbase"
 	"dioharness/harness/ktap"
 	"dioharness/harness/report"
-	"dioharness/harness/scenario"
 	"dioharness/harness/verdict"
 	"dioharness/harness/vm"
 )
@@ -417,7 +417,7 @@ func TestSessionResume(t *testing.T) {
 // outcomes the resume loop produces.
 func TestFinishRun(t *testing.T) {
 	fast := Timeouts{Boot: 2 * time.Second, Scenario: 100 * time.Millisecond}
-	sel := scenario.Catalogue{
+	sel := catalogue.Catalogue{
 		{Name: "harness/hang", Area: "harness"}, {Name: "fuse/a", Area: "fuse"}, {Name: "fuse/xb", Area: "fuse"},
 	}
 	tests := []struct {
@@ -493,7 +493,7 @@ func TestFinishRun(t *testing.T) {
 			s := session{plan: tc.plan, boot: tc.s.boot, timeouts: fast, maxFaults: MaxFaultReboots, out: io.Discard, label: "base"}
 			oc := s.run(context.Background())
 			var rr report.Run
-			got := finishRun(oc, sel, dir, Options{Out: io.Discard, Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}}, &rr, func(exit int) Outcome { return Outcome{Exit: exit} })
+			got := finishRun(oc, areaIn(sel), dir, Options{Out: io.Discard, Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}}, &rr, func(exit int) Outcome { return Outcome{Exit: exit} })
 			if got.Exit != tc.exit {
 				t.Errorf("exit %d, want %d (infra %q)", got.Exit, tc.exit, rr.Infra)
 			}

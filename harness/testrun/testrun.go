@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"dioharness/harness/catalogue"
 	"dioharness/harness/debian"
 	"dioharness/harness/guestproto"
 	"dioharness/harness/image"
@@ -27,9 +28,7 @@ import (
 	"dioharness/harness/kernel"
 	"dioharness/harness/kselftest"
 	"dioharness/harness/report"
-	"dioharness/harness/scenario"
 	"dioharness/harness/shard"
-	"dioharness/harness/verdict"
 	"dioharness/harness/vm"
 )
 
@@ -55,8 +54,9 @@ type Options struct {
 	Archive *debian.Archive
 	// KSRC is a user's kernel tree, for the custom flavour.
 	KSRC string
-	// Scenarios is the comma-separated glob list; empty runs all.
-	Scenarios string
+	// Scenarios are the glob patterns of the selection, in run order
+	// (catalogue.Patterns); none runs every scenario that is not manual.
+	Scenarios []string
 	// Repeat runs the selection this many times in one boot.
 	Repeat int
 	// Accel overrides the accelerator choice (QEMU_ACCEL).
@@ -105,7 +105,7 @@ type Built struct {
 	BzImage, Release string
 	// Kernel is what the declarations need: the variant and the
 	// subjects of the patches the tree carries.
-	Kernel scenario.Kernel
+	Kernel catalogue.Kernel
 }
 
 // Outcome is a finished run.
@@ -140,12 +140,7 @@ func Prepare(ctx context.Context, o Options) (*Built, error) {
 
 // Run executes one flavour. Infrastructure errors are reported in the
 // Outcome (Exit 2) with whatever was gathered kept in Dir.
-func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
-	sel, err := cat.Lookup(o.Scenarios)
-	if err != nil {
-		fmt.Fprintf(o.Out, "error: %v\n", err)
-		return Outcome{Exit: ExitBadArgs}
-	}
+func Run(ctx context.Context, cat catalogue.Catalogue, o Options) Outcome {
 	// Bad input fails before anything is built or a results directory
 	// exists.
 	mach, err := vm.LoadMachine(filepath.Join(o.Repo, "qemu", Arch+".json"))
@@ -159,7 +154,7 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 			return Outcome{Exit: ExitBadArgs}
 		}
 	}
-	order, err := RunOrder(cat, o.Scenarios)
+	order, err := cat.RunOrder(o.Scenarios)
 	if err != nil {
 		fmt.Fprintf(o.Out, "error: %v\n", err)
 		return Outcome{Exit: ExitBadArgs}
@@ -182,7 +177,7 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 		return Outcome{Exit: ExitBadArgs}
 	}
 	plan := guestproto.Plan{
-		Scenarios:   guestproto.Entries(order, expectations(sel, kern)),
+		Scenarios:   guestproto.Entries(order, cat.Expect(kern)),
 		Repeat:      max(o.Repeat, 1),
 		Disks:       planDisks(mach, image.Disks),
 		SelftestDir: kselftest.Dir,
@@ -263,7 +258,7 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 	fmt.Fprintf(o.Out, "%s: booting %s under %s, %d scenarios\n", label, release, strings.ToUpper(accel), len(plan.Runs()))
 	sess := session{plan: plan, boot: boots.boot, timeouts: o.Timeouts, maxFaults: MaxFaultReboots, out: o.Out, label: label}
 	oc := sess.run(ctx)
-	return finishRun(oc, sel, dir, o, &rr, finish)
+	return finishRun(oc, areaIn(cat), dir, o, &rr, finish)
 }
 
 // finishRun writes what the guests reported, joins it with the
@@ -271,7 +266,7 @@ func Run(ctx context.Context, cat scenario.Catalogue, o Options) Outcome {
 // failed, 1 when the kernel printed a report or a scenario did not
 // match its declaration (a hang or panic in a scenario included), 0
 // otherwise.
-func finishRun(oc outcome, sel scenario.Catalogue, dir string, o Options, rr *report.Run, finish func(int) Outcome) Outcome {
+func finishRun(oc outcome, area func(name string) string, dir string, o Options, rr *report.Run, finish func(int) Outcome) Outcome {
 	var errs []error
 	for _, b := range oc.boots {
 		errs = append(errs, os.WriteFile(filepath.Join(dir, agentName(b.n)), []byte(strings.Join(b.lines, "\n")+"\n"), 0o644))
@@ -283,12 +278,8 @@ func finishRun(oc outcome, sel scenario.Catalogue, dir string, o Options, rr *re
 		rr.Infra = err.Error()
 		return finish(ExitInfra)
 	}
-	area := map[string]string{}
-	for _, s := range sel {
-		area[s.Name] = s.Area
-	}
 	for _, sl := range oc.slots {
-		rr.Scenarios = append(rr.Scenarios, scenarioResult(sl.entry, area[sl.entry.Name], hostResult(sl)))
+		rr.Scenarios = append(rr.Scenarios, scenarioResult(sl.entry, area(sl.entry.Name), hostResult(sl)))
 		for _, r := range sl.reports {
 			rr.KernelReports = append(rr.KernelReports, quoteReport(r, sl.boot))
 		}
@@ -325,45 +316,18 @@ func finishRun(oc outcome, sel scenario.Catalogue, dir string, o Options, rr *re
 	return finish(ExitOK)
 }
 
-// RunOrder is the order the scenarios run in: the order the patterns
-// are given in, each pattern's matches in catalogue order, every
-// scenario once. "harness/hang,fuse/a" thus hangs the guest first and
-// shows fuse/a running in a fresh one.
-func RunOrder(cat scenario.Catalogue, patterns string) ([]string, error) {
-	var names []string
-	seen := map[string]bool{}
-	for _, p := range strings.Split(patterns, ",") {
-		sel, err := cat.Lookup(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range sel {
-			if !seen[s.Name] {
-				seen[s.Name] = true
-				names = append(names, s.Name)
-			}
-		}
-	}
-	return names, nil
-}
-
-// expectations answers, from the scenario declarations, whether a
-// scenario is declared to fail on kernel k and why.
-func expectations(sel scenario.Catalogue, k scenario.Kernel) guestproto.Expect {
-	byName := map[string]scenario.Scenario{}
-	for _, s := range sel {
-		byName[s.Name] = s
-	}
-	return func(name string) (bool, string) {
-		e := byName[name].Expected(k)
-		return e.Verdict == verdict.Fail, e.Why
+// areaIn is the area of a scenario of cat.
+func areaIn(cat catalogue.Catalogue) func(string) string {
+	return func(name string) string {
+		d, _ := cat.Named(name)
+		return d.Area
 	}
 }
 
 // declaredKernel is what the declarations need to know of the kernel:
 // its variant and the subjects of the patches it carries.
-func declaredKernel(o Options) (scenario.Kernel, error) {
-	k := scenario.Kernel{Variant: o.Variant}
+func declaredKernel(o Options) (catalogue.Kernel, error) {
+	k := catalogue.Kernel{Variant: o.Variant}
 	if o.Variant.Flavour != kbase.Patched {
 		return k, nil
 	}

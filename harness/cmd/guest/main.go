@@ -3,7 +3,8 @@
 // "init fuse-server ..." it is the test FUSE server, in its own process
 // so that workloads faulting on its files cannot deadlock against it;
 // run as "init fuse-mount ..." it is mount(8)'s helper that starts that
-// server for fstests.
+// server for fstests; "init catalogue" prints the scenario declarations
+// the host reads (harness/catalogue, make generate).
 package main
 
 import (

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"dioharness/harness/bench"
+	"dioharness/harness/catalogue"
 	"dioharness/harness/report"
-	"dioharness/harness/scenario"
 	"dioharness/harness/testrun"
 )
 
@@ -41,7 +41,7 @@ const (
 // throughput, fio on FUSE against ext4, probe overhead and the edit ->
 // verdict loop, and on the host our FUSE server against go-fuse's memfs;
 // it writes results/bench.json.
-func benchCmd(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func benchCmd(ctx context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
@@ -88,7 +88,7 @@ func benchCmd(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 			continue
 		}
 		o.Built = built // both boots run this kernel
-		o.Scenarios = benchScenario + "," + benchFioScenario
+		o.Scenarios = []string{benchScenario, benchFioScenario}
 		oc := testrun.Run(ctx, cat, o)
 		if oc.Exit != testrun.ExitOK {
 			fail(v, "throughput scenarios", fmt.Errorf("exit %d (%s)", oc.Exit, oc.Dir), oc.Exit)
@@ -97,7 +97,7 @@ func benchCmd(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 		} else {
 			kernels = append(kernels, v.String()+" "+oc.Run.Kernel)
 		}
-		o.Scenarios = overheadScenario
+		o.Scenarios = []string{overheadScenario}
 		oc = testrun.Run(ctx, cat, o)
 		if oc.Exit != testrun.ExitOK {
 			fail(v, "probe overhead", fmt.Errorf("exit %d (%s)", oc.Exit, oc.Dir), oc.Exit)
@@ -213,8 +213,8 @@ func overheadFigures(base, flavour, workload string, r report.Run) (bench.ProbeO
 // rebuild, the boot and editScenario, runs times. One untimed build
 // first makes sure the tree's O= directory is complete (the image
 // cache may have spared the last run a build).
-func editLoop(ctx context.Context, cat scenario.Catalogue, o testrun.Options, runs int, stdout io.Writer) (bench.EditLoop, error) {
-	o.Scenarios, o.Rebuild, o.Repeat = editScenario, true, 1
+func editLoop(ctx context.Context, cat catalogue.Catalogue, o testrun.Options, runs int, stdout io.Writer) (bench.EditLoop, error) {
+	o.Scenarios, o.Rebuild, o.Repeat = []string{editScenario}, true, 1
 	fmt.Fprintf(stdout, "bench: edit -> verdict on %s: an untimed build first\n", o.Variant)
 	b, err := testrun.Prepare(ctx, o)
 	if err != nil {

@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"dioharness/harness/bisect"
+	"dioharness/harness/catalogue"
 	"dioharness/harness/kbase"
 	"dioharness/harness/kernel"
 	"dioharness/harness/report"
-	"dioharness/harness/scenario"
 	"dioharness/harness/testrun"
 	"dioharness/harness/verdict"
 )
@@ -33,7 +33,7 @@ const (
 // bisectStep is one `git bisect run` step in a kernel tree: build it,
 // boot it, run one scenario. A skipped scenario or an infrastructure
 // problem says nothing about the commit and skips it instead of blaming it.
-func bisectStep(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func bisectStep(ctx context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bisect-step", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
@@ -46,7 +46,7 @@ func bisectStep(ctx context.Context, cat scenario.Catalogue, args []string, stdo
 		fmt.Fprintln(stderr, "harness: bisect-step needs -ksrc and -scenario")
 		return bisectAbort
 	}
-	sel, err := cat.Lookup(c.scenario)
+	sel, err := cat.Lookup(catalogue.Patterns(c.scenario))
 	if err != nil || len(sel) != 1 {
 		fmt.Fprintf(stderr, "harness: bisect-step needs exactly one scenario (%v)\n", err)
 		return bisectAbort
@@ -81,7 +81,7 @@ func skipped(ss []report.Scenario) bool {
 
 // bisect finds the first commit of GOOD..BAD in a kernel tree on which
 // the scenario fails (package bisect), and writes results/bisect-<ts>/.
-func bisectCmd(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func bisectCmd(ctx context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bisect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
@@ -101,7 +101,7 @@ func bisectCmd(ctx context.Context, cat scenario.Catalogue, args []string, stdou
 	if *runs < 1 || *runs > 15 {
 		return badArgs(stderr, fmt.Errorf("bad runs %d, want [1-15]", *runs))
 	}
-	if sel, err := cat.Lookup(c.scenario); err != nil || len(sel) != 1 {
+	if sel, err := cat.Lookup(catalogue.Patterns(c.scenario)); err != nil || len(sel) != 1 {
 		return badArgs(stderr, fmt.Errorf("bisect needs exactly one scenario (%v)", err))
 	}
 	e, err := loadEnv()
@@ -112,14 +112,14 @@ func bisectCmd(ctx context.Context, cat scenario.Catalogue, args []string, stdou
 }
 
 // runBisect bisects and writes the result.
-func runBisect(ctx context.Context, cat scenario.Catalogue, e env, c commonFlags, good, bad string, runs int, stdout, stderr io.Writer) int {
+func runBisect(ctx context.Context, cat catalogue.Catalogue, e env, c commonFlags, good, bad string, runs int, stdout, stderr io.Writer) int {
 	_, _, code := runBisectResult(ctx, cat, e, c, good, bad, runs, stdout, stderr)
 	return code
 }
 
 // runBisectResult bisects, writes results/bisect-<ts>/ and returns it
 // with the result (nil when nothing was bisected) and the exit status.
-func runBisectResult(ctx context.Context, cat scenario.Catalogue, e env, c commonFlags, good, bad string, runs int, stdout, stderr io.Writer) (string, *bisect.Result, int) {
+func runBisectResult(ctx context.Context, cat catalogue.Catalogue, e env, c commonFlags, good, bad string, runs int, stdout, stderr io.Writer) (string, *bisect.Result, int) {
 	dir := filepath.Join(e.repo, "results", "bisect-"+time.Now().UTC().Format("20060102-150405"))
 	be, err := newBisectEnv(ctx, cat, e, c, dir, stdout)
 	if err != nil {
@@ -149,7 +149,7 @@ func runBisectResult(ctx context.Context, cat scenario.Catalogue, e env, c commo
 // built as a custom kernel with a fixed build identity so that equal
 // sources give byte-identical images, booted once per run.
 type bisectEnv struct {
-	cat      scenario.Catalogue
+	cat      catalogue.Catalogue
 	e        env
 	c        commonFlags
 	repo     string // the user's tree
@@ -161,7 +161,7 @@ type bisectEnv struct {
 	lastTree kernel.Tree
 }
 
-func newBisectEnv(ctx context.Context, cat scenario.Catalogue, e env, c commonFlags, results string, out io.Writer) (*bisectEnv, error) {
+func newBisectEnv(ctx context.Context, cat catalogue.Catalogue, e env, c commonFlags, results string, out io.Writer) (*bisectEnv, error) {
 	repo, err := filepath.Abs(c.ksrc)
 	if err != nil {
 		return nil, err
@@ -276,7 +276,7 @@ func (b *bisectEnv) Run(ctx context.Context, c bisect.Commit) bisect.Run {
 	t := b.lastTree
 	t.Commit = c.Hash
 	o.Variant = v
-	o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release, Kernel: scenario.Kernel{Variant: v}}
+	o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release, Kernel: catalogue.Kernel{Variant: v}}
 	rel, _ := filepath.Rel(filepath.Join(b.e.repo, "results"), b.results)
 	o.ResultsName = filepath.Join(rel, "run-"+short(c.Hash))
 	res := testrun.Run(ctx, b.cat, o)

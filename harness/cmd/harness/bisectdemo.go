@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 
 	"dioharness/harness/bisect"
+	"dioharness/harness/catalogue"
 	"dioharness/harness/kernel"
-	"dioharness/harness/scenario"
 	"dioharness/harness/testrun"
 )
 
@@ -164,7 +164,7 @@ func checkDemo(res bisect.Result, planted, broken string) error {
 }
 
 // bisectDemo builds the demo history for a base and bisects it.
-func bisectDemo(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func bisectDemo(ctx context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bisect-demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f seriesFlags

@@ -13,11 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"dioharness/harness/catalogue"
 	"dioharness/harness/fstests"
 	"dioharness/harness/fstests/compare"
 	"dioharness/harness/kbase"
 	"dioharness/harness/rootfs"
-	"dioharness/harness/scenario"
 	"dioharness/harness/series"
 	"dioharness/harness/testrun"
 	"dioharness/harness/verdict"
@@ -34,7 +34,7 @@ type fstestsFlags struct {
 
 // fstestsCmd runs fstests in the guest on each selected kernel and
 // setup, and compares base and patched.
-func fstestsCmd(ctx context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func fstestsCmd(ctx context.Context, _ catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fstests", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags

@@ -7,7 +7,7 @@ import (
 	"io"
 	"sync"
 
-	"dioharness/harness/scenario"
+	"dioharness/harness/catalogue"
 	"dioharness/harness/testrun"
 )
 
@@ -20,7 +20,7 @@ import (
 // cores to spare the catalogue of several kernels takes the time of one.
 // A kernel that does not build is reported as its run's infrastructure
 // error, and the others still run.
-func runKernels(ctx context.Context, cat scenario.Catalogue, opts []testrun.Options, guests int, stdout io.Writer) ([]testrun.Outcome, int) {
+func runKernels(ctx context.Context, cat catalogue.Catalogue, opts []testrun.Options, guests int, stdout io.Writer) ([]testrun.Outcome, int) {
 	outs := make([]testrun.Outcome, len(opts))
 	worst := testrun.ExitOK
 	if guests <= 1 || len(opts) < 2 {

@@ -19,11 +19,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"dioharness/harness/catalogue"
 	"dioharness/harness/debian"
 	"dioharness/harness/kbase"
 	"dioharness/harness/report"
-	"dioharness/harness/scenario"
-	"dioharness/harness/scenarios"
 	"dioharness/harness/shard"
 	"dioharness/harness/testrun"
 )
@@ -60,12 +59,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cat := scenarios.All()
-	if err := cat.Validate(); err != nil {
-		fmt.Fprintf(stderr, "harness: catalogue: %v\n", err)
+	cat, err := catalogue.Load()
+	if err != nil {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitInfra
 	}
-	cmds := map[string]func(context.Context, scenario.Catalogue, []string, io.Writer, io.Writer) int{
+	cmds := map[string]func(context.Context, catalogue.Catalogue, []string, io.Writer, io.Writer) int{
 		"qemu-test":     qemuTest,
 		"fstests":       fstestsCmd,
 		"list":          list,
@@ -226,7 +225,7 @@ func (c *commonFlags) options(e env, out io.Writer) testrun.Options {
 		Repo:        e.repo,
 		Build:       build,
 		KSRC:        c.ksrc,
-		Scenarios:   c.scenario,
+		Scenarios:   catalogue.Patterns(c.scenario),
 		Repeat:      c.repeat,
 		Accel:       c.accel,
 		Jobs:        c.jobs,
@@ -308,7 +307,7 @@ func (c *commonFlags) variants(e env) ([]kbase.Variant, error) {
 	return out, nil
 }
 
-func qemuTest(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func qemuTest(ctx context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("qemu-test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
@@ -323,7 +322,7 @@ func qemuTest(ctx context.Context, cat scenario.Catalogue, args []string, stdout
 	if *guests < 1 || *guests > 16 {
 		return badArgs(stderr, fmt.Errorf("bad guests %d, want [1-16]", *guests))
 	}
-	if _, err := cat.Lookup(c.scenario); err != nil {
+	if _, err := cat.Lookup(catalogue.Patterns(c.scenario)); err != nil {
 		return badArgs(stderr, err)
 	}
 	e, opts, _, status := c.kernels(stdout, stderr)
@@ -371,7 +370,7 @@ func envOnly(name string, args []string, stderr io.Writer) (env, error) {
 	return loadEnv()
 }
 
-func list(_ context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func list(_ context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	e, err := envOnly("list", args, stderr)
 	if err != nil {
 		return badArgs(stderr, err)
@@ -390,7 +389,7 @@ func list(_ context.Context, cat scenario.Catalogue, args []string, stdout, stde
 	for _, s := range cat {
 		fmt.Fprintf(tw, "%s\t%s", s.Name, s.Area)
 		for _, k := range kernels {
-			fmt.Fprintf(tw, "\t%s", s.Expected(k).Verdict)
+			fmt.Fprintf(tw, "\t%s", catalogue.Expected(s, k).Verdict)
 		}
 		fmt.Fprintln(tw)
 	}
@@ -410,21 +409,21 @@ func list(_ context.Context, cat scenario.Catalogue, args []string, stdout, stde
 
 // declaredKernels are every base and flavour with the patches each
 // applies: what `list` shows declarations for.
-func declaredKernels(e env) ([]scenario.Kernel, error) {
-	var out []scenario.Kernel
+func declaredKernels(e env) ([]catalogue.Kernel, error) {
+	var out []catalogue.Kernel
 	for _, b := range e.bases {
 		subjects, err := baseSubjects(b)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out,
-			scenario.Kernel{Variant: kbase.Variant{Base: b.Name, Flavour: kbase.Base}},
-			scenario.Kernel{Variant: kbase.Variant{Base: b.Name, Flavour: kbase.Patched}, Patches: subjects})
+			catalogue.Kernel{Variant: kbase.Variant{Base: b.Name, Flavour: kbase.Base}},
+			catalogue.Kernel{Variant: kbase.Variant{Base: b.Name, Flavour: kbase.Patched}, Patches: subjects})
 	}
 	return out, nil
 }
 
-func bases(_ context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func bases(_ context.Context, _ catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	e, err := envOnly("bases", args, stderr)
 	if err != nil {
 		return badArgs(stderr, err)

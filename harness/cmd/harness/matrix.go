@@ -11,17 +11,17 @@ import (
 	"sort"
 	"strings"
 
+	"dioharness/harness/catalogue"
 	"dioharness/harness/kbase"
 	"dioharness/harness/kernel"
 	"dioharness/harness/report"
-	"dioharness/harness/scenario"
 	"dioharness/harness/series"
 	"dioharness/harness/testrun"
 )
 
 // matrix rebuilds results/matrix.{md,json} from the newest run of every
 // base and flavour.
-func matrix(_ context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func matrix(_ context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	results := fs.String("results", "results", "results directory")
@@ -83,7 +83,7 @@ func latest(results string, v kbase.Variant) (string, error) {
 
 // writeMatrix commits a full run: results/matrix.{md,json}, and each
 // series' cover letter quotes its base's columns.
-func writeMatrix(e env, cat scenario.Catalogue, m report.Matrix) error {
+func writeMatrix(e env, cat catalogue.Catalogue, m report.Matrix) error {
 	var md, js bytes.Buffer
 	if err := report.WriteMatrixMarkdown(&md, m); err != nil {
 		return err

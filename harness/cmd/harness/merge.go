@@ -9,15 +9,15 @@ import (
 	"os"
 	"path/filepath"
 
+	"dioharness/harness/catalogue"
 	"dioharness/harness/report"
-	"dioharness/harness/scenario"
 	"dioharness/harness/testrun"
 )
 
 // merge joins the results directories of several runners (the shards
 // of one selection, or runs of disjoint selections) into one run per
 // kernel and one matrix.
-func merge(_ context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func merge(_ context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", filepath.Join("results", "merged"), "output directory: <base>-<flavour>/{summary.json,junit.xml} and matrix.{md,json}")
@@ -81,9 +81,9 @@ func merge(_ context.Context, cat scenario.Catalogue, args []string, stdout, std
 // mergeOrder is the run order a whole run would have used: the
 // patterns' order, or with none every scenario (manual ones included,
 // since a runner may have named one) in catalogue order.
-func mergeOrder(cat scenario.Catalogue, patterns string) ([]string, error) {
+func mergeOrder(cat catalogue.Catalogue, patterns string) ([]string, error) {
 	if patterns != "" {
-		return testrun.RunOrder(cat, patterns)
+		return cat.RunOrder(catalogue.Patterns(patterns))
 	}
 	var names []string
 	for _, s := range cat {

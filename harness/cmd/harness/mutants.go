@@ -7,14 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"dioharness/harness/catalogue"
 	"dioharness/harness/kbase"
 	"dioharness/harness/kernel"
 	"dioharness/harness/mutant"
 	"dioharness/harness/report"
-	"dioharness/harness/scenario"
 	"dioharness/harness/testrun"
 	"dioharness/harness/verdict"
 )
@@ -22,7 +21,7 @@ import (
 // mutants applies each mutant of mutants/<base>/ on base + series,
 // builds it, boots it once with the scenarios that could see it and
 // writes mutants.{md,json} where mutantsOut says.
-func mutants(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func mutants(ctx context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mutants", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f seriesFlags
@@ -107,7 +106,7 @@ func mutantsOut(results string, spec kbase.Spec, subset bool, started time.Time)
 // mutantRunner is the real mutant.Runner: git am on the patched
 // commit in the base's mutant worktree, an incremental build, one boot.
 type mutantRunner struct {
-	cat   scenario.Catalogue
+	cat   catalogue.Catalogue
 	e     env
 	spec  kbase.Spec
 	f     seriesFlags
@@ -115,11 +114,11 @@ type mutantRunner struct {
 	frags []string
 	// patched is what the declarations are judged against: the patched
 	// flavour with every patch of the base's series.
-	patched scenario.Kernel
+	patched catalogue.Kernel
 	out     io.Writer
 }
 
-func newMutantRunner(cat scenario.Catalogue, e env, spec kbase.Spec, f seriesFlags, src *kernel.Sources, out io.Writer) (*mutantRunner, error) {
+func newMutantRunner(cat catalogue.Catalogue, e env, spec kbase.Spec, f seriesFlags, src *kernel.Sources, out io.Writer) (*mutantRunner, error) {
 	mk, err := testrun.MachineKconfig(e.repo)
 	if err != nil {
 		return nil, err
@@ -138,7 +137,7 @@ func newMutantRunner(cat scenario.Catalogue, e env, spec kbase.Spec, f seriesFla
 	}
 	v := kbase.Variant{Base: spec.Name, Flavour: kbase.Patched}
 	return &mutantRunner{cat: cat, e: e, spec: spec, f: f, src: src, frags: frags,
-		patched: scenario.Kernel{Variant: v, Patches: subjects}, out: out}, nil
+		patched: catalogue.Kernel{Variant: v, Patches: subjects}, out: out}, nil
 }
 
 func (r *mutantRunner) Run(ctx context.Context, m mutant.Mutant, scenarios []string) mutant.Run {
@@ -159,7 +158,7 @@ func (r *mutantRunner) Run(ctx context.Context, m mutant.Mutant, scenarios []str
 	if err != nil {
 		return mutant.Run{Stage: mutant.StageBuild, Err: err.Error(), BuildSeconds: buildSecs}
 	}
-	o.Variant, o.Spec, o.Scenarios = r.patched.Variant, &r.spec, strings.Join(scenarios, ",")
+	o.Variant, o.Spec, o.Scenarios = r.patched.Variant, &r.spec, scenarios
 	o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release, Kernel: r.patched}
 	o.ResultsName = "mutant-" + r.spec.Name + "-" + m.Name
 	start = time.Now()

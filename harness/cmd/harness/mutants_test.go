@@ -9,9 +9,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"dioharness/harness/catalogue"
 	"dioharness/harness/kbase"
 	"dioharness/harness/mutant"
-	"dioharness/harness/scenarios"
 )
 
 // The committed mutants parse, name scenarios of the catalogue as their
@@ -35,7 +35,11 @@ func TestCommittedMutants(t *testing.T) {
 		if !slices.Contains(bases.Names(), filepath.Base(d)) {
 			t.Errorf("%s: no base %s in patches/*/%s (have %v)", d, filepath.Base(d), kbase.SpecFile, bases.Names())
 		}
-		ms, err := mutant.Load(d, "", scenarios.All())
+		cat, err := catalogue.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := mutant.Load(d, "", cat)
 		if err != nil {
 			t.Errorf("%s: %v", d, err)
 			continue

@@ -9,13 +9,13 @@ import (
 	"os"
 	"path/filepath"
 
+	"dioharness/harness/catalogue"
 	"dioharness/harness/resultspage"
-	"dioharness/harness/scenario"
 	"dioharness/harness/testrun"
 )
 
 // page writes results/index.html from the JSON results.
-func page(_ context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func page(_ context.Context, _ catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("page", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	results := fs.String("results", "results", "results directory")

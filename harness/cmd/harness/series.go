@@ -10,9 +10,9 @@ import (
 	"slices"
 	"strings"
 
+	"dioharness/harness/catalogue"
 	"dioharness/harness/kbase"
 	"dioharness/harness/kernel"
-	"dioharness/harness/scenario"
 	"dioharness/harness/series"
 	"dioharness/harness/testrun"
 )
@@ -46,7 +46,7 @@ func (f *seriesFlags) stampDir() string {
 	return filepath.Join(build, "series-check")
 }
 
-func seriesCheck(ctx context.Context, cat scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func seriesCheck(ctx context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("series-check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f seriesFlags
@@ -131,7 +131,7 @@ func checkCode(repo string) ([]string, error) {
 	return files, nil
 }
 
-func maintainers(ctx context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func maintainers(ctx context.Context, _ catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("maintainers", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f seriesFlags
@@ -185,7 +185,7 @@ func maintainers(ctx context.Context, _ scenario.Catalogue, args []string, stdou
 	return testrun.ExitOK
 }
 
-func sendEmail(ctx context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func sendEmail(ctx context.Context, _ catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("send-email", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f seriesFlags
@@ -259,7 +259,7 @@ func sendEmail(ctx context.Context, _ scenario.Catalogue, args []string, stdout,
 // kernel with the series' patches so far. A patch no scenario proves
 // (documentation, a selftest, a helper the next patch uses) is not
 // booted; the base run shows its successor's scenarios failing.
-func bootPatch(cat scenario.Catalogue, e env, spec kbase.Spec, f seriesFlags, out io.Writer) func(context.Context, kernel.Tree, kernel.Result, string, []string, int) error {
+func bootPatch(cat catalogue.Catalogue, e env, spec kbase.Spec, f seriesFlags, out io.Writer) func(context.Context, kernel.Tree, kernel.Result, string, []string, int) error {
 	return func(ctx context.Context, t kernel.Tree, built kernel.Result, series string, subjects []string, i int) error {
 		var own, next []string
 		for _, s := range cat {
@@ -278,11 +278,11 @@ func bootPatch(cat scenario.Catalogue, e env, spec kbase.Spec, f seriesFlags, ou
 		names := append(own, next...)
 		o := f.options(e, out)
 		v := kbase.Variant{Base: spec.Name, Flavour: kbase.Patched}
-		o.Variant, o.Spec, o.Scenarios = v, &spec, strings.Join(names, ",")
+		o.Variant, o.Spec, o.Scenarios = v, &spec, names
 		o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release,
-			Kernel: scenario.Kernel{Variant: v, Patches: subjects[:i+1]}}
+			Kernel: catalogue.Kernel{Variant: v, Patches: subjects[:i+1]}}
 		o.ResultsName = fmt.Sprintf("series-check-%s-%02d", strings.ReplaceAll(series, "/", "-"), i+1)
-		fmt.Fprintf(out, "series-check: %s [%d/%d] booting with %s\n", series, i+1, len(subjects), o.Scenarios)
+		fmt.Fprintf(out, "series-check: %s [%d/%d] booting with %s\n", series, i+1, len(subjects), strings.Join(names, ","))
 		res := testrun.Run(ctx, cat, o)
 		if res.Exit != testrun.ExitOK {
 			return fmt.Errorf("the boot with its scenarios did not match their declarations (exit %d, %s)", res.Exit, res.Dir)
@@ -296,7 +296,7 @@ func bootPatch(cat scenario.Catalogue, e env, spec kbase.Spec, f seriesFlags, ou
 // stands for the tag the series are sent against (BASE's reference:),
 // with the stable commits that explain a difference and whether every
 // patch applies there.
-func upstreamBase(ctx context.Context, _ scenario.Catalogue, args []string, stdout, stderr io.Writer) int {
+func upstreamBase(ctx context.Context, _ catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("upstream-base", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f seriesFlags
