@@ -48,8 +48,15 @@ type Options struct {
 	Build string
 	// Variant is the kernel: a base and flavour, or custom (KSRC).
 	Variant kbase.Variant
-	// Spec describes the base; nil for a custom tree.
-	Spec *kbase.Spec
+	// Spec describes the base; nil for a custom tree. Patches are
+	// every patch of its series, in the order the patched flavour
+	// applies them, and Kernel is what the declarations are judged
+	// against: the variant and the subjects of the patches it carries.
+	// ForBase reads the series once for the whole run. A custom tree
+	// has neither: its Kernel is its variant alone.
+	Spec    *kbase.Spec
+	Patches []string
+	Kernel  catalogue.Kernel
 	// Archive fetches the base's source from Debian's archive.
 	Archive *debian.Archive
 	// KSRC is a user's kernel tree, for the custom flavour.
@@ -103,9 +110,34 @@ type Options struct {
 type Built struct {
 	Tree             kernel.Tree
 	BzImage, Release string
-	// Kernel is what the declarations need: the variant and the
-	// subjects of the patches the tree carries.
-	Kernel catalogue.Kernel
+}
+
+// ForBase returns o for a flavour of the base spec (o.Variant), with the
+// base's series read once for the whole run: its patches and, for the
+// patched flavour, their subjects (Options.Kernel).
+func ForBase(o Options, spec kbase.Spec) (Options, error) {
+	patches, err := kernel.Patches(spec)
+	if err != nil {
+		return o, err
+	}
+	o.Spec, o.Patches, o.Kernel = &spec, patches, catalogue.Kernel{Variant: o.Variant}
+	if o.Variant.Flavour == kbase.Patched {
+		if o.Kernel.Patches, err = kernel.Subjects(patches); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// declared is what the declarations are judged against on o's kernel.
+func (o Options) declared() (catalogue.Kernel, error) {
+	switch {
+	case o.Variant.Flavour == kbase.Custom:
+		return catalogue.Kernel{Variant: o.Variant}, nil
+	case o.Spec == nil || o.Kernel.Variant != o.Variant:
+		return catalogue.Kernel{}, fmt.Errorf("kernel %s: its base's series was not read (testrun.ForBase)", o.Variant)
+	}
+	return o.Kernel, nil
 }
 
 // Outcome is a finished run.
@@ -127,15 +159,14 @@ func Prepare(ctx context.Context, o Options) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	kern, err := declaredKernel(o)
-	if err != nil {
+	if _, err := o.declared(); err != nil {
 		return nil, err
 	}
 	kb, err := buildKernel(ctx, o, mach.KconfigPath())
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", o.Variant, err)
 	}
-	return &Built{Tree: kb.tree, BzImage: kb.bzImage, Release: kb.release, Kernel: kern}, nil
+	return &Built{Tree: kb.tree, BzImage: kb.bzImage, Release: kb.release}, nil
 }
 
 // Run executes one flavour. Infrastructure errors are reported in the
@@ -168,10 +199,7 @@ func Run(ctx context.Context, cat catalogue.Catalogue, o Options) Outcome {
 	label := o.Variant.String()
 	// The patches are known before the build: the plan's expectations
 	// follow from which patches this kernel carries.
-	kern, err := declaredKernel(o)
-	if o.Built != nil {
-		kern, err = o.Built.Kernel, nil
-	}
+	kern, err := o.declared()
 	if err != nil {
 		fmt.Fprintf(o.Out, "error: %v\n", err)
 		return Outcome{Exit: ExitBadArgs}
@@ -322,24 +350,6 @@ func areaIn(cat catalogue.Catalogue) func(string) string {
 		d, _ := cat.Named(name)
 		return d.Area
 	}
-}
-
-// declaredKernel is what the declarations need to know of the kernel:
-// its variant and the subjects of the patches it carries.
-func declaredKernel(o Options) (catalogue.Kernel, error) {
-	k := catalogue.Kernel{Variant: o.Variant}
-	if o.Variant.Flavour != kbase.Patched {
-		return k, nil
-	}
-	if o.Spec == nil {
-		return k, fmt.Errorf("kernel %s: no base description", o.Variant)
-	}
-	patches, err := kernel.Patches(*o.Spec)
-	if err != nil {
-		return k, err
-	}
-	k.Patches, err = kernel.Subjects(patches)
-	return k, err
 }
 
 // booter boots the guests of one run, each with its own plan, fresh
@@ -520,9 +530,7 @@ func cachedImage(ctx context.Context, o Options, src *kernel.Sources, machineKco
 	}
 	var patches []string
 	if o.Variant.Flavour == kbase.Patched {
-		if patches, err = kernel.Patches(*o.Spec); err != nil {
-			return nil, "", err
-		}
+		patches = o.Patches
 	}
 	frags, err := Fragments(o.Repo, machineKconfig, o.Spec)
 	if err != nil {
@@ -542,11 +550,7 @@ func cachedImage(ctx context.Context, o Options, src *kernel.Sources, machineKco
 	if !ok || o.Rebuild {
 		return nil, key, nil
 	}
-	all, err := kernel.Patches(*o.Spec)
-	if err != nil {
-		return nil, "", err
-	}
-	if _, ok, err := kselftest.Lookup(source, all, SelftestDir(o)); err != nil || !ok {
+	if _, ok, err := kselftest.Lookup(source, o.Patches, SelftestDir(o)); err != nil || !ok {
 		return nil, key, err
 	}
 	fmt.Fprintf(o.Out, "kernel %s: %s from the image cache (key %s, built %s): the same source, patches, kconfig and toolchain; REBUILD=1 builds it\n",
@@ -649,12 +653,8 @@ func selftests(ctx context.Context, o Options, t kernel.Tree) ([]image.Entry, er
 	if o.Spec == nil {
 		return nil, nil
 	}
-	patches, err := kernel.Patches(*o.Spec)
-	if err != nil {
-		return nil, err
-	}
 	kt := kselftest.Tree{Source: t.Source, Base: filepath.Join(o.Build, "kernel", o.Spec.Name, "base"), Src: t.Src, Obj: t.Obj}
-	bins, err := kselftest.Build(ctx, kt, patches, SelftestDir(o), o.Out)
+	bins, err := kselftest.Build(ctx, kt, o.Patches, SelftestDir(o), o.Out)
 	if err != nil {
 		return nil, err
 	}

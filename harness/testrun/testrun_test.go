@@ -1,12 +1,16 @@
 package testrun
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"dioharness/harness/catalogue"
 	"dioharness/harness/guestproto"
 	"dioharness/harness/image"
+	"dioharness/harness/kbase"
 	"dioharness/harness/vm"
 )
 
@@ -34,5 +38,51 @@ func TestPlanDisks(t *testing.T) {
 	}
 	if err := (guestproto.FSTests{Setup: "xfs", Dir: "/opt/fstests", TimeoutSec: 1}).Validate(got); err != nil {
 		t.Errorf("the fstests plan's disks: %v", err)
+	}
+}
+
+// TestForBase: a run reads its base's series once, and a run whose
+// series was never read refuses to plan rather than judge a patched
+// kernel as one without patches.
+func TestForBase(t *testing.T) {
+	dir := t.TempDir()
+	series := filepath.Join(dir, "fuse")
+	if err := os.MkdirAll(series, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, subject := range map[string]string{"0001-a.patch": "[PATCH 1/2] fuse: first", "0002-b.patch": "[PATCH 2/2] fuse: second"} {
+		if err := os.WriteFile(filepath.Join(series, name), []byte("From 0 Mon Sep 17 00:00:00 2001\nSubject: "+subject+"\n\nbody\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(series, "series"), []byte("0001-a.patch\n0002-b.patch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := kbase.Spec{Name: "v7.3", Dir: dir, Series: []string{"fuse"}}
+	patched := kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}
+	o, err := ForBase(Options{Variant: patched}, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(series, "0001-a.patch"), filepath.Join(series, "0002-b.patch")}
+	if d := cmp.Diff(want, o.Patches); d != "" {
+		t.Errorf("patches (-want +got):\n%s", d)
+	}
+	k, err := o.declared()
+	if d := cmp.Diff(catalogue.Kernel{Variant: patched, Patches: []string{"fuse: first", "fuse: second"}}, k); err != nil || d != "" {
+		t.Errorf("declared kernel (-want +got): %v\n%s", err, d)
+	}
+	base := kbase.Variant{Base: "v7.3", Flavour: kbase.Base}
+	if o, err = ForBase(Options{Variant: base}, spec); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := o.declared(); err != nil || len(k.Patches) != 0 || len(o.Patches) != 2 {
+		t.Errorf("base flavour: kernel %+v, %v; patches %v (its selftests need them)", k, err, o.Patches)
+	}
+	if _, err := (Options{Variant: patched, Spec: &spec}).declared(); err == nil {
+		t.Errorf("a patched run whose series was not read declared a kernel")
+	}
+	if k, err := (Options{Variant: kbase.Variant{Flavour: kbase.Custom}}).declared(); err != nil || k.Variant.Flavour != kbase.Custom {
+		t.Errorf("custom: %+v, %v", k, err)
 	}
 }

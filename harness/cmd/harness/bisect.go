@@ -276,7 +276,7 @@ func (b *bisectEnv) Run(ctx context.Context, c bisect.Commit) bisect.Run {
 	t := b.lastTree
 	t.Commit = c.Hash
 	o.Variant = v
-	o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release, Kernel: catalogue.Kernel{Variant: v}}
+	o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release}
 	rel, _ := filepath.Rel(filepath.Join(b.e.repo, "results"), b.results)
 	o.ResultsName = filepath.Join(rel, "run-"+short(c.Hash))
 	res := testrun.Run(ctx, b.cat, o)

@@ -272,14 +272,14 @@ func (c *commonFlags) kernels(stdout, stderr io.Writer) (env, []testrun.Options,
 func (c *commonFlags) kernelOptions(e env, v kbase.Variant, arch *debian.Archive, out io.Writer) (testrun.Options, error) {
 	o := c.options(e, out)
 	o.Variant, o.Archive = v, arch
-	if v.Base != "" {
-		spec, err := e.bases.Get(v.Base)
-		if err != nil {
-			return o, err
-		}
-		o.Spec = &spec
+	if v.Base == "" {
+		return o, nil
 	}
-	return o, nil
+	spec, err := e.bases.Get(v.Base)
+	if err != nil {
+		return o, err
+	}
+	return testrun.ForBase(o, spec)
 }
 
 // variants turns -base, -kernel and -ksrc into the kernels to run.

@@ -109,12 +109,11 @@ type mutantRunner struct {
 	cat   catalogue.Catalogue
 	e     env
 	spec  kbase.Spec
-	f     seriesFlags
 	src   *kernel.Sources
 	frags []string
-	// patched is what the declarations are judged against: the patched
-	// flavour with every patch of the base's series.
-	patched catalogue.Kernel
+	// patched are the run options of the patched flavour, the base's
+	// series read once: what the declarations are judged against.
+	patched testrun.Options
 	out     io.Writer
 }
 
@@ -127,17 +126,13 @@ func newMutantRunner(cat catalogue.Catalogue, e env, spec kbase.Spec, f seriesFl
 	if err != nil {
 		return nil, err
 	}
-	patches, err := kernel.Patches(spec)
+	o := f.options(e, out)
+	o.Variant = kbase.Variant{Base: spec.Name, Flavour: kbase.Patched}
+	patched, err := testrun.ForBase(o, spec)
 	if err != nil {
 		return nil, err
 	}
-	subjects, err := kernel.Subjects(patches)
-	if err != nil {
-		return nil, err
-	}
-	v := kbase.Variant{Base: spec.Name, Flavour: kbase.Patched}
-	return &mutantRunner{cat: cat, e: e, spec: spec, f: f, src: src, frags: frags,
-		patched: catalogue.Kernel{Variant: v, Patches: subjects}, out: out}, nil
+	return &mutantRunner{cat: cat, e: e, spec: spec, src: src, frags: frags, patched: patched, out: out}, nil
 }
 
 func (r *mutantRunner) Run(ctx context.Context, m mutant.Mutant, scenarios []string) mutant.Run {
@@ -145,7 +140,7 @@ func (r *mutantRunner) Run(ctx context.Context, m mutant.Mutant, scenarios []str
 	if err != nil {
 		return mutant.Run{Stage: mutant.StageApply, Err: err.Error()}
 	}
-	o := r.f.options(r.e, r.out)
+	o := r.patched
 	start := time.Now()
 	if err := kernel.Configure(ctx, t, r.frags, r.out); err != nil {
 		return mutant.Run{Stage: mutant.StageBuild, Err: err.Error()}
@@ -158,8 +153,8 @@ func (r *mutantRunner) Run(ctx context.Context, m mutant.Mutant, scenarios []str
 	if err != nil {
 		return mutant.Run{Stage: mutant.StageBuild, Err: err.Error(), BuildSeconds: buildSecs}
 	}
-	o.Variant, o.Spec, o.Scenarios = r.patched.Variant, &r.spec, scenarios
-	o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release, Kernel: r.patched}
+	o.Scenarios = scenarios
+	o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release}
 	o.ResultsName = "mutant-" + r.spec.Name + "-" + m.Name
 	start = time.Now()
 	res := testrun.Run(ctx, r.cat, o)

@@ -277,10 +277,15 @@ func bootPatch(cat catalogue.Catalogue, e env, spec kbase.Spec, f seriesFlags, o
 		}
 		names := append(own, next...)
 		o := f.options(e, out)
-		v := kbase.Variant{Base: spec.Name, Flavour: kbase.Patched}
-		o.Variant, o.Spec, o.Scenarios = v, &spec, names
-		o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release,
-			Kernel: catalogue.Kernel{Variant: v, Patches: subjects[:i+1]}}
+		o.Variant = kbase.Variant{Base: spec.Name, Flavour: kbase.Patched}
+		o, err := testrun.ForBase(o, spec)
+		if err != nil {
+			return err
+		}
+		// Judged as a kernel with the series' patches so far.
+		o.Kernel.Patches = subjects[:i+1]
+		o.Scenarios = names
+		o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release}
 		o.ResultsName = fmt.Sprintf("series-check-%s-%02d", strings.ReplaceAll(series, "/", "-"), i+1)
 		fmt.Fprintf(out, "series-check: %s [%d/%d] booting with %s\n", series, i+1, len(subjects), strings.Join(names, ","))
 		res := testrun.Run(ctx, cat, o)
