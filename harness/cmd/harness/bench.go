@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,29 +36,23 @@ const (
 	editScenario = "fuse/parallel-dio-shared"
 )
 
-// benchCmd measures, per selected kernel, parallel direct-write
-// throughput, fio on FUSE against ext4, probe overhead and the edit ->
-// verdict loop, and on the host our FUSE server against go-fuse's memfs;
-// it writes results/bench.json.
-func benchCmd(ctx context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c commonFlags
-	c.register(fs)
+// benchFlags registers bench's own flags.
+func benchFlags(fs *flag.FlagSet) action {
 	out := fs.String("o", filepath.Join("results", "bench.json"), "output file")
 	editRuns := fs.Int("edit-runs", 5, "edit -> verdict loops per kernel (0 skips them)")
 	peer := fs.Bool("peer", true, "run scripts/bench-fuse-peer.sh on the host (root, /dev/fuse, the Go module proxy)")
-	if err := parseFlags(fs, args); err != nil {
-		return badArgs(stderr, err)
-	}
-	if err := c.check(); err != nil {
-		return badArgs(stderr, err)
-	}
-	if c.scenario != "" || c.shard != "" || c.ksrc != "" {
-		return badArgs(stderr, errors.New("bench runs its own scenarios on a base: it takes no SCENARIO, SHARD or KSRC"))
-	}
-	if *editRuns < 0 {
-		return badArgs(stderr, fmt.Errorf("-edit-runs %d: want 0 or more", *editRuns))
+	return func(ctx context.Context, in invocation) int { return benchCmd(ctx, in, *out, *editRuns, *peer) }
+}
+
+// benchCmd measures, per selected kernel, parallel direct-write
+// throughput, fio on FUSE against ext4, probe overhead and the edit ->
+// verdict loop, and on the host our FUSE server against go-fuse's memfs;
+// it writes results/bench.json. It runs its own scenarios on a base, so
+// it has no -scenario, -shard or -ksrc.
+func benchCmd(ctx context.Context, in invocation, out string, editRuns int, peer bool) int {
+	c, cat, stdout, stderr := in.c, in.cat, in.stdout, in.stderr
+	if editRuns < 0 {
+		return badArgs(stderr, fmt.Errorf("-edit-runs %d: want 0 or more", editRuns))
 	}
 	if c.kernel == "" {
 		c.kernel = "patched"
@@ -106,12 +99,12 @@ func benchCmd(ctx context.Context, cat catalogue.Catalogue, args []string, stdou
 		} else {
 			res.ProbeOverhead = append(res.ProbeOverhead, p)
 		}
-		if *editRuns == 0 {
+		if editRuns == 0 {
 			res.NotMeasured = append(res.NotMeasured, "edit -> verdict on "+v.String()+": skipped (-edit-runs 0)")
 			continue
 		}
 		o.Built, o.NoBuild = nil, false
-		el, err := editLoop(ctx, cat, o, *editRuns, stdout)
+		el, err := editLoop(ctx, cat, o, editRuns, stdout)
 		if err != nil {
 			fail(v, "edit -> verdict", err, testrun.ExitInfra)
 			continue
@@ -119,7 +112,7 @@ func benchCmd(ctx context.Context, cat catalogue.Catalogue, args []string, stdou
 		res.EditLoop = append(res.EditLoop, el)
 	}
 	res.Machine += "; guest kernels: " + strings.Join(kernels, ", ")
-	if *peer {
+	if peer {
 		setup, rows, err := peerFigures(ctx, e.repo, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "harness: bench: FUSE peer: %v\n", err)
@@ -130,7 +123,7 @@ func benchCmd(ctx context.Context, cat catalogue.Catalogue, args []string, stdou
 		res.NotMeasured = append(res.NotMeasured, "our FUSE server against go-fuse memfs: skipped (-peer=false)")
 	}
 	if len(res.ParallelDIO) == 0 && len(res.ProbeOverhead) == 0 && len(res.EditLoop) == 0 {
-		fmt.Fprintf(stderr, "harness: bench: nothing measured in a guest, %s left as it was\n", *out)
+		fmt.Fprintf(stderr, "harness: bench: nothing measured in a guest, %s left as it was\n", out)
 		return max(worst, testrun.ExitFailed)
 	}
 	var b bytes.Buffer
@@ -140,11 +133,11 @@ func benchCmd(ctx context.Context, cat catalogue.Catalogue, args []string, stdou
 		fmt.Fprintf(stderr, "harness: bench: %v\n", err)
 		return testrun.ExitInfra
 	}
-	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
 		fmt.Fprintf(stderr, "harness: bench: %v\n", err)
 		return testrun.ExitInfra
 	}
-	printBench(stdout, res, *out)
+	printBench(stdout, res, out)
 	return worst
 }
 

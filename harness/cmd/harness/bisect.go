@@ -33,20 +33,13 @@ const (
 // bisectStep is one `git bisect run` step in a kernel tree: build it,
 // boot it, run one scenario. A skipped scenario or an infrastructure
 // problem says nothing about the commit and skips it instead of blaming it.
-func bisectStep(ctx context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bisect-step", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c commonFlags
-	c.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		fmt.Fprintf(stderr, "harness: %v\n", err)
-		return bisectAbort
-	}
-	if c.scenario == "" || c.ksrc == "" {
+func bisectStep(ctx context.Context, in invocation) int {
+	c, cat, stdout, stderr := in.c, in.cat, in.stdout, in.stderr
+	if len(c.scenario) == 0 || c.ksrc == "" {
 		fmt.Fprintln(stderr, "harness: bisect-step needs -ksrc and -scenario")
 		return bisectAbort
 	}
-	sel, err := cat.Lookup(catalogue.Patterns(c.scenario))
+	sel, err := cat.Lookup(c.scenario)
 	if err != nil || len(sel) != 1 {
 		fmt.Fprintf(stderr, "harness: bisect-step needs exactly one scenario (%v)\n", err)
 		return bisectAbort
@@ -81,34 +74,29 @@ func skipped(ss []report.Scenario) bool {
 
 // bisect finds the first commit of GOOD..BAD in a kernel tree on which
 // the scenario fails (package bisect), and writes results/bisect-<ts>/.
-func bisectCmd(ctx context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bisect", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c commonFlags
-	c.register(fs)
+func bisectFlags(fs *flag.FlagSet) action {
 	good := fs.String("good", "", "a commit where the scenario passes")
 	bad := fs.String("bad", "", "a commit where it fails")
 	runs := fs.Int("runs", 3, "runs per commit, judged by majority")
-	if err := parseFlags(fs, args); err != nil {
-		return badArgs(stderr, err)
-	}
-	if err := c.check(); err != nil {
-		return badArgs(stderr, err)
-	}
-	if c.ksrc == "" || *good == "" || *bad == "" || c.scenario == "" {
+	return func(ctx context.Context, in invocation) int { return bisectCmd(ctx, in, *good, *bad, *runs) }
+}
+
+func bisectCmd(ctx context.Context, in invocation, good, bad string, runs int) int {
+	c, cat, stdout, stderr := *in.c, in.cat, in.stdout, in.stderr
+	if c.ksrc == "" || good == "" || bad == "" || len(c.scenario) == 0 {
 		return badArgs(stderr, fmt.Errorf("bisect needs KSRC, GOOD, BAD and SCENARIO"))
 	}
-	if *runs < 1 || *runs > 15 {
-		return badArgs(stderr, fmt.Errorf("bad runs %d, want [1-15]", *runs))
+	if runs < 1 || runs > 15 {
+		return badArgs(stderr, fmt.Errorf("bad runs %d, want [1-15]", runs))
 	}
-	if sel, err := cat.Lookup(catalogue.Patterns(c.scenario)); err != nil || len(sel) != 1 {
+	if sel, err := cat.Lookup(c.scenario); err != nil || len(sel) != 1 {
 		return badArgs(stderr, fmt.Errorf("bisect needs exactly one scenario (%v)", err))
 	}
 	e, err := loadEnv()
 	if err != nil {
 		return badArgs(stderr, err)
 	}
-	return runBisect(ctx, cat, e, c, *good, *bad, *runs, stdout, stderr)
+	return runBisect(ctx, cat, e, c, good, bad, runs, stdout, stderr)
 }
 
 // runBisect bisects and writes the result.
@@ -126,7 +114,7 @@ func runBisectResult(ctx context.Context, cat catalogue.Catalogue, e env, c comm
 		return dir, nil, badArgs(stderr, err)
 	}
 	res := bisect.Bisect(ctx, be, good, bad, bisect.Options{Runs: runs, Log: stdout})
-	req := bisect.Request{Tree: c.ksrc, Good: good, Bad: bad, Scenario: c.scenario, Runs: runs}
+	req := bisect.Request{Tree: c.ksrc, Good: good, Bad: bad, Scenario: strings.Join(c.scenario, ","), Runs: runs}
 	if err := bisect.Write(dir, req, res); err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return dir, &res, testrun.ExitInfra

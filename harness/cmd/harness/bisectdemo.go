@@ -5,12 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	"dioharness/harness/bisect"
-	"dioharness/harness/catalogue"
 	"dioharness/harness/kernel"
 	"dioharness/harness/testrun"
 )
@@ -164,19 +162,14 @@ func checkDemo(res bisect.Result, planted, broken string) error {
 }
 
 // bisectDemo builds the demo history for a base and bisects it.
-func bisectDemo(ctx context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bisect-demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f seriesFlags
-	f.register(fs)
+func bisectDemoFlags(fs *flag.FlagSet) action {
 	runs := fs.Int("runs", 3, "runs per commit, judged by majority")
 	historyOnly := fs.Bool("history-only", false, "build the history and print it; no kernel build, no bisection")
-	if err := parseFlags(fs, args); err != nil {
-		return badArgs(stderr, err)
-	}
-	if err := f.check(); err != nil {
-		return badArgs(stderr, err)
-	}
+	return func(ctx context.Context, in invocation) int { return bisectDemo(ctx, in, *runs, *historyOnly) }
+}
+
+func bisectDemo(ctx context.Context, in invocation, runs int, historyOnly bool) int {
+	f, cat, stdout, stderr := in.c, in.cat, in.stdout, in.stderr
 	e, err := loadEnv()
 	if err != nil {
 		return badArgs(stderr, err)
@@ -209,7 +202,7 @@ func bisectDemo(ctx context.Context, cat catalogue.Catalogue, args []string, std
 	}
 	fmt.Fprintf(stdout, "bisect-demo: GOOD %s (base + series), BAD %s, planted %s, broken %s\n",
 		short(t.good), short(t.bad), short(t.planted), short(t.broken))
-	if *historyOnly {
+	if historyOnly {
 		log, err := gitIn(ctx, t.dir, "log", "--oneline", "--no-decorate", t.good+".."+t.bad)
 		if err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
@@ -218,9 +211,9 @@ func bisectDemo(ctx context.Context, cat catalogue.Catalogue, args []string, std
 		fmt.Fprintln(stdout, log)
 		return testrun.ExitOK
 	}
-	c := f.commonFlags
-	c.ksrc, c.scenario = t.dir, demoScenario
-	dir, res, code := runBisectResult(ctx, cat, e, c, t.good, t.bad, *runs, stdout, stderr)
+	c := *f
+	c.ksrc, c.scenario = t.dir, []string{demoScenario}
+	dir, res, code := runBisectResult(ctx, cat, e, c, t.good, t.bad, runs, stdout, stderr)
 	if code == testrun.ExitBadArgs || res == nil {
 		return code
 	}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"dioharness/harness/catalogue"
 	"dioharness/harness/fstests"
 	"dioharness/harness/fstests/compare"
 	"dioharness/harness/kbase"
@@ -23,8 +22,8 @@ import (
 	"dioharness/harness/verdict"
 )
 
-// fstestsFlags are the fstests command's own flags.
-type fstestsFlags struct {
+// fstestsOwn are the fstests command's own flags.
+type fstestsOwn struct {
 	dir, fstyp, tests string
 	from              string
 	smoke, optional   bool
@@ -32,14 +31,9 @@ type fstestsFlags struct {
 	diskMiB           int64
 }
 
-// fstestsCmd runs fstests in the guest on each selected kernel and
-// setup, and compares base and patched.
-func fstestsCmd(ctx context.Context, _ catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("fstests", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c commonFlags
-	c.register(fs)
-	var f fstestsFlags
+// fstestsFlags registers the fstests command's own flags.
+func fstestsFlags(fs *flag.FlagSet) action {
+	var f fstestsOwn
 	fs.StringVar(&f.dir, "fstests", os.Getenv("FSTESTS"), "the fstests checkout to build and run (FSTESTS)")
 	fs.StringVar(&f.fstyp, "fstyp", "", "setups: "+strings.Join(fstests.SetupNames(), ", ")+", or fuse for both FUSE modes; comma-separated (default: all)")
 	fs.StringVar(&f.tests, "tests", "", "tests as check takes them: a list (generic/091 generic/095) or groups (-g quick) (default: "+fstests.DefaultTests+")")
@@ -48,15 +42,13 @@ func fstestsCmd(ctx context.Context, _ catalogue.Catalogue, args []string, stdou
 	fs.StringVar(&f.from, "from", "", "compare the runs in these results directories (comma-separated) instead of running, and write results/fstests-<base>.{md,json}")
 	fs.DurationVar(&f.timeout, "test-timeout", fstests.DefaultTimeout, "wall-clock bound on one test in the guest")
 	fs.Int64Var(&f.diskMiB, "disk-mib", fstests.DefaultDiskMiB, "size of the test and scratch disks")
-	if err := parseFlags(fs, args); err != nil {
-		return badArgs(stderr, err)
-	}
-	if err := c.check(); err != nil {
-		return badArgs(stderr, err)
-	}
-	if c.scenario != "" || c.repeat != 1 {
-		return badArgs(stderr, errors.New("fstests: SCENARIO and REPEAT are for qemu-test; name tests with TESTS"))
-	}
+	return func(ctx context.Context, in invocation) int { return fstestsCmd(ctx, in, f) }
+}
+
+// fstestsCmd runs fstests in the guest on each selected kernel and
+// setup, and compares base and patched.
+func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
+	c, stdout, stderr := in.c, in.stdout, in.stderr
 	if f.timeout <= 0 || f.diskMiB < 1024 {
 		return badArgs(stderr, fmt.Errorf("fstests: bad test timeout %s or disk size %d MiB (want > 0 and >= 1024)", f.timeout, f.diskMiB))
 	}

@@ -13,9 +13,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"text/tabwriter"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -23,30 +24,88 @@ import (
 	"dioharness/harness/debian"
 	"dioharness/harness/kbase"
 	"dioharness/harness/report"
-	"dioharness/harness/shard"
 	"dioharness/harness/testrun"
 )
 
-const usage = `usage: harness <command> [flags]
+// command is one entry of the command table: what it does, the flag
+// groups it uses, the positional arguments it takes, and its own flags.
+type command struct {
+	name, about string
+	uses        group
+	// args names the positional arguments ("RESULTS-DIR..."), at
+	// least one of which is then required; argsAbout says what one is.
+	args, argsAbout string
+	// badInput is the exit status of bad flags or arguments: 3, or for
+	// bisect-step what makes git bisect run abort.
+	badInput int
+	// flags registers the command's own flags on fs and returns what
+	// runs the command with their values.
+	flags func(fs *flag.FlagSet) action
+}
 
-commands:
-  qemu-test     build, boot and run scenarios on bases and flavours
-  fstests       run fstests in the guest on base and patched kernels (-fstests CHECKOUT)
-  list          print the scenario catalogue and its declarations
-  bases         print the kernel bases (patches/*/BASE)
-  matrix        write results/matrix.{md,json} from the latest runs
-  merge         join the results of several runners (-shard) into one matrix
-  page          write results/index.html from the JSON results
-  bench         measure parallel direct-write throughput into results/bench.json
-  bisect        find the first failing commit of a kernel tree (-ksrc -good -bad -scenario [-runs 3])
-  bisect-demo   plant a mutant in a 16-commit history and check bisect names it
-  bisect-step   one git bisect run step: 0 good, 1 bad, 125 skip
-  mutants       boot each mutant of mutants/<base>/ and report killed / survived
-  series-check  apply each series, checkpatch --strict, build after each patch
-  maintainers   regenerate the series' To/Cc in MAINTAINERS.md
-  upstream-base compare the files the series touch with the tag they are sent against
-  send-email    git send-email --dry-run of a series (-send to send)
-`
+// action runs a command once its flags are parsed.
+type action func(ctx context.Context, in invocation) int
+
+// invocation is a parsed command line: the values of the command's flag
+// groups, its positional arguments, the catalogue and where output goes.
+type invocation struct {
+	c              *commonFlags
+	args           []string
+	cat            catalogue.Catalogue
+	stdout, stderr io.Writer
+}
+
+// noFlags is a command without flags of its own.
+func noFlags(run action) func(*flag.FlagSet) action {
+	return func(*flag.FlagSet) action { return run }
+}
+
+// building is what the commands that build and boot kernels share.
+const building = paths | jobs | accel | timeout
+
+// commands is every command of the harness, in the order usage lists them.
+var commands = []command{
+	{name: "qemu-test", about: "build, boot and run scenarios on bases and flavours",
+		uses:  building | bases | flavours | tree | selection | repeat | shards | noBuild | rebuild,
+		flags: qemuTestFlags},
+	{name: "fstests", about: "run fstests in the guest on base and patched kernels (-fstests CHECKOUT)",
+		uses:  paths | jobs | accel | bases | flavours | tree | noBuild | rebuild,
+		flags: fstestsFlags},
+	{name: "list", about: "print the scenario catalogue and its declarations", flags: noFlags(list)},
+	{name: "bases", about: "print the kernel bases (patches/*/BASE)", flags: noFlags(basesCmd)},
+	{name: "matrix", about: "write results/matrix.{md,json} from the latest runs", flags: matrixFlags},
+	{name: "merge", about: "join the results of several runners (-shard) into one matrix",
+		uses: selection, args: "RESULTS-DIR...", argsAbout: "results directory", flags: mergeFlags},
+	{name: "page", about: "write results/index.html from the JSON results", flags: pageFlags},
+	{name: "bench", about: "measure parallel direct-write throughput into results/bench.json",
+		uses: building | bases | flavours | noBuild | rebuild, flags: benchFlags},
+	{name: "bisect", about: "find the first failing commit of a kernel tree (-ksrc -good -bad -scenario [-runs 3])",
+		uses: building | tree | selection, flags: bisectFlags},
+	{name: "bisect-demo", about: "plant a mutant in a 16-commit history and check bisect names it",
+		uses: building | bases, flags: bisectDemoFlags},
+	{name: "bisect-step", about: "one git bisect run step: 0 good, 1 bad, 125 skip",
+		uses: building | tree | selection, badInput: bisectAbort, flags: noFlags(bisectStep)},
+	{name: "mutants", about: "boot each mutant of mutants/<base>/ and report killed / survived",
+		uses: building | bases, flags: mutantsFlags},
+	{name: "series-check", about: "apply each series, checkpatch --strict, build after each patch",
+		uses: building | bases | rebuild, flags: seriesCheckFlags},
+	{name: "maintainers", about: "regenerate the series' To/Cc in MAINTAINERS.md",
+		uses: paths | bases, flags: noFlags(maintainers)},
+	{name: "upstream-base", about: "compare the files the series touch with the tag they are sent against",
+		uses: paths | bases, flags: noFlags(upstreamBase)},
+	{name: "send-email", about: "git send-email --dry-run of a series (-send to send)",
+		uses: paths, flags: sendEmailFlags},
+}
+
+// usage lists the commands.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage: harness <command> [flags]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-13s %s\n", c.name, c.about)
+	}
+	return b.String()
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -54,137 +113,53 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return testrun.ExitBadArgs
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage())
+		return 0
+	}
+	i := slices.IndexFunc(commands, func(c command) bool { return c.name == args[0] })
+	if i < 0 {
+		fmt.Fprintf(stderr, "harness: unknown command %q\n%s", args[0], usage())
+		return testrun.ExitBadArgs
+	}
+	cmd := commands[i]
+	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs, cmd.uses)
+	act := cmd.flags(fs)
+	rest, err := cmd.parse(fs, args[1:])
+	if err == nil {
+		err = c.check()
+	}
+	switch {
+	case errors.Is(err, errHelp):
+		return testrun.ExitOK
+	case err != nil:
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+		if cmd.badInput != 0 {
+			return cmd.badInput
+		}
+		return testrun.ExitBadArgs
+	}
 	cat, err := catalogue.Load()
 	if err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitInfra
 	}
-	cmds := map[string]func(context.Context, catalogue.Catalogue, []string, io.Writer, io.Writer) int{
-		"qemu-test":     qemuTest,
-		"fstests":       fstestsCmd,
-		"list":          list,
-		"bases":         bases,
-		"matrix":        matrix,
-		"merge":         merge,
-		"page":          page,
-		"bench":         benchCmd,
-		"bisect":        bisectCmd,
-		"bisect-step":   bisectStep,
-		"mutants":       mutants,
-		"bisect-demo":   bisectDemo,
-		"series-check":  seriesCheck,
-		"maintainers":   maintainers,
-		"upstream-base": upstreamBase,
-		"send-email":    sendEmail,
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	}
-	f, ok := cmds[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "harness: unknown command %q\n%s", args[0], usage)
-		return testrun.ExitBadArgs
-	}
-	return f(ctx, cat, args[1:], stdout, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return act(ctx, invocation{c: &c, args: rest, cat: cat, stdout: stdout, stderr: stderr})
 }
 
 // badArgs reports bad input in one line; the exit status says so.
 func badArgs(stderr io.Writer, err error) int {
-	if errors.Is(err, errHelp) {
-		return testrun.ExitOK
-	}
 	fmt.Fprintf(stderr, "harness: %v\n", err)
 	return testrun.ExitBadArgs
-}
-
-// errHelp is returned by parseFlags after printing a command's flags
-// for -h; the command then exits 0.
-var errHelp = errors.New("help shown")
-
-// parseFlags parses a command's flags; a bad flag is bad input, reported
-// in one line by the caller.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	out := fs.Output()
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	fs.SetOutput(out)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprintf(out, "usage: harness %s [flags]\n", fs.Name())
-		fs.PrintDefaults()
-		return errHelp
-	case err != nil:
-		return fmt.Errorf("%s: %w (harness %s -h lists the flags)", fs.Name(), err, fs.Name())
-	case fs.NArg() > 0:
-		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
-	}
-	return nil
-}
-
-// commonFlags are shared by the commands that build and boot.
-type commonFlags struct {
-	build, cache, ksrc, scenario, accel, base, kernel string
-	shard                                             string
-	jobs, repeat                                      int
-	scenarioTimeout                                   time.Duration
-	noBuild, rebuild                                  bool
-}
-
-func (c *commonFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.build, "build", "build", "build directory")
-	fs.StringVar(&c.cache, "cache", defaultCache(), "cache shared by clones: Debian source packages, apt state, built kernel images, selftests")
-	fs.StringVar(&c.ksrc, "ksrc", "", "a kernel tree of your own, built as it is (flavour custom)")
-	fs.StringVar(&c.scenario, "scenario", "", "comma-separated scenario globs (default: all)")
-	fs.StringVar(&c.accel, "accel", os.Getenv("QEMU_ACCEL"), "kvm or tcg (default: prove KVM by a bounded boot)")
-	fs.StringVar(&c.base, "base", "", "kernel bases: a name, a comma-separated list, or all (default: the default base)")
-	fs.StringVar(&c.kernel, "kernel", "", "flavours: base, patched or base,patched (default: both)")
-	fs.IntVar(&c.jobs, "jobs", 0, "make -j (default: CPUs)")
-	fs.IntVar(&c.repeat, "repeat", 1, "run the selection N times in one boot")
-	fs.BoolVar(&c.noBuild, "no-build", false, "boot the last built kernel without running make")
-	fs.BoolVar(&c.rebuild, "rebuild", false, "build kernels even when the image cache holds one for the same inputs")
-	fs.StringVar(&c.shard, "shard", "", "i/N: run only the scenarios at positions p of the selection with p mod N = i-1 (harness merge joins the shards)")
-	fs.DurationVar(&c.scenarioTimeout, "scenario-timeout", testrun.DefaultTimeouts.Scenario, "host-side bound on one scenario before the guest is killed")
-}
-
-// defaultCache lives outside the repository, next to ccache, so fresh
-// clones on one machine (CI) share the downloaded sources.
-func defaultCache() string {
-	if c := os.Getenv("DIOHARNESS_CACHE"); c != "" {
-		return c
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".cache", "dioharness")
-	}
-	return filepath.Join(os.TempDir(), "dioharness-cache")
-}
-
-// check validates the flags that need no I/O.
-func (c *commonFlags) check() error {
-	if c.repeat < 1 || c.repeat > 100 {
-		return fmt.Errorf("bad repeat %d, want [1-100]", c.repeat)
-	}
-	if c.jobs < 0 {
-		return fmt.Errorf("bad jobs %d, want >= 0", c.jobs)
-	}
-	if _, err := shard.Parse(c.shard); err != nil {
-		return err
-	}
-	if c.scenarioTimeout <= 0 {
-		return fmt.Errorf("bad scenario timeout %s, want > 0", c.scenarioTimeout)
-	}
-	switch c.accel {
-	case "", "kvm", "tcg":
-	default:
-		return fmt.Errorf("QEMU_ACCEL=%s: want kvm or tcg (or empty to prove KVM by a bounded boot)", c.accel)
-	}
-	return nil
 }
 
 // env is what the building commands share: the repository, its bases
@@ -220,12 +195,11 @@ func (c *commonFlags) options(e env, out io.Writer) testrun.Options {
 		ccache = filepath.Join(c.cache, "ccache")
 	}
 	build, _ := filepath.Abs(c.build)
-	sh, _ := shard.Parse(c.shard) // checked by check
 	return testrun.Options{
 		Repo:        e.repo,
 		Build:       build,
 		KSRC:        c.ksrc,
-		Scenarios:   catalogue.Patterns(c.scenario),
+		Scenarios:   c.scenario,
 		Repeat:      c.repeat,
 		Accel:       c.accel,
 		Jobs:        c.jobs,
@@ -236,7 +210,7 @@ func (c *commonFlags) options(e env, out io.Writer) testrun.Options {
 		Out:         out,
 		Interactive: isTerminal(out),
 		NoBuild:     c.noBuild,
-		Shard:       sh,
+		Shard:       c.shard,
 	}
 }
 
@@ -307,29 +281,25 @@ func (c *commonFlags) variants(e env) ([]kbase.Variant, error) {
 	return out, nil
 }
 
-func qemuTest(ctx context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("qemu-test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c commonFlags
-	c.register(fs)
+// qemuTestFlags are qemu-test's own flags.
+func qemuTestFlags(fs *flag.FlagSet) action {
 	guests := fs.Int("guests", 1, "boot up to N guests at once, one kernel each, after building every kernel (each TCG guest runs on one host thread)")
-	if err := parseFlags(fs, args); err != nil {
-		return badArgs(stderr, err)
+	return func(ctx context.Context, in invocation) int { return qemuTest(ctx, in, *guests) }
+}
+
+func qemuTest(ctx context.Context, in invocation, guests int) int {
+	c, cat, stdout, stderr := in.c, in.cat, in.stdout, in.stderr
+	if guests < 1 || guests > 16 {
+		return badArgs(stderr, fmt.Errorf("bad guests %d, want [1-16]", guests))
 	}
-	if err := c.check(); err != nil {
-		return badArgs(stderr, err)
-	}
-	if *guests < 1 || *guests > 16 {
-		return badArgs(stderr, fmt.Errorf("bad guests %d, want [1-16]", *guests))
-	}
-	if _, err := cat.Lookup(catalogue.Patterns(c.scenario)); err != nil {
+	if _, err := cat.Lookup(c.scenario); err != nil {
 		return badArgs(stderr, err)
 	}
 	e, opts, _, status := c.kernels(stdout, stderr)
 	if status != testrun.ExitOK {
 		return status
 	}
-	outs, worst := runKernels(ctx, cat, opts, *guests, stdout)
+	outs, worst := runKernels(ctx, cat, opts, guests, stdout)
 	if worst == testrun.ExitBadArgs {
 		return worst
 	}
@@ -347,7 +317,7 @@ func qemuTest(ctx context.Context, cat catalogue.Catalogue, args []string, stdou
 	}
 	// Only a full catalogue run on every base and flavour replaces the
 	// committed matrix and the cover letters' quotes of it.
-	if c.scenario == "" && c.shard == "" && c.repeat == 1 && c.kernel == "" && len(opts) == 2*len(e.bases) {
+	if len(c.scenario) == 0 && !c.shard.Enabled() && c.repeat == 1 && c.kernel == "" && len(opts) == 2*len(e.bases) {
 		if err := writeMatrix(e, cat, m); err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			return testrun.ExitInfra
@@ -360,18 +330,9 @@ func qemuTest(ctx context.Context, cat catalogue.Catalogue, args []string, stdou
 	return worst
 }
 
-// envOnly parses a command that takes no flags and loads the bases.
-func envOnly(name string, args []string, stderr io.Writer) (env, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return env{}, err
-	}
-	return loadEnv()
-}
-
-func list(_ context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	e, err := envOnly("list", args, stderr)
+func list(_ context.Context, in invocation) int {
+	cat, stdout, stderr := in.cat, in.stdout, in.stderr
+	e, err := loadEnv()
 	if err != nil {
 		return badArgs(stderr, err)
 	}
@@ -423,8 +384,9 @@ func declaredKernels(e env) ([]catalogue.Kernel, error) {
 	return out, nil
 }
 
-func bases(_ context.Context, _ catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	e, err := envOnly("bases", args, stderr)
+func basesCmd(_ context.Context, in invocation) int {
+	stdout, stderr := in.stdout, in.stderr
+	e, err := loadEnv()
 	if err != nil {
 		return badArgs(stderr, err)
 	}

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"flag"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // TestBadInput checks that every command turns bad input into one line
@@ -34,7 +39,12 @@ func TestBadInput(t *testing.T) {
 		{[]string{"qemu-test", "-shard", "3/2"}, `bad shard "3/2"`},
 		{[]string{"qemu-test", "-shard", "1"}, `bad shard "1": want i/N`},
 		{[]string{"merge"}, "merge: no results directory given"},
-		{[]string{"bench", "-scenario", "fuse/*"}, "bench runs its own scenario"},
+		{[]string{"bench", "-scenario", "fuse/*"}, "bench: flag provided but not defined: -scenario"},
+		{[]string{"bench", "-shard", "1/2"}, "bench: flag provided but not defined: -shard"},
+		{[]string{"maintainers", "-shard", "1/2"}, "maintainers: flag provided but not defined: -shard"},
+		{[]string{"send-email", "-repeat", "2"}, "send-email: flag provided but not defined: -repeat"},
+		{[]string{"mutants", "-kernel", "base"}, "mutants: flag provided but not defined: -kernel"},
+		{[]string{"list", "-base", "v7.3"}, "list: flag provided but not defined: -base"},
 		{[]string{"page", "-results", "no/such/dir"}, "page: no/such/dir: no such results directory"},
 		{[]string{"merge", "-x"}, "merge: flag provided but not defined"},
 		{[]string{"merge", "no/such/run"}, "merge: no/such/run: no such results directory"},
@@ -43,7 +53,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"fstests", "-fstests", "/nonexistent"}, "FSTESTS=/nonexistent is not an fstests checkout"},
 		{[]string{"fstests", "-fstyp", "zfs"}, `bad FSTYP "zfs"`},
 		{[]string{"fstests", "-tests", "generic/91"}, "is not a test name like generic/091"},
-		{[]string{"fstests", "-scenario", "fuse/*"}, "SCENARIO and REPEAT are for qemu-test"},
+		{[]string{"fstests", "-scenario", "fuse/*"}, "fstests: flag provided but not defined: -scenario"},
+		{[]string{"fstests", "-repeat", "2"}, "fstests: flag provided but not defined: -repeat"},
 		{[]string{"fstests", "-test-timeout", "0s"}, "bad test timeout 0s"},
 		{[]string{"fstests", "-optional", "-tests", "-g"}, "-g needs a group"},
 	}
@@ -84,10 +95,55 @@ func TestFSTestsOptional(t *testing.T) {
 }
 
 func TestHelpExitsZero(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"qemu-test", "-h"}, {"matrix", "-help"}} {
+	for _, args := range [][]string{{"help"}, {"qemu-test", "-h"}, {"matrix", "-help"}, {"merge", "-h"}} {
 		var stdout, stderr strings.Builder
 		if code := run(args, &stdout, &stderr); code != 0 {
 			t.Errorf("%v: exit %d, want 0", args, code)
 		}
+	}
+}
+
+// TestCommandFlags: each command registers the flags of the groups it
+// declares and its own, and no other: a flag it would ignore is bad
+// input, not accepted in silence.
+func TestCommandFlags(t *testing.T) {
+	building := []string{"accel", "build", "cache", "jobs", "scenario-timeout"}
+	want := map[string][]string{
+		"qemu-test":     append([]string{"base", "guests", "kernel", "ksrc", "no-build", "rebuild", "repeat", "scenario", "shard"}, building...),
+		"fstests":       {"accel", "base", "build", "cache", "disk-mib", "from", "fstests", "fstyp", "jobs", "kernel", "ksrc", "no-build", "optional", "rebuild", "smoke", "test-timeout", "tests"},
+		"list":          nil,
+		"bases":         nil,
+		"matrix":        {"results"},
+		"merge":         {"o", "scenario"},
+		"page":          {"o", "results"},
+		"bench":         append([]string{"base", "edit-runs", "kernel", "no-build", "o", "peer", "rebuild"}, building...),
+		"bisect":        append([]string{"bad", "good", "ksrc", "runs", "scenario"}, building...),
+		"bisect-demo":   append([]string{"base", "history-only", "runs"}, building...),
+		"bisect-step":   append([]string{"ksrc", "scenario"}, building...),
+		"mutants":       append([]string{"base", "mutant"}, building...),
+		"series-check":  append([]string{"base", "boot", "rebuild"}, building...),
+		"maintainers":   {"base", "build", "cache"},
+		"upstream-base": {"base", "build", "cache"},
+		"send-email":    {"build", "cache", "send", "series", "upstream-git"},
+	}
+	for _, cmd := range commands {
+		fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+		var c commonFlags
+		c.register(fs, cmd.uses)
+		cmd.flags(fs)
+		var got []string
+		fs.VisitAll(func(f *flag.Flag) { got = append(got, f.Name) })
+		w := slices.Clone(want[cmd.name])
+		slices.Sort(w)
+		if d := cmp.Diff(w, got, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("%s flags (-want +got):\n%s", cmd.name, d)
+		}
+		delete(want, cmd.name)
+		if !strings.Contains(usage(), "  "+cmd.name+" ") {
+			t.Errorf("usage does not list %s", cmd.name)
+		}
+	}
+	for name := range want {
+		t.Errorf("no command %s in the table", name)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,13 +20,13 @@ import (
 
 // matrix rebuilds results/matrix.{md,json} from the newest run of every
 // base and flavour.
-func matrix(_ context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func matrixFlags(fs *flag.FlagSet) action {
 	results := fs.String("results", "results", "results directory")
-	if err := parseFlags(fs, args); err != nil {
-		return badArgs(stderr, err)
-	}
+	return func(ctx context.Context, in invocation) int { return matrix(ctx, in, *results) }
+}
+
+func matrix(_ context.Context, in invocation, results string) int {
+	cat, stdout, stderr := in.cat, in.stdout, in.stderr
 	e, err := loadEnv()
 	if err != nil {
 		return badArgs(stderr, err)
@@ -36,7 +35,7 @@ func matrix(_ context.Context, cat catalogue.Catalogue, args []string, stdout, s
 	for _, b := range e.bases {
 		for _, f := range kbase.Flavours {
 			v := kbase.Variant{Base: b.Name, Flavour: f}
-			p, err := latest(*results, v)
+			p, err := latest(results, v)
 			if err != nil {
 				fmt.Fprintf(stderr, "harness: %v\n", err)
 				return testrun.ExitInfra

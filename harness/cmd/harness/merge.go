@@ -17,33 +17,21 @@ import (
 // merge joins the results directories of several runners (the shards
 // of one selection, or runs of disjoint selections) into one run per
 // kernel and one matrix.
-func merge(_ context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func mergeFlags(fs *flag.FlagSet) action {
 	out := fs.String("o", filepath.Join("results", "merged"), "output directory: <base>-<flavour>/{summary.json,junit.xml} and matrix.{md,json}")
-	patterns := fs.String("scenario", "", "the SCENARIO patterns the runners were given, for the run order (default: the catalogue's order)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: harness merge [-o dir] [-scenario patterns] results-dir...")
-		fs.PrintDefaults()
-	}
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	fs.SetOutput(stderr)
-	switch {
-	case err == flag.ErrHelp:
-		fs.Usage()
-		return testrun.ExitOK
-	case err != nil:
-		return badArgs(stderr, fmt.Errorf("merge: %w (harness merge -h lists the flags)", err))
-	case fs.NArg() == 0:
-		return badArgs(stderr, fmt.Errorf("merge: no results directory given (harness merge -o dir results/<run>...)"))
-	}
-	order, err := mergeOrder(cat, *patterns)
+	return func(ctx context.Context, in invocation) int { return merge(ctx, in, *out) }
+}
+
+// merge's -scenario is the SCENARIO patterns the runners were given, for
+// the run order (default: the catalogue's order).
+func merge(_ context.Context, in invocation, out string) int {
+	cat, stdout, stderr := in.cat, in.stdout, in.stderr
+	order, err := mergeOrder(cat, in.c.scenario)
 	if err != nil {
 		return badArgs(stderr, err)
 	}
 	var runs []report.Run
-	for _, d := range fs.Args() {
+	for _, d := range in.args {
 		fi, err := os.Stat(d)
 		if err != nil {
 			return badArgs(stderr, fmt.Errorf("merge: %s: no such results directory", d))
@@ -62,7 +50,7 @@ func merge(_ context.Context, cat catalogue.Catalogue, args []string, stdout, st
 	if err != nil {
 		return badArgs(stderr, err)
 	}
-	if err := writeMerged(*out, merged); err != nil {
+	if err := writeMerged(out, merged); err != nil {
 		fmt.Fprintf(stderr, "harness: merge: %v\n", err)
 		return testrun.ExitInfra
 	}
@@ -71,7 +59,7 @@ func merge(_ context.Context, cat catalogue.Catalogue, args []string, stdout, st
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitInfra
 	}
-	fmt.Fprintf(stdout, "\nmerged %d runs into %s\n%s\n", len(runs), *out, m.Summary())
+	fmt.Fprintf(stdout, "\nmerged %d runs into %s\n%s\n", len(runs), out, m.Summary())
 	if !m.OK() {
 		return testrun.ExitFailed
 	}
@@ -81,9 +69,9 @@ func merge(_ context.Context, cat catalogue.Catalogue, args []string, stdout, st
 // mergeOrder is the run order a whole run would have used: the
 // patterns' order, or with none every scenario (manual ones included,
 // since a runner may have named one) in catalogue order.
-func mergeOrder(cat catalogue.Catalogue, patterns string) ([]string, error) {
-	if patterns != "" {
-		return cat.RunOrder(catalogue.Patterns(patterns))
+func mergeOrder(cat catalogue.Catalogue, patterns []string) ([]string, error) {
+	if len(patterns) > 0 {
+		return cat.RunOrder(patterns)
 	}
 	var names []string
 	for _, s := range cat {

@@ -21,21 +21,15 @@ import (
 // mutants applies each mutant of mutants/<base>/ on base + series,
 // builds it, boots it once with the scenarios that could see it and
 // writes mutants.{md,json} where mutantsOut says.
-func mutants(ctx context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("mutants", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f seriesFlags
-	f.register(fs)
+func mutantsFlags(fs *flag.FlagSet) action {
 	glob := fs.String("mutant", "", "run only the mutants whose file name (without .patch) matches this glob")
-	if err := parseFlags(fs, args); err != nil {
-		return badArgs(stderr, err)
-	}
-	if err := f.check(); err != nil {
-		return badArgs(stderr, err)
-	}
-	if f.ksrc != "" || f.kernel != "" || f.scenario != "" {
-		return badArgs(stderr, fmt.Errorf("mutants takes no KSRC, KERNEL or SCENARIO: a mutant runs on the patched flavour with the scenarios its header names and their areas"))
-	}
+	return func(ctx context.Context, in invocation) int { return mutants(ctx, in, *glob) }
+}
+
+// mutants has no -ksrc, -kernel or -scenario: a mutant runs on the
+// patched flavour with the scenarios its header names and their areas.
+func mutants(ctx context.Context, in invocation, glob string) int {
+	f, cat, stdout, stderr := in.c, in.cat, in.stdout, in.stderr
 	e, err := loadEnv()
 	if err != nil {
 		return badArgs(stderr, err)
@@ -51,7 +45,7 @@ func mutants(ctx context.Context, cat catalogue.Catalogue, args []string, stdout
 			fmt.Fprintf(stdout, "mutants: base %s has no mutants/%s/\n", spec.Name, spec.Name)
 			continue
 		}
-		ms, err := mutant.Load(dir, *glob, cat)
+		ms, err := mutant.Load(dir, glob, cat)
 		if err != nil {
 			return badArgs(stderr, err)
 		}
@@ -68,7 +62,7 @@ func mutants(ctx context.Context, cat catalogue.Catalogue, args []string, stdout
 		rep := mutant.Suite(ctx, spec.Name, r, cat, ms, stdout)
 		fmt.Fprintln(stdout)
 		rep.Markdown(stdout)
-		out := mutantsOut(filepath.Join(e.repo, "results"), spec, *glob != "", rep.Started)
+		out := mutantsOut(filepath.Join(e.repo, "results"), spec, glob != "", rep.Started)
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			return testrun.ExitInfra
@@ -117,7 +111,7 @@ type mutantRunner struct {
 	out     io.Writer
 }
 
-func newMutantRunner(cat catalogue.Catalogue, e env, spec kbase.Spec, f seriesFlags, src *kernel.Sources, out io.Writer) (*mutantRunner, error) {
+func newMutantRunner(cat catalogue.Catalogue, e env, spec kbase.Spec, f *commonFlags, src *kernel.Sources, out io.Writer) (*mutantRunner, error) {
 	mk, err := testrun.MachineKconfig(e.repo)
 	if err != nil {
 		return nil, err

@@ -17,44 +17,39 @@ import (
 	"dioharness/harness/testrun"
 )
 
-// seriesFlags are what the series commands share.
-type seriesFlags struct {
-	commonFlags
-}
-
-func (f *seriesFlags) sources(e env, spec kbase.Spec, out io.Writer) (*kernel.Sources, error) {
-	arch, err := f.archive(out)
+// sources are the base trees of spec in the build directory.
+func (c *commonFlags) sources(e env, spec kbase.Spec, out io.Writer) (*kernel.Sources, error) {
+	arch, err := c.archive(out)
 	if err != nil {
 		return nil, err
 	}
-	build, _ := filepath.Abs(f.build)
+	build, _ := filepath.Abs(c.build)
 	return &kernel.Sources{Dir: filepath.Join(build, "kernel", spec.Name), Spec: spec, Archive: arch, Log: out}, nil
 }
 
 // baseTree imports (if needed) and checks out the base tree of spec:
 // get_maintainer.pl runs there.
-func (f *seriesFlags) baseTree(ctx context.Context, e env, spec kbase.Spec, out io.Writer) (kernel.Tree, error) {
-	src, err := f.sources(e, spec, out)
+func (c *commonFlags) baseTree(ctx context.Context, e env, spec kbase.Spec, out io.Writer) (kernel.Tree, error) {
+	src, err := c.sources(e, spec, out)
 	if err != nil {
 		return kernel.Tree{}, err
 	}
 	return src.Base(ctx)
 }
 
-func (f *seriesFlags) stampDir() string {
-	build, _ := filepath.Abs(f.build)
+// stampDir holds series-check's stamps of the checked series.
+func (c *commonFlags) stampDir() string {
+	build, _ := filepath.Abs(c.build)
 	return filepath.Join(build, "series-check")
 }
 
-func seriesCheck(ctx context.Context, cat catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("series-check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f seriesFlags
-	f.register(fs)
+func seriesCheckFlags(fs *flag.FlagSet) action {
 	boot := fs.Bool("boot", true, "boot each patch with the scenarios that prove it (and the next patch's, which must still fail)")
-	if err := parseFlags(fs, args); err != nil {
-		return badArgs(stderr, err)
-	}
+	return func(ctx context.Context, in invocation) int { return seriesCheck(ctx, in, *boot) }
+}
+
+func seriesCheck(ctx context.Context, in invocation, boot bool) int {
+	f, cat, stdout, stderr := in.c, in.cat, in.stdout, in.stderr
 	e, err := loadEnv()
 	if err != nil {
 		return badArgs(stderr, err)
@@ -102,7 +97,7 @@ func seriesCheck(ctx context.Context, cat catalogue.Catalogue, args []string, st
 				return testrun.ExitInfra
 			}
 		}
-		if *boot {
+		if boot {
 			chk.AfterPatch = bootPatch(cat, e, spec, f, stdout)
 		}
 		if err := chk.Run(ctx); err != nil {
@@ -131,14 +126,8 @@ func checkCode(repo string) ([]string, error) {
 	return files, nil
 }
 
-func maintainers(ctx context.Context, _ catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("maintainers", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f seriesFlags
-	f.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return badArgs(stderr, err)
-	}
+func maintainers(ctx context.Context, in invocation) int {
+	f, stdout, stderr := in.c, in.stdout, in.stderr
 	e, err := loadEnv()
 	if err != nil {
 		return badArgs(stderr, err)
@@ -185,22 +174,20 @@ func maintainers(ctx context.Context, _ catalogue.Catalogue, args []string, stdo
 	return testrun.ExitOK
 }
 
-func sendEmail(ctx context.Context, _ catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("send-email", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f seriesFlags
-	f.register(fs)
+func sendEmailFlags(fs *flag.FlagSet) action {
 	send := fs.Bool("send", false, "really send (needs your sendemail.* SMTP settings and your own git identity)")
 	upstreamGit := fs.String("upstream-git", "", "a local clone of the upstream repository with the base's tag, to resolve base-commit: (else BASE's base-commit:, else git ls-remote)")
 	which := fs.String("series", "", "the series to mail: <base>/<series>, e.g. v7.3/fuse")
-	if err := parseFlags(fs, args); err != nil {
-		return badArgs(stderr, err)
-	}
+	return func(ctx context.Context, in invocation) int { return sendEmail(ctx, in, *which, *upstreamGit, *send) }
+}
+
+func sendEmail(ctx context.Context, in invocation, which, upstreamGit string, send bool) int {
+	f, stdout, stderr := in.c, in.stdout, in.stderr
 	e, err := loadEnv()
 	if err != nil {
 		return badArgs(stderr, err)
 	}
-	baseName, seriesName, ok := strings.Cut(*which, "/")
+	baseName, seriesName, ok := strings.Cut(which, "/")
 	spec, err := e.bases.Get(baseName)
 	if !ok || err != nil || !slices.Contains(spec.Series, seriesName) {
 		var all []string
@@ -209,30 +196,30 @@ func sendEmail(ctx context.Context, _ catalogue.Catalogue, args []string, stdout
 				all = append(all, b.Name+"/"+s)
 			}
 		}
-		return badArgs(stderr, fmt.Errorf("SERIES=%q: want one of %s", *which, strings.Join(all, ", ")))
+		return badArgs(stderr, fmt.Errorf("SERIES=%q: want one of %s", which, strings.Join(all, ", ")))
 	}
 	dir := filepath.Join(spec.Dir, seriesName)
 	if okc, err := series.Checked(f.stampDir(), spec.Name, dir); err != nil || !okc {
-		fmt.Fprintf(stderr, "harness: series-check has not passed for the current %s: run make series-check BASE=%s first\n", *which, spec.Name)
+		fmt.Fprintf(stderr, "harness: series-check has not passed for the current %s: run make series-check BASE=%s first\n", which, spec.Name)
 		return testrun.ExitFailed
 	}
 	if held, err := series.Held(dir); err != nil {
 		return badArgs(stderr, err)
 	} else if len(held) > 0 {
-		fmt.Fprintf(stderr, "harness: %s is held: %s\n", *which, held[0])
+		fmt.Fprintf(stderr, "harness: %s is held: %s\n", which, held[0])
 		return testrun.ExitFailed
 	}
-	r, err := series.ReadRecipients(filepath.Join(e.repo, "MAINTAINERS.md"), *which)
+	r, err := series.ReadRecipients(filepath.Join(e.repo, "MAINTAINERS.md"), which)
 	if err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitFailed
 	}
-	b, err := series.ResolveBase(ctx, spec, *upstreamGit)
+	b, err := series.ResolveBase(ctx, spec, upstreamGit)
 	if err != nil {
-		fmt.Fprintf(stderr, "harness: %s: %v\n", *which, err)
+		fmt.Fprintf(stderr, "harness: %s: %v\n", which, err)
 		return testrun.ExitFailed
 	}
-	fmt.Fprintf(stdout, "send-email: %s against %s, %s (%s)\n", *which, b.Tag, b.Trailer(), b.How)
+	fmt.Fprintf(stdout, "send-email: %s against %s, %s (%s)\n", which, b.Tag, b.Trailer(), b.How)
 	base, err := f.baseTree(ctx, e, spec, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
@@ -241,14 +228,14 @@ func sendEmail(ctx context.Context, _ catalogue.Catalogue, args []string, stdout
 	out := filepath.Join(e.repo, "patches", "outgoing", spec.Name, seriesName)
 	err = series.SendEmail(ctx, r, series.SendOptions{
 		SeriesDir: dir, BaseTree: base.Src, Outgoing: out, Target: spec.Target, Base: b,
-		Sender: series.GitIdentity(ctx, e.repo), Send: *send, Out: stdout,
+		Sender: series.GitIdentity(ctx, e.repo), Send: send, Out: stdout,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitFailed
 	}
-	if !*send {
-		fmt.Fprintf(stdout, "dry run; mails written to %s; make send-email SERIES=%s SEND=1 sends them\n", out, *which)
+	if !send {
+		fmt.Fprintf(stdout, "dry run; mails written to %s; make send-email SERIES=%s SEND=1 sends them\n", out, which)
 	}
 	return testrun.ExitOK
 }
@@ -259,7 +246,7 @@ func sendEmail(ctx context.Context, _ catalogue.Catalogue, args []string, stdout
 // kernel with the series' patches so far. A patch no scenario proves
 // (documentation, a selftest, a helper the next patch uses) is not
 // booted; the base run shows its successor's scenarios failing.
-func bootPatch(cat catalogue.Catalogue, e env, spec kbase.Spec, f seriesFlags, out io.Writer) func(context.Context, kernel.Tree, kernel.Result, string, []string, int) error {
+func bootPatch(cat catalogue.Catalogue, e env, spec kbase.Spec, f *commonFlags, out io.Writer) func(context.Context, kernel.Tree, kernel.Result, string, []string, int) error {
 	return func(ctx context.Context, t kernel.Tree, built kernel.Result, series string, subjects []string, i int) error {
 		var own, next []string
 		for _, s := range cat {
@@ -301,14 +288,8 @@ func bootPatch(cat catalogue.Catalogue, e env, spec kbase.Spec, f seriesFlags, o
 // stands for the tag the series are sent against (BASE's reference:),
 // with the stable commits that explain a difference and whether every
 // patch applies there.
-func upstreamBase(ctx context.Context, _ catalogue.Catalogue, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("upstream-base", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f seriesFlags
-	f.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return badArgs(stderr, err)
-	}
+func upstreamBase(ctx context.Context, in invocation) int {
+	f, stdout, stderr := in.c, in.stdout, in.stderr
 	e, err := loadEnv()
 	if err != nil {
 		return badArgs(stderr, err)
