@@ -15,8 +15,13 @@ import (
 	"dioharness/harness/kselftest"
 )
 
-// checkKeyVersion changes when what a check key covers changes.
-const checkKeyVersion = "dioharness series-check v1"
+// checkKeyVersion stands in the check key for the harness code that
+// applies, builds and checks a series: series' check.go and cache.go and
+// package kernel (git am, TouchedFiles, Configure, Build...). A change
+// to that code (comments aside) must bump it, so that every series is
+// checked again by the new code; TestCheckKeyVersion fails until it is
+// bumped and the new code's hash recorded beside it.
+const checkKeyVersion = 2
 
 // cachedCheck is what a fresh clone needs to skip the static checks of a
 // series (git am, checkpatch, per-patch builds, W=1, sparse) that an
@@ -35,7 +40,7 @@ type cachedCheck struct {
 // stamp and per-patch images. The key covers the base source, the
 // toolchain (with sparse), the kconfig fragments, the series' patches
 // and checkpatch exceptions, and the harness code that does the check
-// (Checker.CodeFiles).
+// (checkKeyVersion).
 func (c *Checker) checkInputs(ctx context.Context, dir string, patches []string) (cachedCheck, []string, error) {
 	if c.ResultCache == "" {
 		return cachedCheck{}, nil, nil
@@ -53,7 +58,7 @@ func (c *Checker) checkInputs(ctx context.Context, dir string, patches []string)
 		sparse = strings.TrimSpace(string(out))
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\nsource %s\ntoolchain %s\nsparse %s\n", checkKeyVersion, source, keys.Toolchain, sparse)
+	fmt.Fprintf(h, "dioharness series-check v%d\nsource %s\ntoolchain %s\nsparse %s\n", checkKeyVersion, source, keys.Toolchain, sparse)
 	var exceptions []string
 	if ex := filepath.Join(dir, "checkpatch-exceptions"); exists(ex) {
 		exceptions = []string{ex}
@@ -61,7 +66,7 @@ func (c *Checker) checkInputs(ctx context.Context, dir string, patches []string)
 	inputs := []struct {
 		label string
 		files []string
-	}{{"fragment", c.Fragments}, {"patch", patches}, {"code", c.CodeFiles}, {"checkpatch-exceptions", exceptions}}
+	}{{"fragment", c.Fragments}, {"patch", patches}, {"checkpatch-exceptions", exceptions}}
 	for _, in := range inputs {
 		if err := kernel.HashFiles(h, in.label, in.files...); err != nil {
 			return cachedCheck{}, nil, fmt.Errorf("series-check key: %w", err)

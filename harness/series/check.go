@@ -44,9 +44,6 @@ type Checker struct {
 	// checks and boots the cached per-patch kernels.
 	Images      kernel.ImageCache
 	ResultCache string
-	// CodeFiles are the harness sources that decide the checks; they
-	// are part of the key.
-	CodeFiles []string
 	// Selftests is where the base's selftest binaries are cached
 	// (testrun builds them); a cached series boots only when they are
 	// there, since it has no tree to build them from.

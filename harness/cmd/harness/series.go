@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -92,10 +91,6 @@ func seriesCheck(ctx context.Context, in invocation, boot bool) int {
 			chk.ResultCache = filepath.Join(f.cache, "series-check")
 			chk.Selftests = testrun.SelftestDir(so)
 			chk.Rebuild = f.rebuild
-			if chk.CodeFiles, err = checkCode(e.repo); err != nil {
-				fmt.Fprintf(stderr, "harness: %v\n", err)
-				return testrun.ExitInfra
-			}
 		}
 		if boot {
 			chk.AfterPatch = bootPatch(cat, e, spec, f, stdout)
@@ -106,24 +101,6 @@ func seriesCheck(ctx context.Context, in invocation, boot bool) int {
 		}
 	}
 	return worst
-}
-
-// checkCode are the harness sources that decide what series-check
-// checks (its rules, not the mail and cover-letter tooling beside them):
-// the key of a passed check covers them, so a change to the checks
-// repeats them. How a kernel is configured and built is versioned with
-// the image cache's key (kernel.ImageKey).
-func checkCode(repo string) ([]string, error) {
-	files := []string{
-		filepath.Join(repo, "harness", "series", "check.go"),
-		filepath.Join(repo, "harness", "series", "cache.go"),
-	}
-	for _, f := range files {
-		if _, err := os.Stat(f); err != nil {
-			return nil, fmt.Errorf("series-check sources: %w", err)
-		}
-	}
-	return files, nil
 }
 
 func maintainers(ctx context.Context, in invocation) int {
