@@ -27,9 +27,7 @@ type dirFS struct {
 	byIno  map[devIno]*dnode
 	nextID uint64
 
-	hmu     sync.Mutex
-	handles map[uint64]*dhandle
-	nextFh  uint64
+	handles handleTable[*dhandle]
 }
 
 type devIno struct{ dev, ino uint64 }
@@ -49,14 +47,13 @@ type dhandle struct {
 	dir bool
 	// entries is the directory listing, read when READDIR starts at
 	// offset 0.
-	entries []dirent
+	entries []dirEntry
 }
 
-type dirent struct {
-	ino  uint64
-	typ  uint8
-	name string
-}
+var (
+	_ fileSystem = (*dirFS)(nil)
+	_ posixFS    = (*dirFS)(nil)
+)
 
 func newDirFS(root string) (*dirFS, error) {
 	abs, err := filepath.Abs(root)
@@ -74,11 +71,10 @@ func newDirFS(root string) (*dirFS, error) {
 	}
 	n := &dnode{id: RootID, fd: fd, key: devIno{st.Dev, st.Ino}, lookups: 1}
 	return &dirFS{
-		root:    abs,
-		nodes:   map[uint64]*dnode{RootID: n},
-		byIno:   map[devIno]*dnode{n.key: n},
-		nextID:  RootID + 1,
-		handles: map[uint64]*dhandle{},
+		root:   abs,
+		nodes:  map[uint64]*dnode{RootID: n},
+		byIno:  map[devIno]*dnode{n.key: n},
+		nextID: RootID + 1,
 	}, nil
 }
 
@@ -131,25 +127,25 @@ func (f *dirFS) childPath(parent uint64, name string) string {
 
 // lookup opens name in parent and returns its node with one more kernel
 // reference and its attributes.
-func (f *dirFS) lookup(parent uint64, name string) (*dnode, attr, error) {
+func (f *dirFS) lookup(parent uint64, name string) (entry, error) {
 	p, err := f.node(parent)
 	if err != nil {
-		return nil, attr{}, err
+		return entry{}, err
 	}
 	fd, err := unix.Openat(p.fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, attr{}, toErrno(err)
+		return entry{}, toErrno(err)
 	}
 	return f.adopt(fd)
 }
 
 // adopt registers the O_PATH descriptor fd as a node (or takes another
 // reference on the node of the same inode, closing fd).
-func (f *dirFS) adopt(fd int) (*dnode, attr, error) {
+func (f *dirFS) adopt(fd int) (entry, error) {
 	var st unix.Stat_t
 	if err := unix.Fstatat(fd, "", &st, unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		unix.Close(fd)
-		return nil, attr{}, toErrno(err)
+		return entry{}, toErrno(err)
 	}
 	key := devIno{st.Dev, st.Ino}
 	f.mu.Lock()
@@ -157,13 +153,13 @@ func (f *dirFS) adopt(fd int) (*dnode, attr, error) {
 	if n, ok := f.byIno[key]; ok {
 		unix.Close(fd)
 		n.lookups++
-		return n, attrOfStat(&st), nil
+		return entry{id: n.id, gen: 1, attr: attrOfStat(&st)}, nil
 	}
 	n := &dnode{id: f.nextID, fd: fd, key: key, lookups: 1, symlink: st.Mode&unix.S_IFMT == unix.S_IFLNK}
 	f.nextID++
 	f.nodes[n.id] = n
 	f.byIno[key] = n
-	return n, attrOfStat(&st), nil
+	return entry{id: n.id, gen: 1, attr: attrOfStat(&st)}, nil
 }
 
 // forget drops count kernel references to id.
@@ -203,7 +199,7 @@ func (f *dirFS) setattr(id uint64, in setattrIn) (attr, error) {
 	}
 	open := -1
 	if in.Valid&fattrFh != 0 {
-		if h := f.handle(in.Fh); h != nil {
+		if h, ok := f.handles.get(in.Fh); ok {
 			open = h.fd
 		}
 	}
@@ -281,16 +277,34 @@ func asCaller(uid, gid uint32, fn func() error) error {
 	return fn()
 }
 
-// create makes an entry with fn (run as the caller), then looks it up.
-func (f *dirFS) create(parent uint64, name string, uid, gid uint32, fn func(dirfd int) error) (*dnode, attr, error) {
+// make makes an entry with fn (run as the caller), then looks it up.
+func (f *dirFS) make(parent uint64, name string, c caller, fn func(dirfd int) error) (entry, error) {
 	p, err := f.node(parent)
 	if err != nil {
-		return nil, attr{}, err
+		return entry{}, err
 	}
-	if err := asCaller(uid, gid, func() error { return fn(p.fd) }); err != nil {
-		return nil, attr{}, toErrno(err)
+	if err := asCaller(c.uid, c.gid, func() error { return fn(p.fd) }); err != nil {
+		return entry{}, toErrno(err)
 	}
 	return f.lookup(parent, name)
+}
+
+func (f *dirFS) mknod(parent uint64, name string, mode, rdev uint32, c caller) (entry, error) {
+	return f.make(parent, name, c, func(dirfd int) error {
+		return unix.Mknodat(dirfd, name, mode, int(decodeDev(rdev)))
+	})
+}
+
+func (f *dirFS) mkdir(parent uint64, name string, mode uint32, c caller) (entry, error) {
+	return f.make(parent, name, c, func(dirfd int) error {
+		return unix.Mkdirat(dirfd, name, mode&0o7777)
+	})
+}
+
+func (f *dirFS) symlink(parent uint64, name, target string, c caller) (entry, error) {
+	return f.make(parent, name, c, func(dirfd int) error {
+		return unix.Symlinkat(target, dirfd, name)
+	})
 }
 
 func (f *dirFS) readlink(id uint64) (string, error) {
@@ -306,17 +320,17 @@ func (f *dirFS) readlink(id uint64) (string, error) {
 	return string(buf[:c]), nil
 }
 
-func (f *dirFS) link(id, parent uint64, name string) (*dnode, attr, error) {
+func (f *dirFS) link(id, parent uint64, name string) (entry, error) {
 	n, err := f.node(id)
 	if err != nil {
-		return nil, attr{}, err
+		return entry{}, err
 	}
 	p, err := f.node(parent)
 	if err != nil {
-		return nil, attr{}, err
+		return entry{}, err
 	}
 	if err := unix.Linkat(n.fd, "", p.fd, name, unix.AT_EMPTY_PATH); err != nil {
-		return nil, attr{}, toErrno(err)
+		return entry{}, toErrno(err)
 	}
 	return f.lookup(parent, name)
 }
@@ -354,85 +368,164 @@ func openFlags(oflags uint32) int {
 	return fl | unix.O_CLOEXEC
 }
 
-func (f *dirFS) open(id uint64, oflags uint32) (uint64, error) {
+// open opens node id's inode for an OPEN, or as a directory for an
+// OPENDIR.
+func (f *dirFS) open(id uint64, oflags uint32, dir bool) (uint64, error) {
 	n, err := f.node(id)
 	if err != nil {
 		return 0, err
 	}
-	fd, err := unix.Open(procPath(n.fd), openFlags(oflags), 0)
+	fl := openFlags(oflags)
+	if dir {
+		fl = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+	}
+	fd, err := unix.Open(procPath(n.fd), fl, 0)
 	if err != nil {
 		return 0, toErrno(err)
 	}
-	return f.addHandle(&dhandle{fd: fd}), nil
+	return f.handles.add(&dhandle{fd: fd, dir: dir}), nil
 }
 
-// createOpen is CREATE: open(O_CREAT) in parent as the caller, then the
+// create is CREATE: open(O_CREAT) in parent as the caller, then the
 // lookup of the new entry and a handle on it.
-func (f *dirFS) createOpen(parent uint64, name string, oflags, mode, uid, gid uint32) (*dnode, attr, uint64, error) {
+func (f *dirFS) create(parent uint64, name string, oflags, mode uint32, c caller) (entry, uint64, error) {
 	p, err := f.node(parent)
 	if err != nil {
-		return nil, attr{}, 0, err
+		return entry{}, 0, err
 	}
 	var fd int
-	err = asCaller(uid, gid, func() error {
+	err = asCaller(c.uid, c.gid, func() error {
 		var err error
 		fd, err = unix.Openat(p.fd, name, openFlags(oflags)|unix.O_CREAT|int(oflags)&unix.O_EXCL, mode&0o7777)
 		return err
 	})
 	if err != nil {
-		return nil, attr{}, 0, toErrno(err)
+		return entry{}, 0, toErrno(err)
 	}
-	n, a, err := f.lookup(parent, name)
+	e, err := f.lookup(parent, name)
 	if err != nil {
 		unix.Close(fd)
-		return nil, attr{}, 0, err
+		return entry{}, 0, err
 	}
-	return n, a, f.addHandle(&dhandle{fd: fd}), nil
+	return e, f.handles.add(&dhandle{fd: fd}), nil
 }
 
-func (f *dirFS) opendir(id uint64) (uint64, error) {
-	n, err := f.node(id)
+// openHandle is handle fh, or EBADF.
+func (f *dirFS) openHandle(fh uint64) (*dhandle, error) {
+	h, ok := f.handles.get(fh)
+	if !ok {
+		return nil, Errno(syscall.EBADF)
+	}
+	return h, nil
+}
+
+func (f *dirFS) read(_, fh uint64, off int64, buf []byte) (int, error) {
+	h, err := f.openHandle(fh)
 	if err != nil {
 		return 0, err
 	}
-	fd, err := unix.Open(procPath(n.fd), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	got := 0
+	for got < len(buf) {
+		n, err := unix.Pread(h.fd, buf[got:], off+int64(got))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, toErrno(err)
+		}
+		if n == 0 {
+			break
+		}
+		got += n
+	}
+	return got, nil
+}
+
+// write returns what it wrote before an error, if anything, as the
+// kernel expects of a short write.
+func (f *dirFS) write(_, fh uint64, off int64, data []byte) (int, error) {
+	h, err := f.openHandle(fh)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for done < len(data) {
+		n, err := unix.Pwrite(h.fd, data[done:], off+int64(done))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			if done > 0 {
+				break
+			}
+			return 0, toErrno(err)
+		}
+		done += n
+	}
+	return done, nil
+}
+
+// flush has nothing to do: every WRITE went to the backing file.
+func (f *dirFS) flush(_, _ uint64) error { return nil }
+
+func (f *dirFS) fsync(_, fh uint64, datasync bool) error {
+	h, err := f.openHandle(fh)
+	if err != nil {
+		return err
+	}
+	if datasync {
+		return toErrnoOrNil(unix.Fdatasync(h.fd))
+	}
+	return toErrnoOrNil(unix.Fsync(h.fd))
+}
+
+func (f *dirFS) fallocate(_, fh uint64, mode uint32, off, length int64) error {
+	h, err := f.openHandle(fh)
+	if err != nil {
+		return err
+	}
+	return toErrnoOrNil(unix.Fallocate(h.fd, mode, off, length))
+}
+
+func (f *dirFS) lseek(_, fh uint64, off int64, whence uint32) (int64, error) {
+	h, err := f.openHandle(fh)
+	if err != nil {
+		return 0, err
+	}
+	pos, err := unix.Seek(h.fd, off, int(whence))
 	if err != nil {
 		return 0, toErrno(err)
 	}
-	return f.addHandle(&dhandle{fd: fd, dir: true}), nil
+	return pos, nil
 }
 
-func (f *dirFS) addHandle(h *dhandle) uint64 {
-	f.hmu.Lock()
-	defer f.hmu.Unlock()
-	f.nextFh++
-	f.handles[f.nextFh] = h
-	return f.nextFh
-}
-
-func (f *dirFS) handle(fh uint64) *dhandle {
-	f.hmu.Lock()
-	defer f.hmu.Unlock()
-	return f.handles[fh]
+// entries reads the directory of handle fh again at offset 0: the
+// listing the following READDIRs page through.
+func (f *dirFS) entries(fh, off uint64) ([]dirEntry, error) {
+	h, ok := f.handles.get(fh)
+	if !ok || !h.dir {
+		return nil, Errno(syscall.EBADF)
+	}
+	if off == 0 || h.entries == nil {
+		if err := h.listing(); err != nil {
+			return nil, toErrno(err)
+		}
+	}
+	return h.entries, nil
 }
 
 func (f *dirFS) release(fh uint64) {
-	f.hmu.Lock()
-	h := f.handles[fh]
-	delete(f.handles, fh)
-	f.hmu.Unlock()
-	if h != nil {
+	if h, ok := f.handles.remove(fh); ok {
 		unix.Close(h.fd)
 	}
 }
 
-// listing reads the whole directory of a handle (at READDIR offset 0:
-// the listing the following READDIRs page through).
+// listing reads the whole directory of a handle.
 func (h *dhandle) listing() error {
 	if _, err := unix.Seek(h.fd, 0, 0); err != nil {
 		return err
 	}
-	var out []dirent
+	var out []dirEntry
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := unix.Getdents(h.fd, buf)
@@ -452,8 +545,8 @@ func (h *dhandle) listing() error {
 }
 
 // parseDirents decodes struct linux_dirent64 records.
-func parseDirents(b []byte) []dirent {
-	var out []dirent
+func parseDirents(b []byte) []dirEntry {
+	var out []dirEntry
 	for len(b) >= 19 {
 		reclen := int(ne.Uint16(b[16:]))
 		if reclen < 19 || reclen > len(b) {
@@ -463,20 +556,26 @@ func parseDirents(b []byte) []dirent {
 		if i := strings.IndexByte(string(name), 0); i >= 0 {
 			name = name[:i]
 		}
-		out = append(out, dirent{ino: ne.Uint64(b[0:]), typ: b[18], name: string(name)})
+		out = append(out, dirEntry{ino: ne.Uint64(b[0:]), typ: uint32(b[18]), name: string(name)})
 		b = b[reclen:]
 	}
 	return out
 }
 
-func (f *dirFS) statfs() (unix.Statfs_t, error) {
+// statfs is the backing filesystem's.
+func (f *dirFS) statfs() (statfsOut, error) {
 	n, err := f.node(RootID)
 	if err != nil {
-		return unix.Statfs_t{}, err
+		return statfsOut{}, err
 	}
 	var st unix.Statfs_t
-	err = unix.Fstatfs(n.fd, &st)
-	return st, toErrnoOrNil(err)
+	if err := unix.Fstatfs(n.fd, &st); err != nil {
+		return statfsOut{}, toErrno(err)
+	}
+	return statfsOut{
+		blocks: st.Blocks, bfree: st.Bfree, bavail: st.Bavail, files: st.Files, ffree: st.Ffree,
+		bsize: uint32(st.Bsize), namelen: uint32(st.Namelen), frsize: uint32(st.Frsize),
+	}, nil
 }
 
 // xattrPath is the path the xattr calls use: O_PATH descriptors take no
@@ -493,13 +592,42 @@ func (f *dirFS) xattrPath(id uint64) (string, error) {
 	return procPath(n.fd), nil
 }
 
-func (f *dirFS) close() {
-	f.hmu.Lock()
-	for fh, h := range f.handles {
-		unix.Close(h.fd)
-		delete(f.handles, fh)
+func (f *dirFS) getxattr(id uint64, name string, buf []byte) (int, error) {
+	p, err := f.xattrPath(id)
+	if err != nil {
+		return 0, err
 	}
-	f.hmu.Unlock()
+	return unix.Getxattr(p, name, buf)
+}
+
+func (f *dirFS) listxattr(id uint64, buf []byte) (int, error) {
+	p, err := f.xattrPath(id)
+	if err != nil {
+		return 0, err
+	}
+	return unix.Listxattr(p, buf)
+}
+
+func (f *dirFS) setxattr(id uint64, name string, value []byte, flags int) error {
+	p, err := f.xattrPath(id)
+	if err != nil {
+		return err
+	}
+	return toErrnoOrNil(unix.Setxattr(p, name, value, flags))
+}
+
+func (f *dirFS) removexattr(id uint64, name string) error {
+	p, err := f.xattrPath(id)
+	if err != nil {
+		return err
+	}
+	return toErrnoOrNil(unix.Removexattr(p, name))
+}
+
+func (f *dirFS) close() {
+	for _, h := range f.handles.removeAll() {
+		unix.Close(h.fd)
+	}
 	f.mu.Lock()
 	for id, n := range f.nodes {
 		unix.Close(n.fd)

@@ -227,8 +227,8 @@ func TestParseDirents(t *testing.T) {
 		return b
 	}
 	buf := append(append(rec(2, unix.DT_DIR, "."), rec(11, unix.DT_REG, "file")...), rec(12, unix.DT_LNK, "a-longer-name")...)
-	want := []dirent{{2, unix.DT_DIR, "."}, {11, unix.DT_REG, "file"}, {12, unix.DT_LNK, "a-longer-name"}}
-	if d := cmp.Diff(want, parseDirents(buf), cmp.AllowUnexported(dirent{})); d != "" {
+	want := []dirEntry{{".", 2, unix.DT_DIR}, {"file", 11, unix.DT_REG}, {"a-longer-name", 12, unix.DT_LNK}}
+	if d := cmp.Diff(want, parseDirents(buf), cmp.AllowUnexported(dirEntry{})); d != "" {
 		t.Errorf("parseDirents (-want +got):\n%s", d)
 	}
 	if got := parseDirents(buf[:10]); len(got) != 0 {

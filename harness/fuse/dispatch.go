@@ -38,36 +38,6 @@ type request struct {
 // returns nil, or returns an error that becomes the reply's errno.
 type handler func(s *Server, r *request) error
 
-var handlers = map[Opcode]handler{
-	OpInit:        (*Server).opInit,
-	OpDestroy:     (*Server).opDestroy,
-	OpLookup:      (*Server).opLookup,
-	OpForget:      (*Server).opForget,
-	OpBatchForget: (*Server).opBatchForget,
-	OpGetattr:     (*Server).opGetattr,
-	OpSetattr:     (*Server).opSetattr,
-	OpMknod:       (*Server).opMknod,
-	OpMkdir:       (*Server).opMkdir,
-	OpUnlink:      (*Server).opUnlink,
-	OpRmdir:       (*Server).opRmdir,
-	OpRename:      (*Server).opRename,
-	OpRename2:     (*Server).opRename2,
-	OpOpen:        (*Server).opOpen,
-	OpCreate:      (*Server).opCreate,
-	OpRead:        (*Server).opRead,
-	OpWrite:       (*Server).opWrite,
-	OpFlush:       (*Server).opFlush,
-	OpFsync:       (*Server).opFsync,
-	OpRelease:     (*Server).opRelease,
-	OpOpendir:     (*Server).opOpendir,
-	OpReaddir:     (*Server).opReaddir,
-	OpReaddirplus: (*Server).opReaddirplus,
-	OpReleasedir:  (*Server).opReleasedir,
-	OpStatfs:      (*Server).opStatfs,
-	OpFallocate:   (*Server).opFallocate,
-	OpLseek:       (*Server).opLseek,
-}
-
 // dispatch handles one message read from the device. buf is only valid
 // during the call; requests that must wait (gate, delay) are copied and
 // finished on their own goroutine so the worker keeps reading. out is
@@ -261,10 +231,7 @@ func (s *Server) malformed(format string, args ...any) {
 // requestPath is the path rules and faults match: the target name for
 // operations that name an entry, else the node's own path.
 func (s *Server) requestPath(r *request) string {
-	path, childPath := s.store.path, s.store.childPath
-	if s.dir != nil {
-		path, childPath = s.dir.path, s.dir.childPath
-	}
+	path, childPath := s.fs.path, s.fs.childPath
 	var nameOff int
 	switch r.hdr.Opcode {
 	case OpLookup, OpUnlink, OpRmdir:

@@ -346,3 +346,39 @@ func TestDispatchGateAsync(t *testing.T) {
 		t.Errorf("held after interrupt = %d", st.Held)
 	}
 }
+
+// TestHandlerSets: both file systems are served by one handler set; the
+// in-memory tree answers ENOSYS to links, FSYNCDIR and xattrs, which it
+// does not implement, and the directory backend to READDIRPLUS.
+func TestHandlerSets(t *testing.T) {
+	posix := []Opcode{OpSymlink, OpReadlink, OpLink, OpFsyncdir, OpGetxattr, OpListxattr, OpSetxattr, OpRemovexattr}
+	mem, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	dir, err := New(Config{Source: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	for _, op := range posix {
+		if _, ok := mem.ops[op]; ok {
+			t.Errorf("the in-memory tree serves %v", op)
+		}
+		if _, ok := dir.ops[op]; !ok {
+			t.Errorf("the directory backend does not serve %v", op)
+		}
+	}
+	if _, ok := mem.ops[OpReaddirplus]; !ok {
+		t.Errorf("the in-memory tree does not serve READDIRPLUS")
+	}
+	if _, ok := dir.ops[OpReaddirplus]; ok {
+		t.Errorf("the directory backend serves READDIRPLUS")
+	}
+	for op := range mem.ops {
+		if _, ok := dir.ops[op]; !ok && op != OpReaddirplus {
+			t.Errorf("%v is served by the in-memory tree only", op)
+		}
+	}
+}

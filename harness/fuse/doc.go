@@ -10,7 +10,9 @@
 //
 // The file system is an in-memory tree of directories and regular files whose
 // content can be read back byte for byte (FileContent) and pre-populated
-// (Config.Files, WriteFile). Every request is logged and counted, including
+// (Config.Files, WriteFile), or with Config.Source a directory on a real
+// filesystem passed through (fstests' FUSE setups). One set of handlers
+// serves both: each is a fileSystem (fs.go). Every request is logged and counted, including
 // the number of requests in flight per (nodeid, opcode) and its maximum.
 //
 // Typical in-process use:

@@ -2,7 +2,8 @@ package fuse
 
 import "sync"
 
-// handle is an open file or directory (the fh of OPEN/CREATE/OPENDIR).
+// handle is an open file or directory of the in-memory tree (the fh of
+// OPEN/CREATE/OPENDIR).
 type handle struct {
 	node    *node
 	dir     bool
@@ -11,35 +12,50 @@ type handle struct {
 	backing *backing
 }
 
-// handleTable maps fh numbers to handles. Numbers are never reused, so a
-// stale fh from a confused kernel request cannot hit another open.
-type handleTable struct {
+// handleTable maps fh numbers to a file system's open handles. Numbers
+// are never reused, so a stale fh from a confused kernel request cannot
+// hit another open.
+type handleTable[H any] struct {
 	mu   sync.Mutex
 	next uint64
-	m    map[uint64]*handle
+	m    map[uint64]H
 }
 
-func (t *handleTable) add(h *handle) uint64 {
+func (t *handleTable[H]) add(h H) uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
-		t.m = map[uint64]*handle{}
+		t.m = map[uint64]H{}
 	}
 	t.next++
 	t.m[t.next] = h
 	return t.next
 }
 
-func (t *handleTable) get(fh uint64) *handle {
+// get returns handle fh, ok false when there is none.
+func (t *handleTable[H]) get(fh uint64) (H, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.m[fh]
+	h, ok := t.m[fh]
+	return h, ok
 }
 
-func (t *handleTable) remove(fh uint64) *handle {
+func (t *handleTable[H]) remove(fh uint64) (H, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	h := t.m[fh]
+	h, ok := t.m[fh]
 	delete(t.m, fh)
-	return h
+	return h, ok
+}
+
+// removeAll empties the table and returns what it held.
+func (t *handleTable[H]) removeAll() []H {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []H
+	for fh, h := range t.m {
+		out = append(out, h)
+		delete(t.m, fh)
+	}
+	return out
 }

@@ -15,20 +15,20 @@ import (
 // ErrNotMounted is returned by operations that need a mounted server.
 var ErrNotMounted = errors.New("fuse server not mounted")
 
-// Server is one FUSE mount and its in-memory file system. All methods are
-// safe for concurrent use.
+// Server is one FUSE mount and the file system it serves (the in-memory
+// tree, or Config.Source). All methods are safe for concurrent use.
 type Server struct {
-	cfg   Config
-	store *store
-	// dir serves Config.Source instead of store; ops are the handlers
-	// of the one in use.
-	dir        *dirFS
+	cfg Config
+	// store is the in-memory tree the control methods (FileContent,
+	// WriteFile...) use; fs is what the handlers serve: that tree, or
+	// Config.Source. ops are the handlers of the opcodes fs serves.
+	store      *store
+	fs         fileSystem
 	ops        map[Opcode]handler
 	recorder   *recorder
 	gates      *gates
 	faults     faults
 	rules      rules
-	handles    handleTable
 	interrupts interrupts
 
 	// ctx ends when Close starts: held and delayed requests stop waiting.
@@ -72,14 +72,14 @@ func New(cfg Config) (*Server, error) {
 		initDone: make(chan struct{}),
 		done:     make(chan struct{}),
 		stopFd:   -1,
-		ops:      handlers,
 	}
+	s.fs = &memFS{st: s.store, backer: s}
 	if cfg.Source != "" {
-		if s.dir, err = newDirFS(cfg.Source); err != nil {
+		if s.fs, err = newDirFS(cfg.Source); err != nil {
 			return nil, err
 		}
-		s.ops = dirHandlers
 	}
+	s.ops = handlersFor(s.fs)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.rules.set(cfg.Rules); err != nil {
 		return nil, err
@@ -336,10 +336,7 @@ func (s *Server) Close() error {
 		if s.stopFd >= 0 {
 			unix.Close(s.stopFd)
 		}
-		s.store.closeBackings()
-		if s.dir != nil {
-			s.dir.close()
-		}
+		s.fs.close()
 		s.mu.Lock()
 		if s.tmpBacking != "" {
 			errs = append(errs, os.RemoveAll(s.tmpBacking))

@@ -451,13 +451,6 @@ func (s *store) rename(oldParent uint64, oldName string, newParent uint64, newNa
 	return nil
 }
 
-// dirEntry is one entry of a directory snapshot taken at OPENDIR.
-type dirEntry struct {
-	name string
-	id   uint64
-	mode uint32
-}
-
 // readdir snapshots a directory: ".", "..", then children sorted by name, so
 // offsets stay stable while the handle is open.
 func (s *store) readdir(id uint64) ([]dirEntry, error) {
@@ -471,17 +464,21 @@ func (s *store) readdir(id uint64) ([]dirEntry, error) {
 	if d.parent != nil {
 		parent = d.parent
 	}
-	out := []dirEntry{{".", d.id, d.mode}, {"..", parent.id, parent.mode}}
+	out := []dirEntry{entryFor(".", d), entryFor("..", parent)}
 	names := make([]string, 0, len(d.children))
 	for name := range d.children {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		c := d.children[name]
-		out = append(out, dirEntry{name, c.id, c.mode})
+		out = append(out, entryFor(name, d.children[name]))
 	}
 	return out, nil
+}
+
+// entryFor is n's entry in a listing, named name.
+func entryFor(name string, n *node) dirEntry {
+	return dirEntry{name: name, ino: n.id, typ: (n.mode & syscall.S_IFMT) >> 12}
 }
 
 // lookupForPlus takes a kernel reference on a READDIRPLUS entry if it still
@@ -494,7 +491,7 @@ func (s *store) lookupForPlus(parent uint64, e dirEntry) (attr, bool) {
 		return attr{}, false
 	}
 	c, ok := d.children[e.name]
-	if !ok || c.id != e.id {
+	if !ok || c.id != e.ino {
 		return attr{}, false
 	}
 	c.lookups++
