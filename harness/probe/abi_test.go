@@ -36,14 +36,28 @@ func cEnum(t *testing.T, name string) map[string]int64 {
 // squash upper-cases and drops underscores: KIND_DIO_BEGIN ~ DIOBegin.
 func squash(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "_", "")) }
 
+// TestKindsMatchC: the generated kinds.go is the enums of the committed
+// object (make generate rewrites both).
 func TestKindsMatchC(t *testing.T) {
 	c := cEnum(t, "event_kind")
-	if len(c) != kindMax {
-		t.Errorf("C has %d kinds, Go %d", len(c), kindMax)
+	if len(c) != len(kindNames) {
+		t.Errorf("C has %d kinds, Go %d", len(c), len(kindNames))
 	}
 	for name, v := range c {
 		if got := squash(Kind(v).String()); got != squash(strings.TrimPrefix(name, "KIND_")) {
 			t.Errorf("C %s = %d, Go Kind(%d) is %s", name, v, v, Kind(v))
+		}
+	}
+}
+
+func TestFamiliesMatchC(t *testing.T) {
+	c := cEnum(t, "probe_family")
+	if len(c) != len(familyNames) {
+		t.Errorf("C has %d families, Go %d", len(c), len(familyNames))
+	}
+	for name, v := range c {
+		if got := Family(v).String(); got != strings.ToLower(strings.TrimPrefix(name, "FAMILY_")) {
+			t.Errorf("C %s = %d, Go Family(%d) is %s", name, v, v, got)
 		}
 	}
 }
@@ -123,7 +137,7 @@ func TestEveryProgramHasAFamily(t *testing.T) {
 			if o.family != FamilyInternal {
 				continue
 			}
-			if _, ok := targetFamilies[targetOf(p)]; !ok {
+			if _, ok := targets[targetOf(p)]; !ok {
 				t.Errorf("%s: program %s (target %s) has no family", o.name, name, targetOf(p))
 			}
 		}
@@ -131,6 +145,35 @@ func TestEveryProgramHasAFamily(t *testing.T) {
 			if strings.HasPrefix(name, ".") {
 				t.Errorf("%s: data section map %s: the loader shares every map, keep globals out", o.name, name)
 			}
+		}
+	}
+}
+
+// TestFamiliesHaveTargets: every family of bpf/common.h has programs,
+// found through the targets table (probes.c) or as an object of its own,
+// and every target and kind belongs to one of them. Adding a family is
+// then the two enums of bpf/common.h, its programs in probes.c and its
+// rows in targets, and make generate: this test fails while the third
+// edit is missing.
+func TestFamiliesHaveTargets(t *testing.T) {
+	have := map[Family]bool{}
+	for name, tg := range targets {
+		if _, ok := familyNames[tg.family]; !ok {
+			t.Errorf("target %s: family %d is not in enum probe_family", name, tg.family)
+		}
+		have[tg.family] = true
+	}
+	for _, o := range objects {
+		have[o.family] = true
+	}
+	for f := range familyNames {
+		if !have[f] {
+			t.Errorf("family %s has no target in programs.go and no object", f)
+		}
+	}
+	for k := range kindNames {
+		if _, ok := familyNames[k.Family()]; !ok {
+			t.Errorf("kind %s: family %d is not in enum probe_family", k, k.Family())
 		}
 	}
 }

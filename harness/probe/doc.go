@@ -41,6 +41,13 @@
 //  7. patched: tracepoints added by the project's kernel patches
 //     (fuse_iomode, fuse_dio_write_lock): Skipped on kernels without them.
 //
+// A family is named in bpf/common.h (enum probe_family) with its event
+// kinds (enum event_kind, each with its family in its value), and its
+// attach targets in programs.go's targets table; make generate gives the
+// enums their Go names (kinds.go). A new family is three edits: the two
+// enums in bpf/common.h, its programs in bpf/probes.c and its targets in
+// programs.go, then make generate.
+//
 // The rwsem programs of the lock family are attached only between Start
 // and Stop: a BPF trampoline on down_read and friends slows every task in
 // the guest. Load attaches each once to find out whether it can. Text

@@ -70,7 +70,7 @@ func decodeEvent(b []byte) (Event, error) {
 		Flags:     Flags(r.Flags) &^ flagInternal,
 		Aux:       r.Aux,
 	}
-	if e.Kind == KindNone || int(e.Kind) >= kindMax {
+	if e.Kind == KindNone || !e.Kind.known() {
 		return e, fmt.Errorf("probe: event with unknown kind %d", e.Kind)
 	}
 	return e, nil
@@ -204,9 +204,9 @@ func (e Event) detail() string {
 	case KindFuseDirectIOEnter:
 		return fmt.Sprintf("pos=%d count=%d [%s]", e.A0, e.A1, e.Flags)
 	case KindInvalidateExit, KindKiocbInvalidateExit, KindKiocbInvalidatePostExit,
-		KindWriteAndWaitExit, KindLaunderExit, KindFuseDirectIOExit, KindIomapDioRw:
+		KindWriteAndWaitExit, KindLaunderExit, KindFuseDirectIOExit, KindIomapDIORw:
 		return "ret=" + retString(e.Ret)
-	case KindIomapDioRwInner:
+	case KindIomapDIORwInner:
 		switch {
 		case e.Flags.Has(FlagErrPtr):
 			return "ERR_PTR(" + retString(e.Ret) + ")"
@@ -228,7 +228,7 @@ func (e Event) detail() string {
 			name = "ext4_da_write_begin"
 		}
 		return fmt.Sprintf("%s pos=%d len=%d", name, e.A0, e.A1)
-	case KindXfsIomapInvalid, KindXfsIomapValidFalse:
+	case KindXFSIomapInvalid, KindXFSIomapValidFalse:
 		return fmt.Sprintf("off=%d len=%d cookie=%d", e.A0, e.A1, e.A2)
 	case KindFuseRequestSend:
 		return fmt.Sprintf("%s unique=%d nodeid=%d", fuseOpcodeName(e.Opcode()), e.A0, e.A1)

@@ -5,6 +5,10 @@ package probe
 // BTF (CO-RE relocations); DWARF is stripped by bpf2go (llvm-strip) by default.
 // Only little-endian x86-64 is built: the guest and the hosts are amd64.
 
-//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target amd64 -type event probes bpf/probes.c -- -O2 -g -Wall -Werror -mcpu=v3 -I/usr/include
+//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target amd64 -type event -type event_kind -type probe_family probes bpf/probes.c -- -O2 -g -Wall -Werror -mcpu=v3 -I/usr/include
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target amd64 -no-global-types patched bpf/patched.c -- -O2 -g -Wall -Werror -mcpu=v3 -I/usr/include
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target amd64 -no-global-types fault bpf/fault.c -- -O2 -g -Wall -Werror -mcpu=v3 -I/usr/include
+
+// The probe families and event kinds are named in bpf/common.h alone:
+// bpf2go -type above generates them, and enumgen gives them Go names.
+//go:generate go run ./internal/enumgen -in probes_x86_bpfel.go -out kinds.go probesProbeFamily=Family:FAMILY_ probesEventKind=Kind:KIND_

@@ -326,7 +326,7 @@ func TestXFSDirectWrite(t *testing.T) {
 	if has(s, "fentry/iomap_file_buffered_write") {
 		expect(t, ev, firstOf(t, ev, KindBufferedWrite).Func() == FuncIomapFileBufferedWrite, "xfs buffered write goes through iomap")
 	}
-	expect(t, ev, !ev.Has(KindXfsIomapInvalid) && !ev.Has(KindXfsIomapValidFalse), "no stale iomap without a racing writer")
+	expect(t, ev, !ev.Has(KindXFSIomapInvalid) && !ev.Has(KindXFSIomapValidFalse), "no stale iomap without a racing writer")
 }
 
 func TestFUSE(t *testing.T) {
@@ -527,8 +527,8 @@ func TestFaultInjection(t *testing.T) {
 		if n != 4096 || fired != 1 {
 			t.Errorf("pwrite = %d, fired = %d; want 4096 (the fallback hides the error), 1", n, fired)
 		}
-		expectOrder(t, ev, KindWriteEnter, KindFaultInjected, KindDIOInvalidateFail, KindIomapDioRwInner, KindBufferedWrite, KindWriteExit)
-		inner := firstOf(t, ev, KindIomapDioRwInner)
+		expectOrder(t, ev, KindWriteEnter, KindFaultInjected, KindDIOInvalidateFail, KindIomapDIORwInner, KindBufferedWrite, KindWriteExit)
+		inner := firstOf(t, ev, KindIomapDIORwInner)
 		expect(t, ev, inner.Flags.Has(FlagErrPtr) && inner.Errno() == syscall.ENOTBLK, "__iomap_dio_rw returned ERR_PTR(-ENOTBLK)")
 		we := firstOf(t, ev, KindWriteExit)
 		expect(t, ev, we.Flags.Has(FlagFaultSeen|FlagENOTBLKSeen|FlagBufferedSeen|FlagInvalFailSeen), "WriteExit: fault, invalidation failure, ENOTBLK, buffered")

@@ -140,7 +140,7 @@ func Load(opts Options) (*Set, error) {
 			ps := spec.Programs[n]
 			st := AttachStatus{Name: n, Probe: probeName(ps), Target: targetOf(ps), Family: o.family}
 			if o.family == FamilyInternal {
-				st.Family = targetFamilies[st.Target]
+				st.Family = targets[st.Target].family
 			}
 			var prog *ebpf.Program
 			var l link.Link
@@ -160,7 +160,7 @@ func Load(opts Options) (*Set, error) {
 				continue
 			}
 			s.progs[n] = prog
-			if l != nil && recordingTargets[st.Target] {
+			if l != nil && targets[st.Target].whileRecording {
 				// Attached once to prove it can be; Start attaches
 				// it again for each recording.
 				if err := l.Close(); err != nil {
@@ -497,7 +497,7 @@ func (s *Set) writeConfig() error {
 	return nil
 }
 
-// attachRecording attaches the programs of recordingTargets for one
+// attachRecording attaches the programs of the targets attached while recording, for one
 // recording; on an error none stays attached. Callers hold s.mu.
 func (s *Set) attachRecording() error {
 	for _, p := range s.onRecord {

@@ -34,6 +34,61 @@ type probesEvent struct {
 	Pad       uint32
 }
 
+type probesEventKind uint32
+
+const (
+	probesEventKindKIND_NONE                        probesEventKind = 0
+	probesEventKindKIND_MARKER                      probesEventKind = 1
+	probesEventKindKIND_WRITE_ENTER                 probesEventKind = 257
+	probesEventKindKIND_WRITE_EXIT                  probesEventKind = 258
+	probesEventKindKIND_LOCK_SHARED                 probesEventKind = 259
+	probesEventKindKIND_LOCK_EXCLUSIVE              probesEventKind = 260
+	probesEventKindKIND_LOCK_TRY_FAILED             probesEventKind = 261
+	probesEventKindKIND_LOCK_UPGRADED               probesEventKind = 262
+	probesEventKindKIND_UNLOCK_SHARED               probesEventKind = 263
+	probesEventKindKIND_UNLOCK_EXCLUSIVE            probesEventKind = 264
+	probesEventKindKIND_LOCK_DOWNGRADE              probesEventKind = 265
+	probesEventKindKIND_CACHED_IO_OPEN_ENTER        probesEventKind = 513
+	probesEventKindKIND_CACHED_IO_OPEN_EXIT         probesEventKind = 514
+	probesEventKindKIND_UNCACHED_IO_START_ENTER     probesEventKind = 515
+	probesEventKindKIND_UNCACHED_IO_START_EXIT      probesEventKind = 516
+	probesEventKindKIND_UNCACHED_IO_END_ENTER       probesEventKind = 517
+	probesEventKindKIND_UNCACHED_IO_END_EXIT        probesEventKind = 518
+	probesEventKindKIND_FILE_IO_OPEN_ENTER          probesEventKind = 519
+	probesEventKindKIND_FILE_IO_OPEN_EXIT           probesEventKind = 520
+	probesEventKindKIND_FILE_IO_RELEASE_ENTER       probesEventKind = 521
+	probesEventKindKIND_FILE_IO_RELEASE_EXIT        probesEventKind = 522
+	probesEventKindKIND_FUSE_MMAP_ENTER             probesEventKind = 523
+	probesEventKindKIND_FUSE_MMAP_EXIT              probesEventKind = 524
+	probesEventKindKIND_INVALIDATE_ENTER            probesEventKind = 769
+	probesEventKindKIND_INVALIDATE_EXIT             probesEventKind = 770
+	probesEventKindKIND_KIOCB_INVALIDATE_ENTER      probesEventKind = 771
+	probesEventKindKIND_KIOCB_INVALIDATE_EXIT       probesEventKind = 772
+	probesEventKindKIND_KIOCB_INVALIDATE_POST_ENTER probesEventKind = 773
+	probesEventKindKIND_KIOCB_INVALIDATE_POST_EXIT  probesEventKind = 774
+	probesEventKindKIND_WRITE_AND_WAIT_ENTER        probesEventKind = 775
+	probesEventKindKIND_WRITE_AND_WAIT_EXIT         probesEventKind = 776
+	probesEventKindKIND_LAUNDER_ENTER               probesEventKind = 777
+	probesEventKindKIND_LAUNDER_EXIT                probesEventKind = 778
+	probesEventKindKIND_FUSE_DIRECT_IO_ENTER        probesEventKind = 779
+	probesEventKindKIND_FUSE_DIRECT_IO_EXIT         probesEventKind = 780
+	probesEventKindKIND_DIO_BEGIN                   probesEventKind = 1025
+	probesEventKindKIND_DIO_COMPLETE                probesEventKind = 1026
+	probesEventKindKIND_DIO_INVALIDATE_FAIL         probesEventKind = 1027
+	probesEventKindKIND_IOMAP_DIO_RW_INNER          probesEventKind = 1028
+	probesEventKindKIND_IOMAP_DIO_RW                probesEventKind = 1029
+	probesEventKindKIND_BUFFERED_WRITE              probesEventKind = 1030
+	probesEventKindKIND_EXT4WRITE_BEGIN             probesEventKind = 1031
+	probesEventKindKIND_DIO_WARN_STALE              probesEventKind = 1032
+	probesEventKindKIND_XFS_IOMAP_INVALID           probesEventKind = 1281
+	probesEventKindKIND_XFS_IOMAP_VALID_FALSE       probesEventKind = 1282
+	probesEventKindKIND_FUSE_REQUEST_SEND           probesEventKind = 1537
+	probesEventKindKIND_FUSE_REQUEST_END            probesEventKind = 1538
+	probesEventKindKIND_TRACE_IOMODE                probesEventKind = 1793
+	probesEventKindKIND_TRACE_DIO_WRITE_LOCK        probesEventKind = 1794
+	probesEventKindKIND_FAULT_INJECTED              probesEventKind = 2049
+)
+
 type probesFault struct {
 	_         structs.HostLayout
 	Armed     uint32
@@ -65,6 +120,20 @@ type probesProbeConfig struct {
 	GfpNofail    uint32
 	FuseCacheBit uint32
 }
+
+type probesProbeFamily uint32
+
+const (
+	probesProbeFamilyFAMILY_INTERNAL   probesProbeFamily = 0
+	probesProbeFamilyFAMILY_LOCK       probesProbeFamily = 1
+	probesProbeFamilyFAMILY_IOMODE     probesProbeFamily = 2
+	probesProbeFamilyFAMILY_INVALIDATE probesProbeFamily = 3
+	probesProbeFamilyFAMILY_FALLBACK   probesProbeFamily = 4
+	probesProbeFamilyFAMILY_XFS        probesProbeFamily = 5
+	probesProbeFamilyFAMILY_REQUEST    probesProbeFamily = 6
+	probesProbeFamilyFAMILY_PATCHED    probesProbeFamily = 7
+	probesProbeFamilyFAMILY_FAULT      probesProbeFamily = 8
+)
 
 type probesReqInfo struct {
 	_      structs.HostLayout

@@ -43,7 +43,7 @@ type AttachStatus struct {
 	State  State
 	Reason string // why Skipped or Failed
 	// WhileRecording: an Attached program whose link exists only between
-	// Start and Stop (see recordingTargets).
+	// Start and Stop (see target).
 	WhileRecording bool
 }
 
@@ -58,84 +58,80 @@ func (s AttachStatus) String() string {
 	return str
 }
 
-// targetFamilies maps attach targets of probes.c to their family; the
-// patched and fault objects are one family each.
-var targetFamilies = map[string]Family{
-	"probe_marker": FamilyInternal,
-
-	"fuse_file_write_iter":   FamilyLock,
-	"fuse_direct_write_iter": FamilyLock,
-	"fuse_cache_write_iter":  FamilyLock,
-	"ext4_file_write_iter":   FamilyLock,
-	"xfs_file_write_iter":    FamilyLock,
-	"down_read":              FamilyLock,
-	"down_write":             FamilyLock,
-	"down_read_nested":       FamilyLock,
-	"down_write_nested":      FamilyLock,
-	"down_read_killable":     FamilyLock,
-	"down_write_killable":    FamilyLock,
-	"down_read_trylock":      FamilyLock,
-	"down_write_trylock":     FamilyLock,
-	"up_read":                FamilyLock,
-	"up_write":               FamilyLock,
-	"downgrade_write":        FamilyLock,
-
-	"fuse_file_cached_io_open":     FamilyIOMode,
-	"fuse_inode_uncached_io_start": FamilyIOMode,
-	"fuse_inode_uncached_io_end":   FamilyIOMode,
-	"fuse_file_io_open":            FamilyIOMode,
-	"fuse_file_io_release":         FamilyIOMode,
-	"fuse_file_mmap":               FamilyIOMode,
-
-	"invalidate_inode_pages2_range":      FamilyInvalidate,
-	"kiocb_invalidate_pages":             FamilyInvalidate,
-	"kiocb_invalidate_post_direct_write": FamilyInvalidate,
-	"filemap_write_and_wait_range":       FamilyInvalidate,
-	"fuse_launder_folio":                 FamilyInvalidate,
-	"fuse_direct_io":                     FamilyInvalidate,
-
-	"iomap_dio_rw_begin":        FamilyFallback,
-	"iomap_dio_complete":        FamilyFallback,
-	"iomap_dio_invalidate_fail": FamilyFallback,
-	"__iomap_dio_rw":            FamilyFallback,
-	"iomap_dio_rw":              FamilyFallback,
-	"fuse_perform_write":        FamilyFallback,
-	"generic_perform_write":     FamilyFallback,
-	"iomap_file_buffered_write": FamilyFallback,
-	"ext4_write_begin":          FamilyFallback,
-	"ext4_da_write_begin":       FamilyFallback,
-	"dio_warn_stale_pagecache":  FamilyFallback,
-	"xfs_iomap_invalid":         FamilyXFS,
-	"xfs_iomap_valid":           FamilyXFS,
-	"fuse_request_send":         FamilyRequest,
-	"fuse_request_end":          FamilyRequest,
+// target is what the harness knows of an attach target of probes.c:
+// the family of its programs and whether they attach only while
+// recording.
+type target struct {
+	family Family
+	// whileRecording: the kernel primitives every task calls all the
+	// time, the rwsem lock and unlock functions. A BPF trampoline on
+	// them slows the whole guest, so their programs are attached only
+	// between Start and Stop (Load attaches each once and detaches it
+	// again, so a target that cannot be attached is Skipped or Failed
+	// at Load as any other). Everything else stays attached from Load
+	// to Close: those targets are the filesystem paths under test.
+	whileRecording bool
 }
 
-// recordingTargets are the kernel primitives every task calls all the
-// time: the rwsem lock and unlock functions. A BPF trampoline on them
-// slows the whole guest, so their programs are attached only between
-// Start and Stop (Load attaches each once and detaches it again, so a
-// target that cannot be attached is Skipped or Failed at Load as any
-// other). Everything else stays attached from Load to Close: those
-// targets are the filesystem paths under test.
-var recordingTargets = map[string]bool{
-	"down_read":           true,
-	"down_write":          true,
-	"down_read_nested":    true,
-	"down_write_nested":   true,
-	"down_read_killable":  true,
-	"down_write_killable": true,
-	"down_read_trylock":   true,
-	"down_write_trylock":  true,
-	"up_read":             true,
-	"up_write":            true,
-	"downgrade_write":     true,
+// targets is the one table of the attach targets of probes.c; the
+// patched and fault objects are one family each (objects).
+var targets = map[string]target{
+	"probe_marker": {family: FamilyInternal},
+
+	"fuse_file_write_iter":   {family: FamilyLock},
+	"fuse_direct_write_iter": {family: FamilyLock},
+	"fuse_cache_write_iter":  {family: FamilyLock},
+	"ext4_file_write_iter":   {family: FamilyLock},
+	"xfs_file_write_iter":    {family: FamilyLock},
+	"down_read":              {family: FamilyLock, whileRecording: true},
+	"down_write":             {family: FamilyLock, whileRecording: true},
+	"down_read_nested":       {family: FamilyLock, whileRecording: true},
+	"down_write_nested":      {family: FamilyLock, whileRecording: true},
+	"down_read_killable":     {family: FamilyLock, whileRecording: true},
+	"down_write_killable":    {family: FamilyLock, whileRecording: true},
+	"down_read_trylock":      {family: FamilyLock, whileRecording: true},
+	"down_write_trylock":     {family: FamilyLock, whileRecording: true},
+	"up_read":                {family: FamilyLock, whileRecording: true},
+	"up_write":               {family: FamilyLock, whileRecording: true},
+	"downgrade_write":        {family: FamilyLock, whileRecording: true},
+
+	"fuse_file_cached_io_open":     {family: FamilyIOMode},
+	"fuse_inode_uncached_io_start": {family: FamilyIOMode},
+	"fuse_inode_uncached_io_end":   {family: FamilyIOMode},
+	"fuse_file_io_open":            {family: FamilyIOMode},
+	"fuse_file_io_release":         {family: FamilyIOMode},
+	"fuse_file_mmap":               {family: FamilyIOMode},
+
+	"invalidate_inode_pages2_range":      {family: FamilyInvalidate},
+	"kiocb_invalidate_pages":             {family: FamilyInvalidate},
+	"kiocb_invalidate_post_direct_write": {family: FamilyInvalidate},
+	"filemap_write_and_wait_range":       {family: FamilyInvalidate},
+	"fuse_launder_folio":                 {family: FamilyInvalidate},
+	"fuse_direct_io":                     {family: FamilyInvalidate},
+
+	"iomap_dio_rw_begin":        {family: FamilyFallback},
+	"iomap_dio_complete":        {family: FamilyFallback},
+	"iomap_dio_invalidate_fail": {family: FamilyFallback},
+	"__iomap_dio_rw":            {family: FamilyFallback},
+	"iomap_dio_rw":              {family: FamilyFallback},
+	"fuse_perform_write":        {family: FamilyFallback},
+	"generic_perform_write":     {family: FamilyFallback},
+	"iomap_file_buffered_write": {family: FamilyFallback},
+	"ext4_write_begin":          {family: FamilyFallback},
+	"ext4_da_write_begin":       {family: FamilyFallback},
+	"dio_warn_stale_pagecache":  {family: FamilyFallback},
+
+	"xfs_iomap_invalid": {family: FamilyXFS},
+	"xfs_iomap_valid":   {family: FamilyXFS},
+
+	"fuse_request_send": {family: FamilyRequest},
+	"fuse_request_end":  {family: FamilyRequest},
 }
 
 // object is one bpf2go-generated ELF.
 type object struct {
 	name   string
-	family Family // FamilyInternal: per target from targetFamilies
+	family Family // FamilyInternal: per target from targets
 	load   func() (*ebpf.CollectionSpec, error)
 }
 

@@ -28,7 +28,7 @@ type recording struct {
 }
 
 // Start begins recording. It attaches the programs on the rwsem
-// primitives (recordingTargets), which stay attached until Stop. Anything
+// primitives (target.whileRecording), which stay attached until Stop. Anything
 // left in the ring buffer from before is discarded: Start emits a marker
 // and the recorder skips up to it.
 func (s *Set) Start() error {

@@ -393,7 +393,7 @@ func ext4NowaitSources(t *scenario.T) {
 		b := dioBegins(r.ev)
 		inv, _ := r.ev.Last(probe.KindKiocbInvalidateExit)
 		done := r.ev.Of(probe.KindDIOComplete)
-		rw, _ := r.ev.Last(probe.KindIomapDioRw)
+		rw, _ := r.ev.Last(probe.KindIomapDIORw)
 		if len(b) != 1 || b[0].A0 != 8<<10 || b[0].A1 != 4<<10 || b[0].Aux != 0 || inv.Ret != 0 ||
 			len(r.begins) != 1 || r.begins[0] != negErrno(syscall.EAGAIN) ||
 			len(done) != 1 || done[0].Errno() != syscall.EAGAIN || rw.Errno() != syscall.EAGAIN || r.ev.Has(probe.KindDIOInvalidateFail) {
@@ -416,7 +416,7 @@ func ext4NowaitSources(t *scenario.T) {
 	wantExit(t, cached, r.ev, ext4FS.write, negErrno(syscall.EAGAIN))
 	wantLocks(t, cached, r.ev, "St s")
 	inv, _ := r.ev.Last(probe.KindKiocbInvalidateExit)
-	rw, _ := r.ev.Last(probe.KindIomapDioRw)
+	rw, _ := r.ev.Last(probe.KindIomapDIORw)
 	if r.ev.Count(probe.KindDIOBegin) != 1 || r.ev.Has(probe.KindDIOComplete) || r.ev.Has(probe.KindDIOInvalidateFail) ||
 		inv.Errno() != syscall.EAGAIN || rw.Errno() != syscall.EAGAIN || len(r.begins) != 0 {
 		t.Fatalf("%s: want iomap_dio_rw_begin, kiocb_invalidate_pages -EAGAIN, iomap_dio_rw -EAGAIN, no ext4_iomap_begin, "+
@@ -474,7 +474,7 @@ func ext4ENOTBLK(t *scenario.T) {
 		t.Fatalf("%s: i_rwsem around the direct part and the fallback: %v", what, err)
 	}
 	oneDIO(t, what, ev, 0, 8<<10, 0, 4<<10)
-	if inner, ok := ev.Last(probe.KindIomapDioRwInner); !ok || inner.Flags.Has(probe.FlagErrPtr) {
+	if inner, ok := ev.Last(probe.KindIomapDIORwInner); !ok || inner.Flags.Has(probe.FlagErrPtr) {
 		t.Fatalf("%s: __iomap_dio_rw should return a dio (the -ENOTBLK is swallowed into a short count): %v\n%s", what, inner, ev)
 	}
 	if ev.Has(probe.KindDIOInvalidateFail) {
@@ -569,7 +569,7 @@ func invalidateEBUSY(t *scenario.T, fs blockFS) {
 		t.Fatalf("%s: want invalidate_inode_pages2_range -EBUSY inside kiocb_invalidate_pages\n%s", what, ev)
 	}
 	fail, _ := ev.First(probe.KindDIOInvalidateFail)
-	rw, _ := ev.Last(probe.KindIomapDioRw)
+	rw, _ := ev.Last(probe.KindIomapDIORw)
 	if fail.A0 != 0 || fail.A1 != span || rw.Errno() != syscall.ENOTBLK || ev.Has(probe.KindDIOComplete) {
 		t.Fatalf("%s: want iomap_dio_invalidate_fail [0, 4 MiB), iomap_dio_rw -ENOTBLK, no iomap_dio_complete\n%s", what, ev)
 	}
@@ -665,7 +665,7 @@ func invalidateEIO(t *scenario.T, fs blockFS) {
 		if fellBack {
 			t.Fatalf("%s: pwrite returned EIO but a fallback ran\n%s", what, ev)
 		}
-		rw, _ := ev.Last(probe.KindIomapDioRw)
+		rw, _ := ev.Last(probe.KindIomapDIORw)
 		wrote := ev.Of(probe.KindDIOComplete).Where(func(e probe.Event) bool { return e.Ret > 0 })
 		if rw.Errno() != syscall.EIO || len(wrote) > 0 {
 			t.Fatalf("%s: want iomap_dio_rw -EIO and nothing written directly\n%s", what, ev)
@@ -757,7 +757,7 @@ func earlierWritebackError(t *scenario.T, fs blockFS) {
 		t.Fatalf("%s: pwrite returned %v, want EIO\n%s", what, errnoOf(err), ev)
 	default:
 		noBuffered(t, what, ev)
-		rw, _ := ev.Last(probe.KindIomapDioRw)
+		rw, _ := ev.Last(probe.KindIomapDIORw)
 		if rw.Errno() != syscall.EIO || ev.Has(probe.KindDIOComplete) {
 			t.Fatalf("%s: want iomap_dio_rw -EIO and no direct I/O\n%s", what, ev)
 		}
@@ -798,7 +798,7 @@ func errName(err error) string {
 }
 
 func dioRwRet(ev probe.Events) string {
-	if rw, ok := ev.Last(probe.KindIomapDioRw); ok {
+	if rw, ok := ev.Last(probe.KindIomapDIORw); ok {
 		if e := rw.Errno(); e != 0 {
 			return "-" + unix.ErrnoName(e)
 		}

@@ -91,7 +91,7 @@ var ext4RuleTable = map[ext4Rules]ext4Expect{
 		// The restart takes the exclusive lock before iomap; the
 		// buffered fallback takes it again.
 		fallbackOrder: []probe.Kind{probe.KindLockShared, probe.KindUnlockShared, probe.KindLockExclusive,
-			probe.KindDIOBegin, probe.KindDIOComplete, probe.KindIomapDioRw, probe.KindUnlockExclusive,
+			probe.KindDIOBegin, probe.KindDIOComplete, probe.KindIomapDIORw, probe.KindUnlockExclusive,
 			probe.KindLockExclusive, probe.KindBufferedWrite, probe.KindUnlockExclusive},
 	},
 	ext4Rules73: {
@@ -100,7 +100,7 @@ var ext4RuleTable = map[ext4Rules]ext4Expect{
 		// The direct part runs under the shared lock; the only
 		// exclusive lock is ext4_buffered_write_iter's.
 		fallbackOrder: []probe.Kind{probe.KindLockShared, probe.KindDIOBegin, probe.KindDIOComplete,
-			probe.KindIomapDioRw, probe.KindUnlockShared, probe.KindLockExclusive, probe.KindBufferedWrite,
+			probe.KindIomapDIORw, probe.KindUnlockShared, probe.KindLockExclusive, probe.KindBufferedWrite,
 			probe.KindUnlockExclusive},
 		nowaitStaleTimes:  true,
 		nowaitHoleInIomap: true,

@@ -270,8 +270,8 @@ func xfsStaleIomap(t *scenario.T) {
 			t.Fatalf("attempt %d: buffered write returned %d, %v; want %d\n%s", attempt, r.n, errnoOf(r.err), writeLen, ev)
 		}
 		t.Logf("attempt %d: writeback done before the write returned: %v; xfs_iomap_invalid %d, xfs_iomap_valid false %d",
-			attempt, raced, ev.Count(probe.KindXfsIomapInvalid), ev.Count(probe.KindXfsIomapValidFalse))
-		if ev.Has(probe.KindXfsIomapInvalid) {
+			attempt, raced, ev.Count(probe.KindXFSIomapInvalid), ev.Count(probe.KindXFSIomapValidFalse))
+		if ev.Has(probe.KindXFSIomapInvalid) {
 			break
 		}
 	}
@@ -279,11 +279,11 @@ func xfsStaleIomap(t *scenario.T) {
 	if attempt > attempts {
 		t.Fatalf("xfs_iomap_valid never returned false in %d attempts; last events:\n%s", attempts, ev)
 	}
-	inv, _ := ev.First(probe.KindXfsIomapInvalid)
-	if !ev.Has(probe.KindXfsIomapValidFalse) {
+	inv, _ := ev.First(probe.KindXFSIomapInvalid)
+	if !ev.Has(probe.KindXFSIomapValidFalse) {
 		t.Fatalf("xfs_iomap_invalid fired but no xfs_iomap_valid returned false\n%s", ev)
 	}
-	if err := ev.CheckOrder(probe.KindWriteEnter, probe.KindBufferedWrite, probe.KindXfsIomapInvalid, probe.KindWriteExit); err != nil {
+	if err := ev.CheckOrder(probe.KindWriteEnter, probe.KindBufferedWrite, probe.KindXFSIomapInvalid, probe.KindWriteExit); err != nil {
 		t.Fatalf("stale map outside the buffered write: %v", err)
 	}
 	t.Logf("stale iomap: %s", inv)

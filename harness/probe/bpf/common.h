@@ -5,9 +5,10 @@
  * All objects (probes.c, patched.c, fault.c) include this header so their map
  * definitions are byte-for-byte identical: the Go loader creates each map once
  * and hands the same map to every object (MapReplacements). bpf2go generates
- * the Go type of struct event (probesEvent) from this header; the Go names of
- * the enum values (harness/probe/kind.go) are checked against the object's
- * BTF by abi_test.go.
+ * the Go type of struct event (probesEvent) and the event kinds and probe
+ * families (make generate: kinds.go) from this header; the Go names of the
+ * other enums (harness/probe/kind.go) are checked against the object's BTF
+ * by abi_test.go.
  */
 #ifndef PROBE_COMMON_H
 #define PROBE_COMMON_H
@@ -28,66 +29,149 @@ char LICENSE[] SEC("license") = "GPL";
 /* VM_MAYSHARE (include/linux/mm.h). */
 #define VM_MAYSHARE 0x80
 
-/* What happened. Values are ABI with harness/probe/kind.go. */
+/*
+ * Probe families: what question a program answers. The Go side
+ * (harness/probe) names them from this enum: FAMILY_IOMODE is
+ * FamilyIOMode, "iomode" (make generate).
+ */
+enum probe_family {
+	FAMILY_INTERNAL = 0,   /* the drain marker */
+	FAMILY_LOCK = 1,       /* write paths and i_rwsem */
+	FAMILY_IOMODE = 2,     /* FUSE io modes */
+	FAMILY_INVALIDATE = 3, /* invalidation, flushing, laundering */
+	FAMILY_FALLBACK = 4,   /* iomap direct I/O and buffered fallback */
+	FAMILY_XFS = 5,        /* XFS stale iomap */
+	FAMILY_REQUEST = 6,    /* FUSE requests */
+	FAMILY_PATCHED = 7,    /* tracepoints from the project's kernel patches */
+	FAMILY_FAULT = 8,      /* fault injection */
+};
+
+/* An event kind's value: its family, then its number in the family. */
+#define KIND(family, n) ((family) << 8 | (n))
+
+/*
+ * What happened. The Go side names each kind from this enum
+ * (KIND_DIO_BEGIN is probe.KindDIOBegin, make generate) and finds its
+ * family in its value. The comment of each says which event fields it
+ * fills beyond the common ones (time, pid, tid, inode, path, within).
+ */
 enum event_kind {
 	KIND_NONE = 0,
-	KIND_MARKER = 1,
-	/* family 1: i_rwsem in write paths */
-	KIND_WRITE_ENTER = 2,
-	KIND_WRITE_EXIT = 3,
-	KIND_LOCK_SHARED = 4,
-	KIND_LOCK_EXCLUSIVE = 5,
-	KIND_LOCK_TRY_FAILED = 6,
-	KIND_LOCK_UPGRADED = 7,
-	KIND_UNLOCK_SHARED = 8,
-	KIND_UNLOCK_EXCLUSIVE = 9,
-	KIND_LOCK_DOWNGRADE = 10,
-	/* family 2: FUSE io modes */
-	KIND_CACHED_IO_OPEN_ENTER = 11,
-	KIND_CACHED_IO_OPEN_EXIT = 12,
-	KIND_UNCACHED_IO_START_ENTER = 13,
-	KIND_UNCACHED_IO_START_EXIT = 14,
-	KIND_UNCACHED_IO_END_ENTER = 15,
-	KIND_UNCACHED_IO_END_EXIT = 16,
-	KIND_FILE_IO_OPEN_ENTER = 17,
-	KIND_FILE_IO_OPEN_EXIT = 18,
-	KIND_FILE_IO_RELEASE_ENTER = 19,
-	KIND_FILE_IO_RELEASE_EXIT = 20,
-	KIND_FUSE_MMAP_ENTER = 21,
-	KIND_FUSE_MMAP_EXIT = 22,
-	/* family 3: invalidation and flushing */
-	KIND_INVALIDATE_ENTER = 23,
-	KIND_INVALIDATE_EXIT = 24,
-	KIND_KIOCB_INVALIDATE_ENTER = 25,
-	KIND_KIOCB_INVALIDATE_EXIT = 26,
-	KIND_KIOCB_INVALIDATE_POST_ENTER = 27,
-	KIND_KIOCB_INVALIDATE_POST_EXIT = 28,
-	KIND_WRITE_AND_WAIT_ENTER = 29,
-	KIND_WRITE_AND_WAIT_EXIT = 30,
-	KIND_LAUNDER_ENTER = 31,
-	KIND_LAUNDER_EXIT = 32,
-	KIND_FUSE_DIRECT_IO_ENTER = 33,
-	KIND_FUSE_DIRECT_IO_EXIT = 34,
-	/* family 4: direct I/O and buffered fallback */
-	KIND_DIO_BEGIN = 35,
-	KIND_DIO_COMPLETE = 36,
-	KIND_DIO_INVALIDATE_FAIL = 37,
-	KIND_IOMAP_DIO_RW_INNER = 38,
-	KIND_IOMAP_DIO_RW = 39,
-	KIND_BUFFERED_WRITE = 40,
-	KIND_EXT4_WRITE_BEGIN = 41,
-	KIND_DIO_WARN_STALE = 42,
-	/* family 5: XFS stale iomap */
-	KIND_XFS_IOMAP_INVALID = 43,
-	KIND_XFS_IOMAP_VALID_FALSE = 44,
-	/* family 6: FUSE requests */
-	KIND_FUSE_REQUEST_SEND = 45,
-	KIND_FUSE_REQUEST_END = 46,
-	/* family 7: tracepoints from our kernel patches */
-	KIND_TRACE_IOMODE = 47,
-	KIND_TRACE_DIO_WRITE_LOCK = 48,
-	/* fault injection */
-	KIND_FAULT_INJECTED = 49,
+	/* the internal drain marker; Stop never returns it */
+	KIND_MARKER = KIND(FAMILY_INTERNAL, 1),
+
+	/* a write-path function was entered: aux = its ctx_fn, a0 = pos,
+	 * a1 = count, a2 = ki_flags | FUSE open_flags << 32 */
+	KIND_WRITE_ENTER = KIND(FAMILY_LOCK, 1),
+	/* aux = ctx_fn, ret, a0 = ki_pos after, flags = summary of the call
+	 * (F_SHARED_SEEN, F_EXCL_SEEN, F_UPGRADED, ...) */
+	KIND_WRITE_EXIT = KIND(FAMILY_LOCK, 2),
+	/* i_rwsem of the written inode acquired shared: aux = lock_fn,
+	 * flags may have F_TRYLOCK */
+	KIND_LOCK_SHARED = KIND(FAMILY_LOCK, 3),
+	/* acquired exclusive; flags may have F_UPGRADED */
+	KIND_LOCK_EXCLUSIVE = KIND(FAMILY_LOCK, 4),
+	/* a trylock (or killable lock) did not get the lock: aux = lock_fn,
+	 * a0 = 1 if exclusive, ret = the function's return value */
+	KIND_LOCK_TRY_FAILED = KIND(FAMILY_LOCK, 5),
+	/* an exclusive acquisition followed a shared one within the same
+	 * write call (e.g. ext4's restart); once per call */
+	KIND_LOCK_UPGRADED = KIND(FAMILY_LOCK, 6),
+	/* up_read, up_write, downgrade_write */
+	KIND_UNLOCK_SHARED = KIND(FAMILY_LOCK, 7),
+	KIND_UNLOCK_EXCLUSIVE = KIND(FAMILY_LOCK, 8),
+	KIND_LOCK_DOWNGRADE = KIND(FAMILY_LOCK, 9),
+
+	/* FUSE io modes. Enter events carry ctr_before (= ctr_after) and
+	 * F_CACHE_IO_BEFORE; exit events carry ret, ctr_before (from the
+	 * entry), ctr_after and F_CACHE_IO_BEFORE/AFTER. F_CTR_VALID says
+	 * the counter was readable. */
+	KIND_CACHED_IO_OPEN_ENTER = KIND(FAMILY_IOMODE, 1),
+	KIND_CACHED_IO_OPEN_EXIT = KIND(FAMILY_IOMODE, 2),
+	KIND_UNCACHED_IO_START_ENTER = KIND(FAMILY_IOMODE, 3),
+	KIND_UNCACHED_IO_START_EXIT = KIND(FAMILY_IOMODE, 4),
+	KIND_UNCACHED_IO_END_ENTER = KIND(FAMILY_IOMODE, 5),
+	KIND_UNCACHED_IO_END_EXIT = KIND(FAMILY_IOMODE, 6),
+	KIND_FILE_IO_OPEN_ENTER = KIND(FAMILY_IOMODE, 7),
+	KIND_FILE_IO_OPEN_EXIT = KIND(FAMILY_IOMODE, 8),
+	KIND_FILE_IO_RELEASE_ENTER = KIND(FAMILY_IOMODE, 9),
+	KIND_FILE_IO_RELEASE_EXIT = KIND(FAMILY_IOMODE, 10),
+	/* flags may have F_SHARED_MAP */
+	KIND_FUSE_MMAP_ENTER = KIND(FAMILY_IOMODE, 11),
+	KIND_FUSE_MMAP_EXIT = KIND(FAMILY_IOMODE, 12),
+
+	/* Invalidation and flushing. Enter events: aux = the function's
+	 * ctx_fn, a0/a1 = its range; exit events: aux = ctx_fn, ret.
+	 * path/within tell the caller's context (e.g. FN_FUSE_FILE_MMAP). */
+	/* invalidate_inode_pages2_range: a0 = start, a1 = end (page indices) */
+	KIND_INVALIDATE_ENTER = KIND(FAMILY_INVALIDATE, 1),
+	KIND_INVALIDATE_EXIT = KIND(FAMILY_INVALIDATE, 2),
+	/* kiocb_invalidate_pages: a0 = pos, a1 = count */
+	KIND_KIOCB_INVALIDATE_ENTER = KIND(FAMILY_INVALIDATE, 3),
+	KIND_KIOCB_INVALIDATE_EXIT = KIND(FAMILY_INVALIDATE, 4),
+	/* kiocb_invalidate_post_direct_write: a0 = pos, a1 = count */
+	KIND_KIOCB_INVALIDATE_POST_ENTER = KIND(FAMILY_INVALIDATE, 5),
+	KIND_KIOCB_INVALIDATE_POST_EXIT = KIND(FAMILY_INVALIDATE, 6),
+	/* filemap_write_and_wait_range: a0 = start, a1 = end (bytes) */
+	KIND_WRITE_AND_WAIT_ENTER = KIND(FAMILY_INVALIDATE, 7),
+	KIND_WRITE_AND_WAIT_EXIT = KIND(FAMILY_INVALIDATE, 8),
+	/* fuse_launder_folio: a0 = folio index */
+	KIND_LAUNDER_ENTER = KIND(FAMILY_INVALIDATE, 9),
+	KIND_LAUNDER_EXIT = KIND(FAMILY_INVALIDATE, 10),
+	/* fuse_direct_io: a0 = pos, a1 = count, F_WRITE */
+	KIND_FUSE_DIRECT_IO_ENTER = KIND(FAMILY_INVALIDATE, 11),
+	KIND_FUSE_DIRECT_IO_EXIT = KIND(FAMILY_INVALIDATE, 12),
+
+	/* iomap direct I/O and buffered fallback */
+	/* tracepoint iomap_dio_rw_begin: a0 = pos, a1 = count,
+	 * a2 = done_before, aux = dio_flags */
+	KIND_DIO_BEGIN = KIND(FAMILY_FALLBACK, 1),
+	/* tracepoint iomap_dio_complete: ret, a1 = error */
+	KIND_DIO_COMPLETE = KIND(FAMILY_FALLBACK, 2),
+	/* tracepoint iomap_dio_invalidate_fail: a0 = offset, a1 = length */
+	KIND_DIO_INVALIDATE_FAIL = KIND(FAMILY_FALLBACK, 3),
+	/* exit of __iomap_dio_rw: ret = error when F_ERR_PTR (e.g.
+	 * -ENOTBLK), F_NULL for NULL, else 0 */
+	KIND_IOMAP_DIO_RW_INNER = KIND(FAMILY_FALLBACK, 4),
+	/* exit of iomap_dio_rw: ret = its ssize_t result */
+	KIND_IOMAP_DIO_RW = KIND(FAMILY_FALLBACK, 5),
+	/* entry of a buffered write path: aux = FN_GENERIC_PERFORM_WRITE,
+	 * FN_FUSE_PERFORM_WRITE or FN_IOMAP_FILE_BUFFERED_WRITE, a0 = pos,
+	 * a1 = count */
+	KIND_BUFFERED_WRITE = KIND(FAMILY_FALLBACK, 6),
+	/* tracepoint ext4_write_begin (aux = 0) or ext4_da_write_begin
+	 * (aux = 1): a0 = pos, a1 = len; once per write call */
+	KIND_EXT4_WRITE_BEGIN = KIND(FAMILY_FALLBACK, 7),
+	/* dio_warn_stale_pagecache was called */
+	KIND_DIO_WARN_STALE = KIND(FAMILY_FALLBACK, 8),
+
+	/* XFS stale iomap */
+	/* tracepoint xfs_iomap_invalid: a0 = offset, a1 = length,
+	 * a2 = validity_cookie, aux = iomap type */
+	KIND_XFS_IOMAP_INVALID = KIND(FAMILY_XFS, 1),
+	/* xfs_iomap_valid returned false: a0..a2 as above */
+	KIND_XFS_IOMAP_VALID_FALSE = KIND(FAMILY_XFS, 2),
+
+	/* FUSE requests */
+	/* aux = opcode, a0 = unique (0 on 6.12, whose tracepoint fires
+	 * before the unique is assigned), a1 = nodeid, a2 = request
+	 * identity (pairs a send with its end) */
+	KIND_FUSE_REQUEST_SEND = KIND(FAMILY_REQUEST, 1),
+	/* aux = opcode, a0 = unique, a1 = nodeid, a2 = request identity,
+	 * ret = error; recorded only for requests whose send was */
+	KIND_FUSE_REQUEST_END = KIND(FAMILY_REQUEST, 2),
+
+	/* tracepoints from the project's kernel patches */
+	/* fuse_iomode: aux = the iomode event, ctr_before = prev_ctr,
+	 * ctr_after = iocachectr read at the tracepoint, ret = err */
+	KIND_TRACE_IOMODE = KIND(FAMILY_PATCHED, 1),
+	/* fuse_dio_write_lock: a0 = pos, a1 = count, F_EXCLUSIVE,
+	 * aux = the lock reason */
+	KIND_TRACE_DIO_WRITE_LOCK = KIND(FAMILY_PATCHED, 2),
+
+	/* a fault was injected: aux = fault_site, ret = -errno,
+	 * a0 = injections left (-1 unlimited), a1 = the within ctx_fn */
+	KIND_FAULT_INJECTED = KIND(FAMILY_FAULT, 1),
 };
 
 /*
@@ -208,6 +292,7 @@ enum watch_flag {
  */
 struct abi_types {
 	struct event event;
+	enum probe_family family;
 	enum event_kind kind;
 	enum ctx_fn fn;
 	enum lock_fn lock;

@@ -314,9 +314,10 @@ static __always_inline void note_nodeid(struct fuse_inode *fi, __u32 dev, __u64 
 		bpf_map_update_elem(&nodeids, &nodeid, &ni, BPF_ANY);
 }
 
+/* A kind is 16 bits (family << 8 | number), a thread id 32. */
 static __always_inline __u64 stash_key(__u16 kind)
 {
-	return ((__u64)cur_tid() << 8) | kind;
+	return ((__u64)cur_tid() << 16) | kind;
 }
 
 /*
