@@ -30,6 +30,19 @@ type Column struct {
 	KernelReports int
 }
 
+// KernelText names the column's kernel for a reader: the release, and
+// the commit of the harness's own git tree of that source, labelled as
+// such so that nobody looks it up upstream ("7.3.4+, local tree
+// ddfc7a4ca8cb"). A kernel string that is not "<release> <hex commit>"
+// is returned as is.
+func (c Column) KernelText() string {
+	release, commit, ok := strings.Cut(strings.TrimSpace(c.Kernel), " ")
+	if !ok || len(commit) < 7 || strings.Trim(commit, "0123456789abcdef") != "" {
+		return c.Kernel
+	}
+	return release + ", local tree " + commit
+}
+
 // Label is the column's short name, "v7.3 patched".
 func (c Column) Label() string {
 	if c.Variant.Base == "" {

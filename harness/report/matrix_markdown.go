@@ -32,7 +32,7 @@ func matrixMarkdown(m Matrix) string {
 	var b strings.Builder
 	b.WriteString("Kernels:\n\n")
 	for _, c := range m.Columns {
-		fmt.Fprintf(&b, "- **%s**: %s", mdCell(c.Label()), code(c.Kernel))
+		fmt.Fprintf(&b, "- **%s**: %s", mdCell(c.Label()), code(c.KernelText()))
 		if c.Source != "" {
 			fmt.Fprintf(&b, " from %s", mdCell(c.Source))
 		}

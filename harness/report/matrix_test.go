@@ -292,3 +292,22 @@ func TestWriteMatrixJSON(t *testing.T) {
 		t.Errorf("zero matrix JSON mismatch (-want +got):\n%s", diff)
 	}
 }
+
+func TestColumnKernelText(t *testing.T) {
+	tests := []struct{ kernel, want string }{
+		{"7.3.4+ ddfc7a4ca8cb", "7.3.4+, local tree ddfc7a4ca8cb"},
+		{"6.12.117+ afe316170703", "6.12.117+, local tree afe316170703"},
+		{"6.9.0 (abc123)", "6.9.0 (abc123)"},
+		{"7.3.4+ abc", "7.3.4+ abc"},
+		{"7.3.4+", "7.3.4+"},
+		{"", ""},
+	}
+	var got, want []string
+	for _, tc := range tests {
+		got = append(got, Column{Kernel: tc.kernel}.KernelText())
+		want = append(want, tc.want)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("KernelText (-want +got):\n%s", diff)
+	}
+}

@@ -120,7 +120,7 @@ func wrap(s string, width int) string {
 func MatrixText(m report.Matrix, subjects []string, proves map[string]string) string {
 	var b strings.Builder
 	for _, c := range m.Columns {
-		fmt.Fprintf(&b, "%-14s %s", c.Label()+":", c.Kernel)
+		fmt.Fprintf(&b, "%-14s %s", c.Label()+":", c.KernelText())
 		if c.Source != "" {
 			fmt.Fprintf(&b, " (%s)", c.Source)
 		}

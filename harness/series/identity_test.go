@@ -62,9 +62,9 @@ func TestQuoteMatrix(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "v2-0002-b.patch"), []byte("Subject: [PATCH v2 2/2] fuse: fix b\n\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "series"), []byte("v2-0001-a.patch\nv2-0002-b.patch\n"), 0o644)
 	m := report.BuildMatrix(
-		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, Kernel: "7.3.4 abc", Source: "Debian linux-source-7.3 7.3.4-1~bpo13+1",
+		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, Kernel: "7.3.4 abc1234", Source: "Debian linux-source-7.3 7.3.4-1~bpo13+1",
 			Scenarios: []report.Scenario{{Name: "fuse/a", Area: "fuse", Verdict: verdict.Fail, Expected: verdict.Fail, Matches: true}}},
-		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Kernel: "7.3.4 def",
+		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Kernel: "7.3.4 def5678",
 			Scenarios: []report.Scenario{{Name: "fuse/a", Area: "fuse", Verdict: verdict.Pass, Expected: verdict.Pass, Matches: true}}},
 	)
 	if err := QuoteMatrix(dir, m, map[string]string{"fuse/a": "fuse: fix b"}); err != nil {
@@ -72,8 +72,8 @@ func TestQuoteMatrix(t *testing.T) {
 	}
 	got, _ := os.ReadFile(cover)
 	want := "Subject: [PATCH v2 0/2] x\n\nText.\n\nTest results\n------------\n\n" +
-		"v7.3 base:     7.3.4 abc (Debian linux-source-7.3 7.3.4-1~bpo13+1)\n" +
-		"v7.3 patched:  7.3.4 def\n\n" +
+		"v7.3 base:     7.3.4, local tree abc1234 (Debian linux-source-7.3 7.3.4-1~bpo13+1)\n" +
+		"v7.3 patched:  7.3.4, local tree def5678\n\n" +
 		"Scenarios that prove a patch of this series:\n\n" +
 		"  scenario  base  patched  proves\n" +
 		"  fuse/a    fail  pass     2/2\n\n" +
@@ -95,7 +95,7 @@ func TestMatrixText(t *testing.T) {
 		return report.Scenario{Name: name, Area: area, Verdict: v, Expected: exp, Matches: v == exp}
 	}
 	m := report.BuildMatrix(
-		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, Kernel: "7.3.4 abc", KernelReports: []string{"WARNING: x"},
+		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Base}, Kernel: "7.3.4 abc1234", KernelReports: []string{"WARNING: x"},
 			Scenarios: []report.Scenario{
 				sc("fuse/late", "fuse", verdict.Fail, verdict.Fail),
 				sc("fuse/own", "fuse", verdict.Fail, verdict.Fail),
@@ -104,7 +104,7 @@ func TestMatrixText(t *testing.T) {
 				sc("ext4/iomap", "ext4", verdict.Fail, verdict.Fail),
 				sc("ext4/plain", "ext4", verdict.Pass, verdict.Pass),
 			}},
-		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Kernel: "7.3.4 def",
+		report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}, Kernel: "7.3.4 def5678",
 			Scenarios: []report.Scenario{
 				sc("fuse/late", "fuse", verdict.Pass, verdict.Pass),
 				sc("fuse/own", "fuse", verdict.Pass, verdict.Pass),
@@ -115,8 +115,8 @@ func TestMatrixText(t *testing.T) {
 			}},
 	)
 	got := MatrixText(m, []string{"fuse: fix a", "fuse: fix b"}, map[string]string{"fuse/late": "fuse: fix b", "fuse/own": "fuse: fix a", "fuse/skips": "fuse: fix b", "ext4/iomap": "iomap: fix"})
-	want := "v7.3 base:     7.3.4 abc\n" +
-		"v7.3 patched:  7.3.4 def\n\n" +
+	want := "v7.3 base:     7.3.4, local tree abc1234\n" +
+		"v7.3 patched:  7.3.4, local tree def5678\n\n" +
 		"Scenarios that prove a patch of this series:\n\n" +
 		"  scenario   base  patched  proves\n" +
 		"  fuse/own   fail  pass     1/2\n" +
