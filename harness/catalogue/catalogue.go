@@ -172,11 +172,12 @@ func Expected(d guestproto.Declaration, k Kernel) Expectation {
 		return Expectation{Verdict: verdict.Pass}
 	}
 	switch k.Variant.Flavour {
+	case kbase.Custom:
 	case kbase.Base:
 		return Expectation{Verdict: verdict.Fail, Why: d.FailsOnBase}
-	case kbase.Patched:
+	default:
 		if !slices.Contains(k.Patches, d.Patch) {
-			return Expectation{Verdict: verdict.Fail, Why: fmt.Sprintf("the %s series does not carry %q: %s", k.Variant.Base, d.Patch, d.FailsOnBase)}
+			return Expectation{Verdict: verdict.Fail, Why: fmt.Sprintf("the series of %s do not carry %q: %s", k.Variant, d.Patch, d.FailsOnBase)}
 		}
 	}
 	return Expectation{Verdict: verdict.Pass}

@@ -173,11 +173,13 @@ func TestFlavoursAndVariants(t *testing.T) {
 		want    []Flavour
 		wantErr bool
 	}{
-		{in: "", want: []Flavour{Base, Patched}},
+		{in: "", want: nil},
 		{in: "patched", want: []Flavour{Patched}},
 		{in: "patched,base,patched", want: []Flavour{Patched, Base}},
+		{in: "pdio,base", want: []Flavour{"pdio", Base}},
 		{in: "custom", wantErr: true},
-		{in: "bogus", wantErr: true},
+		{in: "bo/gus", wantErr: true},
+		{in: "patched,", wantErr: true},
 	} {
 		got, err := ParseFlavours(tc.in)
 		if (err != nil) != tc.wantErr {
@@ -188,18 +190,82 @@ func TestFlavoursAndVariants(t *testing.T) {
 			t.Errorf("ParseFlavours(%q) (-want +got):\n%s", tc.in, d)
 		}
 	}
-	for _, v := range []Variant{{Base: "v7.3", Flavour: Patched}, {Base: "v6.12", Flavour: Base}, {Flavour: Custom}} {
+	for _, v := range []Variant{{Base: "v7.3", Flavour: Patched}, {Base: "v6.12", Flavour: Base}, {Base: "v7.3", Flavour: "pdio"}, {Flavour: Custom}} {
 		got, err := ParseVariant(v.String())
 		if err != nil || got != v {
 			t.Errorf("ParseVariant(%q) = %v, %v", v.String(), got, err)
 		}
 	}
-	for _, bad := range []string{"v7.3/custom", "/base", "base", "v7.3/x"} {
+	for _, bad := range []string{"v7.3/custom", "/base", "base", "v7.3/x y"} {
 		if _, err := ParseVariant(bad); err == nil {
 			t.Errorf("ParseVariant(%q) accepted", bad)
 		}
 	}
 	if got := (Variant{Base: "v7.3", Flavour: Patched}).Slug(); got != "v7.3-patched" {
 		t.Errorf("Slug = %q", got)
+	}
+}
+
+func TestDeclaredFlavours(t *testing.T) {
+	const rfc = "flavour: pdio iomap fuse stale pdio\nneeds: stale fuse\nneeds: pdio fuse stale\n"
+	const v73s = "release: v7.3.4\nupstream: v7.3\npackage: linux-source-7.3 7.3.4-1~bpo13+1\nsuites: trixie-backports\nseries: iomap fuse stale\ndefault: yes\n"
+	all := []string{"iomap", "fuse", "stale", "pdio"}
+	tests := []struct {
+		name, text string
+		wantErr    string
+	}{
+		{name: "declared", text: v73s + rfc},
+		{name: "reserved name", text: v73s + "flavour: patched pdio\n", wantErr: `flavour "patched pdio"`},
+		{name: "twice", text: v73s + "flavour: pdio pdio\nflavour: pdio fuse pdio\n", wantErr: `flavour "pdio fuse pdio"`},
+		{name: "no series", text: v73s + "flavour: pdio\n", wantErr: `flavour "pdio"`},
+		{name: "missing series dir", text: v73s + "flavour: pdio pdio nope\n", wantErr: `series "nope"`},
+		{name: "need after", text: v73s + "flavour: pdio pdio fuse stale\nneeds: pdio fuse\n", wantErr: "flavour pdio applies pdio without fuse before it"},
+		{name: "patched order", text: strings.Replace(v73s, "series: iomap fuse stale", "series: iomap stale fuse", 1) + "needs: stale fuse\n", wantErr: "flavour patched applies stale without fuse"},
+		{name: "unknown need", text: v73s + "needs: stale nope\n", wantErr: `"nope" is no series`},
+		{name: "needs twice", text: v73s + "needs: stale fuse\nneeds: stale iomap\n", wantErr: `needs "stale iomap"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := t.TempDir()
+			writeBase(t, repo, "v7.3", tc.text, all...)
+			s, err := ReadSpec(repo, filepath.Join(repo, "patches", "v7.3"))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff([]Flavour{Base, Patched, "pdio"}, s.Flavours()); d != "" {
+				t.Errorf("Flavours (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(all, s.AllSeries()); d != "" {
+				t.Errorf("AllSeries (-want +got):\n%s", d)
+			}
+			for f, want := range map[Flavour][]string{Base: nil, Patched: {"iomap", "fuse", "stale"}, "pdio": {"iomap", "fuse", "stale", "pdio"}} {
+				got, err := s.FlavourSeries(f)
+				if err != nil || !cmp.Equal(want, got) {
+					t.Errorf("FlavourSeries(%s) = %v, %v; want %v", f, got, err, want)
+				}
+			}
+			if _, err := s.FlavourSeries("nope"); err == nil || !strings.Contains(err.Error(), "has no flavour") {
+				t.Errorf("FlavourSeries(nope) err = %v", err)
+			}
+			if !s.HasFlavour("pdio") || s.HasFlavour("nope") {
+				t.Errorf("HasFlavour wrong")
+			}
+			var got []string
+			for _, d := range s.NeedsDirs("pdio") {
+				got = append(got, filepath.Base(d))
+			}
+			if d := cmp.Diff([]string{"fuse", "stale"}, got); d != "" {
+				t.Errorf("NeedsDirs(pdio) (-want +got):\n%s", d)
+			}
+			if n := s.NeedsDirs("iomap"); len(n) != 0 {
+				t.Errorf("NeedsDirs(iomap) = %v", n)
+			}
+		})
 	}
 }

@@ -57,11 +57,25 @@ type Spec struct {
 	// Series are the series directories under Dir, in the order the
 	// patched flavour applies them. Each holds a "series" file.
 	Series []string
+	// Extra are the flavours the BASE file declares beyond base and
+	// patched, in matrix order: an RFC on top of the fixes, say.
+	Extra []FlavourSpec
+	// Needs maps a series to the series it applies on, which every
+	// flavour carrying it applies before it and series-check applies
+	// before checking it. A series without needs applies on the base.
+	Needs map[string][]string
 	// Kconfig are extra kconfig fragments for this base,
 	// repository-relative, merged after kconfig/*.config.
 	Kconfig []string
 	// Default marks the base that runs when none is named.
 	Default bool
+}
+
+// FlavourSpec is a flavour a BASE file declares: its name and the series
+// it applies, in order.
+type FlavourSpec struct {
+	Name   Flavour
+	Series []string
 }
 
 // Targets of a base's series.
@@ -81,13 +95,100 @@ type Prerequisite struct {
 	File, Subject string
 }
 
-// SeriesDirs are the absolute series directories, in apply order.
-func (s Spec) SeriesDirs() []string {
+// SeriesDirs are the absolute series directories of the patched
+// flavour, in apply order.
+func (s Spec) SeriesDirs() []string { return s.dirs(s.Series) }
+
+func (s Spec) dirs(names []string) []string {
 	var out []string
-	for _, n := range s.Series {
+	for _, n := range names {
 		out = append(out, filepath.Join(s.Dir, n))
 	}
 	return out
+}
+
+// AllSeries are every series of the base: the patched flavour's, then
+// those only declared flavours apply, each once, in apply order.
+func (s Spec) AllSeries() []string {
+	out := slices.Clone(s.Series)
+	for _, f := range s.Extra {
+		for _, n := range f.Series {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// AllSeriesDirs are AllSeries as absolute directories.
+func (s Spec) AllSeriesDirs() []string { return s.dirs(s.AllSeries()) }
+
+// Flavours are the base's flavours in matrix order: base, patched, then
+// the declared ones.
+func (s Spec) Flavours() []Flavour {
+	out := slices.Clone(Flavours)
+	for _, f := range s.Extra {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+// HasFlavour reports whether the base has flavour f.
+func (s Spec) HasFlavour(f Flavour) bool { return slices.Contains(s.Flavours(), f) }
+
+// FlavourSeries are the series flavour f applies, in order (none for
+// Base).
+func (s Spec) FlavourSeries(f Flavour) ([]string, error) {
+	switch f {
+	case Base:
+		return nil, nil
+	case Patched:
+		return slices.Clone(s.Series), nil
+	}
+	for _, x := range s.Extra {
+		if x.Name == f {
+			return slices.Clone(x.Series), nil
+		}
+	}
+	return nil, fmt.Errorf("base %s has no flavour %q (it has %s)", s.Name, f, joinFlavours(s.Flavours()))
+}
+
+// FlavourSeriesDirs are FlavourSeries as absolute directories.
+func (s Spec) FlavourSeriesDirs(f Flavour) ([]string, error) {
+	names, err := s.FlavourSeries(f)
+	return s.dirs(names), err
+}
+
+// NeedsDirs are the series a series applies on, transitively, as
+// absolute directories in the order AllSeries lists them.
+func (s Spec) NeedsDirs(series string) []string {
+	want := map[string]bool{}
+	var walk func(string)
+	walk = func(n string) {
+		for _, d := range s.Needs[n] {
+			if !want[d] {
+				want[d] = true
+				walk(d)
+			}
+		}
+	}
+	walk(series)
+	var out []string
+	for _, n := range s.AllSeries() {
+		if want[n] {
+			out = append(out, n)
+		}
+	}
+	return s.dirs(out)
+}
+
+func joinFlavours(fs []Flavour) string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, string(f))
+	}
+	return strings.Join(out, ", ")
 }
 
 // ReleaseSeries is "7.3" for "v7.3.4".
@@ -137,7 +238,7 @@ func ReadSpec(repo, dir string) (Spec, error) {
 		if !ok || val == "" {
 			return Spec{}, fmt.Errorf("%s:%d: malformed line %q, want \"key: value\"", path, n, line)
 		}
-		if seen[key] && key != "kconfig" && key != "prerequisite" {
+		if seen[key] && key != "kconfig" && key != "prerequisite" && key != "flavour" && key != "needs" {
 			return Spec{}, fmt.Errorf("%s:%d: %s given twice", path, n, key)
 		}
 		seen[key] = true
@@ -183,6 +284,23 @@ func ReadSpec(repo, dir string) (Spec, error) {
 			s.Series = strings.Fields(val)
 		case "kconfig":
 			s.Kconfig = append(s.Kconfig, val)
+		case "flavour":
+			f := strings.Fields(val)
+			name := Flavour(f[0])
+			if len(f) < 2 || !nameRe.MatchString(f[0]) || name == Base || name == Patched || name == Custom ||
+				slices.ContainsFunc(s.Extra, func(x FlavourSpec) bool { return x.Name == name }) {
+				return Spec{}, fmt.Errorf("%s:%d: flavour %q, want \"<new name> <series>...\" (not %s, %s or %s, each name once)", path, n, val, Base, Patched, Custom)
+			}
+			s.Extra = append(s.Extra, FlavourSpec{Name: name, Series: f[1:]})
+		case "needs":
+			f := strings.Fields(val)
+			if len(f) < 2 || s.Needs[f[0]] != nil {
+				return Spec{}, fmt.Errorf("%s:%d: needs %q, want \"<series> <series it applies on>...\", once per series", path, n, val)
+			}
+			if s.Needs == nil {
+				s.Needs = map[string][]string{}
+			}
+			s.Needs[f[0]] = f[1:]
 		case "default":
 			b, err := strconv.ParseBool(strings.NewReplacer("yes", "true", "no", "false").Replace(val))
 			if err != nil {
@@ -190,7 +308,7 @@ func ReadSpec(repo, dir string) (Spec, error) {
 			}
 			s.Default = b
 		default:
-			return Spec{}, fmt.Errorf("%s:%d: unknown key %q (want release, upstream, target, base-commit, reference, prerequisite, package, suites, series, kconfig, default)", path, n, key)
+			return Spec{}, fmt.Errorf("%s:%d: unknown key %q (want release, upstream, target, base-commit, reference, prerequisite, package, suites, series, flavour, needs, kconfig, default)", path, n, key)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -214,10 +332,13 @@ func ReadSpec(repo, dir string) (Spec, error) {
 	if err := s.checkUpstream(); err != nil {
 		return Spec{}, fmt.Errorf("%s: %w", path, err)
 	}
-	for _, sr := range s.Series {
+	for _, sr := range s.AllSeries() {
 		if _, err := os.Stat(filepath.Join(abs, sr, "series")); err != nil {
 			return Spec{}, fmt.Errorf("%s: series %q: %s/series missing", path, sr, filepath.Join(s.Name, sr))
 		}
+	}
+	if err := s.checkNeeds(); err != nil {
+		return Spec{}, fmt.Errorf("%s: %w", path, err)
 	}
 	for _, k := range s.Kconfig {
 		if filepath.IsAbs(k) {
@@ -228,6 +349,30 @@ func ReadSpec(repo, dir string) (Spec, error) {
 		}
 	}
 	return s, nil
+}
+
+// checkNeeds holds every flavour to the needs: a series it carries comes
+// after the series it applies on.
+func (s Spec) checkNeeds() error {
+	all := s.AllSeries()
+	for n, deps := range s.Needs {
+		for _, d := range append([]string{n}, deps...) {
+			if !slices.Contains(all, d) {
+				return fmt.Errorf("needs %s: %q is no series of the base", n, d)
+			}
+		}
+	}
+	for _, f := range s.Flavours()[1:] {
+		order, _ := s.FlavourSeries(f)
+		for i, n := range order {
+			for _, d := range s.Needs[n] {
+				if j := slices.Index(order, d); j < 0 || j > i {
+					return fmt.Errorf("flavour %s applies %s without %s before it, which it needs", f, n, d)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // Set is every base of the repository, the default first, then by

@@ -180,13 +180,13 @@ func (s *Sources) unpack(ctx context.Context, tarball string, c debian.Choice) e
 	if err != nil {
 		return err
 	}
-	// A new import replaces the old base and its patched worktree.
-	for _, old := range []string{dir, filepath.Join(s.Dir, "patched")} {
-		if err := os.RemoveAll(old); err != nil {
+	// A new import replaces the old base and its flavours' worktrees.
+	for _, f := range s.Spec.Flavours() {
+		if err := os.RemoveAll(filepath.Join(s.Dir, string(f))); err != nil {
 			return err
 		}
+		os.Remove(s.stamp(f))
 	}
-	os.Remove(s.patchedStamp())
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return err
 	}
@@ -315,11 +315,22 @@ func (s *Sources) CheckDebianPatches(patches []string) error {
 // rebuilt only when the patches changed, so unchanged files keep their
 // mtimes and builds stay incremental.
 func (s *Sources) Patched(ctx context.Context) (Tree, error) {
-	return s.locked(ctx, s.patched)
+	return s.Flavour(ctx, kbase.Patched)
 }
 
-func (s *Sources) patched(ctx context.Context) (Tree, error) {
-	patches, err := s.AllPatches()
+// Flavour returns the base in flavour f: the base tree itself, or the
+// series f applies (kbase.Spec.FlavourSeries) applied by git am, in
+// order, on branch f in a worktree Dir/f of its own, rebuilt only when
+// the patches changed.
+func (s *Sources) Flavour(ctx context.Context, f kbase.Flavour) (Tree, error) {
+	if f == kbase.Base {
+		return s.Base(ctx)
+	}
+	return s.locked(ctx, func(ctx context.Context) (Tree, error) { return s.applied(ctx, f) })
+}
+
+func (s *Sources) applied(ctx context.Context, f kbase.Flavour) (Tree, error) {
+	patches, err := FlavourPatches(s.Spec, f)
 	if err != nil {
 		return Tree{}, err
 	}
@@ -334,11 +345,11 @@ func (s *Sources) patched(ctx context.Context) (Tree, error) {
 	if err := s.CheckDebianPatches(patches); err != nil {
 		return Tree{}, err
 	}
-	dir := filepath.Join(s.Dir, "patched")
+	dir := filepath.Join(s.Dir, string(f))
 	t := base
-	t.Variant.Flavour = kbase.Patched
+	t.Variant.Flavour = f
 	t.Src, t.Obj = dir, filepath.Join(dir, objDir)
-	if old, err := os.ReadFile(s.patchedStamp()); err == nil && string(old) == base.Commit+" "+sum {
+	if old, err := os.ReadFile(s.stamp(f)); err == nil && string(old) == base.Commit+" "+sum {
 		if t.Commit, err = gitOut(ctx, dir, "rev-parse", "HEAD"); err == nil {
 			if err := checkoutClean(ctx, dir, t.Commit); err != nil {
 				return Tree{}, err
@@ -346,10 +357,11 @@ func (s *Sources) patched(ctx context.Context) (Tree, error) {
 			return t, nil
 		}
 	}
-	if _, err := s.reset(ctx); err != nil {
+	if _, err := s.reset(ctx, f); err != nil {
 		return Tree{}, err
 	}
-	fmt.Fprintf(s.Log, "base %s: applying %d patches (%s)\n", s.Spec.Name, len(patches), strings.Join(s.Spec.Series, ", "))
+	series, _ := s.Spec.FlavourSeries(f)
+	fmt.Fprintf(s.Log, "base %s: %s: applying %d patches (%s)\n", s.Spec.Name, f, len(patches), strings.Join(series, ", "))
 	for _, p := range patches {
 		if err := Am(ctx, dir, p); err != nil {
 			return Tree{}, err
@@ -358,7 +370,7 @@ func (s *Sources) patched(ctx context.Context) (Tree, error) {
 	if t.Commit, err = gitOut(ctx, dir, "rev-parse", "HEAD"); err != nil {
 		return Tree{}, err
 	}
-	if err := os.WriteFile(s.patchedStamp(), []byte(base.Commit+" "+sum), 0o644); err != nil {
+	if err := os.WriteFile(s.stamp(f), []byte(base.Commit+" "+sum), 0o644); err != nil {
 		return Tree{}, err
 	}
 	return t, nil
@@ -370,9 +382,34 @@ func (s *Sources) AllPatches() ([]string, error) { return Patches(s.Spec) }
 
 // Patches lists the patches of every series of a base, in the order the
 // patched flavour applies them.
-func Patches(spec kbase.Spec) ([]string, error) {
+func Patches(spec kbase.Spec) ([]string, error) { return FlavourPatches(spec, kbase.Patched) }
+
+// FlavourPatches lists the patches flavour f of a base applies, in order
+// (none for the base flavour).
+func FlavourPatches(spec kbase.Spec, f kbase.Flavour) ([]string, error) {
+	dirs, err := spec.FlavourSeriesDirs(f)
+	if err != nil {
+		return nil, err
+	}
+	return seriesPatches(dirs)
+}
+
+// SelftestPatches lists the patches of every series of the base (every
+// flavour's), in order: the selftests they add go into the guests of
+// every kernel of the base, so that they fail where their fix is missing.
+func SelftestPatches(spec kbase.Spec) ([]string, error) {
+	return seriesPatches(spec.AllSeriesDirs())
+}
+
+// NeededPatches lists the patches of the series a series applies on
+// (kbase.Spec.Needs), in order: what series-check applies before it.
+func NeededPatches(spec kbase.Spec, series string) ([]string, error) {
+	return seriesPatches(spec.NeedsDirs(series))
+}
+
+func seriesPatches(dirs []string) ([]string, error) {
 	var all []string
-	for _, d := range spec.SeriesDirs() {
+	for _, d := range dirs {
 		p, err := ReadSeries(d)
 		if err != nil {
 			return nil, err
@@ -386,16 +423,16 @@ func Patches(spec kbase.Spec) ([]string, error) {
 // the base on branch "patched", and forgets which patches it held.
 // series-check then applies a series there patch by patch.
 func (s *Sources) Reset(ctx context.Context) (Tree, error) {
-	return s.locked(ctx, s.reset)
+	return s.locked(ctx, func(ctx context.Context) (Tree, error) { return s.reset(ctx, kbase.Patched) })
 }
 
-func (s *Sources) reset(ctx context.Context) (Tree, error) {
+func (s *Sources) reset(ctx context.Context, f kbase.Flavour) (Tree, error) {
 	base, err := s.base(ctx)
 	if err != nil {
 		return Tree{}, err
 	}
-	os.Remove(s.patchedStamp())
-	dir := filepath.Join(s.Dir, "patched")
+	os.Remove(s.stamp(f))
+	dir := filepath.Join(s.Dir, string(f))
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		if err := checkSpace(dir, treeSpace); err != nil {
 			return Tree{}, err
@@ -406,16 +443,17 @@ func (s *Sources) reset(ctx context.Context) (Tree, error) {
 	}
 	// An interrupted earlier run may have left git am half done.
 	exec.CommandContext(ctx, "git", "-C", dir, "am", "--abort").Run()
-	if _, err := git(ctx, dir, "checkout", "-q", "-f", "-B", "patched", base.Commit); err != nil {
+	if _, err := git(ctx, dir, "checkout", "-q", "-f", "-B", string(f), base.Commit); err != nil {
 		return Tree{}, err
 	}
 	t := base
-	t.Variant.Flavour = kbase.Patched
+	t.Variant.Flavour = f
 	t.Src, t.Obj = dir, filepath.Join(dir, objDir)
 	return t, nil
 }
 
-func (s *Sources) patchedStamp() string { return filepath.Join(s.Dir, "patched.series") }
+// stamp records which patches the worktree of flavour f holds.
+func (s *Sources) stamp(f kbase.Flavour) string { return filepath.Join(s.Dir, string(f)+".series") }
 
 // MarkPatched records that the patched worktree holds every series of
 // the base (series-check applied them patch by patch).
@@ -432,7 +470,7 @@ func (s *Sources) MarkPatched(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(s.patchedStamp(), []byte(base.Commit+" "+sum), 0o644)
+	return os.WriteFile(s.stamp(kbase.Patched), []byte(base.Commit+" "+sum), 0o644)
 }
 
 // Custom checks a user's own tree (KSRC) and builds it as it is, with
@@ -641,12 +679,13 @@ func Head(ctx context.Context, dir string) (string, error) {
 	return gitOut(ctx, dir, "rev-parse", "HEAD")
 }
 
-// Mutant returns the patched flavour with one more patch applied by git
-// am, in its own worktree (Dir/mutant, detached) with its own object
-// directory. The worktree is reset to the patched commit first, so only
-// the files the previous mutant and this one change are rebuilt.
-func (s *Sources) Mutant(ctx context.Context, patch string) (Tree, error) {
-	patched, err := s.Patched(ctx)
+// Mutant returns flavour f (patched, or one the BASE file declares) with
+// one more patch applied by git am, in its own worktree (Dir/mutant,
+// detached) with its own object directory. The worktree is reset to the
+// flavour's commit first, so only the files the previous mutant and this
+// one change are rebuilt.
+func (s *Sources) Mutant(ctx context.Context, patch string, f kbase.Flavour) (Tree, error) {
+	patched, err := s.Flavour(ctx, f)
 	if err != nil {
 		return Tree{}, err
 	}

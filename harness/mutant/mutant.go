@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"dioharness/harness/catalogue"
+	"dioharness/harness/kbase"
 	"dioharness/harness/report"
 	"dioharness/harness/verdict"
 )
@@ -31,10 +32,18 @@ type Mutant struct {
 	Subject string
 	// ExpectKilledBy are the scenarios the header names as its killers.
 	ExpectKilledBy []string
+	// Flavour is the flavour of the base the mutant applies on (its
+	// "Flavour:" trailer, default patched): a mutant of an RFC's code
+	// applies on the flavour that carries the RFC.
+	Flavour kbase.Flavour
 }
 
-// trailer is the header line naming the expected killers.
-const trailer = "Expect-killed-by:"
+// trailer is the header line naming the expected killers;
+// flavourTrailer the one naming the flavour it applies on.
+const (
+	trailer        = "Expect-killed-by:"
+	flavourTrailer = "Flavour:"
+)
 
 var subjectPrefix = regexp.MustCompile(`^\[[^\]]*\]\s*`)
 
@@ -54,6 +63,7 @@ func Parse(path string) (Mutant, error) {
 		Name:    strings.TrimSuffix(filepath.Base(path), ".patch"),
 		Path:    path,
 		Subject: subjectPrefix.ReplaceAllString(strings.Join(strings.Fields(msg.Header.Get("Subject")), " "), ""),
+		Flavour: kbase.Patched,
 	}
 	if m.Subject == "" {
 		return Mutant{}, fmt.Errorf("mutant %s: no Subject", m.Name)
@@ -63,6 +73,14 @@ func Parse(path string) (Mutant, error) {
 		line := sc.Text()
 		if line == "---" {
 			break // the diffstat and the diff follow
+		}
+		if rest, ok := strings.CutPrefix(line, flavourTrailer); ok {
+			f, err := kbase.ParseFlavour(rest)
+			if err != nil || f == kbase.Base || f == kbase.Custom {
+				return Mutant{}, fmt.Errorf("mutant %s: %s %q: want patched or a flavour the BASE file declares", m.Name, flavourTrailer, strings.TrimSpace(rest))
+			}
+			m.Flavour = f
+			continue
 		}
 		rest, ok := strings.CutPrefix(line, trailer)
 		if !ok {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"dioharness/harness/catalogue"
+	"dioharness/harness/kbase"
 	"dioharness/harness/report"
 	"dioharness/harness/verdict"
 )
@@ -46,9 +47,12 @@ func TestParse(t *testing.T) {
 	tests := []struct {
 		name, body string
 		want       []string
+		flavour    kbase.Flavour
 		wantErr    string
 	}{
 		{name: "one", body: header + "Expect-killed-by: fuse/a\n" + diff, want: []string{"fuse/a"}},
+		{name: "on a declared flavour", body: header + "Flavour: pdio\nExpect-killed-by: fuse/a\n" + diff, want: []string{"fuse/a"}, flavour: "pdio"},
+		{name: "on the base", body: header + "Flavour: base\nExpect-killed-by: fuse/a\n" + diff, wantErr: `Flavour: "base"`},
 		{name: "list", body: header + "Expect-killed-by: fuse/a, fuse/b\n" + diff, want: []string{"fuse/a", "fuse/b"}},
 		{name: "two trailers", body: header + "Expect-killed-by: fuse/a\nExpect-killed-by: xfs/c\n" + diff, want: []string{"fuse/a", "xfs/c"}},
 		{name: "none", body: header + diff, wantErr: "no Expect-killed-by trailer"},
@@ -69,7 +73,10 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := Mutant{Name: "03-x", Path: p, Subject: "MUTANT fuse: allow parallel dio writes with O_APPEND", ExpectKilledBy: tc.want}
+			want := Mutant{Name: "03-x", Path: p, Subject: "MUTANT fuse: allow parallel dio writes with O_APPEND", ExpectKilledBy: tc.want, Flavour: kbase.Patched}
+			if tc.flavour != "" {
+				want.Flavour = tc.flavour
+			}
 			if d := cmp.Diff(want, m); d != "" {
 				t.Errorf("Parse (-want +got):\n%s", d)
 			}

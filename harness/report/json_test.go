@@ -127,7 +127,7 @@ func TestLoadRunErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	flavour := filepath.Join(dir, "flavour.json")
-	if err := os.WriteFile(flavour, []byte(`{"base": "v7.3", "flavour": "vanilla"}`), 0o644); err != nil {
+	if err := os.WriteFile(flavour, []byte(`{"base": "v7.3", "flavour": "va nilla"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	word := filepath.Join(dir, "verdict.json")
@@ -139,7 +139,7 @@ func TestLoadRunErrors(t *testing.T) {
 	}{
 		{"missing file", filepath.Join(dir, "nope.json"), "nope.json"},
 		{"wrong type", bad, "bad.json"},
-		{"unknown flavour", flavour, `unknown kernel flavour "vanilla"`},
+		{"bad flavour", flavour, `bad kernel flavour "va nilla"`},
 		{"unknown verdict", word, `unknown verdict "passed"`},
 	}
 	for _, tt := range tests {

@@ -193,18 +193,24 @@ func (m Matrix) Summary() string {
 
 // Select returns the matrix restricted to the columns of one base.
 func (m Matrix) Select(base string) Matrix {
-	var keep []int
+	return m.SelectVariants(func(v kbase.Variant) bool { return v.Base == base })
+}
+
+// SelectVariants returns the matrix restricted to the columns whose
+// kernel keep accepts, without the rows none of them ran.
+func (m Matrix) SelectVariants(keep func(kbase.Variant) bool) Matrix {
+	var cols []int
 	out := Matrix{}
 	for i, c := range m.Columns {
-		if c.Variant.Base == base {
-			keep = append(keep, i)
+		if keep(c.Variant) {
+			cols = append(cols, i)
 			out.Columns = append(out.Columns, c)
 		}
 	}
 	for _, r := range m.Rows {
 		nr := MatrixRow{Name: r.Name, Area: r.Area}
 		present := false
-		for _, i := range keep {
+		for _, i := range cols {
 			nr.Cells = append(nr.Cells, r.Cells[i])
 			present = present || r.Cells[i].Verdict != verdict.Missing
 		}

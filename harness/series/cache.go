@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 // to that code (comments aside) must bump it, so that every series is
 // checked again by the new code; TestCheckKeyVersion fails until it is
 // bumped and the new code's hash recorded beside it.
-const checkKeyVersion = 2
+const checkKeyVersion = 3
 
 // cachedCheck is what a fresh clone needs to skip the static checks of a
 // series (git am, checkpatch, per-patch builds, W=1, sparse) that an
@@ -38,10 +39,11 @@ type cachedCheck struct {
 
 // checkInputs computes the check key of one series and looks up its
 // stamp and per-patch images. The key covers the base source, the
-// toolchain (with sparse), the kconfig fragments, the series' patches
-// and checkpatch exceptions, and the harness code that does the check
+// toolchain (with sparse), the kconfig fragments, the patches of the
+// series it applies on (prior), the series' patches and checkpatch
+// exceptions, and the harness code that does the check
 // (checkKeyVersion).
-func (c *Checker) checkInputs(ctx context.Context, dir string, patches []string) (cachedCheck, []string, error) {
+func (c *Checker) checkInputs(ctx context.Context, dir string, prior, patches []string) (cachedCheck, []string, error) {
 	if c.ResultCache == "" {
 		return cachedCheck{}, nil, nil
 	}
@@ -66,7 +68,7 @@ func (c *Checker) checkInputs(ctx context.Context, dir string, patches []string)
 	inputs := []struct {
 		label string
 		files []string
-	}{{"fragment", c.Fragments}, {"patch", patches}, {"checkpatch-exceptions", exceptions}}
+	}{{"fragment", c.Fragments}, {"applies on", prior}, {"patch", patches}, {"checkpatch-exceptions", exceptions}}
 	for _, in := range inputs {
 		if err := kernel.HashFiles(h, in.label, in.files...); err != nil {
 			return cachedCheck{}, nil, fmt.Errorf("series-check key: %w", err)
@@ -75,7 +77,7 @@ func (c *Checker) checkInputs(ctx context.Context, dir string, patches []string)
 	cc := cachedCheck{key: hex.EncodeToString(h.Sum(nil))[:24], source: source, note: note}
 	imageKeys := make([]string, len(patches))
 	for i := range patches {
-		if imageKeys[i], err = keys.For(patches[:i+1]); err != nil {
+		if imageKeys[i], err = keys.For(append(slices.Clone(prior), patches[:i+1]...)); err != nil {
 			return cachedCheck{}, nil, err
 		}
 	}
@@ -95,7 +97,7 @@ func (c *Checker) checkInputs(ctx context.Context, dir string, patches []string)
 		images = append(images, img)
 	}
 	if c.AfterPatch != nil {
-		all, err := c.Sources.AllPatches()
+		all, err := kernel.SelftestPatches(c.Sources.Spec)
 		if err != nil {
 			return cachedCheck{}, nil, err
 		}

@@ -30,7 +30,7 @@ func TestBootCached(t *testing.T) {
 	type boot struct {
 		BzImage, Release, Commit, Source string
 		Series                           string
-		Subjects                         []string
+		Prior, Subjects                  []string
 		I                                int
 	}
 	var boots []boot
@@ -38,8 +38,8 @@ func TestBootCached(t *testing.T) {
 	c := &Checker{
 		Sources: &kernel.Sources{Spec: kbase.Spec{Name: "v7.3"}},
 		Log:     &log,
-		AfterPatch: func(_ context.Context, tr kernel.Tree, built kernel.Result, series string, subjects []string, i int) error {
-			boots = append(boots, boot{built.BzImage, built.Release, tr.Commit, tr.Source, series, subjects, i})
+		AfterPatch: func(_ context.Context, tr kernel.Tree, built kernel.Result, series string, prior, subjects []string, i int) error {
+			boots = append(boots, boot{built.BzImage, built.Release, tr.Commit, tr.Source, series, prior, subjects, i})
 			if tr.Variant != (kbase.Variant{Base: "v7.3", Flavour: kbase.Patched}) {
 				t.Errorf("boot %d: variant %v", i, tr.Variant)
 			}
@@ -54,14 +54,15 @@ func TestBootCached(t *testing.T) {
 		source: "Debian linux-source-7.3 7.3.4-1~bpo13+1",
 		images: []kernel.Image{{BzImage: "/c/k1/bzImage", Release: "7.3.4+", Commit: "c1"}, {BzImage: "/c/k2/bzImage", Release: "7.3.4+", Commit: "c2"}},
 	}
-	failures, err := c.bootCached(context.Background(), "v7.3/fuse", patches, cc)
+	prior := []string{"iomap: zero"}
+	failures, err := c.bootCached(context.Background(), "v7.3/fuse", prior, patches, cc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	subjects := []string{"fuse: one", "fuse: two"}
 	want := []boot{
-		{"/c/k1/bzImage", "7.3.4+", "c1", cc.source, "v7.3/fuse", subjects, 0},
-		{"/c/k2/bzImage", "7.3.4+", "c2", cc.source, "v7.3/fuse", subjects, 1},
+		{"/c/k1/bzImage", "7.3.4+", "c1", cc.source, "v7.3/fuse", prior, subjects, 0},
+		{"/c/k2/bzImage", "7.3.4+", "c2", cc.source, "v7.3/fuse", prior, subjects, 1},
 	}
 	if d := cmp.Diff(want, boots); d != "" {
 		t.Errorf("boots (-want +got):\n%s", d)

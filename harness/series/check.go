@@ -36,8 +36,10 @@ type Checker struct {
 	// tree with the scenarios that prove this patch (and those of the
 	// next one, which must still fail), so that each patch, not only
 	// the series, is shown to do what it says. subjects are the
-	// series' patch subjects; patches [0, i] are applied.
-	AfterPatch func(ctx context.Context, t kernel.Tree, built kernel.Result, series string, subjects []string, i int) error
+	// series' patch subjects; patches [0, i] are applied, on top of the
+	// patches whose subjects are prior (the series it applies on,
+	// kbase.Spec.Needs).
+	AfterPatch func(ctx context.Context, t kernel.Tree, built kernel.Result, series string, prior, subjects []string, i int) error
 	// Images keeps the kernel built after each patch; ResultCache (""
 	// disables both) keeps a stamp per series whose static checks
 	// passed, keyed by their inputs. A fresh clone then skips those
@@ -123,11 +125,13 @@ func Unexcused(patch string, output string, ex []Exception) []string {
 // so that a patch moving code does not look like a new warning.
 var warning = regexp.MustCompile(`^(\S+?):\d+:\d+: (warning|error): (.*)$`)
 
-// Run checks each series of the base on the base alone: every patch
-// applies with git am, is checkpatch --strict clean (or excused), builds,
-// and adds no W=1 or sparse warning to the files the series touches.
-// Then the patched worktree is left holding every series of the base,
-// built, so the patched qemu-test that follows builds nothing.
+// Run checks each series of the base (every flavour's) on the base with
+// the series it applies on (kbase.Spec.Needs, none for most): every
+// patch applies with git am, is checkpatch --strict clean (or excused),
+// builds, and adds no W=1 or sparse warning to the files the series
+// touches. Then the patched worktree is left holding every series of
+// the patched flavour, built, so the patched qemu-test that follows
+// builds nothing.
 func (c *Checker) Run(ctx context.Context) error {
 	var failures []string
 	checked := 0
@@ -136,7 +140,7 @@ func (c *Checker) Run(ctx context.Context) error {
 		return err
 	}
 	failures = append(failures, stale...)
-	for _, dir := range c.Sources.Spec.SeriesDirs() {
+	for _, dir := range c.Sources.Spec.AllSeriesDirs() {
 		name := c.Sources.Spec.Name + "/" + filepath.Base(dir)
 		patches, err := kernel.ReadSeries(dir)
 		if err != nil {
@@ -288,19 +292,27 @@ func Checked(stampDir, base, seriesDir string) (bool, error) {
 	return strings.TrimSpace(string(got)) == want, nil
 }
 
-// checkSeries applies one series on the base patch by patch and returns
-// what failed.
+// checkSeries applies one series patch by patch on the base with the
+// series it applies on, and returns what failed.
 func (c *Checker) checkSeries(ctx context.Context, name, dir string, patches []string) ([]string, error) {
 	ex, err := ReadExceptions(filepath.Join(dir, "checkpatch-exceptions"))
 	if err != nil {
 		return nil, err
 	}
-	cc, keys, err := c.checkInputs(ctx, dir, patches)
+	prior, err := kernel.NeededPatches(c.Sources.Spec, filepath.Base(dir))
+	if err != nil {
+		return nil, err
+	}
+	priorSubjects, err := kernel.Subjects(prior)
+	if err != nil {
+		return nil, err
+	}
+	cc, keys, err := c.checkInputs(ctx, dir, prior, patches)
 	if err != nil {
 		return nil, err
 	}
 	if cc.images != nil {
-		return c.bootCached(ctx, name, patches, cc)
+		return c.bootCached(ctx, name, priorSubjects, patches, cc)
 	}
 	// Reset imports the base the first time; the Debian check needs it.
 	t, err := c.Sources.Reset(ctx)
@@ -309,6 +321,14 @@ func (c *Checker) checkSeries(ctx context.Context, name, dir string, patches []s
 	}
 	if err := c.Sources.CheckDebianPatches(patches); err != nil {
 		return []string{err.Error()}, nil
+	}
+	if len(prior) > 0 {
+		fmt.Fprintf(c.Log, "series-check: %s applies on %d patches of the series it needs\n", name, len(prior))
+	}
+	for _, p := range prior {
+		if err := kernel.Am(ctx, t.Src, p); err != nil {
+			return []string{fmt.Sprintf("%s: a series it applies on: %v", name, err)}, nil
+		}
 	}
 	if err := kernel.Configure(ctx, t, c.Fragments, c.Log); err != nil {
 		return nil, err
@@ -323,7 +343,8 @@ func (c *Checker) checkSeries(ctx context.Context, name, dir string, patches []s
 	} else {
 		fmt.Fprintln(c.Log, "series-check: sparse not installed, skipping sparse (Debian package sparse)")
 	}
-	// The baseline: warnings the touched files already have on the base.
+	// The baseline: warnings the touched files already have on the base
+	// (with the series it applies on).
 	if _, err := kernel.Build(ctx, t, c.Build); err != nil {
 		return nil, fmt.Errorf("%s: the base does not build: %w", name, err)
 	}
@@ -370,7 +391,7 @@ func (c *Checker) checkSeries(ctx context.Context, name, dir string, patches []s
 			}
 		}
 		if c.AfterPatch != nil {
-			if err := c.AfterPatch(ctx, t, built, name, subjects, i); err != nil {
+			if err := c.AfterPatch(ctx, t, built, name, priorSubjects, subjects, i); err != nil {
 				failures = append(failures, fmt.Sprintf("%s: %s: %v", name, pn, err))
 			}
 		}
@@ -386,7 +407,7 @@ func (c *Checker) checkSeries(ctx context.Context, name, dir string, patches []s
 // bootCached stands for the static checks of a series that passed with
 // the same inputs before: it says so, and boots each patch's cached
 // kernel with its scenarios, which depend on more than the key covers.
-func (c *Checker) bootCached(ctx context.Context, name string, patches []string, cc cachedCheck) ([]string, error) {
+func (c *Checker) bootCached(ctx context.Context, name string, prior, patches []string, cc cachedCheck) ([]string, error) {
 	fmt.Fprintf(c.Log, "series-check: %s: apply, checkpatch, per-patch builds, W=1 and sparse passed on %s with the same inputs (key %s); not repeated (REBUILD=1 repeats them)\n",
 		name, cc.passed.Format(time.RFC3339), cc.key[:12])
 	if c.AfterPatch == nil {
@@ -400,7 +421,7 @@ func (c *Checker) bootCached(ctx context.Context, name string, patches []string,
 	for i, img := range cc.images {
 		t := kernel.Tree{Variant: kbase.Variant{Base: c.Sources.Spec.Name, Flavour: kbase.Patched}, Commit: img.Commit, Source: cc.source, Note: cc.note}
 		built := kernel.Result{BzImage: img.BzImage, Release: img.Release}
-		if err := c.AfterPatch(ctx, t, built, name, subjects, i); err != nil {
+		if err := c.AfterPatch(ctx, t, built, name, prior, subjects, i); err != nil {
 			failures = append(failures, fmt.Sprintf("%s: %s: %v", name, filepath.Base(patches[i]), err))
 		}
 	}

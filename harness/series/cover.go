@@ -8,7 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"dioharness/harness/kbase"
 	"dioharness/harness/kernel"
 	"dioharness/harness/report"
 	"dioharness/harness/verdict"
@@ -139,7 +138,7 @@ func MatrixText(m report.Matrix, subjects []string, proves map[string]string) st
 		switch {
 		case number[proves[r.Name]] == 0:
 			rest = append(rest, r)
-		case redGreen(m, r):
+		case redGreen(r):
 			own = append(own, r)
 		default:
 			unproven = append(unproven, r)
@@ -241,17 +240,23 @@ func MatrixText(m report.Matrix, subjects []string, proves map[string]string) st
 	return b.String()
 }
 
-// redGreen reports whether row r fails on every base-flavour column and
-// passes on every patched one.
-func redGreen(m report.Matrix, r report.MatrixRow) bool {
-	for k, c := range r.Cells {
-		want := verdict.Pass
-		if m.Columns[k].Variant.Flavour == kbase.Base {
-			want = verdict.Fail
-		}
-		if c.Verdict != want {
+// redGreen reports whether row r fails on every kernel without its patch
+// and passes on every kernel with it: each cell is what the catalogue
+// declares (catalogue.Expected: fail where the patch is missing), and
+// there is a failing kernel and a passing one.
+func redGreen(r report.MatrixRow) bool {
+	fails, passes := false, false
+	for _, c := range r.Cells {
+		switch {
+		case c.Verdict != c.Expected:
+			return false
+		case c.Verdict == verdict.Fail:
+			fails = true
+		case c.Verdict == verdict.Pass:
+			passes = true
+		default:
 			return false
 		}
 	}
-	return len(r.Cells) > 0
+	return fails && passes
 }

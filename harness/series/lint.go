@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"dioharness/harness/kbase"
@@ -45,8 +46,10 @@ var probeSender = Identity{Name: "Lint Sender", Email: "lint.sender@example.org"
 //     line and a new paragraph rather than an indented block (a sentence
 //     that announces what does not follow);
 //   - in the cover letter's table of scenarios that prove a patch, a row
-//     that is not a red->green pair (fail on base, pass on patched): a
-//     skip or a pass on both proves nothing;
+//     that is not a red->green pair (fail on every kernel without the
+//     series, pass on every kernel with it: for a series of the patched
+//     flavour, fail on base and pass on patched): a skip or a pass on
+//     both proves nothing;
 //   - a patch with a Fixes: tag but no stable decision: neither
 //     "Cc: stable@vger.kernel.org" nor "Cc: <stable+noautosel@kernel.org>
 //     # reason";
@@ -81,7 +84,7 @@ func Lint(repo, dir string, spec kbase.Spec) ([]Finding, error) {
 		out = append(out, danglingColons(name, msg, first)...)
 		if isCover {
 			out = append(out, unfilledResults(name, text)...)
-			out = append(out, proofPairs(name, text)...)
+			out = append(out, proofPairs(name, text, carriers(spec, filepath.Base(dir)))...)
 			continue
 		}
 		out = append(out, stableDecision(name, msg, first)...)
@@ -199,9 +202,21 @@ func unfilledResults(name, text string) []Finding {
 // proofHeading starts the table MatrixText writes.
 const proofHeading = "Scenarios that prove a patch of this series:"
 
+// carriers maps each flavour of the base to whether it applies the
+// series.
+func carriers(spec kbase.Spec, series string) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range spec.Flavours() {
+		names, _ := spec.FlavourSeries(f)
+		out[string(f)] = slices.Contains(names, series)
+	}
+	return out
+}
+
 // proofPairs reads the cover letter's proof table and reports every row
-// that is not fail on the base kernel and pass on the patched one.
-func proofPairs(name, text string) []Finding {
+// that is not fail on each kernel that does not carry the series and
+// pass on each one that does (carries, by flavour).
+func proofPairs(name, text string, carries map[string]bool) []Finding {
 	lines := strings.Split(text, "\n")
 	var out []Finding
 	for i, l := range lines {
@@ -216,27 +231,38 @@ func proofPairs(name, text string) []Finding {
 			break
 		}
 		header := strings.Fields(lines[j])
-		baseCol, patchedCol := -1, -1
+		var with, without []int
 		for k, h := range header {
-			switch h {
-			case "base":
-				baseCol = k
-			case "patched":
-				patchedCol = k
+			if c, ok := carries[h]; ok && c {
+				with = append(with, k)
+			} else if ok {
+				without = append(without, k)
 			}
 		}
-		if baseCol < 0 || patchedCol < 0 {
-			out = append(out, Finding{name, j + 1, "the proof table has no base and patched columns: " + strings.TrimSpace(lines[j])})
+		if len(with) == 0 || len(without) == 0 {
+			out = append(out, Finding{name, j + 1, "the proof table has no column of a kernel with the series and one without it: " + strings.TrimSpace(lines[j])})
 			break
 		}
+		last := max(slices.Max(with), slices.Max(without))
 		for k := j + 1; k < len(lines) && strings.TrimSpace(lines[k]) != ""; k++ {
 			f := strings.Fields(lines[k])
-			if len(f) <= max(baseCol, patchedCol) {
+			if len(f) <= last {
 				out = append(out, Finding{name, k + 1, "a proof table row without a verdict per kernel: " + strings.TrimSpace(lines[k])})
 				continue
 			}
-			if f[baseCol] != "fail" || f[patchedCol] != "pass" {
-				out = append(out, Finding{name, k + 1, fmt.Sprintf("%s is listed as proof but is %s on base and %s on patched, not a red->green pair", f[0], f[baseCol], f[patchedCol])})
+			var bad []string
+			for _, c := range without {
+				if f[c] != "fail" {
+					bad = append(bad, fmt.Sprintf("%s on %s", f[c], header[c]))
+				}
+			}
+			for _, c := range with {
+				if f[c] != "pass" {
+					bad = append(bad, fmt.Sprintf("%s on %s", f[c], header[c]))
+				}
+			}
+			if len(bad) > 0 {
+				out = append(out, Finding{name, k + 1, fmt.Sprintf("%s is listed as proof but is %s, not a red->green pair (fail without the series, pass with it)", f[0], strings.Join(bad, ", "))})
 			}
 		}
 	}

@@ -96,8 +96,15 @@ func writeSeries(t *testing.T, cover, patch string) string {
 }
 
 func TestLint(t *testing.T) {
-	mainline := kbase.Spec{Name: "v7.3", Release: "v7.3.4", Upstream: "v7.3", Target: kbase.Mainline}
-	stable := kbase.Spec{Name: "v6.12", Release: "v6.12.117", Upstream: "v6.12.117", Target: kbase.Stable}
+	mainline := kbase.Spec{Name: "v7.3", Release: "v7.3.4", Upstream: "v7.3", Target: kbase.Mainline, Series: []string{"fuse"}}
+	stable := kbase.Spec{Name: "v6.12", Release: "v6.12.117", Upstream: "v6.12.117", Target: kbase.Stable, Series: []string{"fuse"}}
+	// The series under test ("fuse") as an RFC only a declared flavour carries.
+	rfc := kbase.Spec{Name: "v7.3", Release: "v7.3.4", Upstream: "v7.3", Target: kbase.Mainline, Series: []string{"iomap"},
+		Extra: []kbase.FlavourSpec{{Name: "rfc", Series: []string{"iomap", "fuse"}}}}
+	rfcTable := func(verdicts string) string {
+		return strings.Replace(lintCover, "  scenario                   base  patched  proves\n  fuse/launder-keeps-data    fail  pass     1/1\n",
+			"  scenario                   base  patched  rfc   proves\n  fuse/launder-keeps-data    "+verdicts+"  1/1\n", 1)
+	}
 	tests := []struct {
 		name         string
 		spec         kbase.Spec
@@ -124,12 +131,23 @@ func TestLint(t *testing.T) {
 		{
 			name: "skip listed as proof", spec: mainline, patch: lintPatch,
 			cover: strings.Replace(lintCover, "  fuse/launder-keeps-data    fail  pass     1/1\n", "  fuse/launder-keeps-data    fail  pass     1/1\n  fuse/selftest-wait         skip  skip     1/1\n", 1),
-			want:  []string{"v3-0000-cover-letter.patch:18: fuse/selftest-wait is listed as proof but is skip on base and skip on patched, not a red->green pair"},
+			want:  []string{"v3-0000-cover-letter.patch:18: fuse/selftest-wait is listed as proof but is skip on base, skip on patched, not a red->green pair (fail without the series, pass with it)"},
 		},
 		{
 			name: "pass on both listed as proof", spec: mainline, patch: lintPatch,
 			cover: strings.Replace(lintCover, "fail  pass     1/1", "pass  pass     1/1", 1),
-			want:  []string{"v3-0000-cover-letter.patch:17: fuse/launder-keeps-data is listed as proof but is pass on base and pass on patched, not a red->green pair"},
+			want:  []string{"v3-0000-cover-letter.patch:17: fuse/launder-keeps-data is listed as proof but is pass on base, not a red->green pair (fail without the series, pass with it)"},
+		},
+		{name: "RFC of a declared flavour", spec: rfc, patch: lintPatch, cover: rfcTable("fail  fail     pass")},
+		{
+			name: "RFC passing without it", spec: rfc, patch: lintPatch, cover: rfcTable("fail  pass     pass"),
+			want: []string{"v3-0000-cover-letter.patch:17: fuse/launder-keeps-data is listed as proof but is pass on patched, not a red->green pair (fail without the series, pass with it)"},
+		},
+		{
+			name: "proof table without a kernel that lacks the series", spec: rfc, patch: lintPatch,
+			cover: strings.Replace(lintCover, "  scenario                   base  patched  proves\n  fuse/launder-keeps-data    fail  pass     1/1\n",
+				"  scenario                   rfc   proves\n  fuse/launder-keeps-data    pass  1/1\n", 1),
+			want: []string{"v3-0000-cover-letter.patch:16: the proof table has no column of a kernel with the series and one without it: scenario                   rfc   proves"},
 		},
 		{
 			name: "results never filled in", spec: mainline, patch: lintPatch,

@@ -70,7 +70,7 @@ func CompareUpstream(ctx context.Context, spec kbase.Spec, tested, reference, ch
 		Tested:    spec.Package + " " + spec.Version}
 	var all []string
 	patchesOf := map[string][]string{}
-	for _, d := range spec.SeriesDirs() {
+	for _, d := range spec.AllSeriesDirs() {
 		p, err := kernel.ReadSeries(d)
 		if err != nil {
 			return r, err
@@ -181,7 +181,7 @@ func applyAll(ctx context.Context, spec kbase.Spec, patchesOf map[string][]strin
 		}
 	}
 	var out []UpstreamApply
-	for _, d := range spec.SeriesDirs() {
+	for _, d := range spec.AllSeriesDirs() {
 		for _, p := range patchesOf[d] {
 			a := UpstreamApply{Series: filepath.Base(d), Patch: filepath.Base(p), Applies: true}
 			cmd := exec.CommandContext(ctx, "git", "apply", p)
@@ -361,7 +361,7 @@ func short(sum string) string {
 // applying. It returns what is stale or wrong, each as one line.
 func CheckUpstream(r UpstreamReport, spec kbase.Spec, tested string) ([]string, error) {
 	var all []string
-	for _, d := range spec.SeriesDirs() {
+	for _, d := range spec.AllSeriesDirs() {
 		p, err := kernel.ReadSeries(d)
 		if err != nil {
 			return nil, err

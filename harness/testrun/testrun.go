@@ -113,20 +113,31 @@ type Built struct {
 }
 
 // ForBase returns o for a flavour of the base spec (o.Variant), with the
-// base's series read once for the whole run: its patches and, for the
-// patched flavour, their subjects (Options.Kernel).
+// base's series read once for the whole run: the patches the flavour
+// applies and their subjects (Options.Kernel).
 func ForBase(o Options, spec kbase.Spec) (Options, error) {
-	patches, err := kernel.Patches(spec)
+	if !spec.HasFlavour(o.Variant.Flavour) {
+		return o, fmt.Errorf("base %s has no flavour %q (it has %s)", spec.Name, o.Variant.Flavour, flavourList(spec))
+	}
+	patches, err := kernel.FlavourPatches(spec, o.Variant.Flavour)
 	if err != nil {
 		return o, err
 	}
 	o.Spec, o.Patches, o.Kernel = &spec, patches, catalogue.Kernel{Variant: o.Variant}
-	if o.Variant.Flavour == kbase.Patched {
+	if o.Variant.Flavour != kbase.Base {
 		if o.Kernel.Patches, err = kernel.Subjects(patches); err != nil {
 			return o, err
 		}
 	}
 	return o, nil
+}
+
+func flavourList(spec kbase.Spec) string {
+	var out []string
+	for _, f := range spec.Flavours() {
+		out = append(out, string(f))
+	}
+	return strings.Join(out, ", ")
 }
 
 // declared is what the declarations are judged against on o's kernel.
@@ -256,8 +267,8 @@ func Run(ctx context.Context, cat catalogue.Catalogue, o Options) Outcome {
 	kimg, release := kb.bzImage, kb.release
 	rr.Kernel = strings.TrimSpace(release + " " + kb.commit)
 	rr.Source, rr.Note = kb.tree.Source, kb.tree.Note
-	if o.Variant.Flavour == kbase.Patched && len(kern.Patches) == 0 {
-		rr.Note = strings.TrimPrefix(rr.Note+"; ", "; ") + "the series of " + o.Variant.Base + " holds no patch yet: patched is the base"
+	if o.Variant.Flavour != kbase.Base && o.Variant.Flavour != kbase.Custom && len(kern.Patches) == 0 {
+		rr.Note = strings.TrimPrefix(rr.Note+"; ", "; ") + "the series of " + o.Variant.String() + " hold no patch yet: it is the base"
 	}
 	initrd, err := buildInitramfs(ctx, o)
 	if err != nil {
@@ -479,7 +490,7 @@ func buildKernel(ctx context.Context, o Options, machineKconfig string) (builtKe
 	switch o.Variant.Flavour {
 	case kbase.Custom:
 		t, err = kernel.Custom(ctx, o.KSRC, filepath.Join(o.Build, "kernel"))
-	case kbase.Base, kbase.Patched:
+	default:
 		if o.Spec == nil || o.Archive == nil {
 			return builtKernel{}, fmt.Errorf("kernel %s: no base description", o.Variant)
 		}
@@ -491,12 +502,7 @@ func buildKernel(ctx context.Context, o Options, machineKconfig string) (builtKe
 			}
 			return builtKernel{}, err
 		}
-		if o.Variant.Flavour == kbase.Base {
-			t, err = src.Base(ctx)
-		} else {
-			t, err = src.Patched(ctx)
-		}
-		if err != nil {
+		if t, err = src.Flavour(ctx, o.Variant.Flavour); err != nil {
 			return builtKernel{}, err
 		}
 		b, err := buildTree(ctx, o, t, machineKconfig)
@@ -507,8 +513,6 @@ func buildKernel(ctx context.Context, o Options, machineKconfig string) (builtKe
 			return builtKernel{}, err
 		}
 		return b, nil
-	default:
-		err = fmt.Errorf("unknown kernel flavour %q", o.Variant.Flavour)
 	}
 	if err != nil {
 		return builtKernel{}, err
@@ -529,7 +533,7 @@ func cachedImage(ctx context.Context, o Options, src *kernel.Sources, machineKco
 		return nil, "", err
 	}
 	var patches []string
-	if o.Variant.Flavour == kbase.Patched {
+	if o.Variant.Flavour != kbase.Base {
 		patches = o.Patches
 	}
 	frags, err := Fragments(o.Repo, machineKconfig, o.Spec)
@@ -550,7 +554,11 @@ func cachedImage(ctx context.Context, o Options, src *kernel.Sources, machineKco
 	if !ok || o.Rebuild {
 		return nil, key, nil
 	}
-	if _, ok, err := kselftest.Lookup(source, o.Patches, SelftestDir(o)); err != nil || !ok {
+	tests, err := kernel.SelftestPatches(*o.Spec)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, ok, err := kselftest.Lookup(source, tests, SelftestDir(o)); err != nil || !ok {
 		return nil, key, err
 	}
 	fmt.Fprintf(o.Out, "kernel %s: %s from the image cache (key %s, built %s): the same source, patches, kconfig and toolchain; REBUILD=1 builds it\n",
@@ -654,7 +662,11 @@ func selftests(ctx context.Context, o Options, t kernel.Tree) ([]image.Entry, er
 		return nil, nil
 	}
 	kt := kselftest.Tree{Source: t.Source, Base: filepath.Join(o.Build, "kernel", o.Spec.Name, "base"), Src: t.Src, Obj: t.Obj}
-	bins, err := kselftest.Build(ctx, kt, o.Patches, SelftestDir(o), o.Out)
+	tests, err := kernel.SelftestPatches(*o.Spec)
+	if err != nil {
+		return nil, err
+	}
+	bins, err := kselftest.Build(ctx, kt, tests, SelftestDir(o), o.Out)
 	if err != nil {
 		return nil, err
 	}

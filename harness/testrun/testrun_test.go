@@ -3,6 +3,7 @@ package testrun
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -76,8 +77,19 @@ func TestForBase(t *testing.T) {
 	if o, err = ForBase(Options{Variant: base}, spec); err != nil {
 		t.Fatal(err)
 	}
-	if k, err := o.declared(); err != nil || len(k.Patches) != 0 || len(o.Patches) != 2 {
-		t.Errorf("base flavour: kernel %+v, %v; patches %v (its selftests need them)", k, err, o.Patches)
+	if k, err := o.declared(); err != nil || len(k.Patches) != 0 || len(o.Patches) != 0 {
+		t.Errorf("base flavour: kernel %+v, %v; patches %v", k, err, o.Patches)
+	}
+	spec.Extra = []kbase.FlavourSpec{{Name: "rfc", Series: []string{"fuse"}}}
+	rfc := kbase.Variant{Base: "v7.3", Flavour: "rfc"}
+	if o, err = ForBase(Options{Variant: rfc}, spec); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := o.declared(); err != nil || len(k.Patches) != 2 || len(o.Patches) != 2 {
+		t.Errorf("declared flavour: kernel %+v, %v; patches %v", k, err, o.Patches)
+	}
+	if _, err := ForBase(Options{Variant: kbase.Variant{Base: "v7.3", Flavour: "nope"}}, spec); err == nil || !strings.Contains(err.Error(), `has no flavour "nope"`) {
+		t.Errorf("unknown flavour: %v", err)
 	}
 	if _, err := (Options{Variant: patched, Spec: &spec}).declared(); err == nil {
 		t.Errorf("a patched run whose series was not read declared a kernel")

@@ -23,6 +23,7 @@ import (
 	"dioharness/harness/catalogue"
 	"dioharness/harness/debian"
 	"dioharness/harness/kbase"
+	"dioharness/harness/kernel"
 	"dioharness/harness/report"
 	"dioharness/harness/testrun"
 )
@@ -274,9 +275,25 @@ func (c *commonFlags) variants(e env) ([]kbase.Variant, error) {
 	}
 	var out []kbase.Variant
 	for _, b := range sel {
-		for _, f := range flavours {
-			out = append(out, kbase.Variant{Base: b.Name, Flavour: f})
+		fs := flavours
+		if fs == nil {
+			fs = b.Flavours()
 		}
+		for _, f := range fs {
+			// A flavour that only some bases declare runs on those.
+			if b.HasFlavour(f) {
+				out = append(out, kbase.Variant{Base: b.Name, Flavour: f})
+			}
+		}
+	}
+	if len(out) == 0 {
+		var have []string
+		for _, b := range sel {
+			for _, f := range b.Flavours() {
+				have = append(have, b.Name+"/"+string(f))
+			}
+		}
+		return nil, fmt.Errorf("unknown kernel flavour %q: no selected base has it (%s)", c.kernel, strings.Join(have, ", "))
 	}
 	return out, nil
 }
@@ -373,13 +390,17 @@ func list(_ context.Context, in invocation) int {
 func declaredKernels(e env) ([]catalogue.Kernel, error) {
 	var out []catalogue.Kernel
 	for _, b := range e.bases {
-		subjects, err := baseSubjects(b)
-		if err != nil {
-			return nil, err
+		for _, f := range b.Flavours() {
+			patches, err := kernel.FlavourPatches(b, f)
+			if err != nil {
+				return nil, err
+			}
+			subjects, err := kernel.Subjects(patches)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, catalogue.Kernel{Variant: kbase.Variant{Base: b.Name, Flavour: f}, Patches: subjects})
 		}
-		out = append(out,
-			catalogue.Kernel{Variant: kbase.Variant{Base: b.Name, Flavour: kbase.Base}},
-			catalogue.Kernel{Variant: kbase.Variant{Base: b.Name, Flavour: kbase.Patched}, Patches: subjects})
 	}
 	return out, nil
 }
@@ -391,7 +412,7 @@ func basesCmd(_ context.Context, in invocation) int {
 		return badArgs(stderr, err)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "BASE\tSENT AGAINST\tTESTED ON\tDEBIAN SOURCE\tSUITES\tSERIES\tPATCHES\tDEFAULT")
+	fmt.Fprintln(tw, "BASE\tSENT AGAINST\tTESTED ON\tDEBIAN SOURCE\tSUITES\tSERIES\tPATCHES\tMORE FLAVOURS\tDEFAULT")
 	for _, b := range e.bases {
 		subjects, err := baseSubjects(b)
 		if err != nil {
@@ -402,7 +423,11 @@ func basesCmd(_ context.Context, in invocation) int {
 		if b.Default {
 			def = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s (%s)\t%s\t%s %s\t%v\t%v\t%d\t%s\n", b.Name, b.Upstream, b.Target, b.Release, b.Package, b.Version, b.Suites, b.Series, len(subjects), def)
+		more := []string{}
+		for _, f := range b.Extra {
+			more = append(more, fmt.Sprintf("%s=%s", f.Name, strings.Join(f.Series, "+")))
+		}
+		fmt.Fprintf(tw, "%s\t%s (%s)\t%s\t%s %s\t%v\t%v\t%d\t%v\t%s\n", b.Name, b.Upstream, b.Target, b.Release, b.Package, b.Version, b.Suites, b.Series, len(subjects), more, def)
 	}
 	tw.Flush()
 	return 0

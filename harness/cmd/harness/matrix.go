@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,7 +34,7 @@ func matrix(_ context.Context, in invocation, results string) int {
 	}
 	var runs []report.Run
 	for _, b := range e.bases {
-		for _, f := range kbase.Flavours {
+		for _, f := range b.Flavours() {
 			v := kbase.Variant{Base: b.Name, Flavour: f}
 			p, err := latest(results, v)
 			if err != nil {
@@ -104,13 +105,26 @@ func writeMatrix(e env, cat catalogue.Catalogue, m report.Matrix) error {
 		}
 	}
 	for _, b := range e.bases {
-		for _, d := range b.SeriesDirs() {
-			if err := series.QuoteMatrix(d, m.Select(b.Name), proves); err != nil {
+		for _, d := range b.AllSeriesDirs() {
+			if err := series.QuoteMatrix(d, coverColumns(m, b, filepath.Base(d)), proves); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// coverColumns are the kernels a series' cover letter quotes: the base
+// and patched flavours of its base for a series of the patched flavour
+// (a flavour declared on top of it is another mail's business), and
+// every flavour of the base for a series only a declared flavour
+// applies.
+func coverColumns(m report.Matrix, b kbase.Spec, series string) report.Matrix {
+	keep := []kbase.Flavour{kbase.Base, kbase.Patched}
+	if !slices.Contains(b.Series, series) {
+		keep = b.Flavours()
+	}
+	return m.SelectVariants(func(v kbase.Variant) bool { return v.Base == b.Name && slices.Contains(keep, v.Flavour) })
 }
 
 // baseSubjects are the subjects of every patch the patched flavour of a

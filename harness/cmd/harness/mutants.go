@@ -105,10 +105,11 @@ type mutantRunner struct {
 	spec  kbase.Spec
 	src   *kernel.Sources
 	frags []string
-	// patched are the run options of the patched flavour, the base's
-	// series read once: what the declarations are judged against.
-	patched testrun.Options
-	out     io.Writer
+	// opts are the run options of each flavour a mutant applies on, the
+	// base's series read once: what the declarations are judged against.
+	opts map[kbase.Flavour]testrun.Options
+	f    *commonFlags
+	out  io.Writer
 }
 
 func newMutantRunner(cat catalogue.Catalogue, e env, spec kbase.Spec, f *commonFlags, src *kernel.Sources, out io.Writer) (*mutantRunner, error) {
@@ -120,21 +121,33 @@ func newMutantRunner(cat catalogue.Catalogue, e env, spec kbase.Spec, f *commonF
 	if err != nil {
 		return nil, err
 	}
-	o := f.options(e, out)
-	o.Variant = kbase.Variant{Base: spec.Name, Flavour: kbase.Patched}
-	patched, err := testrun.ForBase(o, spec)
-	if err != nil {
-		return nil, err
+	return &mutantRunner{cat: cat, e: e, spec: spec, src: src, frags: frags, opts: map[kbase.Flavour]testrun.Options{}, f: f, out: out}, nil
+}
+
+// options are the run options of flavour fl, read once.
+func (r *mutantRunner) options(fl kbase.Flavour) (testrun.Options, error) {
+	if o, ok := r.opts[fl]; ok {
+		return o, nil
 	}
-	return &mutantRunner{cat: cat, e: e, spec: spec, src: src, frags: frags, patched: patched, out: out}, nil
+	o := r.f.options(r.e, r.out)
+	o.Variant = kbase.Variant{Base: r.spec.Name, Flavour: fl}
+	o, err := testrun.ForBase(o, r.spec)
+	if err != nil {
+		return o, err
+	}
+	r.opts[fl] = o
+	return o, nil
 }
 
 func (r *mutantRunner) Run(ctx context.Context, m mutant.Mutant, scenarios []string) mutant.Run {
-	t, err := r.src.Mutant(ctx, m.Path)
+	o, err := r.options(m.Flavour)
 	if err != nil {
 		return mutant.Run{Stage: mutant.StageApply, Err: err.Error()}
 	}
-	o := r.patched
+	t, err := r.src.Mutant(ctx, m.Path, m.Flavour)
+	if err != nil {
+		return mutant.Run{Stage: mutant.StageApply, Err: err.Error()}
+	}
 	start := time.Now()
 	if err := kernel.Configure(ctx, t, r.frags, r.out); err != nil {
 		return mutant.Run{Stage: mutant.StageBuild, Err: err.Error()}

@@ -119,7 +119,7 @@ func maintainers(ctx context.Context, in invocation) int {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			return testrun.ExitInfra
 		}
-		for _, dir := range spec.SeriesDirs() {
+		for _, dir := range spec.AllSeriesDirs() {
 			name := spec.Name + "/" + filepath.Base(dir)
 			patches, err := kernel.ReadSeries(dir)
 			if err != nil {
@@ -166,10 +166,10 @@ func sendEmail(ctx context.Context, in invocation, which, upstreamGit string, se
 	}
 	baseName, seriesName, ok := strings.Cut(which, "/")
 	spec, err := e.bases.Get(baseName)
-	if !ok || err != nil || !slices.Contains(spec.Series, seriesName) {
+	if !ok || err != nil || !slices.Contains(spec.AllSeries(), seriesName) {
 		var all []string
 		for _, b := range e.bases {
-			for _, s := range b.Series {
+			for _, s := range b.AllSeries() {
 				all = append(all, b.Name+"/"+s)
 			}
 		}
@@ -223,8 +223,8 @@ func sendEmail(ctx context.Context, in invocation, which, upstreamGit string, se
 // kernel with the series' patches so far. A patch no scenario proves
 // (documentation, a selftest, a helper the next patch uses) is not
 // booted; the base run shows its successor's scenarios failing.
-func bootPatch(cat catalogue.Catalogue, e env, spec kbase.Spec, f *commonFlags, out io.Writer) func(context.Context, kernel.Tree, kernel.Result, string, []string, int) error {
-	return func(ctx context.Context, t kernel.Tree, built kernel.Result, series string, subjects []string, i int) error {
+func bootPatch(cat catalogue.Catalogue, e env, spec kbase.Spec, f *commonFlags, out io.Writer) func(context.Context, kernel.Tree, kernel.Result, string, []string, []string, int) error {
+	return func(ctx context.Context, t kernel.Tree, built kernel.Result, series string, prior, subjects []string, i int) error {
 		var own, next []string
 		for _, s := range cat {
 			switch {
@@ -246,8 +246,9 @@ func bootPatch(cat catalogue.Catalogue, e env, spec kbase.Spec, f *commonFlags, 
 		if err != nil {
 			return err
 		}
-		// Judged as a kernel with the series' patches so far.
-		o.Kernel.Patches = subjects[:i+1]
+		// Judged as a kernel with the series' patches so far, on the
+		// series it applies on.
+		o.Kernel.Patches = append(slices.Clone(prior), subjects[:i+1]...)
 		o.Scenarios = names
 		o.Built = &testrun.Built{Tree: t, BzImage: built.BzImage, Release: built.Release}
 		o.ResultsName = fmt.Sprintf("series-check-%s-%02d", strings.ReplaceAll(series, "/", "-"), i+1)
