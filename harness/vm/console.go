@@ -6,8 +6,10 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"dioharness/harness/guestproto"
+	"dioharness/harness/kstack"
 )
 
 // Report is a kernel report (WARN, BUG, Oops, lockdep, KASAN...) found on
@@ -22,6 +24,28 @@ type Report struct {
 	// this boot (0 during boot).
 	During string
 	Test   int
+	// Hang: the kernel reports a hang (a task blocked too long, a
+	// soft lockup, an RCU stall); Blocked names the function the
+	// reported task waits in (kstack.Where), when the report shows it.
+	Hang    bool
+	Blocked string
+}
+
+// hangTitles start the reports of a hang.
+var hangTitles = regexp.MustCompile(`^(INFO: task \S+ blocked for more than|INFO: rcu_\S+ (self-)?detected stall|watchdog: BUG: soft lockup)`)
+
+// judged is r with Hang and Blocked filled in.
+func judged(r Report) Report {
+	if !hangTitles.MatchString(r.Title) {
+		return r
+	}
+	r.Hang = true
+	if tasks := kstack.Tasks(r.Lines); len(tasks) > 0 {
+		r.Blocked = kstack.Where(tasks[0].Stack)
+	} else {
+		r.Blocked = kstack.Where(kstack.Frames(r.Lines))
+	}
+	return r
 }
 
 // reportStart matches the first line of a kernel report. Lines are
@@ -63,7 +87,18 @@ type Console struct {
 	test    int
 	panic   chan struct{}
 	panicd  bool
+	// induced is set once the host asked the guest for a hang's
+	// evidence: what the console prints from then on (the panic the
+	// host caused, the dumps) is kept in after, not reported.
+	induced bool
+	after   []string
+	// lines counts every line; lastLine is when the latest came.
+	lines    int
+	lastLine time.Time
 }
+
+// maxAfter bounds the console lines kept after Induce.
+const maxAfter = 50000
 
 // NewConsole returns a Console that scans the lines given to Feed. A
 // guest's Console also writes them to its console log.
@@ -95,7 +130,19 @@ func (c *Console) consume(r io.Reader) {
 func (c *Console) Feed(line string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.lines++
+	c.lastLine = time.Now()
 	text := timestamp.ReplaceAllString(line, "")
+	if c.induced {
+		if len(c.after) < maxAfter {
+			c.after = append(c.after, text)
+		}
+		if strings.HasPrefix(text, "Kernel panic - not syncing") && !c.panicd {
+			c.panicd = true
+			close(c.panic)
+		}
+		return
+	}
 	if n, name, ok := guestproto.ParseKmsgStart(text); ok {
 		c.flush()
 		c.during, c.test = name, n
@@ -136,7 +183,7 @@ func (c *Console) flush() {
 		return
 	}
 	if c.cur.Title != "" {
-		c.reports = append(c.reports, *c.cur)
+		c.reports = append(c.reports, judged(*c.cur))
 	}
 	c.cur = nil
 }
@@ -147,9 +194,36 @@ func (c *Console) Reports() []Report {
 	defer c.mu.Unlock()
 	out := append([]Report(nil), c.reports...)
 	if c.cur != nil && c.cur.Title != "" {
-		out = append(out, *c.cur)
+		out = append(out, judged(*c.cur))
 	}
 	return out
+}
+
+// Induce marks the point where the host asked the hung guest for its
+// evidence: the reports that follow are the host's doing (the panic
+// that ends the guest and what it prints), not the kernel's; the
+// lines are kept for After. A report still open is closed first.
+func (c *Console) Induce() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flush()
+	c.induced = true
+}
+
+// After returns the console lines since Induce, timestamps removed.
+func (c *Console) After() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.after...)
+}
+
+// Activity returns how many lines the console printed so far and when
+// the last one came (zero before the first): the host's judge of a
+// guest that still prints.
+func (c *Console) Activity() (lines int, last time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lines, c.lastLine
 }
 
 // Panicked is closed when the kernel panicked.
