@@ -68,6 +68,12 @@ func (s *Server) Stats() Stats {
 // Log returns the request log (oldest first, bounded by Config.LogLimit).
 func (s *Server) Log() []Record { return s.recorder.records() }
 
+// Pending returns the requests the server has not answered, oldest
+// first: held at a gate (Record.Gate), delayed by a fault or still in
+// their handler. A hang's evidence lists them; the log may have dropped
+// them, this never does.
+func (s *Server) Pending() []Record { return s.recorder.inFlight() }
+
 // ResetStats clears counts, maxima, the malformed counter and the log.
 // Requests in flight stay counted as current.
 func (s *Server) ResetStats() { s.recorder.reset() }

@@ -337,6 +337,12 @@ func TestDispatchGateAsync(t *testing.T) {
 	if r, _ := w.next(t); r.Unique != 4 {
 		t.Fatalf("got reply for %d first, want STATFS (4)", r.Unique)
 	}
+	// The held request is the one the server has not answered, with
+	// the gate that holds it; the answered STATFS is not.
+	p := s.Pending()
+	if len(p) != 1 || p[0].Unique != 2 || p[0].Op != OpGetattr || p[0].Gate != "g" || !p[0].End.IsZero() {
+		t.Errorf("Pending = %+v, want the held GETATTR 2 at gate g", p)
+	}
 	// An INTERRUPT for the held request ends it with EINTR.
 	s.dispatch(msg(OpInterrupt, 6|intReqBit, 0, u64s(2)), w, nil)
 	if r, _ := w.next(t); r.Unique != 2 || r.Errno != Errno(syscall.EINTR) {
@@ -344,6 +350,9 @@ func TestDispatchGateAsync(t *testing.T) {
 	}
 	if st, _ := s.Stats().Gate("g"); st.Held != 0 {
 		t.Errorf("held after interrupt = %d", st.Held)
+	}
+	if p := s.Pending(); len(p) != 0 {
+		t.Errorf("Pending after the interrupt = %+v, want none", p)
 	}
 }
 

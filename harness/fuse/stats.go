@@ -114,12 +114,15 @@ type recorder struct {
 	limit     int
 	waiters   int
 	changed   chan struct{}
+	// pending are the requests not answered yet, by sequence number,
+	// whatever the log keeps: what a hang's evidence lists.
+	pending map[uint64]Record
 }
 
 func newRecorder(limit int) *recorder {
 	return &recorder{
 		counts: map[Opcode]uint64{}, flights: map[flightKey]*flight{},
-		limit: limit, changed: make(chan struct{}),
+		limit: limit, changed: make(chan struct{}), pending: map[uint64]Record{},
 	}
 }
 
@@ -146,6 +149,7 @@ func (r *recorder) begin(rec Record) uint64 {
 	f.max = max(f.max, f.cur)
 	seq := r.next
 	r.next++
+	r.pending[seq] = rec
 	if r.limit > 0 {
 		if len(r.log) >= r.limit {
 			// Drop the older half at once so trimming is amortised O(1).
@@ -168,6 +172,7 @@ func (r *recorder) end(seq uint64, node uint64, op Opcode, update func(*Record))
 	if f := r.flights[flightKey{node, op}]; f != nil && f.cur > 0 {
 		f.cur--
 	}
+	delete(r.pending, seq)
 	if seq >= r.base && seq-r.base < uint64(len(r.log)) {
 		update(&r.log[seq-r.base])
 	}
@@ -178,6 +183,10 @@ func (r *recorder) end(seq uint64, node uint64, op Opcode, update func(*Record))
 func (r *recorder) annotate(seq uint64, update func(*Record)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if rec, ok := r.pending[seq]; ok {
+		update(&rec)
+		r.pending[seq] = rec
+	}
 	if seq >= r.base && seq-r.base < uint64(len(r.log)) {
 		update(&r.log[seq-r.base])
 	}
@@ -231,6 +240,18 @@ func (r *recorder) snapshotLocked() Stats {
 		return a.Op < b.Op
 	})
 	return st
+}
+
+// inFlight returns the requests not answered yet, oldest first.
+func (r *recorder) inFlight() []Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Record, 0, len(r.pending))
+	for _, rec := range r.pending {
+		out = append(out, rec)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	return out
 }
 
 func (r *recorder) records() []Record {

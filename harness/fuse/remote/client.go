@@ -137,6 +137,14 @@ func (c *Client) Log() ([]fuse.Record, error) {
 	return r, err
 }
 
+// Pending returns the requests the server has not answered, oldest
+// first.
+func (c *Client) Pending() ([]fuse.Record, error) {
+	var r []fuse.Record
+	err := c.call("Pending", Empty{}, &r)
+	return r, err
+}
+
 // ResetStats clears counts, maxima and the log.
 func (c *Client) ResetStats() error { return c.call("ResetStats", Empty{}, &Empty{}) }
 

@@ -112,6 +112,9 @@ func TestClientControl(t *testing.T) {
 	if g, _ := st.Gate("w"); g.Held != 2 || st.CurrentInFlight(id, fuse.OpWrite) != 2 {
 		t.Errorf("stats %+v", st)
 	}
+	if p, err := c.Pending(); err != nil || len(p) != 2 || p[0].Gate != "w" || p[1].Gate != "w" || p[0].Op != fuse.OpWrite {
+		t.Errorf("Pending = %+v, %v; want the two WRITEs held at w", p, err)
+	}
 	if n, err := c.Release("w", 1); err != nil || n != 1 {
 		t.Fatalf("Release = %d, %v", n, err)
 	}

@@ -137,6 +137,9 @@ func (v *Service) WaitCount(a WaitCountArgs, r *fuse.Stats) error {
 // Log returns the request log.
 func (v *Service) Log(_ Empty, r *[]fuse.Record) error { *r = v.s.Log(); return nil }
 
+// Pending returns the requests not answered yet.
+func (v *Service) Pending(_ Empty, r *[]fuse.Record) error { *r = v.s.Pending(); return nil }
+
 // ResetStats clears the counters and the log.
 func (v *Service) ResetStats(_ Empty, _ *Empty) error { v.s.ResetStats(); return nil }
 
