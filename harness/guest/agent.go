@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -59,6 +60,15 @@ func Main(cat scenario.Catalogue, subcommands map[string]func(args []string) int
 	if err != nil {
 		exe = "/init"
 	}
+	if !cl.Probe {
+		// The watchdog's SIGQUIT dumps every goroutine, not only the
+		// one that took the signal.
+		debug.SetTraceback("all")
+		if err := startWatchdog(exe, plan.AgentTTY); err != nil {
+			fmt.Fprintf(os.Stderr, "guest agent: %v\n", err)
+			pid1.PowerOff(plan.ExitPort, byte(guestproto.VerdictAgentError))
+		}
+	}
 	v := run(cl, plan, cat, out, exe, writeKmsg)
 	// Wait until the UART has sent everything: QEMU exits at once on
 	// the verdict and would drop what is still in the tty buffer.
@@ -105,8 +115,9 @@ func run(cl guestproto.Cmdline, plan guestproto.Plan, cat scenario.Catalogue, ou
 		w.Plan(0)
 		return guestproto.VerdictOK
 	}
+	defer heartbeat(w)()
 	if plan.FSTests != nil {
-		return runFSTests(plan, out, exe, kmsg)
+		return runFSTests(plan, w, exe, kmsg)
 	}
 	runs := plan.Remaining()
 	byName := map[string]scenario.Scenario{}
@@ -125,6 +136,7 @@ func run(cl guestproto.Cmdline, plan guestproto.Plan, cat scenario.Catalogue, ou
 	}
 	env := scenario.NewEnv(exe, "/tmp")
 	env.Disks, env.SelftestDir = plan.Disks, plan.SelftestDir
+	env.OnTimeout = timeoutEvidence(w)
 	defer env.Close()
 	rep := &ktapReporter{w: w, runs: runs, kmsg: kmsg}
 	scenario.RunAll(context.Background(), sel, env, rep)

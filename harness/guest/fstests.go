@@ -2,7 +2,6 @@ package guest
 
 import (
 	"context"
-	"io"
 	"time"
 
 	"dioharness/harness/fstests/checkrun"
@@ -19,9 +18,8 @@ import (
 // agent then says why and stops making progress, and the host kills
 // the guest at its bound and boots a fresh one for the rest, as after a
 // hang in a scenario.
-func runFSTests(plan guestproto.Plan, out io.Writer, exe string, kmsg func(string)) guestproto.Verdict {
+func runFSTests(plan guestproto.Plan, w *ktap.Writer, exe string, kmsg func(string)) guestproto.Verdict {
 	runs := plan.Remaining()
-	w := ktap.NewWriter(out)
 	w.Plan(len(runs))
 	ctx := context.Background()
 	sup := pid1.NewSupervisor()

@@ -11,12 +11,12 @@ const module = "dioharness/harness/"
 
 // shared are the packages both binaries link: the contract and the
 // vocabularies it speaks.
-var shared = []string{"guestproto", "verdict", "junit", "ktap", "fstests", "bench"}
+var shared = []string{"guestproto", "verdict", "junit", "ktap", "kstack", "fstests", "bench"}
 
 // guestOnly are the packages of the guest agent: its runner, the
 // scenario bodies, the FUSE server and the eBPF probes.
 var guestOnly = []string{
-	"cmd/guest", "guest", "guest/pid1", "scenario", "scenarios", "probe", "filestate",
+	"cmd/guest", "guest", "guest/pid1", "guest/evidence", "scenario", "scenarios", "probe", "filestate",
 	"fuse", "fuse/remote", "fuse/fusecli", "fstests/checkrun",
 }
 

@@ -48,6 +48,19 @@ func (w *Writer) Diag(format string, args ...any) error {
 	return w.diags("", []string{fmt.Sprintf(format, args...)})
 }
 
+// Other writes a line that is not KTAP, which a KTAP reader skips (the
+// guest agent's heartbeat and hang evidence share its port). It is
+// written in one Write call, never inside a result's lines; a line
+// that would read as KTAP is refused.
+func (w *Writer) Other(line string) error {
+	if strings.ContainsAny(line, "\r\n") || classify(line).kind != kindUnknown {
+		return fmt.Errorf("ktap: %q is not a line a KTAP reader skips", line)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.line("", line)
+}
+
 // Totals writes the closing "# Totals: pass:N fail:N xfail:N xpass:N
 // skip:N error:N" diagnostic, as kselftest does after the last result.
 func (w *Writer) Totals(t Totals) error {

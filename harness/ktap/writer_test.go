@@ -227,3 +227,24 @@ func TestWriterConcurrentResultsStayContiguous(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterOther: a line that is not KTAP goes out whole and a reader
+// skips it; one that would read as KTAP is refused.
+func TestWriterOther(t *testing.T) {
+	var b strings.Builder
+	w := NewWriter(&b)
+	if err := w.Other("dioharness: alive 12.0"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"# a diagnostic", "ok 1 x", "  not ok 2 y", "1..3", "KTAP version 1", "two\nlines"} {
+		if err := w.Other(bad); err == nil {
+			t.Errorf("Other(%q) accepted a line a KTAP reader would not skip", bad)
+		}
+	}
+	if got := b.String(); got != "dioharness: alive 12.0\n" {
+		t.Errorf("wrote %q", got)
+	}
+	if _, ok := NewParser().Feed("dioharness: alive 12.0"); ok {
+		t.Error("the parser took the line as KTAP")
+	}
+}

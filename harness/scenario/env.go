@@ -21,6 +21,11 @@ type Env struct {
 	// SelftestDir holds the kernel selftests the plan says the host
 	// put into this guest ("" when none).
 	SelftestDir string
+	// OnTimeout, when set, runs when a scenario outlives its Timeout,
+	// before anything of it is cleaned up: the agent gathers the hang's
+	// evidence there. What it returns (who is blocked where) is added
+	// to the scenario's failure.
+	OnTimeout func(scenario string) string
 
 	seq    atomic.Int64
 	probes *probeCache

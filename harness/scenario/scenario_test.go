@@ -93,3 +93,33 @@ func TestDeclarations(t *testing.T) {
 		t.Errorf("declarations round trip (-want +got):\n%s", d)
 	}
 }
+
+// TestRunTimeoutHook: a scenario that outlives its timeout is reported
+// with what the hook found, gathered while the body still blocks (its
+// cleanups have not run yet).
+func TestRunTimeoutHook(t *testing.T) {
+	env := NewEnv("/init", t.TempDir())
+	released := make(chan struct{})
+	var cleanedBeforeHook bool
+	cleaned := false
+	env.OnTimeout = func(name string) string {
+		cleanedBeforeHook = cleaned
+		close(released) // the body ends, its cleanups run
+		return "blocked: " + name + " in the gate"
+	}
+	s := Scenario{
+		Declaration: guestproto.Declaration{Name: "fuse/stuck"},
+		Timeout:     50 * time.Millisecond,
+		Run: func(t *T) {
+			t.Cleanup(func() { cleaned = true })
+			<-released
+		},
+	}
+	r := run(t.Context(), s, env)
+	if !r.TimedOut || r.Verdict != verdict.Fail || r.Reason != "timed out after 50ms; blocked: fuse/stuck in the gate" {
+		t.Errorf("result %+v, want a timeout naming the hook's finding", r)
+	}
+	if cleanedBeforeHook {
+		t.Error("the cleanups ran before the hook saw the hang")
+	}
+}

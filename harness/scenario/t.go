@@ -155,7 +155,14 @@ func run(ctx context.Context, s Scenario, env *Env) Result {
 	case <-done:
 	case <-ctx.Done():
 		timedOut = true
-		t.Errorf("timed out after %s", timeout)
+		why := ""
+		if env.OnTimeout != nil {
+			why = env.OnTimeout(s.Name)
+		}
+		if why != "" {
+			why = "; " + why
+		}
+		t.Errorf("timed out after %s%s", timeout, why)
 		// Give cleanups a bounded chance to release gates and
 		// unmount, so later scenarios start clean.
 		select {

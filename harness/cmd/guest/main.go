@@ -3,7 +3,8 @@
 // "init fuse-server ..." it is the test FUSE server, in its own process
 // so that workloads faulting on its files cannot deadlock against it;
 // run as "init fuse-mount ..." it is mount(8)'s helper that starts that
-// server for fstests; "init catalogue" prints the scenario declarations
+// server for fstests; "init watchdog" answers the host's request for
+// the evidence of a hang; "init catalogue" prints the scenario declarations
 // the host reads (harness/catalogue, make generate).
 package main
 
@@ -21,6 +22,8 @@ func main() {
 	os.Exit(guest.Main(scenarios.All(), map[string]func([]string) int{
 		"fuse-server": func(args []string) int { return fusecli.Run(args, os.Stdout, os.Stderr) },
 		"open-file":   guest.OpenFile,
+		// Answers the host's request for a hang's evidence (guest.Watchdog).
+		"watchdog": guest.Watchdog,
 		// mount(8)'s helper for fstests' FSTYP=fuse (fstests.FUSESubtype).
 		"fuse-mount": func(args []string) int {
 			exe, err := os.Executable()
