@@ -25,6 +25,7 @@ type runJSON struct {
 	KernelReports []string   `json:"kernel_reports"`
 	Shard         string     `json:"shard,omitempty"`
 	BootsMS       []int64    `json:"boots_ms,omitempty"`
+	HostLoad      []string   `json:"host_load,omitempty"`
 	Totals        Totals     `json:"totals"` // derived; ignored when loading
 	Scenarios     []Scenario `json:"scenarios"`
 }
@@ -42,6 +43,8 @@ type scenarioJSON struct {
 	DurationMS int64           `json:"duration_ms"`
 	Attempts   int             `json:"attempts"`
 	Detail     []string        `json:"detail"`
+	// Confirmation is omitted unless the scenario timed out.
+	Confirmation Confirmation `json:"confirmation,omitempty"`
 }
 
 // MarshalJSON encodes r with snake_case field names, durations in whole
@@ -59,6 +62,7 @@ func (r Run) MarshalJSON() ([]byte, error) {
 		KernelReports: nonNil(r.KernelReports),
 		Shard:         r.Shard,
 		BootsMS:       msList(r.Boots),
+		HostLoad:      r.HostLoad,
 		Totals:        r.Totals(),
 		Scenarios:     nonNil(r.Scenarios),
 	})
@@ -89,6 +93,7 @@ func (r *Run) UnmarshalJSON(b []byte) error {
 		KernelReports: nilIfEmpty(j.KernelReports),
 		Shard:         j.Shard,
 		Boots:         durList(j.BootsMS),
+		HostLoad:      j.HostLoad,
 		Scenarios:     nilIfEmpty(j.Scenarios),
 	}
 	return nil
@@ -108,6 +113,8 @@ func (s Scenario) MarshalJSON() ([]byte, error) {
 		DurationMS: toMS(s.Duration),
 		Attempts:   s.Attempts,
 		Detail:     nonNil(s.Detail),
+
+		Confirmation: s.Confirmation,
 	})
 }
 
@@ -116,6 +123,11 @@ func (s *Scenario) UnmarshalJSON(b []byte) error {
 	var j scenarioJSON
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
+	}
+	switch j.Confirmation {
+	case "", Reported, Confirmed, Flaky, Unconfirmed:
+	default:
+		return fmt.Errorf("scenario %s: unknown confirmation %q, want %q, %q, %q or %q", j.Name, j.Confirmation, Reported, Confirmed, Flaky, Unconfirmed)
 	}
 	*s = Scenario{
 		Name:      j.Name,
@@ -129,6 +141,8 @@ func (s *Scenario) UnmarshalJSON(b []byte) error {
 		Duration:  fromMS(j.DurationMS),
 		Attempts:  j.Attempts,
 		Detail:    nilIfEmpty(j.Detail),
+
+		Confirmation: j.Confirmation,
 	}
 	return nil
 }

@@ -72,6 +72,9 @@ type Cell struct {
 	Matches bool
 	// Attempts is Scenario.Attempts; 0 when missing.
 	Attempts int
+	// Timeout is what backs a TIMEOUT (Scenario.Confirmation), ""
+	// for any other result.
+	Timeout Confirmation
 }
 
 // Matches reports whether every cell matches its declaration.
@@ -132,7 +135,14 @@ func BuildMatrix(runs ...Run) Matrix {
 				}
 				m.Rows = append(m.Rows, MatrixRow{Name: s.Name, Area: s.Area, Cells: cells})
 			}
-			m.Rows[i].Cells[col] = Cell{Verdict: s.Verdict, Expected: s.Expected, Why: s.Why, Matches: s.Matches, Attempts: s.Attempts}
+			c := Cell{Verdict: s.Verdict, Expected: s.Expected, Why: s.Why, Matches: s.Matches, Attempts: s.Attempts}
+			if s.Directive == "TIMEOUT" {
+				c.Timeout = s.Confirmation
+				if c.Timeout == "" {
+					c.Timeout = Unconfirmed
+				}
+			}
+			m.Rows[i].Cells[col] = c
 		}
 	}
 	return m

@@ -47,6 +47,8 @@ type cellJSON struct {
 	Why      string          `json:"why"`
 	Matches  bool            `json:"matches"`
 	Attempts int             `json:"attempts"`
+	// Timeout is set for a TIMEOUT: what backs it.
+	Timeout Confirmation `json:"timeout,omitempty"`
 }
 
 // WriteMatrixJSON writes m as indented JSON: overall ok, one entry per
@@ -67,7 +69,7 @@ func WriteMatrixJSON(w io.Writer, m Matrix) error {
 		for i, c := range r.Cells {
 			row.Results = append(row.Results, cellJSON{
 				Kernel: m.Columns[i].Variant.String(), Verdict: c.Verdict, Expected: c.Expected, Why: c.Why,
-				Matches: c.Matches, Attempts: c.Attempts,
+				Matches: c.Matches, Attempts: c.Attempts, Timeout: c.Timeout,
 			})
 		}
 		j.Rows = append(j.Rows, row)
@@ -102,7 +104,7 @@ func LoadMatrix(path string) (Matrix, error) {
 		}
 		row := MatrixRow{Name: r.Name, Area: r.Area}
 		for _, c := range r.Results {
-			row.Cells = append(row.Cells, Cell{Verdict: c.Verdict, Expected: c.Expected, Why: c.Why, Matches: c.Matches, Attempts: c.Attempts})
+			row.Cells = append(row.Cells, Cell{Verdict: c.Verdict, Expected: c.Expected, Why: c.Why, Matches: c.Matches, Attempts: c.Attempts, Timeout: c.Timeout})
 		}
 		m.Rows = append(m.Rows, row)
 	}

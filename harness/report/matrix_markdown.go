@@ -68,6 +68,11 @@ func matrixMarkdown(m Matrix) string {
 		markMismatch + ": a verdict differs from its declaration; it is shown in bold " +
 		"followed by the declared verdict · `missing`: the scenario did not run on that kernel · " +
 		"Attempts are per kernel, in column order.\n\n")
+	if m.hasTimeout() {
+		b.WriteString("**TIMEOUT:** what backs a timeout: `" + string(Reported) + "` (the kernel reported a bug or a hang while it ran), `" +
+			string(Confirmed) + "` (it failed again on a fresh guest), `" + string(Flaky) + "` (it matched its declaration on a fresh guest), `" +
+			string(Unconfirmed) + "` (it could not run again). Only the first two count against the kernel.\n\n")
+	}
 	c := m.counts()
 	fmt.Fprintf(&b, "**Totals:** %s on %s: %d matching, %d mismatching.\n",
 		plural(c.Scenarios, "scenario"), plural(len(m.Columns), "kernel"), c.Matching, c.Mismatching)
@@ -100,10 +105,27 @@ func verdictCell(c Cell) string {
 		return mdCell(string(c.Verdict))
 	}
 	s := "**" + mdCell(string(c.Verdict)) + "**"
+	if c.Timeout != "" {
+		// What backs the TIMEOUT: a kernel report, a fresh guest
+		// that failed again, or nothing (flaky, unconfirmed).
+		s += " TIMEOUT, " + mdCell(string(c.Timeout))
+	}
 	if c.Expected != "" {
 		s += " (expected " + mdCell(string(c.Expected)) + ")"
 	}
 	return s
+}
+
+// hasTimeout says whether a cell of m is a TIMEOUT.
+func (m Matrix) hasTimeout() bool {
+	for _, r := range m.Rows {
+		for _, c := range r.Cells {
+			if c.Timeout != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // code formats s as inline code, or "unknown".

@@ -1,7 +1,10 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -309,5 +312,46 @@ func TestColumnKernelText(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("KernelText (-want +got):\n%s", diff)
+	}
+}
+
+// TestMatrixTimeouts: a TIMEOUT cell says what backs it, in Markdown and
+// JSON, and the JSON reads back.
+func TestMatrixTimeouts(t *testing.T) {
+	to := func(name string, c Confirmation) Scenario {
+		return Scenario{Name: name, Area: "fuse", Verdict: verdict.Fail, Expected: verdict.Pass, Directive: "TIMEOUT", Confirmation: c, Attempts: 1}
+	}
+	m := BuildMatrix(Run{Variant: v73patched, Scenarios: []Scenario{to("fuse/a", Confirmed), to("fuse/b", Flaky), to("fuse/c", "")}})
+	var md strings.Builder
+	if err := WriteMatrixMarkdown(&md, m); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| fuse/a | fuse | **fail** TIMEOUT, confirmed (expected pass) |",
+		"| fuse/b | fuse | **fail** TIMEOUT, flaky (expected pass) |",
+		"| fuse/c | fuse | **fail** TIMEOUT, unconfirmed (expected pass) |",
+		"**TIMEOUT:** what backs a timeout",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := WriteMatrixJSON(&js, m); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"timeout": "confirmed"`) {
+		t.Errorf("matrix.json lacks the confirmation:\n%s", js.String())
+	}
+	path := filepath.Join(t.TempDir(), "matrix.json")
+	if err := os.WriteFile(path, js.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadMatrix(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(m.Rows, back.Rows); d != "" {
+		t.Errorf("matrix.json round trip (-want +got):\n%s", d)
 	}
 }

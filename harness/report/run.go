@@ -34,6 +34,9 @@ type Run struct {
 	// Boots is, per guest boot, how long the guest took from QEMU's
 	// start to the agent's first line.
 	Boots []time.Duration
+	// HostLoad notes the host's load average where the host's time
+	// matters to a result: a slow boot, a guest judged hung.
+	HostLoad []string
 	// Shard is "i/N" when the run was shard i of N of its selection
 	// (package shard), "" for a whole selection or a merged run.
 	Shard string
@@ -68,6 +71,70 @@ type Scenario struct {
 	Attempts int
 	// Detail holds diagnostic lines (e.g. the KTAP diagnostics).
 	Detail []string
+	// Confirmation is set for every TIMEOUT: whether the kernel
+	// reported a bug or a hang while it ran (Reported), else what a
+	// fresh guest that ran the scenario again made of it. A TIMEOUT
+	// convicts the kernel only when Reported or Confirmed (Convicts).
+	Confirmation Confirmation
+}
+
+// Confirmation is the fate of a TIMEOUT-only failure run again on a
+// fresh guest.
+type Confirmation string
+
+// The confirmations.
+const (
+	// Reported: the kernel reported a bug or a hang (a hung task, a
+	// stall) while the scenario ran; the TIMEOUT needs no second run.
+	Reported Confirmation = "kernel report"
+	// Confirmed: the scenario failed again (a TIMEOUT again, or any
+	// failure or kernel report).
+	Confirmed Confirmation = "confirmed"
+	// Flaky: it matched its declaration on the fresh guest; the
+	// TIMEOUT says nothing sure about the kernel.
+	Flaky Confirmation = "flaky"
+	// Unconfirmed: it could not run again (infrastructure, the limit
+	// of fresh guests).
+	Unconfirmed Confirmation = "unconfirmed"
+)
+
+// Convicts says whether s is evidence against the kernel: it does not
+// match its declaration, and if it timed out, the kernel reported a
+// problem while it ran or a fresh guest confirmed the failure. Mutants
+// count a kill and bisect a bad commit only on scenarios that convict.
+func (s Scenario) Convicts() bool {
+	switch {
+	case s.Matches || s.Verdict == verdict.Error || s.Verdict == verdict.Skip:
+		return false
+	case s.Directive != "TIMEOUT":
+		return true
+	}
+	return s.Confirmation == Reported || s.Confirmation == Confirmed
+}
+
+// TimeoutUnconfirmed says whether s failed only by a TIMEOUT that
+// nothing confirmed: no kernel report, no failure on a fresh guest.
+func (s Scenario) TimeoutUnconfirmed() bool {
+	return !s.Matches && s.Directive == "TIMEOUT" && !s.Convicts() && s.Verdict == verdict.Fail
+}
+
+// OnlyUnconfirmedTimeouts says whether what went wrong in r rests only
+// on TIMEOUTs that no fresh guest confirmed: no scenario convicts the
+// kernel, the kernel reported nothing, the harness had no error, and
+// some scenario timed out. Such a run says nothing sure about the
+// kernel: bisect skips the commit, mutants call the mutant flaky.
+func (r Run) OnlyUnconfirmedTimeouts() bool {
+	if r.Infra != "" || len(r.KernelReports) > 0 {
+		return false
+	}
+	unconfirmed := false
+	for _, s := range r.Scenarios {
+		if s.Convicts() {
+			return false
+		}
+		unconfirmed = unconfirmed || s.TimeoutUnconfirmed()
+	}
+	return unconfirmed
 }
 
 // Totals counts test cases the way the table summary and JUnit do.

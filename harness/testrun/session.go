@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"dioharness/harness/guestproto"
 	"dioharness/harness/ktap"
+	"dioharness/harness/report"
 	"dioharness/harness/vm"
 )
 
@@ -30,6 +32,12 @@ type session struct {
 	maxFaults int // reboots allowed after a fault
 	out       io.Writer
 	label     string
+	// confirm: a scenario whose failure rests only on a TIMEOUT is run
+	// again on a fresh guest before the failure counts.
+	confirm bool
+	// firstBoot numbers this session's first boot (0 counts as 1): a
+	// confirming session goes on from the boots before it.
+	firstBoot int
 }
 
 // slot is one planned run of a scenario and what became of it.
@@ -49,6 +57,39 @@ type slot struct {
 	reports []vm.Report
 	// notRun explains a slot that never ran.
 	notRun string
+	// confirm is what a fresh guest made of a failure that rested only
+	// on a TIMEOUT (timeoutOnly); nil for any other slot.
+	confirm *confirmation
+}
+
+// confirmation is a TIMEOUT-only failure run again on a fresh guest.
+type confirmation struct {
+	// boot ran it again (0: it could not run again).
+	boot int
+	// state is report.Confirmed (it failed again), report.Flaky (it
+	// matched its declaration) or report.Unconfirmed (it could not
+	// run again).
+	state report.Confirmation
+	// how says what happened, in a few words.
+	how string
+	// reports are the kernel reports of the run again: the kernel's,
+	// whatever the first run said.
+	reports []vm.Report
+}
+
+// timeoutOnly says whether a slot's failure rests only on a TIMEOUT: the
+// host ended the guest in it, or the agent's own timeout ended it, and
+// the kernel reported nothing while it ran. Such a failure may be the
+// kernel's (a deadlock that a race reaches) or the host's (a guest
+// starved or stalled under TCG): it needs a second run to count.
+func timeoutOnly(sl slot) bool {
+	switch {
+	case len(sl.reports) > 0:
+		return false
+	case sl.timeout:
+		return true
+	}
+	return sl.result != nil && sl.result.Directive == ktap.DirTimeout
 }
 
 // bootSummary is one boot, for the log and the report.
@@ -58,6 +99,13 @@ type bootSummary struct {
 	first   int // index of its first slot
 	ran     int // slots it ran, a faulted one included
 	lines   []string
+	// load is the host's load average when the boot was slow.
+	load string
+	// hangRec and frames are the evidence of a hang (bootResult).
+	hangRec *hangRecord
+	frames  []*frame
+	// confirms: the boot ran scenarios again to confirm a TIMEOUT.
+	confirms bool
 }
 
 // outcome is a whole run as the session saw it.
@@ -81,7 +129,7 @@ func (s *session) run(ctx context.Context) outcome {
 		o.slots[i].entry = e
 	}
 	next := 0
-	for n := 1; next < len(runs); n++ {
+	for n := max(s.firstBoot, 1); next < len(runs); n++ {
 		p := s.plan
 		p.Start = next
 		g, err := s.boot(ctx, n, p)
@@ -95,7 +143,8 @@ func (s *session) run(ctx context.Context) outcome {
 		}
 		b := watch(g, s.timeouts, s.out, label)
 		g.Close()
-		o.boots = append(o.boots, bootSummary{n: n, bootDur: b.bootDur, first: next, lines: b.lines})
+		o.boots = append(o.boots, bootSummary{n: n, bootDur: b.bootDur, first: next, lines: b.lines,
+			load: b.load, hangRec: b.hangRec, frames: b.frames, confirms: s.firstBoot > 0})
 		var faulted bool
 		next, faulted, err = settle(&o, n, next, b)
 		o.boots[len(o.boots)-1].ran = next - o.boots[len(o.boots)-1].first
@@ -125,8 +174,76 @@ func (s *session) run(ctx context.Context) outcome {
 				o.slots[i].notRun = "no result from the guest: " + o.infra.Error()
 			}
 		}
+		return o
+	}
+	if s.confirm {
+		s.confirmTimeouts(ctx, &o)
 	}
 	return o
+}
+
+// confirmTimeouts runs every scenario whose failure rests only on a
+// TIMEOUT once more, in fresh guests after the run's, and records what
+// became of it in each such slot.
+func (s *session) confirmTimeouts(ctx context.Context, o *outcome) {
+	var entries []guestproto.Entry
+	seen := map[string]bool{}
+	for _, sl := range o.slots {
+		if timeoutOnly(sl) && !seen[sl.entry.Name] {
+			seen[sl.entry.Name] = true
+			entries = append(entries, sl.entry)
+		}
+	}
+	if len(entries) == 0 {
+		return
+	}
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name
+	}
+	fmt.Fprintf(s.out, "%s: %s failed only by a TIMEOUT: running it again on a fresh guest before it counts\n", s.label, strings.Join(names, ", "))
+	cs := *s
+	cs.plan.Scenarios, cs.plan.Repeat, cs.plan.Start = entries, 1, 0
+	cs.confirm = false
+	cs.firstBoot = max(s.firstBoot, 1) + len(o.boots)
+	cs.label = s.label + " (confirming)"
+	co := cs.run(ctx)
+	o.boots = append(o.boots, co.boots...)
+	o.reports = append(o.reports, co.reports...)
+	again := map[string]slot{}
+	for _, sl := range co.slots {
+		again[sl.entry.Name] = sl
+	}
+	for i := range o.slots {
+		if timeoutOnly(o.slots[i]) {
+			o.slots[i].confirm = confirmed(again[o.slots[i].entry.Name], co.infra)
+		}
+	}
+}
+
+// confirmed judges the second run of a TIMEOUT-only failure: it
+// confirms the failure when it does not match its declaration either
+// (a TIMEOUT again, any other failure, a kernel report).
+func confirmed(again slot, infra error) *confirmation {
+	c := &confirmation{boot: again.boot, reports: again.reports}
+	r := hostResult(again)
+	switch {
+	case again.boot == 0 || r.Directive == ktap.DirError:
+		c.state = report.Unconfirmed
+		c.how = "could not run it again"
+		if again.notRun != "" {
+			c.how += ": " + again.notRun
+		} else if infra != nil {
+			c.how += ": " + infra.Error()
+		}
+	case scenarioResult(again.entry, "", r).Matches:
+		c.state, c.how = report.Flaky, fmt.Sprintf("it matched its declaration on a fresh guest (boot %d)", again.boot)
+	case r.Directive == ktap.DirTimeout && len(again.reports) == 0:
+		c.state, c.how = report.Confirmed, fmt.Sprintf("it timed out again on a fresh guest (boot %d)", again.boot)
+	default:
+		c.state, c.how = report.Confirmed, fmt.Sprintf("it failed again on a fresh guest (boot %d): %s", again.boot, r.Reason)
+	}
+	return c
 }
 
 // settle records what boot n (which started at slot first) ran, and
@@ -191,7 +308,7 @@ func settle(o *outcome, n, first int, b bootResult) (next int, faulted bool, err
 	announced := b.started != ""
 	switch {
 	case b.hang != "":
-		sl.fault, sl.timeout = "killed by the host: "+b.hang, true
+		sl.fault, sl.timeout = "killed by the host: "+b.hang+b.hangRec.blocked(), true
 	case len(sl.reports) > 0:
 		sl.fault = "the guest died: kernel report: " + sl.reports[0].Title
 	case b.panicked || len(unattributed(b.reports)) > 0:

@@ -27,6 +27,7 @@ import (
 	"dioharness/harness/kbase"
 	"dioharness/harness/kernel"
 	"dioharness/harness/kselftest"
+	"dioharness/harness/ktap"
 	"dioharness/harness/report"
 	"dioharness/harness/shard"
 	"dioharness/harness/vm"
@@ -216,9 +217,9 @@ func Run(ctx context.Context, cat catalogue.Catalogue, o Options) Outcome {
 		return Outcome{Exit: ExitBadArgs}
 	}
 	plan := guestproto.Plan{
-		Scenarios:   guestproto.Entries(order, cat.Expect(kern)),
-		Repeat:      max(o.Repeat, 1),
-		Disks:       planDisks(mach, image.Disks),
+		Scenarios:    guestproto.Entries(order, cat.Expect(kern)),
+		Repeat:       max(o.Repeat, 1),
+		Disks:        planDisks(mach, image.Disks),
 		SelftestDir: kselftest.Dir,
 		Wiring:      guestproto.Wiring{AgentTTY: mach.AgentTTY(), ExitPort: mach.ExitPort()},
 	}
@@ -295,7 +296,7 @@ func Run(ctx context.Context, cat catalogue.Catalogue, o Options) Outcome {
 	}
 	boots.accel = accel
 	fmt.Fprintf(o.Out, "%s: booting %s under %s, %d scenarios\n", label, release, strings.ToUpper(accel), len(plan.Runs()))
-	sess := session{plan: plan, boot: boots.boot, timeouts: o.Timeouts, maxFaults: MaxFaultReboots, out: o.Out, label: label}
+	sess := session{plan: plan, boot: boots.boot, timeouts: o.Timeouts, maxFaults: MaxFaultReboots, out: o.Out, label: label, confirm: true}
 	oc := sess.run(ctx)
 	return finishRun(oc, areaIn(cat), dir, o, &rr, finish)
 }
@@ -309,6 +310,17 @@ func finishRun(oc outcome, area func(name string) string, dir string, o Options,
 	var errs []error
 	for _, b := range oc.boots {
 		errs = append(errs, os.WriteFile(filepath.Join(dir, agentName(b.n)), []byte(strings.Join(b.lines, "\n")+"\n"), 0o644))
+		if b.hasEvidence() {
+			var e bytes.Buffer
+			writeEvidence(&e, b)
+			errs = append(errs, os.WriteFile(filepath.Join(dir, evidenceName(b.n)), e.Bytes(), 0o644))
+		}
+		if b.load != "" {
+			rr.HostLoad = append(rr.HostLoad, fmt.Sprintf("boot %d: the agent came up after %s; host load %s", b.n, b.bootDur.Round(100*time.Millisecond), b.load))
+		}
+		if b.hangRec != nil {
+			rr.HostLoad = append(rr.HostLoad, fmt.Sprintf("boot %d: judged hung (%s); host load %s", b.n, b.hangRec.why, b.hangRec.load))
+		}
 	}
 	var k bytes.Buffer
 	errs = append(errs, writeKTAP(&k, oc))
@@ -318,9 +330,27 @@ func finishRun(oc outcome, area func(name string) string, dir string, o Options,
 		return finish(ExitInfra)
 	}
 	for _, sl := range oc.slots {
-		rr.Scenarios = append(rr.Scenarios, scenarioResult(sl.entry, area(sl.entry.Name), hostResult(sl)))
+		sc := scenarioResult(sl.entry, area(sl.entry.Name), hostResult(sl))
+		switch {
+		case sl.confirm != nil:
+			sc.Confirmation = sl.confirm.state
+		case sc.Directive == string(ktap.DirTimeout) && len(sl.reports) > 0:
+			sc.Confirmation = report.Reported
+		}
+		rr.Scenarios = append(rr.Scenarios, sc)
 		for _, r := range sl.reports {
 			rr.KernelReports = append(rr.KernelReports, quoteReport(r, sl.boot))
+		}
+	}
+	// The kernel reports of the runs again, once per scenario.
+	quoted := map[string]bool{}
+	for _, sl := range oc.slots {
+		if sl.confirm == nil || quoted[sl.entry.Name] {
+			continue
+		}
+		quoted[sl.entry.Name] = true
+		for _, r := range sl.confirm.reports {
+			rr.KernelReports = append(rr.KernelReports, quoteReport(r, sl.confirm.boot))
 		}
 	}
 	for _, r := range oc.reports {
@@ -443,7 +473,7 @@ func (b *booter) boot(ctx context.Context, n int, plan guestproto.Plan) (guest, 
 }
 
 func quoteReport(r vm.Report, boot int) string {
-	head := r.Title
+	head := reportTitle(r)
 	switch {
 	case r.During != "" && boot > 1:
 		head += fmt.Sprintf(" (during %s, boot %d)", r.During, boot)

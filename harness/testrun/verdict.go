@@ -8,6 +8,7 @@ import (
 	"dioharness/harness/ktap"
 	"dioharness/harness/report"
 	"dioharness/harness/verdict"
+	"dioharness/harness/vm"
 )
 
 // hostResult is the host's final KTAP result for one slot: the agent's
@@ -22,29 +23,51 @@ func hostResult(sl slot) ktap.Result {
 		if sl.timeout {
 			r.Directive = ktap.DirTimeout
 		}
-		r.Diag = reportTitles(sl)
-		return r
+		r.Diag = reportTitles(sl.reports)
+		return confirmedResult(r, sl.confirm)
 	case sl.result == nil:
 		return ktap.Result{Name: sl.entry.Name, Status: ktap.Fail, Directive: ktap.DirError, Reason: sl.notRun}
 	}
 	r := *sl.result
 	r.Diag = append([]string{}, r.Diag...)
 	if len(sl.reports) > 0 {
-		r.Diag = append(r.Diag, reportTitles(sl)...)
-		r.Status, r.Reason = ktap.Fail, "kernel report: "+sl.reports[0].Title
+		r.Diag = append(r.Diag, reportTitles(sl.reports)...)
+		r.Status, r.Reason = ktap.Fail, "kernel report: "+reportTitle(sl.reports[0])
 		if r.Directive != ktap.DirTimeout {
 			r.Directive = ktap.NoDirective
 		}
 	}
+	return confirmedResult(r, sl.confirm)
+}
+
+// confirmedResult adds to a TIMEOUT-only failure what its second run on
+// a fresh guest made of it: a diagnostic, and the verdict in the
+// reason ("(confirmed: it timed out again on a fresh guest (boot 3))").
+func confirmedResult(r ktap.Result, c *confirmation) ktap.Result {
+	if c == nil {
+		return r
+	}
+	r.Diag = append(r.Diag, fmt.Sprintf("timeout %s: %s", c.state, c.how))
+	r.Diag = append(r.Diag, reportTitles(c.reports)...)
+	r.Reason += fmt.Sprintf(" (%s: %s)", c.state, c.how)
 	return r
 }
 
-func reportTitles(sl slot) []string {
+func reportTitles(reports []vm.Report) []string {
 	var d []string
-	for _, r := range sl.reports {
-		d = append(d, "kernel report: "+r.Title)
+	for _, r := range reports {
+		d = append(d, "kernel report: "+reportTitle(r))
 	}
 	return d
+}
+
+// reportTitle is a report's title, with the function a reported hang
+// waits in.
+func reportTitle(r vm.Report) string {
+	if r.Blocked != "" {
+		return r.Title + " (blocked in " + r.Blocked + ")"
+	}
+	return r.Title
 }
 
 // scenarioResult turns the host's KTAP result for one planned run into
@@ -110,7 +133,9 @@ func writeKTAP(w io.Writer, o outcome) error {
 	}
 	opens := map[int]bootSummary{}
 	for _, b := range o.boots {
-		if b.n > 1 {
+		// A boot that confirms a TIMEOUT counts its slots apart (its
+		// result's diagnostic names it), not among the run's.
+		if b.n > 1 && !b.confirms {
 			opens[b.first] = b
 		}
 	}

@@ -16,7 +16,7 @@ func TestShippedMachineTCGSingle(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := Config{Machine: m, Accel: "tcg", CPUs: 2}
-	a := c.args("con", "agent")
+	a := c.args("con", "agent", "qmp")
 	i := slices.Index(a, "-accel")
 	if i < 0 || a[i+1] != "tcg,thread=single" {
 		t.Errorf("-accel = %q, want tcg,thread=single", a[i+1:i+2])

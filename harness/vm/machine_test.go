@@ -13,6 +13,15 @@ import (
 // descriptions is where the repository keeps the machine descriptions.
 const descriptions = "../../qemu"
 
+// shippedCmdline is the kernel command line of qemu/x86_64.json: a
+// panic ends QEMU, kmsg markers are never rate-limited and carry
+// timestamps, a task blocked 30 s is reported with every CPU's
+// backtrace, and the host's NMI panics the kernel, which then prints
+// the held locks, every CPU's backtrace and the blocked tasks
+// (panic_print 0x08|0x40|0x80).
+const shippedCmdline = "panic=-1 printk.devkmsg=on printk.time=1 rdinit=/init " +
+	"sysctl.kernel.hung_task_timeout_secs=30 sysctl.kernel.hung_task_all_cpu_backtrace=1 unknown_nmi_panic panic_print=0xc8"
+
 func testMachine(t *testing.T) Machine {
 	t.Helper()
 	m, err := LoadMachine(filepath.Join(descriptions, "x86_64.json"))
@@ -25,7 +34,7 @@ func testMachine(t *testing.T) Machine {
 func TestLoadMachineRepository(t *testing.T) {
 	m := testMachine(t)
 	if got, want := m.KernelCmdline([]string{"dioharness.plan=/etc/dioharness/plan.json"}),
-		"console=ttyS0,115200 panic=-1 printk.devkmsg=on rdinit=/init dioharness.plan=/etc/dioharness/plan.json"; got != want {
+		"console=ttyS0,115200 "+shippedCmdline+" dioharness.plan=/etc/dioharness/plan.json"; got != want {
 		t.Errorf("KernelCmdline = %q, want %q", got, want)
 	}
 	if got := m.AgentTTY(); got != "/dev/ttyS1" {
@@ -50,19 +59,20 @@ func TestArgs(t *testing.T) {
 		"-machine", "pc", "-accel", "tcg,thread=single", "-cpu", "max",
 		"-smp", "2", "-m", "2048",
 		"-kernel", "bzImage", "-initrd", "initrd",
-		"-append", "console=ttyS0,115200 panic=-1 printk.devkmsg=on rdinit=/init x=1",
+		"-append", "console=ttyS0,115200 " + shippedCmdline + " x=1",
 		"-chardev", "socket,id=console,path=CON", "-serial", "chardev:console",
 		"-chardev", "socket,id=agent,path=AGENT", "-serial", "chardev:agent",
+		"-qmp", "unix:QMP,server=on,wait=off",
 		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
 		"-device", "virtio-rng-pci",
 		"-drive", "file=a.img,format=raw,if=virtio,cache=unsafe,index=0",
 		"-drive", "file=b.img,format=raw,if=virtio,cache=unsafe,index=1",
 	}
-	if d := cmp.Diff(want, c.args("CON", "AGENT")); d != "" {
+	if d := cmp.Diff(want, c.args("CON", "AGENT", "QMP")); d != "" {
 		t.Errorf("args (-want +got):\n%s", d)
 	}
 	c.Accel = "kvm"
-	if got := c.args("CON", "AGENT")[7]; got != "kvm" {
+	if got := c.args("CON", "AGENT", "QMP")[7]; got != "kvm" {
 		t.Errorf("-accel under KVM = %q, want kvm", got)
 	}
 }
@@ -139,7 +149,7 @@ func TestLoadMachineErrors(t *testing.T) {
 func TestVolatileDisk(t *testing.T) {
 	c := Config{Machine: testMachine(t), Accel: "tcg", CPUs: 2, MemoryMiB: 2048,
 		Kernel: "bzImage", Initramfs: "initrd", Disks: []string{"root.img", "test.img"}, Volatile: []string{"root.img"}}
-	args := c.args("CON", "AGENT")
+	args := c.args("CON", "AGENT", "QMP")
 	want := []string{
 		"-drive", "file=root.img,format=raw,if=virtio,cache=unsafe,index=0,snapshot=on",
 		"-drive", "file=test.img,format=raw,if=virtio,cache=unsafe,index=1",

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"dioharness/harness/guestproto"
 )
@@ -106,7 +107,7 @@ func CheckAccel(accel string) error {
 	return nil
 }
 
-func (c *Config) args(conSock, agentSock string) []string {
+func (c *Config) args(conSock, agentSock, qmpSock string) []string {
 	m := c.Machine
 	a := []string{
 		"-nodefaults", "-no-reboot", "-display", "none",
@@ -123,6 +124,8 @@ func (c *Config) args(conSock, agentSock string) []string {
 		}
 		a = append(a, "-chardev", "socket,id="+role+",path="+sock, "-serial", "chardev:"+role)
 	}
+	// The monitor: the vCPUs' registers and an NMI for a hung guest.
+	a = append(a, "-qmp", "unix:"+qmpSock+",server=on,wait=off")
 	a = append(a, "-device", fmt.Sprintf("%s,iobase=%s,iosize=0x%02x", m.Exit.Device, m.Exit.IOBase, m.Exit.IOSize))
 	for _, d := range m.Devices {
 		a = append(a, "-device", d)
@@ -149,6 +152,12 @@ type Guest struct {
 	stderr  *tailBuffer
 	once    sync.Once
 	wg      sync.WaitGroup
+	// qmpSock is QEMU's monitor (QMP) socket.
+	qmpSock string
+	// agentConn is the agent port's connection once QEMU connected
+	// it: the host writes the dump request there.
+	mu        sync.Mutex
+	agentConn net.Conn
 }
 
 // Start boots the guest. The returned Guest streams agent lines on
@@ -164,6 +173,7 @@ func Start(ctx context.Context, c Config) (*Guest, error) {
 	}
 	m := &Guest{tmp: tmp, agent: make(chan string, 256), exited: make(chan struct{}), stderr: &tailBuffer{max: 4096}}
 	conSock, agentSock := filepath.Join(tmp, "con"), filepath.Join(tmp, "agent")
+	m.qmpSock = filepath.Join(tmp, "qmp")
 	conL, err := net.Listen("unix", conSock)
 	if err != nil {
 		m.Close()
@@ -183,7 +193,7 @@ func Start(ctx context.Context, c Config) (*Guest, error) {
 		return nil, fmt.Errorf("console log: %w", err)
 	}
 	m.console = newConsole(logf, c.Echo)
-	m.cmd = exec.CommandContext(ctx, c.Machine.QEMU, c.args(conSock, agentSock)...)
+	m.cmd = exec.CommandContext(ctx, c.Machine.QEMU, c.args(conSock, agentSock, m.qmpSock)...)
 	m.cmd.Stdout = m.stderr
 	m.cmd.Stderr = m.stderr
 	if err := m.cmd.Start(); err != nil {
@@ -218,6 +228,9 @@ func Start(ctx context.Context, c Config) (*Guest, error) {
 			return
 		}
 		defer conn.Close()
+		m.mu.Lock()
+		m.agentConn = conn
+		m.mu.Unlock()
 		sc := bufio.NewScanner(conn)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
@@ -236,6 +249,19 @@ func (m *Guest) Console() *Console { return m.console }
 
 // Exited is closed when QEMU has exited.
 func (m *Guest) Exited() <-chan struct{} { return m.exited }
+
+// SendAgent writes one line to the guest on the agent port.
+func (m *Guest) SendAgent(line string) error {
+	m.mu.Lock()
+	c := m.agentConn
+	m.mu.Unlock()
+	if c == nil {
+		return errors.New("the agent port is not connected")
+	}
+	c.SetWriteDeadline(time.Now().Add(monitorBound))
+	_, err := io.WriteString(c, line+"\n")
+	return err
+}
 
 // Kill stops QEMU at once; used on timeouts.
 func (m *Guest) Kill() {
