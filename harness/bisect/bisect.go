@@ -23,7 +23,8 @@ const (
 	Good Verdict = "good"
 	Bad  Verdict = "bad"
 	// Skip: no verdict on the commit (it did not build or boot, the
-	// harness failed, the scenario was skipped, or its runs disagreed).
+	// harness failed, the scenario was skipped or failed only by a
+	// TIMEOUT nothing confirmed, or its runs disagreed).
 	Skip Verdict = "skip"
 )
 
@@ -71,12 +72,25 @@ type Build struct {
 	Seconds float64
 }
 
+// VerdictOf judges one run: a run whose only failure is a TIMEOUT that
+// nothing confirmed (no kernel report, no failure on a fresh guest) is a
+// skip, never bad.
+func VerdictOf(r Run) Verdict {
+	if r.Unconfirmed {
+		return Skip
+	}
+	return VerdictOfExit(r.Exit, r.Skipped)
+}
+
 // Run is one boot of the scenario on a built commit.
 type Run struct {
 	// Exit is the harness's exit status; Skipped says the scenario
 	// reported SKIP.
 	Exit    int
 	Skipped bool
+	// Unconfirmed says the run failed only by a TIMEOUT that nothing
+	// confirmed (report.Run.OnlyUnconfirmedTimeouts).
+	Unconfirmed bool
 	// Evidence is the one-line reason (the scenario's failure message,
 	// the infrastructure error).
 	Evidence string
@@ -311,7 +325,7 @@ func (b *bisector) test(ctx context.Context, c Commit, role string) Tested {
 			break
 		}
 		r := b.env.Run(ctx, c)
-		v := VerdictOfExit(r.Exit, r.Skipped)
+		v := VerdictOf(r)
 		count[v]++
 		t.Runs = append(t.Runs, RunLog{Exit: r.Exit, Verdict: v, Evidence: firstLine(r.Evidence), Log: r.Log, Seconds: r.Seconds})
 		if ctx.Err() != nil {

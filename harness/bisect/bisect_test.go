@@ -21,14 +21,16 @@ type fakeEnv struct {
 	broken   map[string]bool   // does not build
 	images   map[string]string // image hash override
 	runs     map[string][]int
-	revertOK bool
-	revertEr error
-	built    []string
-	ran      map[string]int
+	// unconfirmed commits fail only by a TIMEOUT nothing confirmed.
+	unconfirmed map[string]bool
+	revertOK    bool
+	revertEr    error
+	built       []string
+	ran         map[string]int
 }
 
 func newFake(n, firstBad int) *fakeEnv {
-	return &fakeEnv{n: n, firstBad: firstBad, broken: map[string]bool{}, images: map[string]string{}, runs: map[string][]int{}, revertOK: true, ran: map[string]int{}}
+	return &fakeEnv{n: n, firstBad: firstBad, broken: map[string]bool{}, images: map[string]string{}, runs: map[string][]int{}, unconfirmed: map[string]bool{}, revertOK: true, ran: map[string]int{}}
 }
 
 func hash(i int) string {
@@ -79,6 +81,9 @@ func (f *fakeEnv) Run(_ context.Context, c Commit) Run {
 			return Run{Exit: ExitGood}
 		}
 		return Run{Exit: ExitBad, Evidence: "still fails"}
+	}
+	if f.unconfirmed[c.Hash] {
+		return Run{Exit: ExitBad, Unconfirmed: true, Evidence: "fail TIMEOUT: killed by the host (flaky: it matched its declaration on a fresh guest (boot 2))"}
 	}
 	if i := index(c.Hash); i >= f.firstBad {
 		return Run{Exit: ExitBad, Evidence: "scenario failed"}
@@ -182,6 +187,24 @@ func TestBisect(t *testing.T) {
 				"cb step skip", "ca step good", "cc step bad"}},
 		},
 		{
+			name: "a lone TIMEOUT nothing confirmed is a skip, never bad",
+			setup: func() *fakeEnv {
+				f := newFake(4, 3)
+				f.unconfirmed["cc"] = true
+				return f
+			},
+			bad: "cd",
+			want: view{Outcome: Inconclusive, Range: []string{"cc", "cd"}, Tested: []string{
+				"good good endpoint good", "cd bad endpoint bad",
+				"cb step good", "cc step skip"}},
+		},
+		{
+			name:  "BAD that fails only by an unconfirmed TIMEOUT is refused",
+			setup: func() *fakeEnv { f := newFake(4, 3); f.unconfirmed["cd"] = true; return f },
+			bad:   "cd",
+			want:  view{Outcome: BadNotBad, Tested: []string{"good good endpoint good", "cd bad endpoint skip"}},
+		},
+		{
 			name:  "GOOD that fails is refused before bisecting",
 			setup: func() *fakeEnv { f := newFake(4, 3); f.runs["good"] = []int{ExitBad}; return f },
 			bad:   "cd",
@@ -271,6 +294,25 @@ func TestVerdictOfExit(t *testing.T) {
 	for _, tc := range tests {
 		if got := VerdictOfExit(tc.exit, tc.skipped); got != tc.want {
 			t.Errorf("VerdictOfExit(%d, %v) = %s, want %s", tc.exit, tc.skipped, got, tc.want)
+		}
+	}
+}
+
+// TestVerdictOf: a run that failed only by a TIMEOUT that nothing
+// confirmed is never bad, whatever its exit status.
+func TestVerdictOf(t *testing.T) {
+	tests := []struct {
+		run  Run
+		want Verdict
+	}{
+		{Run{Exit: ExitBad}, Bad},
+		{Run{Exit: ExitBad, Unconfirmed: true}, Skip},
+		{Run{Exit: ExitGood}, Good},
+		{Run{Exit: ExitBad, Skipped: true}, Skip},
+	}
+	for _, tc := range tests {
+		if got := VerdictOf(tc.run); got != tc.want {
+			t.Errorf("VerdictOf(%+v) = %s, want %s", tc.run, got, tc.want)
 		}
 	}
 }

@@ -171,6 +171,10 @@ const (
 	// NotRun: the mutant did not apply, build or boot; no verdict on
 	// the scenarios.
 	NotRun Verdict = "not run"
+	// Flaky: the only scenarios that did not match failed by a TIMEOUT
+	// that a fresh guest did not confirm (report.Scenario.Convicts):
+	// no verdict on the mutant, never counted as killed.
+	Flaky Verdict = "flaky"
 )
 
 // Stage is how far a mutant's run got.
@@ -206,6 +210,9 @@ type Result struct {
 	Verdict Verdict `json:"verdict"`
 	// KilledBy are the scenarios that did not match, with why.
 	KilledBy []Kill `json:"killed_by,omitempty"`
+	// TimedOut are the scenarios that failed only by a TIMEOUT that no
+	// fresh guest confirmed: no kill.
+	TimedOut []Kill `json:"timed_out_unconfirmed,omitempty"`
 	// Expected are the Expect-killed-by scenarios; ExpectedKilled says
 	// whether at least one of them is among the killers.
 	Expected       []string `json:"expected"`
@@ -222,14 +229,35 @@ type Result struct {
 // Kill is one scenario that noticed a mutant.
 type Kill struct {
 	Scenario string `json:"scenario"`
-	// How: the scenario's verdict and directive ("fail", "fail TIMEOUT").
+	// How: the scenario's verdict and directive ("fail", "fail
+	// TIMEOUT"), and for a TIMEOUT-only failure its confirmation
+	// ("fail TIMEOUT, confirmed").
 	How    string `json:"how"`
 	Reason string `json:"reason,omitempty"`
 }
 
+// Hang says whether the kill rests on a confirmed TIMEOUT.
+func (k Kill) Hang() bool { return strings.HasSuffix(k.How, ", "+string(report.Confirmed)) }
+
+// Shown is the verdict as the table writes it: "killed (hang,
+// confirmed)" when every kill is a TIMEOUT a fresh guest confirmed.
+func (r Result) Shown() string {
+	if r.Verdict != Killed {
+		return string(r.Verdict)
+	}
+	for _, k := range r.KilledBy {
+		if !k.Hang() {
+			return string(r.Verdict)
+		}
+	}
+	return string(r.Verdict) + " (hang, confirmed)"
+}
+
 // Judge classifies one mutant's run. A scenario that never ran (verdict
-// error: the guest was gone) is no kill; one that failed, timed out or
-// met a kernel report against a pass declaration is.
+// error: the guest was gone) is no kill; one that failed or met a
+// kernel report against a pass declaration is, and so is a TIMEOUT that
+// a fresh guest confirmed. A TIMEOUT alone, not confirmed, is no kill:
+// if it is all there is, the mutant is flaky.
 func Judge(m Mutant, r Run) Result {
 	res := Result{
 		Name: m.Name, Subject: m.Subject, Expected: m.ExpectKilledBy,
@@ -248,7 +276,15 @@ func Judge(m Mutant, r Run) Result {
 		if s.Directive != "" {
 			how += " " + s.Directive
 		}
-		res.KilledBy = append(res.KilledBy, Kill{Scenario: s.Name, How: how, Reason: firstLine(s.Reason)})
+		if s.Confirmation != "" {
+			how += ", " + string(s.Confirmation)
+		}
+		k := Kill{Scenario: s.Name, How: how, Reason: firstLine(s.Reason)}
+		if !s.Convicts() {
+			res.TimedOut = append(res.TimedOut, k)
+			continue
+		}
+		res.KilledBy = append(res.KilledBy, k)
 		if slices.Contains(m.ExpectKilledBy, s.Name) {
 			res.ExpectedKilled = true
 		}
@@ -256,6 +292,8 @@ func Judge(m Mutant, r Run) Result {
 	switch {
 	case len(res.KilledBy) > 0:
 		res.Verdict = Killed
+	case len(res.TimedOut) > 0:
+		res.Verdict = Flaky
 	case r.Stage != StageRun || res.Ran == 0:
 		// Nothing was judged: apply, build or boot trouble.
 		res.Verdict = NotRun

@@ -143,6 +143,14 @@ func sc(name string, v verdict.Verdict, matches bool, directive string) report.S
 	return report.Scenario{Name: name, Verdict: v, Expected: verdict.Pass, Matches: matches, Directive: directive, Reason: "why\nmore"}
 }
 
+// timedOut is a scenario that failed by a TIMEOUT, with what confirmed
+// it (or not).
+func timedOut(name string, c report.Confirmation) report.Scenario {
+	s := sc(name, verdict.Fail, false, "TIMEOUT")
+	s.Confirmation = c
+	return s
+}
+
 func TestJudge(t *testing.T) {
 	m := Mutant{Name: "m", Subject: "s", ExpectKilledBy: []string{"fuse/a"}}
 	tests := []struct {
@@ -156,15 +164,30 @@ func TestJudge(t *testing.T) {
 			want: Result{Verdict: Killed, KilledBy: []Kill{{Scenario: "fuse/a", How: "fail", Reason: "why"}}, ExpectedKilled: true, Ran: 2},
 		},
 		{
-			name: "killed by another scenario's timeout",
-			run:  Run{Stage: StageRun, Scenarios: []report.Scenario{sc("fuse/a", verdict.Pass, true, ""), sc("fuse/b", verdict.Fail, false, "TIMEOUT")}},
-			want: Result{Verdict: Killed, KilledBy: []Kill{{Scenario: "fuse/b", How: "fail TIMEOUT", Reason: "why"}}, Ran: 2},
+			name: "killed by another scenario's timeout, confirmed on a fresh guest",
+			run:  Run{Stage: StageRun, Scenarios: []report.Scenario{sc("fuse/a", verdict.Pass, true, ""), timedOut("fuse/b", report.Confirmed)}},
+			want: Result{Verdict: Killed, KilledBy: []Kill{{Scenario: "fuse/b", How: "fail TIMEOUT, confirmed", Reason: "why"}}, Ran: 2},
 		},
 		{
-			name: "a panic: the hung scenario kills, the never-run one does not count",
+			name: "a hang the kernel reported: the hung scenario kills, the never-run one does not count",
 			run: Run{Stage: StageRun, Err: "guest gone", Scenarios: []report.Scenario{
-				sc("fuse/a", verdict.Fail, false, "TIMEOUT"), sc("fuse/b", verdict.Error, false, "ERROR")}},
-			want: Result{Verdict: Killed, KilledBy: []Kill{{Scenario: "fuse/a", How: "fail TIMEOUT", Reason: "why"}}, ExpectedKilled: true, Ran: 1, Error: "guest gone"},
+				timedOut("fuse/a", report.Reported), sc("fuse/b", verdict.Error, false, "ERROR")}},
+			want: Result{Verdict: Killed, KilledBy: []Kill{{Scenario: "fuse/a", How: "fail TIMEOUT, kernel report", Reason: "why"}}, ExpectedKilled: true, Ran: 1, Error: "guest gone"},
+		},
+		{
+			name: "a TIMEOUT that passed on a fresh guest is no kill: flaky",
+			run:  Run{Stage: StageRun, Scenarios: []report.Scenario{timedOut("fuse/a", report.Flaky), sc("fuse/b", verdict.Pass, true, "")}},
+			want: Result{Verdict: Flaky, TimedOut: []Kill{{Scenario: "fuse/a", How: "fail TIMEOUT, flaky", Reason: "why"}}, Ran: 2},
+		},
+		{
+			name: "a TIMEOUT that could not run again, or was never run again, is no kill",
+			run:  Run{Stage: StageRun, Scenarios: []report.Scenario{timedOut("fuse/a", report.Unconfirmed), timedOut("fuse/b", "")}},
+			want: Result{Verdict: Flaky, TimedOut: []Kill{{Scenario: "fuse/a", How: "fail TIMEOUT, unconfirmed", Reason: "why"}, {Scenario: "fuse/b", How: "fail TIMEOUT", Reason: "why"}}, Ran: 2},
+		},
+		{
+			name: "a flaky TIMEOUT beside a real failure: killed by the failure alone",
+			run:  Run{Stage: StageRun, Scenarios: []report.Scenario{timedOut("fuse/a", report.Flaky), sc("fuse/b", verdict.Fail, false, "")}},
+			want: Result{Verdict: Killed, KilledBy: []Kill{{Scenario: "fuse/b", How: "fail", Reason: "why"}}, TimedOut: []Kill{{Scenario: "fuse/a", How: "fail TIMEOUT, flaky", Reason: "why"}}, Ran: 2},
 		},
 		{
 			name: "survived",
@@ -215,18 +238,22 @@ func TestSuiteAndFiles(t *testing.T) {
 		{Name: "01-k", Subject: "k", ExpectKilledBy: []string{"fuse/a"}},
 		{Name: "02-s", Subject: "s", ExpectKilledBy: []string{"xfs/d"}},
 		{Name: "03-n", Subject: "n", ExpectKilledBy: []string{"ext4/c"}},
+		{Name: "04-f", Subject: "f", ExpectKilledBy: []string{"ext4/c"}},
+		{Name: "05-h", Subject: "h", ExpectKilledBy: []string{"xfs/d"}},
 	}
 	f := &fakeRunner{asked: map[string][]string{}, runs: map[string]Run{
 		"01-k": {Stage: StageRun, Scenarios: []report.Scenario{sc("fuse/a", verdict.Fail, false, "")}},
 		"02-s": {Stage: StageRun, Scenarios: []report.Scenario{sc("xfs/d", verdict.Pass, true, "")}},
 		"03-n": {Stage: StageBuild, Err: "error: implicit declaration"},
+		"04-f": {Stage: StageRun, Scenarios: []report.Scenario{timedOut("ext4/c", report.Flaky)}},
+		"05-h": {Stage: StageRun, Scenarios: []report.Scenario{timedOut("xfs/d", report.Confirmed)}},
 	}}
 	var log strings.Builder
 	rep := Suite(context.Background(), "v7.3", f, testCatalogue(), ms, &log)
-	if d := cmp.Diff(map[string][]string{"01-k": {"fuse/a", "fuse/b"}, "02-s": {"xfs/d"}, "03-n": {"ext4/c"}}, f.asked); d != "" {
+	if d := cmp.Diff(map[string][]string{"01-k": {"fuse/a", "fuse/b"}, "02-s": {"xfs/d"}, "03-n": {"ext4/c"}, "04-f": {"ext4/c"}, "05-h": {"xfs/d"}}, f.asked); d != "" {
 		t.Errorf("scenarios asked for (-want +got):\n%s", d)
 	}
-	want := Totals{Killed: 1, Survived: 1, NotRun: 1, KillRate: 0.5}
+	want := Totals{Killed: 2, Survived: 1, NotRun: 1, Flaky: 1, KillRate: 2.0 / 3}
 	if d := cmp.Diff(want, rep.Totals); d != "" {
 		t.Errorf("Totals (-want +got):\n%s", d)
 	}
@@ -250,10 +277,12 @@ func TestSuiteAndFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, line := range []string{
-		"Killed 1, survived 1, not run 1: kill rate 50 %",
+		"Killed 2, survived 1, not run 1, flaky 1 (an unconfirmed TIMEOUT, not counted): kill rate 67 %",
 		"| 01-k<br>k | killed | fuse/a (fail) | yes (fuse/a) | 1 | 0 | 0 |",
 		"| 02-s<br>s | survived |  | no (xfs/d) | 1 | 0 | 0 |",
 		"| 03-n<br>n | not run | build: error: implicit declaration | no (ext4/c) | 0 | 0 | 0 |",
+		"| 04-f<br>f | flaky | none; timed out without confirmation: ext4/c (fail TIMEOUT, flaky) | no (ext4/c) | 1 | 0 | 0 |",
+		"| 05-h<br>h | killed (hang, confirmed) | xfs/d (fail TIMEOUT, confirmed) | yes (xfs/d) | 1 | 0 | 0 |",
 	} {
 		if !strings.Contains(string(md), line) {
 			t.Errorf("mutants.md lacks %q:\n%s", line, md)

@@ -32,12 +32,14 @@ type Report struct {
 }
 
 // Totals count the verdicts. KillRate is killed over the mutants that
-// ran (killed + survived): a mutant that did not run is no evidence
-// either way.
+// ran and were judged (killed + survived): a mutant that did not run, or
+// whose only failure was an unconfirmed TIMEOUT, is no evidence either
+// way.
 type Totals struct {
 	Killed   int     `json:"killed"`
 	Survived int     `json:"survived"`
 	NotRun   int     `json:"not_run"`
+	Flaky    int     `json:"flaky"`
 	KillRate float64 `json:"kill_rate"`
 }
 
@@ -51,7 +53,7 @@ func Suite(ctx context.Context, base string, r Runner, cat catalogue.Catalogue, 
 		sel := Scenarios(cat, m)
 		fmt.Fprintf(log, "mutants: [%d/%d] %s: %d scenarios\n", i+1, len(ms), m.Name, len(sel))
 		res := Judge(m, r.Run(ctx, m, sel))
-		fmt.Fprintf(log, "mutants: [%d/%d] %s: %s%s\n", i+1, len(ms), m.Name, res.Verdict, describe(res))
+		fmt.Fprintf(log, "mutants: [%d/%d] %s: %s%s\n", i+1, len(ms), m.Name, res.Shown(), describe(res))
 		rep.Results = append(rep.Results, res)
 	}
 	rep.Seconds = time.Since(rep.Started).Round(time.Second).Seconds()
@@ -69,6 +71,12 @@ func describe(r Result) string {
 		return " by " + strings.Join(names, ", ")
 	case NotRun:
 		return " (" + string(r.Stage) + ": " + firstLine(r.Error) + ")"
+	case Flaky:
+		var names []string
+		for _, k := range r.TimedOut {
+			names = append(names, k.Scenario)
+		}
+		return ": only " + strings.Join(names, ", ") + " timed out, and a fresh guest did not confirm it"
 	}
 	return ""
 }
@@ -82,6 +90,8 @@ func Count(rs []Result) Totals {
 			t.Killed++
 		case Survived:
 			t.Survived++
+		case Flaky:
+			t.Flaky++
 		default:
 			t.NotRun++
 		}
@@ -113,8 +123,12 @@ func (rep Report) WriteFiles(dir string) error {
 func (rep Report) Markdown(w io.Writer) {
 	t := rep.Totals
 	fmt.Fprintf(w, "# Mutants on %s\n\n", rep.Base)
-	fmt.Fprintf(w, "Run %s, %s in all. Killed %d, survived %d, not run %d: kill rate %.0f %% of the mutants that ran.\n\n",
-		rep.Started.Format("2006-01-02 15:04 UTC"), time.Duration(rep.Seconds)*time.Second, t.Killed, t.Survived, t.NotRun, 100*t.KillRate)
+	flaky := ""
+	if t.Flaky > 0 {
+		flaky = fmt.Sprintf(", flaky %d (an unconfirmed TIMEOUT, not counted)", t.Flaky)
+	}
+	fmt.Fprintf(w, "Run %s, %s in all. Killed %d, survived %d, not run %d%s: kill rate %.0f %% of the mutants that ran.\n\n",
+		rep.Started.Format("2006-01-02 15:04 UTC"), time.Duration(rep.Seconds)*time.Second, t.Killed, t.Survived, t.NotRun, flaky, 100*t.KillRate)
 	fmt.Fprintln(w, "| Mutant | Verdict | Killed by | Expected killer among them | Scenarios run | Build (s) | Boot + run (s) |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, r := range rep.Results {
@@ -123,15 +137,22 @@ func (rep Report) Markdown(w io.Writer) {
 			by = append(by, fmt.Sprintf("%s (%s)", k.Scenario, k.How))
 		}
 		killers := strings.Join(by, ", ")
-		if r.Verdict == NotRun {
+		switch r.Verdict {
+		case NotRun:
 			killers = string(r.Stage) + ": " + firstLine(r.Error)
+		case Flaky:
+			var to []string
+			for _, k := range r.TimedOut {
+				to = append(to, fmt.Sprintf("%s (%s)", k.Scenario, k.How))
+			}
+			killers = "none; timed out without confirmation: " + strings.Join(to, ", ")
 		}
 		exp := "no"
 		if r.ExpectedKilled {
 			exp = "yes"
 		}
 		fmt.Fprintf(w, "| %s<br>%s | %s | %s | %s (%s) | %d | %.0f | %.0f |\n",
-			r.Name, escape(r.Subject), r.Verdict, escape(killers), exp, strings.Join(r.Expected, ", "), r.Ran, r.BuildSeconds, r.RunSeconds)
+			r.Name, escape(r.Subject), r.Shown(), escape(killers), exp, strings.Join(r.Expected, ", "), r.Ran, r.BuildSeconds, r.RunSeconds)
 	}
 }
 

@@ -52,7 +52,8 @@ func bisectStep(ctx context.Context, in invocation) int {
 	o := c.options(e, stdout)
 	o.Variant = kbase.Variant{Flavour: kbase.Custom}
 	res := testrun.Run(ctx, cat, o)
-	switch v := bisect.VerdictOfExit(res.Exit, skipped(res.Run.Scenarios)); {
+	run := bisect.Run{Exit: res.Exit, Skipped: skipped(res.Run.Scenarios), Unconfirmed: res.Run.OnlyUnconfirmedTimeouts()}
+	switch v := bisect.VerdictOf(run); {
 	case res.Exit == testrun.ExitBadArgs:
 		return bisectAbort
 	case v == bisect.Good:
@@ -268,7 +269,8 @@ func (b *bisectEnv) Run(ctx context.Context, c bisect.Commit) bisect.Run {
 	rel, _ := filepath.Rel(filepath.Join(b.e.repo, "results"), b.results)
 	o.ResultsName = filepath.Join(rel, "run-"+short(c.Hash))
 	res := testrun.Run(ctx, b.cat, o)
-	r := bisect.Run{Exit: res.Exit, Skipped: skipped(res.Run.Scenarios), Log: res.Dir, Seconds: time.Since(start).Round(time.Second).Seconds()}
+	r := bisect.Run{Exit: res.Exit, Skipped: skipped(res.Run.Scenarios), Unconfirmed: res.Run.OnlyUnconfirmedTimeouts(),
+		Log: res.Dir, Seconds: time.Since(start).Round(time.Second).Seconds()}
 	r.Evidence = res.Run.Infra
 	for _, s := range res.Run.Scenarios {
 		if !s.Matches || s.Verdict == verdict.Skip {

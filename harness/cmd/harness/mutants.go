@@ -73,7 +73,9 @@ func mutants(ctx context.Context, in invocation, glob string) int {
 		}
 		fmt.Fprintf(stdout, "mutants: %s written to %s\n", spec.Name, out)
 		switch {
-		case rep.Totals.NotRun > 0:
+		case rep.Totals.NotRun > 0 || rep.Totals.Flaky > 0:
+			// A mutant without a verdict: it did not run, or only
+			// an unconfirmed TIMEOUT failed.
 			worst = max(worst, testrun.ExitInfra)
 		case rep.Totals.Survived > 0:
 			worst = max(worst, testrun.ExitFailed)
