@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"dioharness/harness/bench"
+	"dioharness/harness/fuse"
 	"dioharness/harness/guestproto"
 	"dioharness/harness/probe"
 	"dioharness/harness/scenario"
@@ -166,5 +167,35 @@ func harnessScenarios() scenario.Catalogue {
 				select {}
 			},
 		},
+		{
+			Declaration: guestproto.Declaration{
+				Name:   "harness/deadlock",
+				Area:   "harness",
+				Setup:  "test server; a buffered write holding i_rwsem waits for a WRITE the server's gate never releases, a second write waits for i_rwsem",
+				Checks: "a planted deadlock in the kernel: the hung-task detector reports the second writer, the host judges the guest hung, gathers the evidence (the blocked tasks and the held WRITE from the guest's watchdog, every CPU's backtrace and the blocked tasks from the panic it causes, the vCPU registers) into evidence.log and console.log and fails the scenario naming the function the writer is blocked in",
+				Manual: true,
+			},
+			// Longer than the host's bounds: the host, not the agent,
+			// must find this one.
+			Timeout: 24 * time.Hour,
+			Run:     plantedDeadlock,
+		},
 	}
+}
+
+// plantedDeadlock blocks two writers in the kernel for good: the first
+// holds the inode's i_rwsem while it waits for its WRITE, which the
+// server's gate holds until the guest ends; the second waits for
+// i_rwsem, uninterruptibly, so the hung-task detector reports it.
+func plantedDeadlock(t *scenario.T) {
+	m := t.FUSE(fuse.Config{Files: []fuse.FileSpec{{Path: "/dl", Size: page}}})
+	t.Check(m.ArmGate("w", fuse.OpWrite, "/dl"), "arm gate")
+	f := openFile(t, m.Path("dl"), os.O_RDWR)
+	goPwrite(f, pattern(page, 0x51), 0)
+	if _, err := m.WaitHeld("w", 1, holdWait); err != nil {
+		t.Fatalf("the first write never reached the server: %v", err)
+	}
+	goPwrite(f, pattern(page, 0x52), page)
+	t.Kmsg("two writers blocked on %s for good: the host must find them", m.Path("dl"))
+	select {}
 }
