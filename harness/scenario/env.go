@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -26,15 +27,22 @@ type Env struct {
 	// evidence there. What it returns (who is blocked where) is added
 	// to the scenario's failure.
 	OnTimeout func(scenario string) string
+	// grace bounds the wait for an abandoned scenario's cleanups.
+	grace time.Duration
 
 	seq    atomic.Int64
 	probes *probeCache
+	rec    recorder
 }
 
 // NewEnv returns an environment rooted at work.
 func NewEnv(exe, work string) *Env {
-	return &Env{Exe: exe, Work: work, probes: &probeCache{}}
+	return &Env{Exe: exe, Work: work, probes: &probeCache{}, grace: cleanupGrace}
 }
+
+// cleanupGrace bounds how long the runner waits, after a scenario's
+// timeout, for its cleanups to release gates and unmount.
+const cleanupGrace = 10 * time.Second
 
 // Disk mounts the named disk of the plan fresh for t: the filesystem
 // is mounted at Work/disk-<name> and unmounted when t ends, with every

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"os"
 	"sync"
 
@@ -80,18 +81,76 @@ func (p *Probes) WatchPath(paths ...string) {
 // Record runs fn with recording on and returns the events of the
 // watched inodes.
 func (p *Probes) Record(fn func()) probe.Events {
-	p.t.Check(p.Set.Start(), "start recording")
+	return p.t.record(p.Set, fn)
+}
+
+// recordable is the part of *probe.Set a recording uses.
+type recordable interface {
+	Start() error
+	Stop() (probe.Events, error)
+}
+
+// recorder ties the probe set's one recording to the scenario that
+// started it. A scenario that outlives its timeout is abandoned while
+// it still records: the runner stops its recording (abandon), so the
+// next scenario can start one, and the abandoned body, should it ever
+// return, finds its recording gone instead of stopping another's.
+type recorder struct {
+	mu    sync.Mutex
+	owner *T
+	set   recordable
+}
+
+// errAbandoned is what an abandoned scenario's Stop gets.
+var errAbandoned = errors.New("the recording was stopped when the scenario timed out")
+
+func (r *recorder) start(t *T, set recordable) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := set.Start(); err != nil {
+		return err
+	}
+	r.owner, r.set = t, set
+	return nil
+}
+
+func (r *recorder) stop(t *T) (probe.Events, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.owner != t {
+		return nil, errAbandoned
+	}
+	set := r.set
+	r.owner, r.set = nil, nil
+	return set.Stop()
+}
+
+// abandon stops t's recording, if it has one.
+func (r *recorder) abandon(t *T) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.owner != t {
+		return
+	}
+	set := r.set
+	r.owner, r.set = nil, nil
+	set.Stop()
+}
+
+// record runs fn with set recording and returns what it recorded.
+func (t *T) record(set recordable, fn func()) probe.Events {
+	t.Check(t.env.rec.start(t, set), "start recording")
 	stopped := false
 	defer func() {
 		if !stopped {
 			// fn called Fatalf: stop so the next scenario can start.
-			p.Set.Stop()
+			t.env.rec.stop(t)
 		}
 	}()
 	fn()
-	ev, err := p.Set.Stop()
+	ev, err := t.env.rec.stop(t)
 	stopped = true
-	p.t.Check(err, "stop recording")
+	t.Check(err, "stop recording")
 	return ev
 }
 

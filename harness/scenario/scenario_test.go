@@ -1,13 +1,16 @@
 package scenario
 
 import (
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"dioharness/harness/guestproto"
+	"dioharness/harness/probe"
 	"dioharness/harness/verdict"
 )
 
@@ -121,5 +124,73 @@ func TestRunTimeoutHook(t *testing.T) {
 	}
 	if cleanedBeforeHook {
 		t.Error("the cleanups ran before the hook saw the hang")
+	}
+}
+
+// fakeSet records like a probe.Set: one recording at a time.
+type fakeSet struct {
+	mu        sync.Mutex
+	recording bool
+}
+
+func (s *fakeSet) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.recording {
+		return errors.New("probe: already recording")
+	}
+	s.recording = true
+	return nil
+}
+
+func (s *fakeSet) Stop() (probe.Events, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.recording {
+		return nil, probe.ErrNotRecording
+	}
+	s.recording = false
+	return nil, nil
+}
+
+// TestTimeoutStopsRecording: a scenario that times out while it records
+// is abandoned with its recording stopped, so the next scenario records;
+// the abandoned body, when it returns, does not stop the next one's.
+func TestTimeoutStopsRecording(t *testing.T) {
+	env := NewEnv("/init", t.TempDir())
+	env.grace = 10 * time.Millisecond
+	set := &fakeSet{}
+	release, returned := make(chan struct{}), make(chan struct{})
+	stuck := Scenario{
+		Declaration: guestproto.Declaration{Name: "fuse/stuck"},
+		Timeout:     20 * time.Millisecond,
+		Run: func(t *T) {
+			defer close(returned)
+			t.record(set, func() { <-release })
+		},
+	}
+	if r := run(t.Context(), stuck, env); !r.TimedOut {
+		t.Fatalf("result %+v, want a timeout", r)
+	}
+	inNext := make(chan struct{})
+	next := Scenario{
+		Declaration: guestproto.Declaration{Name: "fuse/next"},
+		Run: func(t *T) {
+			t.record(set, func() {
+				// The abandoned body ends while this one records.
+				close(release)
+				<-returned
+				close(inNext)
+			})
+		},
+	}
+	r := run(t.Context(), next, env)
+	if r.Verdict != verdict.Pass {
+		t.Errorf("the scenario after the timeout: %s %q, want pass", r.Verdict, r.Reason)
+	}
+	select {
+	case <-inNext:
+	default:
+		t.Error("the next scenario never recorded")
 	}
 }

@@ -164,10 +164,12 @@ func run(ctx context.Context, s Scenario, env *Env) Result {
 		}
 		t.Errorf("timed out after %s%s", timeout, why)
 		// Give cleanups a bounded chance to release gates and
-		// unmount, so later scenarios start clean.
+		// unmount, so later scenarios start clean; a body still
+		// blocked then is abandoned, and its probe recording stopped.
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(env.grace):
+			env.rec.abandon(t)
 		}
 	}
 	t.mu.Lock()
