@@ -137,6 +137,7 @@ func run(cl guestproto.Cmdline, plan guestproto.Plan, cat scenario.Catalogue, ou
 	env := scenario.NewEnv(exe, "/tmp")
 	env.Disks, env.SelftestDir = plan.Disks, plan.SelftestDir
 	env.OnTimeout = timeoutEvidence(w)
+	env.TimeoutScale = plan.TimeoutScale
 	defer env.Close()
 	rep := &ktapReporter{w: w, runs: runs, kmsg: kmsg}
 	scenario.RunAll(context.Background(), sel, env, rep)

@@ -33,6 +33,11 @@ type Plan struct {
 	// FSTests, when set, makes every entry an fstests test the agent
 	// runs with check on the Debian root disk (see FSTests).
 	FSTests *FSTests `json:"fstests,omitempty"`
+	// TimeoutScale stretches every scenario's own timeout in the
+	// guest: the host's bound on a scenario over its default, when the
+	// user gave a longer one (SCENARIO_TIMEOUT on a loaded host). 0 or
+	// 1 leaves them as declared.
+	TimeoutScale float64 `json:"timeout_scale,omitempty"`
 	Wiring
 }
 

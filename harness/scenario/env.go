@@ -27,6 +27,9 @@ type Env struct {
 	// evidence there. What it returns (who is blocked where) is added
 	// to the scenario's failure.
 	OnTimeout func(scenario string) string
+	// TimeoutScale stretches every scenario's Timeout (1 when zero):
+	// the host's scenario bound over its default (guestproto.Plan).
+	TimeoutScale float64
 	// grace bounds the wait for an abandoned scenario's cleanups.
 	grace time.Duration
 

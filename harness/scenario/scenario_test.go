@@ -194,3 +194,18 @@ func TestTimeoutStopsRecording(t *testing.T) {
 		t.Error("the next scenario never recorded")
 	}
 }
+
+// TestTimeoutScale: the host's longer scenario bound stretches the
+// guest's own timeouts.
+func TestTimeoutScale(t *testing.T) {
+	env := NewEnv("/init", t.TempDir())
+	env.TimeoutScale = 20
+	s := Scenario{
+		Declaration: guestproto.Declaration{Name: "mixed/slow"},
+		Timeout:     10 * time.Millisecond,
+		Run:         func(t *T) { time.Sleep(50 * time.Millisecond) },
+	}
+	if r := run(t.Context(), s, env); r.Verdict != verdict.Pass || r.TimedOut {
+		t.Errorf("result %s %q (timed out %v), want a pass within 20 x 10ms", r.Verdict, r.Reason, r.TimedOut)
+	}
+}

@@ -133,6 +133,9 @@ func run(ctx context.Context, s Scenario, env *Env) Result {
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
+	if env.TimeoutScale > 1 {
+		timeout = time.Duration(float64(timeout) * env.TimeoutScale)
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	t := &T{name: s.Name, ctx: ctx, env: env, attempts: 1}

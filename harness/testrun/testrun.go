@@ -220,8 +220,9 @@ func Run(ctx context.Context, cat catalogue.Catalogue, o Options) Outcome {
 		Scenarios:    guestproto.Entries(order, cat.Expect(kern)),
 		Repeat:       max(o.Repeat, 1),
 		Disks:        planDisks(mach, image.Disks),
-		SelftestDir: kselftest.Dir,
-		Wiring:      guestproto.Wiring{AgentTTY: mach.AgentTTY(), ExitPort: mach.ExitPort()},
+		SelftestDir:  kselftest.Dir,
+		TimeoutScale: o.Timeouts.scale(),
+		Wiring:       guestproto.Wiring{AgentTTY: mach.AgentTTY(), ExitPort: mach.ExitPort()},
 	}
 	if err := plan.Validate(); err != nil {
 		fmt.Fprintf(o.Out, "error: %v\n", err)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -96,5 +97,23 @@ func TestForBase(t *testing.T) {
 	}
 	if k, err := (Options{Variant: kbase.Variant{Flavour: kbase.Custom}}).declared(); err != nil || k.Variant.Flavour != kbase.Custom {
 		t.Errorf("custom: %+v, %v", k, err)
+	}
+}
+
+// TestTimeoutScale: a scenario bound longer than the default stretches
+// the guest's own timeouts by as much; a shorter one never shrinks them.
+func TestTimeoutScale(t *testing.T) {
+	for _, tc := range []struct {
+		scenario time.Duration
+		want     float64
+	}{
+		{0, 1},
+		{DefaultTimeouts.Scenario, 1},
+		{time.Minute, 1},
+		{10 * time.Minute, 2.5},
+	} {
+		if got := (Timeouts{Scenario: tc.scenario}).scale(); got != tc.want {
+			t.Errorf("Timeouts{Scenario: %s}.scale() = %v, want %v", tc.scenario, got, tc.want)
+		}
 	}
 }

@@ -59,6 +59,16 @@ func (t Timeouts) withDefaults() Timeouts {
 	return t
 }
 
+// scale is how much longer than its default the scenario bound is (1
+// when it is not longer): the guest stretches its scenarios' own
+// timeouts by as much (guestproto.Plan.TimeoutScale), so a loaded host
+// given a longer SCENARIO_TIMEOUT does not fail a slow scenario at its
+// declared timeout.
+func (t Timeouts) scale() float64 {
+	t = t.withDefaults()
+	return max(1, float64(t.Scenario)/float64(DefaultTimeouts.Scenario))
+}
+
 // afterPanic bounds the wait for QEMU to exit once the kernel panicked:
 // with panic=-1 and -no-reboot it exits at once, so waiting longer only
 // delays the next boot.
