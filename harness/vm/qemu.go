@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"dioharness/harness/guestproto"
@@ -99,12 +100,26 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// CheckAccel accepts the accelerators a Config can boot with.
-func CheckAccel(accel string) error {
-	if accel != "kvm" && accel != "tcg" {
-		return fmt.Errorf("bad accelerator %q, want kvm or tcg", accel)
+// CheckAccel accepts the accelerators a Config can boot with on this
+// host: tcg, or kvm when /dev/kvm can be opened.
+func CheckAccel(accel string) error { return checkAccel(accel, devKVM) }
+
+// devKVM is the device KVM guests need.
+const devKVM = "/dev/kvm"
+
+func checkAccel(accel, kvm string) error {
+	switch accel {
+	case "tcg":
+		return nil
+	case "kvm":
+		f, err := os.OpenFile(kvm, os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("kvm cannot work on this host: %w; use tcg, or leave the accelerator empty to prove KVM by a bounded boot", err)
+		}
+		f.Close()
+		return nil
 	}
-	return nil
+	return fmt.Errorf("bad accelerator %q, want kvm or tcg", accel)
 }
 
 func (c *Config) args(conSock, agentSock, qmpSock string) []string {
@@ -149,9 +164,11 @@ type Guest struct {
 	console *Console
 	exited  chan struct{}
 	exitErr error
-	stderr  *tailBuffer
-	once    sync.Once
-	wg      sync.WaitGroup
+	// spoke: the guest wrote a line on the agent port.
+	spoke  atomic.Bool
+	stderr *tailBuffer
+	once   sync.Once
+	wg     sync.WaitGroup
 	// qmpSock is QEMU's monitor (QMP) socket.
 	qmpSock string
 	// agentConn is the agent port's connection once QEMU connected
@@ -234,6 +251,7 @@ func Start(ctx context.Context, c Config) (*Guest, error) {
 		sc := bufio.NewScanner(conn)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
+			m.spoke.Store(true)
 			m.agent <- strings.TrimRight(sc.Text(), "\r")
 		}
 	}()
@@ -281,11 +299,27 @@ func (m *Guest) Wait() (guestproto.Verdict, error) {
 	case m.exitErr == nil:
 		return 0, errors.New("guest rebooted or powered off without reporting a verdict (kernel panic?)")
 	case errors.As(m.exitErr, &ee) && ee.Exited():
-		if v, ok := guestproto.DecodeExit(ee.ExitCode()); ok {
+		v, ok := guestproto.DecodeExit(ee.ExitCode())
+		switch {
+		case ok && v == guestproto.VerdictOK && !m.spoke.Load():
+			// Status 1 is also QEMU's own failure (a bad option, an
+			// accelerator it cannot open): a guest that never wrote a
+			// line did not write its verdict either.
+			return 0, fmt.Errorf("qemu exited with status 1 before the guest wrote a line: %s", qemuError(m.stderr.String()))
+		case ok:
 			return v, nil
 		}
 	}
-	return 0, fmt.Errorf("qemu: %w: %s", m.exitErr, strings.TrimSpace(m.stderr.String()))
+	return 0, fmt.Errorf("qemu: %w: %s", m.exitErr, qemuError(m.stderr.String()))
+}
+
+// qemuError is QEMU's stderr on one line, or says it printed nothing.
+func qemuError(stderr string) string {
+	s := strings.Join(strings.Fields(stderr), " ")
+	if s == "" {
+		return "(QEMU printed nothing on stderr)"
+	}
+	return s
 }
 
 // Close kills the guest if it still runs and removes its sockets.

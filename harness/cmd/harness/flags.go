@@ -13,6 +13,7 @@ import (
 	"dioharness/harness/catalogue"
 	"dioharness/harness/shard"
 	"dioharness/harness/testrun"
+	"dioharness/harness/vm"
 )
 
 // group is a set of flags that several commands share; a command
@@ -110,7 +111,8 @@ func (c *commonFlags) register(fs *flag.FlagSet, g group) {
 	}
 }
 
-// check validates the values that need no I/O.
+// check validates the values, and that an accelerator asked for can
+// work on this host (kvm needs /dev/kvm): refused before any build.
 func (c *commonFlags) check() error {
 	if c.repeat < 1 || c.repeat > 100 {
 		return fmt.Errorf("bad repeat %d, want [1-100]", c.repeat)
@@ -125,6 +127,11 @@ func (c *commonFlags) check() error {
 	case "", "kvm", "tcg":
 	default:
 		return fmt.Errorf("QEMU_ACCEL=%s: want kvm or tcg (or empty to prove KVM by a bounded boot)", c.accel)
+	}
+	if c.accel != "" {
+		if err := vm.CheckAccel(c.accel); err != nil {
+			return fmt.Errorf("QEMU_ACCEL=%s: %w", c.accel, err)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -69,6 +70,21 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("stderr %q does not contain %q", stderr.String(), tc.want)
 			}
 		})
+	}
+}
+
+// TestKVMWithoutDevice: QEMU_ACCEL=kvm on a host without a usable
+// /dev/kvm is bad input, refused before anything is built.
+func TestKVMWithoutDevice(t *testing.T) {
+	if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
+		f.Close()
+		t.Skip("this host has a usable /dev/kvm")
+	}
+	var stdout, stderr strings.Builder
+	code := run([]string{"qemu-test", "-accel", "kvm", "-build", t.TempDir()}, &stdout, &stderr)
+	want := "harness: QEMU_ACCEL=kvm: kvm cannot work on this host: open /dev/kvm: "
+	if code != 3 || !strings.HasPrefix(stderr.String(), want) || stdout.Len() > 0 {
+		t.Errorf("exit %d, stderr %q, stdout %q; want 3 and %q, nothing built", code, stderr.String(), stdout.String(), want)
 	}
 }
 
