@@ -46,11 +46,14 @@ QEMU_ACCEL ?=
 # bounds one test (Go duration); FROM compares the results directories
 # of earlier runs (comma-separated) instead of running; a .json among them
 # (results/fstests-<base>.json) takes the runs' setups in place of its own.
+# A fold that would replace, drop or change the tests of setups of the
+# committed results/fstests-<base>.json is refused unless REPLACE_COMMITTED=1.
 FSTESTS ?=
 FSTYP ?=
 TESTS ?=
 FSTESTS_TIMEOUT ?=
 FROM ?=
+REPLACE_COMMITTED ?=
 JOBS ?= $(shell nproc)
 
 GO ?= go
@@ -101,6 +104,7 @@ qemu-test: harness
 FSTESTS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -fstests '$(FSTESTS)' \
 	$(if $(FSTYP),-fstyp '$(FSTYP)') $(if $(TESTS),-tests '$(TESTS)') \
 	$(if $(FSTESTS_TIMEOUT),-test-timeout $(FSTESTS_TIMEOUT)) $(if $(FROM),-from '$(FROM)') \
+	$(if $(REPLACE_COMMITTED),-replace-committed) \
 	$(if $(NO_BUILD),-no-build) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 

@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -27,8 +29,11 @@ type fstestsOwn struct {
 	dir, fstyp, tests string
 	from              string
 	smoke, optional   bool
-	timeout           time.Duration
-	diskMiB           int64
+	// replace lets a FROM fold replace what the committed
+	// results/fstests-<base>.json holds.
+	replace bool
+	timeout time.Duration
+	diskMiB int64
 }
 
 // fstestsFlags registers the fstests command's own flags.
@@ -40,6 +45,7 @@ func fstestsFlags(fs *flag.FlagSet) action {
 	fs.BoolVar(&f.smoke, "smoke", false, "run the smoke list ("+fstests.SmokeTests+") on "+fstests.SmokeSetups+" and the patched kernel, unless -tests, -fstyp or -kernel say otherwise")
 	fs.BoolVar(&f.optional, "optional", false, "without -fstests, say how to get a checkout and exit 0 (make test)")
 	fs.StringVar(&f.from, "from", "", "compare the runs in these results directories (comma-separated) instead of running, and write results/fstests-<base>.{md,json}")
+	fs.BoolVar(&f.replace, "replace-committed", false, "let -from replace or drop setups of the committed results/fstests-<base>.{md,json} (and the cover letters' fstests line); without it such a fold is refused")
 	fs.DurationVar(&f.timeout, "test-timeout", fstests.DefaultTimeout, "wall-clock bound on one test in the guest")
 	fs.Int64Var(&f.diskMiB, "disk-mib", fstests.DefaultDiskMiB, "size of the test and scratch disks")
 	return func(ctx context.Context, in invocation) int { return fstestsCmd(ctx, in, f) }
@@ -124,7 +130,7 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 	fmt.Fprintf(stdout, "fstests: %s, root disk %s\n", img.FSTests, filepath.Base(img.Path))
 
 	if f.from != "" {
-		return compareRunDirs(e, strings.Split(f.from, ","), sel, img, stdout, stderr)
+		return compareRunDirs(e, strings.Split(f.from, ","), sel, img, f.replace, stdout, stderr)
 	}
 
 	run := testrun.FSTests{Tests: tests, Root: img.Path, Dir: rootfs.FSTestsDir,
@@ -199,8 +205,11 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 // come from a different make fstests) and writes results/ for each base.
 // An entry ending in .json is a comparison written earlier (a committed
 // results/fstests-<base>.json): the runs' setups are merged into it,
-// replacing its rows of the setups they ran.
-func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Image, stdout, stderr io.Writer) int {
+// replacing its rows of the setups they ran. Unless replace, a fold
+// that would lose anything of the committed comparison (replace a setup
+// it holds, drop one, change its tests) is refused before anything is
+// written: results/ and the cover letters quote the committed one.
+func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Image, replace bool, stdout, stderr io.Writer) int {
 	byBase := map[string][]compare.SetupRun{}
 	prev := map[string]compare.Comparison{}
 	var bases []string
@@ -236,7 +245,7 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Imag
 			return badArgs(stderr, fmt.Errorf("FROM: a comparison of %s but no run directory of it to merge", b))
 		}
 	}
-	worst := testrun.ExitOK
+	cmps := map[string]compare.Comparison{}
 	for _, base := range bases {
 		cmp := compare.Build(base, byBase[base])
 		cmp.Tests, cmp.FSTests, cmp.Root = sel.String(), img.FSTests, filepath.Base(img.Path)
@@ -247,6 +256,16 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Imag
 			}
 			cmp = merged
 		}
+		if !replace {
+			if err := keepsCommitted(e, base, cmp, byBase[base]); err != nil {
+				return badArgs(stderr, err)
+			}
+		}
+		cmps[base] = cmp
+	}
+	worst := testrun.ExitOK
+	for _, base := range bases {
+		cmp := cmps[base]
 		if err := writeComparison(e, base, cmp); err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			worst = max(worst, testrun.ExitInfra)
@@ -256,6 +275,31 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Imag
 		fmt.Fprintf(stdout, "\n%s\n", cmp.Summary())
 	}
 	return worst
+}
+
+// keepsCommitted refuses a comparison that would lose anything of the
+// committed results/fstests-<base>.json (compare.Overwrites); there is
+// nothing to lose where none is committed.
+func keepsCommitted(e env, base string, next compare.Comparison, runs []compare.SetupRun) error {
+	rel := filepath.Join("results", "fstests-"+base+".json")
+	path := filepath.Join(e.repo, rel)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	committed, err := compare.Load(path)
+	if err != nil {
+		return err
+	}
+	var ran []string
+	for _, r := range runs {
+		if !slices.Contains(ran, r.Setup.Name) {
+			ran = append(ran, r.Setup.Name)
+		}
+	}
+	if lost := compare.Overwrites(committed, next, ran); lost != "" {
+		return fmt.Errorf("FROM: writing %s would %s: refused (REPLACE_COMMITTED=1, -replace-committed, replaces it and the cover letters' fstests line)", rel, lost)
+	}
+	return nil
 }
 
 // comparisonExit is 1 when the patched kernel does worse than the base

@@ -150,3 +150,50 @@ func setupList(ss, drop []fstests.Setup, all bool) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// Overwrites says what writing next in place of committed (a committed
+// results/fstests-<base>.json) would lose, "" when nothing: the rows of
+// a committed setup that the new runs (ran: their setups) replace, a
+// committed setup next leaves out, and committed tests next does not
+// run. A fold that only adds setups loses nothing.
+func Overwrites(committed, next Comparison, ran []string) string {
+	kept := map[string]bool{}
+	for _, s := range setupNames(next) {
+		kept[s] = true
+	}
+	var replaced, dropped []string
+	for _, s := range setupNames(committed) {
+		switch {
+		case slices.Contains(ran, s):
+			replaced = append(replaced, s)
+		case !kept[s]:
+			dropped = append(dropped, s)
+		}
+	}
+	var parts []string
+	if len(replaced) > 0 {
+		parts = append(parts, "replace the committed runs of "+strings.Join(replaced, ", "))
+	}
+	if len(dropped) > 0 {
+		parts = append(parts, "drop "+strings.Join(dropped, ", "))
+	}
+	if committed.Tests != next.Tests {
+		parts = append(parts, fmt.Sprintf("change its tests from %q to %q", committed.Tests, next.Tests))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// setupNames are the setups of c, in order: its Setups, else those its
+// rows name.
+func setupNames(c Comparison) []string {
+	var out []string
+	for _, s := range c.Setups {
+		out = append(out, s.Name)
+	}
+	for _, r := range c.Rows {
+		if !slices.Contains(out, r.Setup) {
+			out = append(out, r.Setup)
+		}
+	}
+	return out
+}

@@ -120,3 +120,28 @@ func TestMerge(t *testing.T) {
 		}
 	}
 }
+
+// TestOverwrites: what a fold would lose of the committed comparison;
+// adding a setup loses nothing.
+func TestOverwrites(t *testing.T) {
+	committed := comparisonOf([]string{"ext4", "xfs", "fuse-cached"}, kernels, verdict.Pass)
+	two := comparisonOf([]string{"fuse-cached"}, kernels, verdict.Pass)
+	two.Tests = "generic/091 generic/095"
+	all := comparisonOf([]string{"ext4", "xfs", "fuse-cached", "fuse-direct-io"}, kernels, verdict.Pass)
+	tests := []struct {
+		name string
+		next Comparison
+		ran  []string
+		want string
+	}{
+		{"a new setup folded into the committed one", all, []string{"fuse-direct-io"}, ""},
+		{"a committed setup run again", all, []string{"fuse-cached", "fuse-direct-io"}, "replace the committed runs of fuse-cached"},
+		{"run directories alone, fewer setups, other tests", two, []string{"fuse-cached"},
+			`replace the committed runs of fuse-cached, drop ext4, xfs, change its tests from "generic/091" to "generic/091 generic/095"`},
+	}
+	for _, tc := range tests {
+		if got := Overwrites(committed, tc.next, tc.ran); got != tc.want {
+			t.Errorf("%s: Overwrites = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
