@@ -58,6 +58,12 @@ JOBS ?= $(shell nproc)
 
 GO ?= go
 HARNESS := $(BUILD)/bin/harness
+# make exits 2 whenever a recipe fails, whatever the harness's own exit
+# status (README, "Exit status": 1 a scenario did not match, 2
+# infrastructure, 3 bad input). Every recipe that runs the harness
+# writes that status to EXIT_STATUS and exits with it; .ci/run reads it.
+EXIT_STATUS ?= $(BUILD)/exit-status
+KEEP_STATUS = ; s=$$?; echo $$s > '$(EXIT_STATUS)'; exit $$s
 export CCACHE_DIR
 
 HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) \
@@ -99,7 +105,7 @@ harness: deps
 	@$(GO) build -o $(HARNESS) ./harness/cmd/harness
 
 qemu-test: harness
-	@$(HARNESS) qemu-test $(HARNESS_FLAGS) -guests $(GUESTS)
+	@$(HARNESS) qemu-test $(HARNESS_FLAGS) -guests $(GUESTS) $(KEEP_STATUS)
 
 FSTESTS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -fstests '$(FSTESTS)' \
 	$(if $(FSTYP),-fstyp '$(FSTYP)') $(if $(TESTS),-tests '$(TESTS)') \
@@ -111,21 +117,21 @@ FSTESTS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -fstests '$(FSTEST
 # The default tests on every setup, base and patched; a run of the
 # default set writes results/fstests-<base>.{md,json}.
 fstests: harness
-	@$(HARNESS) fstests $(FSTESTS_FLAGS)
+	@$(HARNESS) fstests $(FSTESTS_FLAGS) $(KEEP_STATUS)
 
 # What make test runs: two tests per setup on the default base, or one
 # line saying how to get fstests when FSTESTS is not set.
 fstests-smoke: harness
-	@$(HARNESS) fstests -smoke -optional $(FSTESTS_FLAGS)
+	@$(HARNESS) fstests -smoke -optional $(FSTESTS_FLAGS) $(KEEP_STATUS)
 
 list: harness
-	@$(HARNESS) list
+	@$(HARNESS) list $(KEEP_STATUS)
 
 bases: harness
-	@$(HARNESS) bases
+	@$(HARNESS) bases $(KEEP_STATUS)
 
 matrix: harness
-	@$(HARNESS) matrix -results results
+	@$(HARNESS) matrix -results results $(KEEP_STATUS)
 
 # results/bench.json, the patched flavour by default: parallel
 # direct-write throughput through the test FUSE server (1 and 10 ms server
@@ -138,15 +144,15 @@ PEER ?= 1
 bench: harness
 	@$(HARNESS) bench -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) $(if $(NO_BUILD),-no-build) \
 		-edit-runs $(EDIT_RUNS) $(if $(filter 0,$(PEER)),-peer=false) \
-		$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
+		$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)') $(KEEP_STATUS)
 
 # results/index.html: the matrix per base, the probe evidence per
 # scenario, mutant and bisect results and plots, from the JSON results.
 page: harness
-	@$(HARNESS) page -results results
+	@$(HARNESS) page -results results $(KEEP_STATUS)
 
 merge: harness
-	@$(HARNESS) merge -o '$(MERGE_OUT)' $(if $(SCENARIO),-scenario '$(SCENARIO)') $(MERGE)
+	@$(HARNESS) merge -o '$(MERGE_OUT)' $(if $(SCENARIO),-scenario '$(SCENARIO)') $(MERGE) $(KEEP_STATUS)
 
 # go mod tidy -diff changes nothing: it prints what tidy would change to
 # go.mod and go.sum and fails if anything would.
@@ -172,29 +178,29 @@ generate-check: generate
 
 series-check: harness
 	@$(HARNESS) series-check -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) $(if $(BASE),-base '$(BASE)') \
-		$(if $(filter 0,$(BOOT_EACH_PATCH)),-boot=false) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL))
+		$(if $(filter 0,$(BOOT_EACH_PATCH)),-boot=false) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(KEEP_STATUS)
 
 # UPSTREAM_GIT: a clone of the upstream repository holding the base's tag
 # (v7.3), to resolve base-commit: when BASE does not record it.
 UPSTREAM_GIT ?=
 send-email: harness
 	@$(HARNESS) send-email -build $(BUILD) -cache $(CACHE) -series '$(SERIES)' $(if $(SEND),-send) \
-		$(if $(UPSTREAM_GIT),-upstream-git '$(UPSTREAM_GIT)')
+		$(if $(UPSTREAM_GIT),-upstream-git '$(UPSTREAM_GIT)') $(KEEP_STATUS)
 
 # results/upstream-<base>.{md,json}: the files the series touch in the
 # tested tree and in BASE's reference tree (standing for the tag the
 # series are sent against), and whether each patch applies there.
 upstream-base: harness
-	@$(HARNESS) upstream-base -build $(BUILD) -cache $(CACHE) $(if $(BASE),-base '$(BASE)')
+	@$(HARNESS) upstream-base -build $(BUILD) -cache $(CACHE) $(if $(BASE),-base '$(BASE)') $(KEEP_STATUS)
 
 maintainers: harness
-	@$(HARNESS) maintainers -build $(BUILD) -cache $(CACHE) $(if $(BASE),-base '$(BASE)')
+	@$(HARNESS) maintainers -build $(BUILD) -cache $(CACHE) $(if $(BASE),-base '$(BASE)') $(KEEP_STATUS)
 
 # RUNS boots per commit, judged by majority. Writes results/bisect-<ts>/.
 RUNS ?= 3
 bisect: harness
 	@$(HARNESS) bisect -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -ksrc '$(KSRC)' -good '$(GOOD)' -bad '$(BAD)' -scenario '$(SCENARIO)' \
-		-runs $(RUNS) $(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL))
+		-runs $(RUNS) $(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(KEEP_STATUS)
 
 # A 16-commit history after base + series (harmless commits, one that
 # does not build, a planted mutant) bisected end to end; fails unless
@@ -202,7 +208,7 @@ bisect: harness
 # was skipped. Not part of `make test`: several kernel builds and boots.
 bisect-demo: harness
 	@$(HARNESS) bisect-demo -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -runs $(RUNS) \
-		$(if $(BASE),-base '$(BASE)') $(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL))
+		$(if $(BASE),-base '$(BASE)') $(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(KEEP_STATUS)
 
 # Each mutant of mutants/<base>/ on base + series: incremental build,
 # one boot with its expected killers and their areas. Not part of
@@ -211,7 +217,7 @@ MUTANT ?=
 mutants: harness
 	@$(HARNESS) mutants -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) \
 		$(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) \
-		$(if $(BASE),-base '$(BASE)') $(if $(MUTANT),-mutant '$(MUTANT)') $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL))
+		$(if $(BASE),-base '$(BASE)') $(if $(MUTANT),-mutant '$(MUTANT)') $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(KEEP_STATUS)
 
 # The probe package's tests inside a guest booted from a built kernel
 # through the same harness/vm machine: the unpatched kernel of BASE, by
@@ -221,7 +227,7 @@ PROBE_TESTS ?=
 probe-guest: deps
 	@mkdir -p $(BUILD)/bin
 	@$(GO) build -o $(BUILD)/bin/probeguest ./harness/cmd/probeguest
-	@$(BUILD)/bin/probeguest -build $(BUILD) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(PROBE_KERNEL) $(PROBE_TESTS)
+	@$(BUILD)/bin/probeguest -build $(BUILD) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(PROBE_KERNEL) $(PROBE_TESTS) $(KEEP_STATUS)
 
 test: vet unit generate-check
 	@$(MAKE) --no-print-directory series-check BASE=all
