@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -218,12 +219,35 @@ func (c Comparison) Summary() string {
 		}
 	}
 	reports += len(c.Unattributed)
+	return fmt.Sprintf("%s: %s; %d new failures on patched; %d kernel reports",
+		c.ran(), strings.Join(parts, "; "), len(c.Regressions()), reports)
+}
+
+// ran says which tests ran where: "fstests <tests> on <base> (<setups>)"
+// when every setup ran the same tests, else each setup with its own
+// ("fstests on v7.3 (ext4: generic/091 generic/095; xfs: generic/091)").
+func (c Comparison) ran() string {
 	var setups []string
-	for _, s := range c.Setups {
-		setups = append(setups, s.Name)
+	tests := map[string][]string{}
+	for _, s := range setupNames(c) {
+		setups = append(setups, s)
+		tests[s] = nil
 	}
-	return fmt.Sprintf("fstests %s on %s (%s): %s; %d new failures on patched; %d kernel reports",
-		c.Tests, c.Base, strings.Join(setups, ", "), strings.Join(parts, "; "), len(c.Regressions()), reports)
+	for _, r := range c.Rows {
+		tests[r.Setup] = append(tests[r.Setup], r.Test)
+	}
+	same := true
+	for _, s := range setups[min(1, len(setups)):] {
+		same = same && slices.Equal(tests[s], tests[setups[0]])
+	}
+	if same {
+		return fmt.Sprintf("fstests %s on %s (%s)", c.Tests, c.Base, strings.Join(setups, ", "))
+	}
+	var each []string
+	for _, s := range setups {
+		each = append(each, s+": "+strings.Join(tests[s], " "))
+	}
+	return fmt.Sprintf("fstests on %s (%s)", c.Base, strings.Join(each, "; "))
 }
 
 // WriteMarkdown writes the comparison: a table per setup, tests as rows

@@ -52,7 +52,8 @@ func TestCompare(t *testing.T) {
 	if len(c.Unattributed) != 1 {
 		t.Errorf("unattributed reports %v, want the boot BUG", c.Unattributed)
 	}
-	want := "fstests " + fstests.DefaultTests + " on v7.3 (xfs, fuse-direct-io): base 2 pass, 1 fail, 1 notrun, 1 timeout; patched 2 pass, 2 fail, 1 notrun, 0 timeout; 1 new failures on patched; 2 kernel reports"
+	// Each setup with the tests it ran: fuse-direct-io ran two.
+	want := "fstests on v7.3 (xfs: generic/091 generic/263 generic/208; fuse-direct-io: generic/091 generic/095): base 2 pass, 1 fail, 1 notrun, 1 timeout; patched 2 pass, 2 fail, 1 notrun, 0 timeout; 1 new failures on patched; 2 kernel reports"
 	if got := c.Summary(); got != want {
 		t.Errorf("Summary:\n got %s\nwant %s", got, want)
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,5 +145,20 @@ func TestOverwrites(t *testing.T) {
 		if got := Overwrites(committed, tc.next, tc.ran); got != tc.want {
 			t.Errorf("%s: Overwrites = %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestSummaryTestsPerSetup: one tests list when every setup ran the
+// same tests, else each setup's own.
+func TestSummaryTestsPerSetup(t *testing.T) {
+	same := comparisonOf([]string{"ext4", "fuse-cached"}, kernels, verdict.Pass)
+	if got, want := same.Summary(), "fstests generic/091 on v7.3 (ext4, fuse-cached): base 2 pass"; !strings.HasPrefix(got, want) {
+		t.Errorf("Summary = %q, want it to start %q", got, want)
+	}
+	two := same
+	two.Tests = "generic/091 generic/095"
+	two.Rows = append(slices.Clone(same.Rows), Row{Setup: "ext4", Test: "generic/095", Cells: map[string]Cell{}})
+	if got, want := two.Summary(), "fstests on v7.3 (ext4: generic/091 generic/095; fuse-cached: generic/091): base 2 pass"; !strings.HasPrefix(got, want) {
+		t.Errorf("Summary = %q, want it to start %q", got, want)
 	}
 }
