@@ -75,11 +75,12 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 
 .PHONY: help deps harness qemu-test test vet unit list bases matrix merge page bench generate \
 	generate-check series-check send-email maintainers upstream-base bisect bisect-demo mutants probe-guest clean \
-	fstests fstests-smoke
+	fstests fstests-prepare fstests-smoke
 
 help:
 	@echo "make qemu-test     build, boot and verify (BASE=v7.3|v6.12|all, KERNEL=base|patched, KSRC=, SCENARIO=, REPEAT=, GUESTS=n at once)"
 	@echo "make fstests       fstests in the guest, base vs patched (FSTESTS=<checkout>, FSTYP=, TESTS=, BASE=, KERNEL=)"
+	@echo "make fstests-prepare  the root disk, fstests and the kernels make fstests boots, built only"
 	@echo "make test          vet, unit tests, BPF generate check, series-check and qemu-test on every base"
 	@echo "make list          the scenario catalogue with its declarations per base and flavour"
 	@echo "make bases         the kernel bases (patches/*/BASE)"
@@ -118,6 +119,11 @@ FSTESTS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -fstests '$(FSTEST
 # default set writes results/fstests-<base>.{md,json}.
 fstests: harness
 	@$(HARNESS) fstests $(FSTESTS_FLAGS) $(KEEP_STATUS)
+
+# The root disk with fstests and the kernels fstests boots, built and
+# not booted.
+fstests-prepare: harness
+	@$(HARNESS) fstests -prepare $(FSTESTS_FLAGS) $(KEEP_STATUS)
 
 # What make test runs: two tests per setup on the default base, or one
 # line saying how to get fstests when FSTESTS is not set.

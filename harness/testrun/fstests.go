@@ -45,6 +45,25 @@ type FSTestsOutcome struct {
 // kill the test and wait for it to go.
 const hostMargin = 3 * time.Minute
 
+// PrepareFSTests builds what RunFSTests boots, the kernel of o (with
+// o.ExtraKconfig into its own object directory) and the initramfs,
+// without booting anything: make fstests-prepare.
+func PrepareFSTests(ctx context.Context, o Options) error {
+	mach, err := vm.LoadMachine(filepath.Join(o.Repo, "qemu", Arch+".json"))
+	if err != nil {
+		return err
+	}
+	kb, err := buildKernel(ctx, o, mach.KconfigPath())
+	if err != nil {
+		return err
+	}
+	if _, err := buildInitramfs(ctx, o); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "%s: fstests kernel %s ready\n", o.Variant, strings.TrimSpace(kb.release+" "+kb.commit))
+	return nil
+}
+
 // RunFSTests builds the kernel of o (with o.ExtraKconfig into its own
 // object directory) once and runs f's tests under every setup on it,
 // one results directory per setup. The exit status of each outcome is

@@ -29,6 +29,9 @@ type fstestsOwn struct {
 	dir, fstyp, tests string
 	from              string
 	smoke, optional   bool
+	// prepare builds the root disk, fstests and the kernels, and
+	// boots nothing.
+	prepare bool
 	// replace lets a FROM fold replace what the committed
 	// results/fstests-<base>.json holds.
 	replace bool
@@ -45,6 +48,7 @@ func fstestsFlags(fs *flag.FlagSet) action {
 	fs.BoolVar(&f.smoke, "smoke", false, "run the smoke list ("+fstests.SmokeTests+") on "+fstests.SmokeSetups+" and the patched kernel, unless -tests, -fstyp or -kernel say otherwise")
 	fs.BoolVar(&f.optional, "optional", false, "without -fstests, say how to get a checkout and exit 0 (make test)")
 	fs.StringVar(&f.from, "from", "", "compare the runs in these results directories (comma-separated) instead of running, and write results/fstests-<base>.{md,json}")
+	fs.BoolVar(&f.prepare, "prepare", false, "build the root disk with fstests and the kernels, boot nothing (make fstests-prepare)")
 	fs.BoolVar(&f.replace, "replace-committed", false, "let -from replace or drop setups of the committed results/fstests-<base>.{md,json} (and the cover letters' fstests line); without it such a fold is refused")
 	fs.DurationVar(&f.timeout, "test-timeout", fstests.DefaultTimeout, "wall-clock bound on one test in the guest")
 	fs.Int64Var(&f.diskMiB, "disk-mib", fstests.DefaultDiskMiB, "size of the test and scratch disks")
@@ -129,6 +133,9 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 	}
 	fmt.Fprintf(stdout, "fstests: %s, root disk %s\n", img.FSTests, filepath.Base(img.Path))
 
+	if f.prepare {
+		return prepareFSTests(ctx, opts, extra, stdout, stderr)
+	}
 	if f.from != "" {
 		return compareRunDirs(e, strings.Split(f.from, ","), sel, img, f.replace, stdout, stderr)
 	}
@@ -199,6 +206,20 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 		fmt.Fprintf(stdout, "\n%s\n", cmp.Summary())
 	}
 	return worst
+}
+
+// prepareFSTests builds every selected kernel for fstests (the root
+// disk is built by then) and boots nothing.
+func prepareFSTests(ctx context.Context, opts []testrun.Options, extra []string, stdout, stderr io.Writer) int {
+	for _, o := range opts {
+		o.ExtraKconfig, o.ObjSuffix = extra, "-fstests"
+		if err := testrun.PrepareFSTests(ctx, o); err != nil {
+			fmt.Fprintf(stderr, "harness: %s: %v\n", o.Variant, err)
+			return testrun.ExitInfra
+		}
+	}
+	fmt.Fprintln(stdout, "fstests: prepared; make fstests boots them")
+	return testrun.ExitOK
 }
 
 // compareRunDirs compares runs made earlier (each setup and kernel may

@@ -78,3 +78,15 @@ func TestEveryHarnessRecipeKeepsStatus(t *testing.T) {
 		t.Errorf("found %d harness recipes, want every one (the pattern no longer matches?)", n)
 	}
 }
+
+// TestFSTestsPrepareTarget: make fstests-prepare asks the harness to
+// build and not boot.
+func TestFSTestsPrepareTarget(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skipf("no make: %v", err)
+	}
+	out, err := isolatedMake("-n", "-o", "harness", "-o", "deps", "fstests-prepare", "HARNESS=/bin/harness", "FSTESTS=/src/fstests").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "/bin/harness fstests -prepare ") || !strings.Contains(string(out), "-fstests '/src/fstests'") {
+		t.Errorf("make -n fstests-prepare: %v\n%s\nwant the harness's fstests -prepare with the checkout", err, out)
+	}
+}
