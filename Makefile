@@ -118,7 +118,7 @@ FSTESTS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -fstests '$(FSTEST
 # The default tests on every setup, base and patched; a run of the
 # default set writes results/fstests-<base>.{md,json}.
 fstests: harness
-	@$(HARNESS) fstests $(FSTESTS_FLAGS) $(KEEP_STATUS)
+	@$(HARNESS) fstests -guests $(GUESTS) $(FSTESTS_FLAGS) $(KEEP_STATUS)
 
 # The root disk with fstests and the kernels fstests boots, built and
 # not booted.

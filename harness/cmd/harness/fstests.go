@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"dioharness/harness/fstests"
@@ -32,6 +33,8 @@ type fstestsOwn struct {
 	// prepare builds the root disk, fstests and the kernels, and
 	// boots nothing.
 	prepare bool
+	// guests is how many kernels' guests run one setup at once.
+	guests int
 	// replace lets a FROM fold replace what the committed
 	// results/fstests-<base>.json holds.
 	replace bool
@@ -52,6 +55,7 @@ func fstestsFlags(fs *flag.FlagSet) action {
 	fs.BoolVar(&f.replace, "replace-committed", false, "let -from replace or drop setups of the committed results/fstests-<base>.{md,json} (and the cover letters' fstests line); without it such a fold is refused")
 	fs.DurationVar(&f.timeout, "test-timeout", fstests.DefaultTimeout, "wall-clock bound on one test in the guest")
 	fs.Int64Var(&f.diskMiB, "disk-mib", fstests.DefaultDiskMiB, "size of the test and scratch disks")
+	fs.IntVar(&f.guests, "guests", 1, "boot up to N guests at once, one kernel each, after building every kernel (make fstests: GUESTS)")
 	return func(ctx context.Context, in invocation) int { return fstestsCmd(ctx, in, f) }
 }
 
@@ -59,6 +63,10 @@ func fstestsFlags(fs *flag.FlagSet) action {
 // setup, and compares base and patched.
 func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 	c, stdout, stderr := in.c, in.stdout, in.stderr
+	if f.guests < 1 || f.guests > 16 {
+		return badArgs(stderr, fmt.Errorf("fstests: bad guests %d, want [1-16]", f.guests))
+	}
+	guests := f.guests
 	if f.timeout <= 0 || f.diskMiB < 1024 {
 		return badArgs(stderr, fmt.Errorf("fstests: bad test timeout %s or disk size %d MiB (want > 0 and >= 1024)", f.timeout, f.diskMiB))
 	}
@@ -159,14 +167,34 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 	// full run writes the comparison after each pair. Each kernel is
 	// built once, for its first setup.
 	built := map[string]bool{}
-	for _, s := range setups {
+	for i := range opts {
+		opts[i].ExtraKconfig, opts[i].ObjSuffix = extra, "-fstests"
+	}
+	if guests > 1 && len(opts) > 1 {
+		// The kernels are built first, one at a time (a build uses
+		// every core), so that their guests can boot together.
 		for _, o := range opts {
-			v := o.Variant
-			o.ExtraKconfig, o.ObjSuffix = extra, "-fstests"
-			o.NoBuild = o.NoBuild || built[v.String()]
-			one := run
-			one.Setups = []fstests.Setup{s}
-			for _, oc := range testrun.RunFSTests(ctx, o, one) {
+			if err := testrun.PrepareFSTests(ctx, o); err != nil {
+				// RunFSTests builds again and reports the error in
+				// its results.
+				fmt.Fprintf(stdout, "%s: %v\n", o.Variant, err)
+				continue
+			}
+			built[o.Variant.String()] = true
+		}
+	}
+	for _, s := range setups {
+		pair := make([]testrun.Options, len(opts))
+		for i, o := range opts {
+			o.NoBuild = o.NoBuild || built[o.Variant.String()]
+			pair[i] = o
+		}
+		one := run
+		one.Setups = []fstests.Setup{s}
+		ran := runEach(ctx, pair, guests, stdout, func(o testrun.Options) []testrun.FSTestsOutcome { return testrun.RunFSTests(ctx, o, one) })
+		for i, ocs := range ran {
+			v := pair[i].Variant
+			for _, oc := range ocs {
 				if oc.Exit == testrun.ExitBadArgs {
 					return oc.Exit
 				}
@@ -180,9 +208,6 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 					bases = append(bases, v.Base)
 				}
 				byBase[v.Base] = append(byBase[v.Base], compare.SetupRun{Setup: oc.Setup, Run: oc.Run, Xunit: fstests.Cases(oc.Xunit), Dir: rel})
-			}
-			if ctx.Err() != nil {
-				break
 			}
 		}
 		// An interrupted pair is left out of results/.
@@ -206,6 +231,42 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 		fmt.Fprintf(stdout, "\n%s\n", cmp.Summary())
 	}
 	return worst
+}
+
+// runEach runs one setup on each kernel of opts and returns the
+// outcomes in the order of opts: one after the other, or, with guests
+// above 1, up to guests at once (a TCG guest runs on one host thread),
+// each run's progress lines going out as they come and its final table
+// whole once it ends. One after the other, it stops at an interrupt.
+func runEach(ctx context.Context, opts []testrun.Options, guests int, stdout io.Writer, run func(testrun.Options) []testrun.FSTestsOutcome) [][]testrun.FSTestsOutcome {
+	out := make([][]testrun.FSTestsOutcome, len(opts))
+	if guests <= 1 || len(opts) < 2 {
+		for i, o := range opts {
+			out[i] = run(o)
+			if ctx.Err() != nil {
+				return out[:i+1]
+			}
+		}
+		return out
+	}
+	lines := &lineWriter{dst: stdout}
+	sem := make(chan struct{}, guests)
+	var wg sync.WaitGroup
+	for i := range opts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			o := opts[i]
+			var table bytes.Buffer
+			o.Out, o.Interactive = &runOutput{lines: lines, prefix: o.Variant.String() + " ", table: &table}, false
+			out[i] = run(o)
+			lines.writeBlock(table.Bytes())
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // prepareFSTests builds every selected kernel for fstests (the root

@@ -126,7 +126,7 @@ func TestCommandFlags(t *testing.T) {
 	building := []string{"accel", "build", "cache", "jobs", "scenario-timeout"}
 	want := map[string][]string{
 		"qemu-test":     append([]string{"base", "guests", "kernel", "ksrc", "no-build", "rebuild", "repeat", "scenario", "shard"}, building...),
-		"fstests":       {"accel", "base", "build", "cache", "disk-mib", "from", "fstests", "fstyp", "jobs", "kernel", "ksrc", "no-build", "optional", "prepare", "rebuild", "replace-committed", "smoke", "test-timeout", "tests"},
+		"fstests":       {"accel", "base", "build", "cache", "disk-mib", "from", "fstests", "fstyp", "guests", "jobs", "kernel", "ksrc", "no-build", "optional", "prepare", "rebuild", "replace-committed", "smoke", "test-timeout", "tests"},
 		"list":          nil,
 		"bases":         nil,
 		"matrix":        {"results"},
