@@ -180,8 +180,12 @@ func runSetup(ctx context.Context, o Options, f FSTests, s fstests.Setup, mach v
 	t.Scenario = f.TestTimeout + hostMargin
 	sess := session{plan: plan, boot: boots.boot, timeouts: t, maxFaults: MaxFaultReboots, out: o.Out, label: label}
 	oc := sess.run(ctx)
-	// What fstests wrote: the per-test logs and its own xunit reports.
-	if err := image.CopyOut(ctx, results, "/"+fstests.ResultsDir, dir); err != nil {
+	// What fstests wrote: the per-test logs and its own xunit reports,
+	// when a guest came up to write any (else reading the blank disk
+	// only adds an error to the one that says why).
+	if !oc.agentSpoke() {
+		fmt.Fprintf(o.Out, "%s: no guest reached its agent: no fstests results to read\n", label)
+	} else if err := image.CopyOut(ctx, results, "/"+fstests.ResultsDir, dir); err != nil {
 		fmt.Fprintf(o.Out, "%s: fstests results: %v\n", label, err)
 	} else {
 		res.Xunit, err = fstests.ReadXunitDir(filepath.Join(dir, fstests.ResultsDir, fstests.XunitDir))

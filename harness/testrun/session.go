@@ -182,6 +182,16 @@ func (s *session) run(ctx context.Context) outcome {
 	return o
 }
 
+// agentSpoke says whether any boot of the run reached its agent.
+func (o outcome) agentSpoke() bool {
+	for _, b := range o.boots {
+		if b.bootDur > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // confirmTimeouts runs every scenario whose failure rests only on a
 // TIMEOUT once more, in fresh guests after the run's, and records what
 // became of it in each such slot.

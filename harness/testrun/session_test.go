@@ -650,6 +650,9 @@ func TestFinishRun(t *testing.T) {
 			if d := cmp.Diff(tc.summary, sum); d != "" {
 				t.Errorf("scenarios (-want +got):\n%s", d)
 			}
+			if spoke := tc.exit != ExitInfra; oc.agentSpoke() != spoke {
+				t.Errorf("agentSpoke() = %v, want %v", oc.agentSpoke(), spoke)
+			}
 			for _, b := range oc.boots {
 				if _, err := os.Stat(filepath.Join(dir, agentName(b.n))); err != nil {
 					t.Errorf("boot %d: %v", b.n, err)
