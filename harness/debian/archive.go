@@ -143,19 +143,11 @@ func (a *Archive) Served(ctx context.Context, pkg string, suites []string) ([]st
 // archive cannot be reached, a tarball of the recorded version already in
 // the cache is used (the Choice says so).
 func (a *Archive) Tarball(ctx context.Context, pkg, recorded string, suites []string) (string, Choice, error) {
-	served, err := a.Served(ctx, pkg, suites)
-	if err != nil {
-		if p := a.tarballPath(pkg, recorded); exists(p) {
-			return p, Choice{Package: pkg, Version: recorded, Recorded: recorded,
-				Note: "Debian's archive could not be asked (" + firstLine(err.Error()) + "); using the cached " + recorded}, nil
-		}
-		return "", Choice{}, err
-	}
-	c, err := Choose(pkg, recorded, served)
+	c, err := a.Choose(ctx, pkg, recorded, suites)
 	if err != nil {
 		return "", c, err
 	}
-	p := a.tarballPath(pkg, c.Version)
+	p := a.TarballPath(pkg, c.Version)
 	if exists(p) {
 		return p, c, nil
 	}
@@ -180,7 +172,26 @@ func (a *Archive) Tarball(ctx context.Context, pkg, recorded string, suites []st
 	return p, c, nil
 }
 
-func (a *Archive) tarballPath(pkg, version string) string {
+// Choose asks the archive which version of pkg to use (Choose) without
+// downloading it: what names a base's source before anything is
+// fetched. When the archive cannot be asked, a tarball of the recorded
+// version already in the cache is used, and the Choice says so.
+func (a *Archive) Choose(ctx context.Context, pkg, recorded string, suites []string) (Choice, error) {
+	served, err := a.Served(ctx, pkg, suites)
+	if err != nil {
+		if exists(a.TarballPath(pkg, recorded)) {
+			return Choice{Package: pkg, Version: recorded, Recorded: recorded,
+				Note: "Debian's archive could not be asked (" + firstLine(err.Error()) + "); using the cached " + recorded}, nil
+		}
+		return Choice{}, err
+	}
+	return Choose(pkg, recorded, served)
+}
+
+// TarballPath is where the extracted source tarball of one package
+// version is kept; the base's import lives beside it under the same
+// name (kernel.Sources).
+func (a *Archive) TarballPath(pkg, version string) string {
 	return filepath.Join(a.Dir, "src", pkg+"_"+strings.ReplaceAll(version, ":", "%3a")+".tar.xz")
 }
 

@@ -115,7 +115,7 @@ func (a *Archive) Changelog(ctx context.Context, pkg, version string, suites []s
 // must be that version or nothing (unlike Tarball, which follows the
 // archive to a newer version of the same package).
 func (a *Archive) Source(ctx context.Context, pkg, version string, suites []string) (string, error) {
-	p := a.tarballPath(pkg, version)
+	p := a.TarballPath(pkg, version)
 	if exists(p) {
 		return p, nil
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -102,12 +101,6 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 		fmt.Fprintf(stderr, "harness: fstests builds its root disk from Debian's archive, which cannot be read\n")
 		return testrun.ExitInfra
 	}
-	extra, err := filepath.Glob(filepath.Join(e.repo, "kconfig", "fstests", "*.config"))
-	if err != nil || len(extra) == 0 {
-		fmt.Fprintf(stderr, "harness: no kconfig fragments in kconfig/fstests\n")
-		return testrun.ExitInfra
-	}
-	sort.Strings(extra)
 
 	suite, err := debianSuite()
 	if err != nil {
@@ -115,8 +108,7 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 		return testrun.ExitInfra
 	}
 	b := rootfs.Builder{Dir: filepath.Join(c.cache, "rootfs"), Log: stdout}
-	img, err := b.Get(ctx, rootfs.Spec{Suite: suite, Mirror: arch.Mirrors.Archive,
-		Packages: append(append([]string{}, rootfs.Runtime...), rootfs.Build...), FSTests: dir, Jobs: c.jobs})
+	img, err := b.Get(ctx, rootfs.FSTestsSpec(suite, arch.Mirrors.Archive, dir, c.jobs))
 	if err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitInfra
@@ -149,7 +141,10 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 	for _, s := range setups {
 		for _, o := range opts {
 			v := o.Variant
-			o.ExtraKconfig, o.ObjSuffix = extra, "-fstests"
+			if o, err = testrun.FSTestsKernel(o); err != nil {
+				fmt.Fprintf(stderr, "harness: %v\n", err)
+				return testrun.ExitInfra
+			}
 			o.NoBuild = o.NoBuild || built[v.String()]
 			one := run
 			one.Setups = []fstests.Setup{s}
