@@ -64,7 +64,7 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 	$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
-.PHONY: help deps harness qemu-test test vet unit list bases matrix merge page bench generate \
+.PHONY: help deps harness harness-bin ci-matrix ci-keys qemu-test test vet unit list bases matrix merge page bench generate \
 	generate-check series-check send-email maintainers upstream-base bisect bisect-demo mutants probe-guest clean \
 	fstests fstests-smoke
 
@@ -85,13 +85,18 @@ help:
 	@echo "make bisect GOOD=<rev> BAD=<rev> SCENARIO=<name> KSRC=<tree> [RUNS=3]"
 	@echo "make bisect-demo   bisect a 16-commit history with a planted mutant and a commit that does not build"
 	@echo "make mutants       boot each mutant of mutants/<base>/ once, report killed/survived (BASE=, MUTANT=glob)"
+	@echo "make ci-keys       a CI job's cache keys (BASE=, KERNEL=, FSTESTS=); make ci-matrix: a workflow's job matrix (CI_MATRIX=qemu-test|fstests)"
 	@echo "make deps          install the Debian packages (as root)"
 	@echo "make probe-guest   the probe package's tests in a guest (PROBE_KERNEL=bzImage, PROBE_TESTS=-test.run=...)"
 
 deps:
 	@scripts/deps.sh
 
-harness: deps
+harness: deps harness-bin
+
+# The harness alone, for what needs no Debian package (ci-matrix, merge,
+# page): a CI job that only joins results installs nothing.
+harness-bin:
 	@mkdir -p $(BUILD)/bin
 	@$(GO) build -o $(HARNESS) ./harness/cmd/harness
 
@@ -138,11 +143,28 @@ bench: harness
 
 # results/index.html: the matrix per base, the probe evidence per
 # scenario, mutant and bisect results and plots, from the JSON results.
-page: harness
+page: harness-bin
 	@$(HARNESS) page -results results
 
-merge: harness
+merge: harness-bin
 	@$(HARNESS) merge -o '$(MERGE_OUT)' $(if $(SCENARIO),-scenario '$(SCENARIO)') $(MERGE)
+
+# CI on a forge (.github/workflows/, README "Running it on CI"). The
+# workflows take from the harness what they must not work out in YAML:
+# ci-matrix prints a workflow's job matrix (CI_MATRIX=qemu-test: BASE x
+# SHARDS; CI_MATRIX=fstests: BASE x FSTYP x KERNEL), ci-keys the keys and
+# paths of one base's caches (Debian source, ccache, kernel images; the
+# fstests kernels and root disk with FSTESTS=) and whether they are
+# cached, both as name=value lines for $GITHUB_OUTPUT.
+CI_MATRIX ?= qemu-test
+SHARDS ?= 4
+ci-matrix: harness-bin
+	@$(HARNESS) ci-keys -matrix '$(CI_MATRIX)' -shards $(SHARDS) $(if $(FSTYP),-fstyp '$(FSTYP)') \
+		$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
+
+ci-keys: harness
+	@$(HARNESS) ci-keys -build $(BUILD) -cache $(CACHE) $(if $(FSTESTS),-fstests '$(FSTESTS)') \
+		$(if $(KSRC),-ksrc '$(KSRC)') $(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
 # go mod tidy -diff changes nothing: it prints what tidy would change to
 # go.mod and go.sum and fails if anything would.

@@ -96,6 +96,8 @@ var commands = []command{
 		uses: paths | bases, flags: noFlags(upstreamBase)},
 	{name: "send-email", about: "git send-email --dry-run of a series (-send to send)",
 		uses: paths, flags: sendEmailFlags},
+	{name: "ci-keys", about: "a CI workflow's job matrix and cache keys, as GitHub Actions step outputs",
+		uses: paths | bases | flavours | tree, flags: ciKeysFlags},
 }
 
 // usage lists the commands.
