@@ -64,7 +64,7 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 	$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
-.PHONY: help deps harness harness-bin ci-matrix ci-keys qemu-test test vet unit list bases matrix merge page bench generate \
+.PHONY: help deps harness harness-bin ci-matrix ci-keys actionlint qemu-test test vet unit list bases matrix merge page bench generate \
 	generate-check series-check send-email maintainers upstream-base bisect bisect-demo mutants probe-guest clean \
 	fstests fstests-smoke
 
@@ -166,6 +166,13 @@ ci-keys: harness
 	@$(HARNESS) ci-keys -build $(BUILD) -cache $(CACHE) $(if $(FSTESTS),-fstests '$(FSTESTS)') \
 		$(if $(KSRC),-ksrc '$(KSRC)') $(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
+# actionlint checks the workflows (and, through shellcheck, their shell
+# steps); the unit tests check the make commands they run against this
+# Makefile (harness/workflow).
+ACTIONLINT ?= github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+actionlint: deps
+	$(GO) run $(ACTIONLINT) -shellcheck shellcheck .github/workflows/*.yml
+
 # go mod tidy -diff changes nothing: it prints what tidy would change to
 # go.mod and go.sum and fails if anything would.
 vet:
@@ -241,7 +248,7 @@ probe-guest: deps
 	@$(GO) build -o $(BUILD)/bin/probeguest ./harness/cmd/probeguest
 	@$(BUILD)/bin/probeguest -build $(BUILD) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(PROBE_KERNEL) $(PROBE_TESTS)
 
-test: vet unit generate-check
+test: vet unit generate-check actionlint
 	@$(MAKE) --no-print-directory series-check BASE=all
 	@$(MAKE) --no-print-directory qemu-test BASE=all KERNEL= KSRC= SCENARIO= REPEAT=1
 	@$(MAKE) --no-print-directory fstests-smoke BASE= KERNEL= FSTYP= TESTS=
