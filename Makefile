@@ -64,7 +64,7 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 	$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
-.PHONY: help deps harness harness-bin ci-matrix ci-keys actionlint qemu-test test vet unit list bases matrix merge page bench generate \
+.PHONY: help deps harness harness-bin ci-matrix ci-keys ci-local actionlint qemu-test test vet unit list bases matrix merge page bench generate \
 	generate-check series-check send-email maintainers upstream-base bisect bisect-demo mutants probe-guest clean \
 	fstests fstests-smoke
 
@@ -85,6 +85,7 @@ help:
 	@echo "make bisect GOOD=<rev> BAD=<rev> SCENARIO=<name> KSRC=<tree> [RUNS=3]"
 	@echo "make bisect-demo   bisect a 16-commit history with a planted mutant and a commit that does not build"
 	@echo "make mutants       boot each mutant of mutants/<base>/ once, report killed/survived (BASE=, MUTANT=glob)"
+	@echo "make ci-local      the qemu-test workflow's shards as processes here, merged and compared with a single run (SHARDS=4, WHOLE=)"
 	@echo "make ci-keys       a CI job's cache keys (BASE=, KERNEL=, FSTESTS=); make ci-matrix: a workflow's job matrix (CI_MATRIX=qemu-test|fstests)"
 	@echo "make deps          install the Debian packages (as root)"
 	@echo "make probe-guest   the probe package's tests in a guest (PROBE_KERNEL=bzImage, PROBE_TESTS=-test.run=...)"
@@ -165,6 +166,17 @@ ci-matrix: harness-bin
 ci-keys: harness
 	@$(HARNESS) ci-keys -build $(BUILD) -cache $(CACHE) $(if $(FSTESTS),-fstests '$(FSTESTS)') \
 		$(if $(KSRC),-ksrc '$(KSRC)') $(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
+
+# The qemu-test workflow's fan-out on this machine: each job of its
+# matrix (make qemu-test BASE=<base> SHARD=<i/SHARDS>, every base unless
+# BASE= says) as its own process with its own build directory under
+# build/ci-local/, GUESTS jobs at a time, then make merge as the merge job
+# runs it; fails unless the merged matrix equals WHOLE, a single run's
+# (make qemu-test BASE=all writes results/matrix.json).
+WHOLE ?= results/matrix.json
+ci-local: harness
+	@$(HARNESS) ci-local -shards $(SHARDS) -at-once $(GUESTS) -whole '$(WHOLE)' -o '$(BUILD)/ci-local' \
+		-base '$(or $(BASE),all)' $(if $(SCENARIO),-scenario '$(SCENARIO)')
 
 # actionlint checks the workflows (and, through shellcheck, their shell
 # steps); the unit tests check the make commands they run against this

@@ -98,6 +98,8 @@ var commands = []command{
 		uses: paths, flags: sendEmailFlags},
 	{name: "ci-keys", about: "a CI workflow's job matrix and cache keys, as GitHub Actions step outputs",
 		uses: paths | bases | flavours | tree, flags: ciKeysFlags},
+	{name: "ci-local", about: "the qemu-test workflow's shards as processes on this machine, merged and compared with a single run",
+		uses: bases | selection, flags: ciLocalFlags},
 }
 
 // usage lists the commands.
