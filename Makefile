@@ -171,8 +171,9 @@ ci-keys: harness
 # matrix (make qemu-test BASE=<base> SHARD=<i/SHARDS>, every base unless
 # BASE= says) as its own process with its own build directory under
 # build/ci-local/, GUESTS jobs at a time, then make merge as the merge job
-# runs it; fails unless the merged matrix equals WHOLE, a single run's
-# (make qemu-test BASE=all writes results/matrix.json).
+# runs it; fails unless the merged matrix equals WHOLE, a single run's,
+# on the same bases and scenarios (make qemu-test BASE=all writes
+# results/matrix.json; every make qemu-test writes $(BUILD)/matrix.json).
 WHOLE ?= results/matrix.json
 ci-local: harness
 	@$(HARNESS) ci-local -shards $(SHARDS) -at-once $(GUESTS) -whole '$(WHOLE)' -o '$(BUILD)/ci-local' \

@@ -10,11 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"dioharness/harness/report"
 	"dioharness/harness/shard"
@@ -82,7 +85,9 @@ type ciLocalOwn struct {
 // build directory, a given number at a time, then make merge over their
 // results, as the workflow's merge job does; and it fails unless the
 // merged matrix equals the one of a single run (-whole, by default
-// results/matrix.json, which a full make qemu-test writes).
+// results/matrix.json, which a full make qemu-test writes; any run's is
+// in its build directory, BUILD/matrix.json) on the rehearsal's bases
+// and scenarios.
 func ciLocal(ctx context.Context, in invocation, f ciLocalOwn) int {
 	c, cat, stdout, stderr := in.c, in.cat, in.stdout, in.stderr
 	if f.shards < 1 || f.shards > shard.MaxCount || f.atOnce < 1 || f.atOnce > 16 {
@@ -101,9 +106,12 @@ func ciLocal(ctx context.Context, in invocation, f ciLocalOwn) int {
 	if err != nil {
 		return badArgs(stderr, err)
 	}
-	want, err := report.LoadMatrix(f.whole)
+	if _, err := report.LoadMatrix(f.whole); err != nil {
+		return badArgs(stderr, fmt.Errorf("ci-local: the single run to compare with: %w (run make qemu-test BASE=all first, or the same BASE and SCENARIO and name its BUILD/matrix.json with WHOLE=)", err))
+	}
+	order, err := mergeOrder(cat, c.scenario)
 	if err != nil {
-		return badArgs(stderr, fmt.Errorf("ci-local: the single run to compare with: %w (run make qemu-test BASE=%s first, or name it with WHOLE=)", err, c.base))
+		return badArgs(stderr, err)
 	}
 	dir, err := filepath.Abs(f.out)
 	if err != nil {
@@ -163,29 +171,133 @@ func ciLocal(ctx context.Context, in invocation, f ciLocalOwn) int {
 	// A merge of mismatching runs exits non-zero and still writes them.
 	os.RemoveAll(merged)
 	mergeErr := mk.Run()
-	got, err := report.LoadMatrix(filepath.Join(merged, "matrix.json"))
-	if err != nil {
-		fmt.Fprintf(stderr, "harness: ci-local: make merge: %v; %v\n", mergeErr, err)
-		return testrun.ExitInfra
-	}
 	if mergeErr != nil {
 		worst = testrun.ExitFailed
 	}
 	printJobTimes(stdout, jobs, wall)
-	if d := matrixDiff(want, got); d != "" {
+	scope := matrixScope{order: order}
+	for _, b := range sel {
+		scope.bases = append(scope.bases, b.Name)
+	}
+	got, d, err := compareMatrixFiles(f.whole, filepath.Join(merged, "matrix.json"), scope)
+	if err != nil {
+		if mergeErr != nil {
+			err = fmt.Errorf("make merge: %v: %w", mergeErr, err)
+		}
+		fmt.Fprintf(stderr, "harness: ci-local: %v\n", err)
+		return testrun.ExitInfra
+	}
+	if d != "" {
 		fmt.Fprintf(stdout, "ci-local: the merged matrix differs from %s (-single run +merged shards):\n%s", f.whole, d)
 		return testrun.ExitFailed
 	}
-	fmt.Fprintf(stdout, "ci-local: the merged matrix equals %s: %d scenarios on %d kernels, the same verdicts\n", f.whole, len(got.Rows), len(got.Columns))
+	if infra := infraKernels(got); len(infra) > 0 {
+		fmt.Fprintf(stdout, "ci-local: the merged matrix equals %s on %s, but %s had infrastructure errors: the scenarios did not run, so that proves nothing\n",
+			f.whole, scope, strings.Join(infra, ", "))
+		return testrun.ExitInfra
+	}
+	fmt.Fprintf(stdout, "ci-local: the merged matrix equals %s on %s: the same kernels, scenarios and verdicts\n", f.whole, scope)
 	return worst
+}
+
+// infraKernels are the kernels of m whose runs had an infrastructure
+// error (a guest that never reached its agent): matrices that agree on
+// those agree on nothing the shards did.
+func infraKernels(m report.Matrix) []string {
+	var out []string
+	for _, c := range m.Columns {
+		if c.Infra != "" {
+			out = append(out, c.Variant.String())
+		}
+	}
+	return out
+}
+
+// matrixScope is the part of a single run's matrix that a rehearsal on
+// some bases and scenarios covers.
+type matrixScope struct {
+	// bases are the bases of the rehearsal's jobs.
+	bases []string
+	// order is the selection's run order (mergeOrder): the scenarios a
+	// single run of that selection has, in the order it has them.
+	order []string
+}
+
+func (s matrixScope) String() string {
+	return fmt.Sprintf("%s (%d scenarios in the selection)", strings.Join(s.bases, ","), len(s.order))
+}
+
+// restrict is m as a single run of the scope would have written it: the
+// columns of the scope's bases, in m's order, and the rows of the
+// selection, in its run order. A full run's matrix (every base, the
+// catalogue) is unchanged.
+func (s matrixScope) restrict(m report.Matrix) report.Matrix {
+	var out report.Matrix
+	var cols []int
+	for i, c := range m.Columns {
+		if slices.Contains(s.bases, c.Variant.Base) {
+			cols = append(cols, i)
+			out.Columns = append(out.Columns, c)
+		}
+	}
+	rows := map[string]report.MatrixRow{}
+	for _, r := range m.Rows {
+		rows[r.Name] = r
+	}
+	for _, name := range s.order {
+		r, ok := rows[name]
+		if !ok {
+			continue
+		}
+		row := report.MatrixRow{Name: r.Name, Area: r.Area}
+		for _, i := range cols {
+			row.Cells = append(row.Cells, r.Cells[i])
+		}
+		out.Rows = append(out.Rows, row)
+	}
+	return out
+}
+
+// compareMatrixFiles reads the matrix of a single run (whole: make
+// qemu-test's results/matrix.json) and the merged shards' (make merge's
+// matrix.json), and returns the merged one and how they differ within
+// scope, "" when they agree.
+func compareMatrixFiles(whole, merged string, scope matrixScope) (report.Matrix, string, error) {
+	w, err := report.LoadMatrix(whole)
+	if err != nil {
+		return report.Matrix{}, "", err
+	}
+	m, err := report.LoadMatrix(merged)
+	if err != nil {
+		return report.Matrix{}, "", err
+	}
+	return m, matrixDiff(scope.restrict(w), m), nil
 }
 
 // matrixDiff is how the merged shards' matrix differs from a single
 // run's, "" when they agree: the same kernels (release, commit, source)
 // in the same order, the same scenarios in the same order, and on each
-// kernel the same verdict, declaration, match and attempts.
+// kernel the same verdict, declaration and match. What belongs to the
+// runs and not to the kernels is left out or compared as present or
+// absent: the tries a racy scenario needed to hit its race (Attempts),
+// the note on how the source was found (Note: the archive may answer
+// one run and not another), whether a run had an infrastructure error
+// (merged, it names its shard) and whether a console held kernel
+// reports (several boots hold a boot-time one several times).
 func matrixDiff(whole, merged report.Matrix) string {
-	return cmp.Diff(whole, merged)
+	return cmp.Diff(whole, merged,
+		cmpopts.IgnoreFields(report.Cell{}, "Attempts"),
+		cmpopts.IgnoreFields(report.Column{}, "Note"),
+		cmp.FilterPath(columnField("Infra"), cmp.Comparer(func(a, b string) bool { return (a == "") == (b == "") })),
+		cmp.FilterPath(columnField("KernelReports"), cmp.Comparer(func(a, b int) bool { return (a > 0) == (b > 0) })))
+}
+
+// columnField selects a field of report.Column by name.
+func columnField(name string) func(cmp.Path) bool {
+	return func(p cmp.Path) bool {
+		f, ok := p.Last().(cmp.StructField)
+		return ok && f.Name() == name && p.Index(-2).Type() == reflect.TypeOf(report.Column{})
+	}
 }
 
 // runJobs runs the jobs, atOnce at a time, each with its output in its

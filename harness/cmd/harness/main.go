@@ -336,6 +336,12 @@ func qemuTest(ctx context.Context, in invocation, guests int) int {
 	if err := report.WriteMatrixMarkdown(stdout, m); err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 	}
+	// Whatever the selection, the run's matrix is in its build
+	// directory: what make ci-local compares merged shards with.
+	if err := writeRunMatrix(c.build, m); err != nil {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+		return testrun.ExitInfra
+	}
 	// Only a full catalogue run on every base and flavour replaces the
 	// committed matrix and the cover letters' quotes of it.
 	if len(c.scenario) == 0 && !c.shard.Enabled() && c.repeat == 1 && c.kernel == "" && len(opts) == 2*len(e.bases) {
