@@ -73,7 +73,7 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 	$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
-.PHONY: help deps harness qemu-test test vet unit list bases matrix merge page bench generate \
+.PHONY: help deps harness harness-bin ci-matrix ci-keys ci-local actionlint qemu-test test vet unit list bases matrix merge page bench generate \
 	generate-check series-check send-email maintainers upstream-base bisect bisect-demo mutants probe-guest clean \
 	fstests fstests-prepare fstests-smoke
 
@@ -95,13 +95,19 @@ help:
 	@echo "make bisect GOOD=<rev> BAD=<rev> SCENARIO=<name> KSRC=<tree> [RUNS=3]"
 	@echo "make bisect-demo   bisect a 16-commit history with a planted mutant and a commit that does not build"
 	@echo "make mutants       boot each mutant of mutants/<base>/ once, report killed/survived (BASE=, MUTANT=glob)"
+	@echo "make ci-local      the qemu-test workflow's shards as processes here, merged and compared with a single run (SHARDS=4, WHOLE=)"
+	@echo "make ci-keys       a CI job's cache keys (BASE=, KERNEL=, FSTESTS=); make ci-matrix: a workflow's job matrix (CI_MATRIX=qemu-test|fstests)"
 	@echo "make deps          install the Debian packages (as root)"
 	@echo "make probe-guest   the probe package's tests in a guest (PROBE_KERNEL=bzImage, PROBE_TESTS=-test.run=...)"
 
 deps:
 	@scripts/deps.sh
 
-harness: deps
+harness: deps harness-bin
+
+# The harness alone, for what needs no Debian package (ci-matrix, merge,
+# page): a CI job that only joins results installs nothing.
+harness-bin:
 	@mkdir -p $(BUILD)/bin
 	@$(GO) build -o $(HARNESS) ./harness/cmd/harness
 
@@ -154,11 +160,47 @@ bench: harness
 
 # results/index.html: the matrix per base, the probe evidence per
 # scenario, mutant and bisect results and plots, from the JSON results.
-page: harness
+page: harness-bin
 	@$(HARNESS) page -results results $(KEEP_STATUS)
 
-merge: harness
+merge: harness-bin
 	@$(HARNESS) merge -o '$(MERGE_OUT)' $(if $(SCENARIO),-scenario '$(SCENARIO)') $(MERGE) $(KEEP_STATUS)
+
+# CI on a forge (.github/workflows/, README "Running it on CI"). The
+# workflows take from the harness what they must not work out in YAML:
+# ci-matrix prints a workflow's job matrix (CI_MATRIX=qemu-test: BASE x
+# SHARDS; CI_MATRIX=fstests: BASE x FSTYP x KERNEL), ci-keys the keys and
+# paths of one base's caches (Debian source, ccache, kernel images; the
+# fstests kernels and root disk with FSTESTS=) and whether they are
+# cached, both as name=value lines for $GITHUB_OUTPUT.
+CI_MATRIX ?= qemu-test
+SHARDS ?= 4
+ci-matrix: harness-bin
+	@$(HARNESS) ci-keys -matrix '$(CI_MATRIX)' -shards $(SHARDS) $(if $(FSTYP),-fstyp '$(FSTYP)') \
+		$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)') $(KEEP_STATUS)
+
+ci-keys: harness
+	@$(HARNESS) ci-keys -build $(BUILD) -cache $(CACHE) $(if $(FSTESTS),-fstests '$(FSTESTS)') \
+		$(if $(KSRC),-ksrc '$(KSRC)') $(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)') $(KEEP_STATUS)
+
+# The qemu-test workflow's fan-out on this machine: each job of its
+# matrix (make qemu-test BASE=<base> SHARD=<i/SHARDS>, every base unless
+# BASE= says) as its own process with its own build directory under
+# build/ci-local/, GUESTS jobs at a time, then make merge as the merge job
+# runs it; fails unless the merged matrix equals WHOLE, a single run's,
+# on the same bases and scenarios (make qemu-test BASE=all writes
+# results/matrix.json; every make qemu-test writes $(BUILD)/matrix.json).
+WHOLE ?= results/matrix.json
+ci-local: harness
+	@$(HARNESS) ci-local -shards $(SHARDS) -at-once $(GUESTS) -whole '$(WHOLE)' -o '$(BUILD)/ci-local' \
+		-base '$(or $(BASE),all)' $(if $(SCENARIO),-scenario '$(SCENARIO)') $(KEEP_STATUS)
+
+# actionlint checks the workflows (and, through shellcheck, their shell
+# steps); the unit tests check the make commands they run against this
+# Makefile (harness/workflow).
+ACTIONLINT ?= github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+actionlint: deps
+	$(GO) run $(ACTIONLINT) -shellcheck shellcheck .github/workflows/*.yml
 
 # go mod tidy -diff changes nothing: it prints what tidy would change to
 # go.mod and go.sum and fails if anything would.
@@ -235,7 +277,7 @@ probe-guest: deps
 	@$(GO) build -o $(BUILD)/bin/probeguest ./harness/cmd/probeguest
 	@$(BUILD)/bin/probeguest -build $(BUILD) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(PROBE_KERNEL) $(PROBE_TESTS) $(KEEP_STATUS)
 
-test: vet unit generate-check
+test: vet unit generate-check actionlint
 	@$(MAKE) --no-print-directory series-check BASE=all
 	@$(MAKE) --no-print-directory qemu-test BASE=all KERNEL= KSRC= SCENARIO= REPEAT=1
 	@$(MAKE) --no-print-directory fstests-smoke BASE= KERNEL= FSTYP= TESTS=

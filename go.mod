@@ -7,10 +7,10 @@ require (
 	github.com/cilium/ebpf v0.22.0
 	github.com/google/go-cmp v0.7.0
 	golang.org/x/sys v0.49.0
+	mvdan.cc/sh/v3 v3.7.0
 )
 
 require (
 	github.com/itchyny/gojq v0.12.13 // indirect
 	github.com/itchyny/timefmt-go v0.1.5 // indirect
-	mvdan.cc/sh/v3 v3.7.0 // indirect
 )

@@ -34,6 +34,9 @@ deps=(
 	libmailtools-perl:/usr/share/perl5/Mail/Address.pm
 	# make fstests builds its Debian root disk with debootstrap.
 	debootstrap:debootstrap
+	# make test runs actionlint on .github/workflows/, which checks the
+	# workflows' shell steps with shellcheck.
+	shellcheck:shellcheck
 	make:make
 	gcc:gcc
 	git:git

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/bitfield/script"
+	"golang.org/x/sys/unix"
 )
 
 // Keyring is Debian's archive keyring (package debian-archive-keyring):
@@ -125,8 +126,39 @@ func (a *Archive) apt(ctx context.Context, dir, tool string, args ...string) (st
 	return string(out), err
 }
 
+// locked runs f holding a lock on the private apt state. Its sources
+// list names one base's suites at a time and apt-get update refuses to
+// run beside another, so processes sharing the cache (fresh clones, the
+// jobs of make ci-local, make fstests KERNEL=base and patched at once)
+// take turns: from writing the sources list to the last apt command
+// that reads the lists it fetched.
+func (a *Archive) locked(f func() error) error {
+	if err := os.MkdirAll(a.Dir, 0o755); err != nil {
+		return err
+	}
+	l, err := os.OpenFile(filepath.Join(a.Dir, "apt.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if err := unix.Flock(int(l.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("lock %s: %w", l.Name(), err)
+	}
+	defer unix.Flock(int(l.Fd()), unix.LOCK_UN)
+	return f()
+}
+
 // Served lists the versions of pkg the suites serve.
-func (a *Archive) Served(ctx context.Context, pkg string, suites []string) ([]string, error) {
+func (a *Archive) Served(ctx context.Context, pkg string, suites []string) (served []string, err error) {
+	err = a.locked(func() error {
+		served, err = a.served(ctx, pkg, suites)
+		return err
+	})
+	return served, err
+}
+
+// served is Served with the lock held.
+func (a *Archive) served(ctx context.Context, pkg string, suites []string) ([]string, error) {
 	if err := a.update(ctx, suites); err != nil {
 		return nil, err
 	}
@@ -142,20 +174,22 @@ func (a *Archive) Served(ctx context.Context, pkg string, suites []string) ([]st
 // version of pkg, downloading the package the first time. When the
 // archive cannot be reached, a tarball of the recorded version already in
 // the cache is used (the Choice says so).
-func (a *Archive) Tarball(ctx context.Context, pkg, recorded string, suites []string) (string, Choice, error) {
-	served, err := a.Served(ctx, pkg, suites)
-	if err != nil {
-		if p := a.tarballPath(pkg, recorded); exists(p) {
-			return p, Choice{Package: pkg, Version: recorded, Recorded: recorded,
-				Note: "Debian's archive could not be asked (" + firstLine(err.Error()) + "); using the cached " + recorded}, nil
-		}
-		return "", Choice{}, err
-	}
-	c, err := Choose(pkg, recorded, served)
+func (a *Archive) Tarball(ctx context.Context, pkg, recorded string, suites []string) (p string, c Choice, err error) {
+	err = a.locked(func() error {
+		p, c, err = a.tarball(ctx, pkg, recorded, suites)
+		return err
+	})
+	return p, c, err
+}
+
+// tarball is Tarball with the lock held: the download reads the lists
+// the choice was made from.
+func (a *Archive) tarball(ctx context.Context, pkg, recorded string, suites []string) (string, Choice, error) {
+	c, err := a.choose(ctx, pkg, recorded, suites)
 	if err != nil {
 		return "", c, err
 	}
-	p := a.tarballPath(pkg, c.Version)
+	p := a.TarballPath(pkg, c.Version)
 	if exists(p) {
 		return p, c, nil
 	}
@@ -180,7 +214,35 @@ func (a *Archive) Tarball(ctx context.Context, pkg, recorded string, suites []st
 	return p, c, nil
 }
 
-func (a *Archive) tarballPath(pkg, version string) string {
+// Choose asks the archive which version of pkg to use (Choose) without
+// downloading it: what names a base's source before anything is
+// fetched. When the archive cannot be asked, a tarball of the recorded
+// version already in the cache is used, and the Choice says so.
+func (a *Archive) Choose(ctx context.Context, pkg, recorded string, suites []string) (c Choice, err error) {
+	err = a.locked(func() error {
+		c, err = a.choose(ctx, pkg, recorded, suites)
+		return err
+	})
+	return c, err
+}
+
+// choose is Choose with the lock held.
+func (a *Archive) choose(ctx context.Context, pkg, recorded string, suites []string) (Choice, error) {
+	served, err := a.served(ctx, pkg, suites)
+	if err != nil {
+		if exists(a.TarballPath(pkg, recorded)) {
+			return Choice{Package: pkg, Version: recorded, Recorded: recorded,
+				Note: "Debian's archive could not be asked (" + firstLine(err.Error()) + "); using the cached " + recorded}, nil
+		}
+		return Choice{}, err
+	}
+	return Choose(pkg, recorded, served)
+}
+
+// TarballPath is where the extracted source tarball of one package
+// version is kept; the base's import lives beside it under the same
+// name (kernel.Sources).
+func (a *Archive) TarballPath(pkg, version string) string {
 	return filepath.Join(a.Dir, "src", pkg+"_"+strings.ReplaceAll(version, ":", "%3a")+".tar.xz")
 }
 

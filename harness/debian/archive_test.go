@@ -1,9 +1,13 @@
 package debian
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 )
 
 func TestChoose(t *testing.T) {
@@ -50,5 +54,38 @@ func TestChoose(t *testing.T) {
 				t.Errorf("Drifted() = %v", got.Drifted())
 			}
 		})
+	}
+}
+
+// TestLockedExcludesOtherProcesses: while one caller holds the private
+// apt state, another open of the lock file (as another process makes)
+// cannot take it; afterwards it can.
+func TestLockedExcludesOtherProcesses(t *testing.T) {
+	a := &Archive{Dir: t.TempDir()}
+	try := func() error {
+		f, err := os.OpenFile(filepath.Join(a.Dir, "apt.lock"), os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		}
+		return err
+	}
+	ran := false
+	err := a.locked(func() error {
+		ran = true
+		if err := try(); !errors.Is(err, unix.EWOULDBLOCK) {
+			t.Errorf("another lock while held: %v, want EWOULDBLOCK", err)
+		}
+		return nil
+	})
+	if err != nil || !ran {
+		t.Fatalf("locked: ran %v, err %v", ran, err)
+	}
+	if err := try(); err != nil {
+		t.Errorf("lock after release: %v", err)
 	}
 }

@@ -75,11 +75,20 @@ func StableCommits(changelog string) (commits []StableCommit, bare []string, err
 // decompressed) of pkg at version, downloading the package into a
 // scratch directory the first time and keeping the changelog in the
 // cache beside the tarballs.
-func (a *Archive) Changelog(ctx context.Context, pkg, version string, suites []string) (string, error) {
+func (a *Archive) Changelog(ctx context.Context, pkg, version string, suites []string) (text string, err error) {
 	p := filepath.Join(a.Dir, "src", pkg+"_"+strings.ReplaceAll(version, ":", "%3a")+".changelog")
 	if data, err := os.ReadFile(p); err == nil {
 		return string(data), nil
 	}
+	err = a.locked(func() error {
+		text, err = a.changelog(ctx, p, pkg, version, suites)
+		return err
+	})
+	return text, err
+}
+
+// changelog is Changelog with the lock held, p where it is kept.
+func (a *Archive) changelog(ctx context.Context, p, pkg, version string, suites []string) (string, error) {
 	if err := a.update(ctx, suites); err != nil {
 		return "", err
 	}
@@ -115,36 +124,44 @@ func (a *Archive) Changelog(ctx context.Context, pkg, version string, suites []s
 // must be that version or nothing (unlike Tarball, which follows the
 // archive to a newer version of the same package).
 func (a *Archive) Source(ctx context.Context, pkg, version string, suites []string) (string, error) {
-	p := a.tarballPath(pkg, version)
+	p := a.TarballPath(pkg, version)
 	if exists(p) {
 		return p, nil
 	}
-	served, err := a.Served(ctx, pkg, suites)
-	if err != nil {
+	if err := a.locked(func() error { return a.source(ctx, p, pkg, version, suites) }); err != nil {
 		return "", err
+	}
+	return p, nil
+}
+
+// source is Source with the lock held, p where the tarball goes.
+func (a *Archive) source(ctx context.Context, p, pkg, version string, suites []string) error {
+	if exists(p) {
+		return nil
+	}
+	served, err := a.served(ctx, pkg, suites)
+	if err != nil {
+		return err
 	}
 	found := false
 	for _, v := range served {
 		found = found || v == version
 	}
 	if !found {
-		return "", fmt.Errorf("%s %s is not served by %s (served: %s)", pkg, version, strings.Join(suites, " "), strings.Join(served, ", "))
+		return fmt.Errorf("%s %s is not served by %s (served: %s)", pkg, version, strings.Join(suites, " "), strings.Join(served, ", "))
 	}
 	tmp, err := os.MkdirTemp(filepath.Join(a.Dir, "cache"), "source-")
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer os.RemoveAll(tmp)
 	fmt.Fprintf(a.Log, "debian: downloading %s %s\n", pkg, version)
 	if out, err := a.apt(ctx, tmp, "apt-get", "download", pkg+"="+version); err != nil {
-		return "", fmt.Errorf("apt-get download %s=%s: %w: %s", pkg, version, err, lastLine(out))
+		return fmt.Errorf("apt-get download %s=%s: %w: %s", pkg, version, err, lastLine(out))
 	}
 	deb, _ := filepath.Glob(filepath.Join(tmp, pkg+"_*.deb"))
 	if len(deb) != 1 {
-		return "", fmt.Errorf("apt-get download %s=%s left %d packages", pkg, version, len(deb))
+		return fmt.Errorf("apt-get download %s=%s left %d packages", pkg, version, len(deb))
 	}
-	if err := extract(ctx, deb[0], pkg, p); err != nil {
-		return "", err
-	}
-	return p, nil
+	return extract(ctx, deb[0], pkg, p)
 }

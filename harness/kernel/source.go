@@ -124,7 +124,7 @@ func (s *Sources) base(ctx context.Context) (Tree, error) {
 	t := Tree{
 		Variant: kbase.Variant{Base: s.Spec.Name, Flavour: kbase.Base},
 		Src:     dir, Obj: filepath.Join(dir, objDir),
-		Source: sourceName(c), Note: c.Note,
+		Source: SourceName(c), Note: c.Note,
 	}
 	if commit, err := gitOut(ctx, dir, "rev-parse", "-q", "--verify", tag(c.Version)+"^{commit}"); err == nil {
 		if err := checkoutClean(ctx, dir, commit); err != nil {
@@ -153,10 +153,12 @@ func (s *Sources) Source(ctx context.Context) (source, note string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	return sourceName(c), c.Note, nil
+	return SourceName(c), c.Note, nil
 }
 
-func sourceName(c debian.Choice) string { return "Debian " + c.Package + " " + c.Version }
+// SourceName names the base source of a choice as Tree.Source and the
+// image cache keys do: "Debian linux-source-7.3 7.3.4-1~bpo13+1".
+func SourceName(c debian.Choice) string { return "Debian " + c.Package + " " + c.Version }
 
 // tarball asks the archive once per Sources which version to use.
 func (s *Sources) tarball(ctx context.Context) (string, debian.Choice, error) {

@@ -77,6 +77,12 @@ type Spec struct {
 	Jobs int
 }
 
+// FSTestsSpec is the image make fstests runs from: the Debian suite
+// (from mirror) with Runtime and Build, and the fstests checkout.
+func FSTestsSpec(suite, mirror, fstests string, jobs int) Spec {
+	return Spec{Suite: suite, Mirror: mirror, Packages: append(append([]string{}, Runtime...), Build...), FSTests: fstests, Jobs: jobs}
+}
+
 // Image is a built root disk.
 type Image struct {
 	// Path is the ext4 image; boot it with snapshot (it is shared).
@@ -118,25 +124,11 @@ const HowToGet = "fstests is not part of this repository: clone it (git clone ht
 
 // Get returns the cached image for spec, building it first if needed.
 func (b *Builder) Get(ctx context.Context, spec Spec) (Image, error) {
-	if err := CheckFSTests(spec.FSTests); err != nil {
-		return Image{}, err
-	}
-	files, err := checkoutFiles(ctx, spec.FSTests)
+	img, files, err := b.lookup(ctx, spec)
 	if err != nil {
 		return Image{}, err
 	}
-	contentHash, err := hashFiles(spec.FSTests, files)
-	if err != nil {
-		return Image{}, err
-	}
-	key := Key(spec, contentHash)
-	img := Image{
-		Path:     filepath.Join(b.Dir, key+".img"),
-		Key:      key,
-		Manifest: filepath.Join(b.Dir, key+".manifest"),
-		FSTests:  describe(ctx, spec.FSTests, contentHash),
-	}
-	if exists(img.Path) && exists(img.Manifest) {
+	if img.Cached() {
 		return img, nil
 	}
 	if err := os.MkdirAll(b.Dir, 0o755); err != nil {
@@ -148,13 +140,46 @@ func (b *Builder) Get(ctx context.Context, spec Spec) (Image, error) {
 	}
 	defer unlock()
 	// Another run may have built it while this one waited for the lock.
-	if exists(img.Path) && exists(img.Manifest) {
+	if img.Cached() {
 		return img, nil
 	}
 	if err := b.build(ctx, spec, files, img); err != nil {
 		return Image{}, fmt.Errorf("fstests root disk: %w", err)
 	}
 	return img, nil
+}
+
+// Lookup returns the image spec names in the cache, built or not
+// (Image.Cached says), without building it: its key names a CI cache.
+func (b *Builder) Lookup(ctx context.Context, spec Spec) (Image, error) {
+	img, _, err := b.lookup(ctx, spec)
+	return img, err
+}
+
+// Cached reports whether the image and its manifest are in the cache.
+func (img Image) Cached() bool { return exists(img.Path) && exists(img.Manifest) }
+
+// lookup keys spec and returns its image in the cache and the checkout's
+// files that went into the key.
+func (b *Builder) lookup(ctx context.Context, spec Spec) (Image, []string, error) {
+	if err := CheckFSTests(spec.FSTests); err != nil {
+		return Image{}, nil, err
+	}
+	files, err := checkoutFiles(ctx, spec.FSTests)
+	if err != nil {
+		return Image{}, nil, err
+	}
+	contentHash, err := hashFiles(spec.FSTests, files)
+	if err != nil {
+		return Image{}, nil, err
+	}
+	key := Key(spec, contentHash)
+	return Image{
+		Path:     filepath.Join(b.Dir, key+".img"),
+		Key:      key,
+		Manifest: filepath.Join(b.Dir, key+".manifest"),
+		FSTests:  describe(ctx, spec.FSTests, contentHash),
+	}, files, nil
 }
 
 // Key hashes what goes into an image: the recipe, the suite, the sorted

@@ -22,7 +22,7 @@ import (
 // to that code (comments aside) must bump it, so that every series is
 // checked again by the new code; TestCheckKeyVersion fails until it is
 // bumped and the new code's hash recorded beside it.
-const checkKeyVersion = 3
+const checkKeyVersion = 4
 
 // cachedCheck is what a fresh clone needs to skip the static checks of a
 // series (git am, checkpatch, per-patch builds, W=1, sparse) that an

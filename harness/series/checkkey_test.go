@@ -28,6 +28,7 @@ var checkCodeHashes = []string{
 	1: "", // the key hashed check.go and cache.go's text instead
 	2: "ddc7faf60adddeb0565888b616a93f7a72377afdddb23cce9432a674d4e91c85",
 	3: "c5a7267b926ab6d694e89f824b245fe543c5ba233e6262b63f445b850b7507b9", // each series applied on those it needs (BASE needs:), every flavour's series
+	4: "d1592cb26fc08b84c7d29081c13b38c73e8041fbe0075704e5a2568952d10a60", // kernel.SourceName exported for ci-keys
 }
 
 func TestCheckKeyVersion(t *testing.T) {

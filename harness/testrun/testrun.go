@@ -555,41 +555,15 @@ func buildKernel(ctx context.Context, o Options, machineKconfig string) (builtKe
 // one for exactly these inputs and the base's selftests are cached too;
 // otherwise the key to store the build under ("" when the cache is off).
 func cachedImage(ctx context.Context, o Options, src *kernel.Sources, machineKconfig string) (*builtKernel, string, error) {
-	ic := ImageCache(o)
-	if ic.Dir == "" || o.NoBuild {
+	if ImageCache(o).Dir == "" || o.NoBuild {
 		return nil, "", nil
 	}
 	source, note, err := src.Source(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	var patches []string
-	if o.Variant.Flavour != kbase.Base {
-		patches = o.Patches
-	}
-	frags, err := Fragments(o.Repo, machineKconfig, o.Spec)
-	if err != nil {
-		return nil, "", err
-	}
-	// A kernel with more fragments (make fstests) is another image.
-	frags = append(frags, o.ExtraKconfig...)
-	keys, err := kernel.NewKeys(ctx, source, frags)
-	if err != nil {
-		return nil, "", err
-	}
-	key, err := keys.For(patches)
-	if err != nil {
-		return nil, "", err
-	}
-	img, ok := ic.Lookup(key)
-	if !ok || o.Rebuild {
-		return nil, key, nil
-	}
-	tests, err := kernel.SelftestPatches(*o.Spec)
-	if err != nil {
-		return nil, "", err
-	}
-	if _, ok, err := kselftest.Lookup(source, tests, SelftestDir(o)); err != nil || !ok {
+	img, key, ok, err := lookupImage(ctx, o, source, machineKconfig)
+	if err != nil || !ok || o.Rebuild {
 		return nil, key, err
 	}
 	fmt.Fprintf(o.Out, "kernel %s: %s from the image cache (key %s, built %s): the same source, patches, kconfig and toolchain; REBUILD=1 builds it\n",

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -120,12 +119,14 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 		fmt.Fprintf(stderr, "harness: fstests builds its root disk from Debian's archive, which cannot be read\n")
 		return testrun.ExitInfra
 	}
-	extra, err := filepath.Glob(filepath.Join(e.repo, "kconfig", "fstests", "*.config"))
-	if err != nil || len(extra) == 0 {
-		fmt.Fprintf(stderr, "harness: no kconfig fragments in kconfig/fstests\n")
-		return testrun.ExitInfra
+	// The fstests kernels: the scenario kernels with kconfig/fstests'
+	// fragments, in object directories of their own.
+	for i := range opts {
+		if opts[i], err = testrun.FSTestsKernel(opts[i]); err != nil {
+			fmt.Fprintf(stderr, "harness: %v\n", err)
+			return testrun.ExitInfra
+		}
 	}
-	sort.Strings(extra)
 
 	suite, err := debianSuite()
 	if err != nil {
@@ -133,8 +134,7 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 		return testrun.ExitInfra
 	}
 	b := rootfs.Builder{Dir: filepath.Join(c.cache, "rootfs"), Log: stdout}
-	img, err := b.Get(ctx, rootfs.Spec{Suite: suite, Mirror: arch.Mirrors.Archive,
-		Packages: append(append([]string{}, rootfs.Runtime...), rootfs.Build...), FSTests: dir, Jobs: c.jobs})
+	img, err := b.Get(ctx, rootfs.FSTestsSpec(suite, arch.Mirrors.Archive, dir, c.jobs))
 	if err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitInfra
@@ -142,7 +142,7 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 	fmt.Fprintf(stdout, "fstests: %s, root disk %s\n", img.FSTests, filepath.Base(img.Path))
 
 	if f.prepare {
-		return prepareFSTests(ctx, opts, extra, stdout, stderr)
+		return prepareFSTests(ctx, opts, stdout, stderr)
 	}
 	if f.from != "" {
 		return compareRunDirs(e, strings.Split(f.from, ","), sel, img, f.replace, stdout, stderr)
@@ -167,9 +167,6 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 	// full run writes the comparison after each pair. Each kernel is
 	// built once, for its first setup.
 	built := map[string]bool{}
-	for i := range opts {
-		opts[i].ExtraKconfig, opts[i].ObjSuffix = extra, "-fstests"
-	}
 	if guests > 1 && len(opts) > 1 {
 		// The kernels are built first, one at a time (a build uses
 		// every core), so that their guests can boot together.
@@ -271,9 +268,8 @@ func runEach(ctx context.Context, opts []testrun.Options, guests int, stdout io.
 
 // prepareFSTests builds every selected kernel for fstests (the root
 // disk is built by then) and boots nothing.
-func prepareFSTests(ctx context.Context, opts []testrun.Options, extra []string, stdout, stderr io.Writer) int {
+func prepareFSTests(ctx context.Context, opts []testrun.Options, stdout, stderr io.Writer) int {
 	for _, o := range opts {
-		o.ExtraKconfig, o.ObjSuffix = extra, "-fstests"
 		if err := testrun.PrepareFSTests(ctx, o); err != nil {
 			fmt.Fprintf(stderr, "harness: %s: %v\n", o.Variant, err)
 			return testrun.ExitInfra

@@ -96,6 +96,10 @@ var commands = []command{
 		uses: paths | bases, flags: noFlags(upstreamBase)},
 	{name: "send-email", about: "git send-email --dry-run of a series (-send to send)",
 		uses: paths, flags: sendEmailFlags},
+	{name: "ci-keys", about: "a CI workflow's job matrix and cache keys, as GitHub Actions step outputs",
+		uses: paths | bases | flavours | tree, flags: ciKeysFlags},
+	{name: "ci-local", about: "the qemu-test workflow's shards as processes on this machine, merged and compared with a single run",
+		uses: bases | selection, flags: ciLocalFlags},
 }
 
 // usage lists the commands.
@@ -331,6 +335,12 @@ func qemuTest(ctx context.Context, in invocation, guests int) int {
 	fmt.Fprintln(stdout)
 	if err := report.WriteMatrixMarkdown(stdout, m); err != nil {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
+	}
+	// Whatever the selection, the run's matrix is in its build
+	// directory: what make ci-local compares merged shards with.
+	if err := writeRunMatrix(c.build, m); err != nil {
+		fmt.Fprintf(stderr, "harness: %v\n", err)
+		return testrun.ExitInfra
 	}
 	// Only a full catalogue run on every base and flavour replaces the
 	// committed matrix and the cover letters' quotes of it.

@@ -141,6 +141,8 @@ func TestCommandFlags(t *testing.T) {
 		"maintainers":   {"base", "build", "cache"},
 		"upstream-base": {"base", "build", "cache"},
 		"send-email":    {"build", "cache", "send", "series", "upstream-git"},
+		"ci-keys":       {"base", "build", "cache", "fstests", "fstyp", "kernel", "ksrc", "matrix", "shards"},
+		"ci-local":      {"at-once", "base", "o", "scenario", "shards", "whole"},
 	}
 	for _, cmd := range commands {
 		fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)

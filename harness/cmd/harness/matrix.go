@@ -136,3 +136,20 @@ func baseSubjects(b kbase.Spec) ([]string, error) {
 	}
 	return kernel.Subjects(patches)
 }
+
+// writeRunMatrix writes m, a qemu-test run's matrix whatever its
+// selection, as build/matrix.json: a single run to compare merged shards
+// with (make ci-local WHOLE=).
+func writeRunMatrix(build string, m report.Matrix) error {
+	var js bytes.Buffer
+	if err := report.WriteMatrixJSON(&js, m); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(build, 0o755); err != nil {
+		return fmt.Errorf("write matrix: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(build, "matrix.json"), js.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write matrix: %w", err)
+	}
+	return nil
+}
