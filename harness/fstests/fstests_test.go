@@ -69,6 +69,10 @@ func TestParseSelection(t *testing.T) {
 		{"-d generic/091", Selection{}, "only -g and -x"},
 		{"generic/91", Selection{}, "not a test name"},
 		{"-g quick generic/091", Selection{}, "not both"},
+		{"@iomap-dio", Selection{Named: "iomap-dio"}, ""},
+		{"@nothing", Selection{}, "no selection @nothing, want one of @iomap-dio"},
+		{"@iomap-dio generic/091", Selection{}, "@iomap-dio stands alone"},
+		{"generic/091 @iomap-dio", Selection{}, "@iomap-dio stands alone"},
 	}
 	for _, tc := range tests {
 		got, err := ParseSelection(tc.spec)
