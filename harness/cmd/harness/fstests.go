@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"dioharness/harness/fstests"
@@ -29,6 +30,8 @@ type fstestsOwn struct {
 	dir, fstyp, tests string
 	from              string
 	smoke, optional   bool
+	// list prints what -tests selects on each setup and boots nothing.
+	list bool
 	// prepare builds the root disk, fstests and the kernels, and
 	// boots nothing.
 	prepare bool
@@ -46,9 +49,10 @@ func fstestsFlags(fs *flag.FlagSet) action {
 	var f fstestsOwn
 	fs.StringVar(&f.dir, "fstests", os.Getenv("FSTESTS"), "the fstests checkout to build and run (FSTESTS)")
 	fs.StringVar(&f.fstyp, "fstyp", "", "setups: "+strings.Join(fstests.SetupNames(), ", ")+", or fuse for both FUSE modes; comma-separated (default: all)")
-	fs.StringVar(&f.tests, "tests", "", "tests as check takes them: a list (generic/091 generic/095) or groups (-g quick) (default: "+fstests.DefaultTests+")")
+	fs.StringVar(&f.tests, "tests", "", "tests as check takes them, a list (generic/091 generic/095) or groups (-g quick), or a named selection ("+strings.Join(namedSelections(), ", ")+") (default: "+fstests.DefaultTests+")")
 	fs.BoolVar(&f.smoke, "smoke", false, "run the smoke list ("+fstests.SmokeTests+") on "+fstests.SmokeSetups+" and the patched kernel, unless -tests, -fstyp or -kernel say otherwise")
 	fs.BoolVar(&f.optional, "optional", false, "without -fstests, say how to get a checkout and exit 0 (make test)")
+	fs.BoolVar(&f.list, "list", false, "print the tests -tests selects on each setup, each with the rule that took it, and exit: no build, no boot")
 	fs.StringVar(&f.from, "from", "", "compare the runs in these results directories (comma-separated) instead of running, and write results/fstests-<base>.{md,json}")
 	fs.BoolVar(&f.prepare, "prepare", false, "build the root disk with fstests and the kernels, boot nothing (make fstests-prepare)")
 	fs.BoolVar(&f.replace, "replace-committed", false, "let -from replace or drop setups of the committed results/fstests-<base>.{md,json} (and the cover letters' fstests line); without it such a fold is refused")
@@ -106,10 +110,18 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 		return badArgs(stderr, err)
 	}
 	tests := map[string][]string{}
+	picks := map[string][]fstests.Pick{}
 	for _, s := range setups {
-		if tests[s.Name], err = sel.Expand(dir, s); err != nil {
+		if picks[s.Name], err = sel.Picks(dir, s); err != nil {
 			return badArgs(stderr, err)
 		}
+		for _, p := range picks[s.Name] {
+			tests[s.Name] = append(tests[s.Name], p.Test)
+		}
+	}
+	if f.list {
+		listPicks(stdout, sel, setups, picks)
+		return testrun.ExitOK
 	}
 	e, opts, arch, status := c.kernels(stdout, stderr)
 	if status != testrun.ExitOK {
@@ -427,6 +439,43 @@ func writeComparison(e env, base string, c compare.Comparison) error {
 		}
 	}
 	return nil
+}
+
+// listPicks prints what a selection takes on each setup, and why; setups
+// that take the same tests share one list.
+func listPicks(w io.Writer, sel fstests.Selection, setups []fstests.Setup, picks map[string][]fstests.Pick) {
+	if sel.Named != "" {
+		if n, ok := fstests.NamedSelection(sel.Named); ok {
+			fmt.Fprintf(w, "@%s: %s\n", n.Name, n.About)
+		}
+	}
+	done := map[string]bool{}
+	for i, s := range setups {
+		if done[s.Name] {
+			continue
+		}
+		names := []string{s.Name}
+		for _, o := range setups[i+1:] {
+			if slices.Equal(picks[o.Name], picks[s.Name]) {
+				names = append(names, o.Name)
+				done[o.Name] = true
+			}
+		}
+		fmt.Fprintf(w, "\nTESTS=%s on %s: %d tests\n", sel, strings.Join(names, ", "), len(picks[s.Name]))
+		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		for _, p := range picks[s.Name] {
+			fmt.Fprintf(tw, "%s\t%s\n", p.Test, p.Why)
+		}
+		tw.Flush()
+	}
+}
+
+func namedSelections() []string {
+	var n []string
+	for _, s := range fstests.NamedSelections() {
+		n = append(n, "@"+s.Name)
+	}
+	return n
 }
 
 // debianSuite is the machine's Debian suite (VERSION_CODENAME in

@@ -58,6 +58,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"fstests", "-repeat", "2"}, "fstests: flag provided but not defined: -repeat"},
 		{[]string{"fstests", "-test-timeout", "0s"}, "bad test timeout 0s"},
 		{[]string{"fstests", "-optional", "-tests", "-g"}, "-g needs a group"},
+		{[]string{"fstests", "-tests", "@bogus"}, "no selection @bogus, want one of @iomap-dio"},
+		{[]string{"fstests", "-fstests", fixtureCheckout, "-tests", "generic/999", "-list"}, "no test generic/999"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -110,6 +112,33 @@ func TestFSTestsOptional(t *testing.T) {
 	}
 }
 
+// fixtureCheckout is the fstests package's small checkout.
+const fixtureCheckout = "../../fstests/testdata/checkout"
+
+// TestFSTestsList: -list prints each setup's tests with the rule that
+// took them, and builds nothing.
+func TestFSTestsList(t *testing.T) {
+	var stdout, stderr strings.Builder
+	code := run([]string{"fstests", "-fstests", fixtureCheckout, "-tests", "@iomap-dio", "-fstyp", "xfs,ext4", "-list"}, &stdout, &stderr)
+	if code != 0 || stderr.Len() != 0 {
+		t.Fatalf("exit %d, stderr %q: want 0 and nothing", code, stderr.String())
+	}
+	lines := strings.Split(stdout.String(), "\n")
+	want := []string{
+		"TESTS=@iomap-dio on xfs, ext4: 12 tests",
+		"generic/001  group aio",
+		"generic/107  group mmap, direct I/O: src/dio-prog, O_DIRECT at src/dio-prog.c:7 (line 9)",
+	}
+	for _, w := range want {
+		if !slices.Contains(lines, w) {
+			t.Errorf("-list output has no line %q:\n%s", w, stdout.String())
+		}
+	}
+	if strings.Contains(stdout.String(), "generic/201") {
+		t.Errorf("-list took generic/201, whose O_DIRECT is in comments:\n%s", stdout.String())
+	}
+}
+
 func TestHelpExitsZero(t *testing.T) {
 	for _, args := range [][]string{{"help"}, {"qemu-test", "-h"}, {"matrix", "-help"}, {"merge", "-h"}} {
 		var stdout, stderr strings.Builder
@@ -126,7 +155,7 @@ func TestCommandFlags(t *testing.T) {
 	building := []string{"accel", "build", "cache", "jobs", "scenario-timeout"}
 	want := map[string][]string{
 		"qemu-test":     append([]string{"base", "guests", "kernel", "ksrc", "no-build", "rebuild", "repeat", "scenario", "shard"}, building...),
-		"fstests":       {"accel", "base", "build", "cache", "disk-mib", "from", "fstests", "fstyp", "guests", "jobs", "kernel", "ksrc", "no-build", "optional", "prepare", "rebuild", "replace-committed", "smoke", "test-timeout", "tests"},
+		"fstests":       {"accel", "base", "build", "cache", "disk-mib", "from", "fstests", "fstyp", "guests", "jobs", "kernel", "ksrc", "list", "no-build", "optional", "prepare", "rebuild", "replace-committed", "smoke", "test-timeout", "tests"},
 		"list":          nil,
 		"bases":         nil,
 		"matrix":        {"results"},
