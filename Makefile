@@ -42,15 +42,21 @@ QEMU_ACCEL ?=
 # fstests (make fstests): a checkout of the suite, never part of this
 # repository; FSTYP selects setups (ext4, xfs, fuse-cached,
 # fuse-direct-io, or fuse for both FUSE modes), TESTS the tests as check
-# takes them ("generic/091 generic/095" or "-g quick"), FSTESTS_TIMEOUT
-# bounds one test (Go duration); FROM compares the results directories
-# of earlier runs (comma-separated) instead of running; a .json among them
-# (results/fstests-<base>.json) takes the runs' setups in place of its own.
-# A fold that would replace, drop or change the tests of setups of the
-# committed results/fstests-<base>.json is refused unless REPLACE_COMMITTED=1.
+# takes them ("generic/091 generic/095" or "-g quick") or a named
+# selection computed from the checkout (@iomap-dio: the generic aio
+# tests and the generic mmap tests that use direct I/O), LIST=1 prints
+# what TESTS takes on each setup and why, without building or booting,
+# FSTESTS_TIMEOUT bounds one test (Go duration); FROM compares the
+# results directories of earlier runs (comma-separated) instead of
+# running, each of which must have run exactly TESTS; a .json among them
+# (results/fstests-<base>.json) keeps its runs of other selections or
+# setups and takes the new ones in place of its own. A fold that would
+# replace, drop or cut runs of the committed results/fstests-<base>.json
+# is refused unless REPLACE_COMMITTED=1.
 FSTESTS ?=
 FSTYP ?=
 TESTS ?=
+LIST ?=
 FSTESTS_TIMEOUT ?=
 FROM ?=
 REPLACE_COMMITTED ?=
@@ -79,7 +85,8 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 
 help:
 	@echo "make qemu-test     build, boot and verify (BASE=v7.3|v6.12|all, KERNEL=base|patched, KSRC=, SCENARIO=, REPEAT=, GUESTS=n at once)"
-	@echo "make fstests       fstests in the guest, base vs patched (FSTESTS=<checkout>, FSTYP=, TESTS=, BASE=, KERNEL=)"
+	@echo "make fstests       fstests in the guest, base vs patched (FSTESTS=<checkout>, FSTYP=, TESTS=, BASE=, KERNEL=, FROM=)"
+	@echo "                   TESTS='generic/091 generic/095', TESTS='-g quick', or TESTS=@iomap-dio (generic aio + generic mmap with direct I/O); LIST=1 lists the tests and why, no boot"
 	@echo "make fstests-prepare  the root disk, fstests and the kernels make fstests boots, built only"
 	@echo "make test          vet, unit tests, BPF generate check, series-check and qemu-test on every base"
 	@echo "make list          the scenario catalogue with its declarations per base and flavour"
@@ -115,7 +122,7 @@ qemu-test: harness
 	@$(HARNESS) qemu-test $(HARNESS_FLAGS) -guests $(GUESTS) $(KEEP_STATUS)
 
 FSTESTS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -fstests '$(FSTESTS)' \
-	$(if $(FSTYP),-fstyp '$(FSTYP)') $(if $(TESTS),-tests '$(TESTS)') \
+	$(if $(FSTYP),-fstyp '$(FSTYP)') $(if $(TESTS),-tests '$(TESTS)') $(if $(LIST),-list) \
 	$(if $(FSTESTS_TIMEOUT),-test-timeout $(FSTESTS_TIMEOUT)) $(if $(FROM),-from '$(FROM)') \
 	$(if $(REPLACE_COMMITTED),-replace-committed) \
 	$(if $(NO_BUILD),-no-build) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \

@@ -55,7 +55,7 @@ func fstestsFlags(fs *flag.FlagSet) action {
 	fs.BoolVar(&f.list, "list", false, "print the tests -tests selects on each setup, each with the rule that took it, and exit: no build, no boot")
 	fs.StringVar(&f.from, "from", "", "compare the runs in these results directories (comma-separated) instead of running, and write results/fstests-<base>.{md,json}")
 	fs.BoolVar(&f.prepare, "prepare", false, "build the root disk with fstests and the kernels, boot nothing (make fstests-prepare)")
-	fs.BoolVar(&f.replace, "replace-committed", false, "let -from replace or drop setups of the committed results/fstests-<base>.{md,json} (and the cover letters' fstests line); without it such a fold is refused")
+	fs.BoolVar(&f.replace, "replace-committed", false, "let -from replace, drop or cut runs of the committed results/fstests-<base>.{md,json} (and the cover letters' fstests line); without it such a fold is refused")
 	fs.DurationVar(&f.timeout, "test-timeout", fstests.DefaultTimeout, "wall-clock bound on one test in the guest")
 	fs.Int64Var(&f.diskMiB, "disk-mib", fstests.DefaultDiskMiB, "size of the test and scratch disks")
 	fs.IntVar(&f.guests, "guests", 1, "boot up to N guests at once, one kernel each, after building every kernel (make fstests: GUESTS)")
@@ -157,7 +157,7 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 		return prepareFSTests(ctx, opts, stdout, stderr)
 	}
 	if f.from != "" {
-		return compareRunDirs(e, strings.Split(f.from, ","), sel, img, f.replace, stdout, stderr)
+		return compareRunDirs(e, strings.Split(f.from, ","), sel, picks, img, f.replace, stdout, stderr)
 	}
 
 	run := testrun.FSTests{Tests: tests, Root: img.Path, Dir: rootfs.FSTestsDir,
@@ -165,13 +165,14 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 	worst := testrun.ExitOK
 	byBase := map[string][]compare.SetupRun{}
 	var bases []string
-	// A run of every setup on both kernels is the one results/ keeps,
-	// whatever its tests (the file names them); make test's smoke run
-	// never overwrites it.
+	// A run of every setup on both kernels is one results/ keeps,
+	// whatever its tests: it replaces the runs of the same selection in
+	// results/fstests-<base>.json and keeps the others. make test's
+	// smoke run never writes it.
 	full := !f.smoke && len(setups) == len(fstests.Setups) && c.kernel == ""
 	comparisonOf := func(base string) compare.Comparison {
-		cmp := compare.Build(base, byBase[base])
-		cmp.Tests, cmp.FSTests, cmp.Root = sel.String(), img.FSTests, filepath.Base(img.Path)
+		cmp := compare.Build(base, sel.String(), picks, byBase[base])
+		cmp.FSTests, cmp.Root = img.FSTests, filepath.Base(img.Path)
 		return cmp
 	}
 	// Setup by setup, each on every kernel: a run stopped part way (an
@@ -222,7 +223,7 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 		// An interrupted pair is left out of results/.
 		if full && ctx.Err() == nil {
 			for _, base := range bases {
-				if err := writeComparison(e, base, comparisonOf(base)); err != nil {
+				if err := writeComparison(e, base, withCommitted(e, comparisonOf(base), stdout)); err != nil {
 					fmt.Fprintf(stderr, "harness: %v\n", err)
 					worst = max(worst, testrun.ExitInfra)
 				}
@@ -293,13 +294,15 @@ func prepareFSTests(ctx context.Context, opts []testrun.Options, stdout, stderr 
 
 // compareRunDirs compares runs made earlier (each setup and kernel may
 // come from a different make fstests) and writes results/ for each base.
-// An entry ending in .json is a comparison written earlier (a committed
-// results/fstests-<base>.json): the runs' setups are merged into it,
-// replacing its rows of the setups they ran. Unless replace, a fold
-// that would lose anything of the committed comparison (replace a setup
-// it holds, drop one, change its tests) is refused before anything is
-// written: results/ and the cover letters quote the committed one.
-func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Image, replace bool, stdout, stderr io.Writer) int {
+// Each run must have run exactly the tests sel takes on its setup. An
+// entry ending in .json is a comparison written earlier (a committed
+// results/fstests-<base>.json): the runs are merged into it, replacing
+// its runs of the same selection on the same setups and keeping the
+// rest. Unless replace, a fold that would lose anything of the
+// committed comparison (replace a run it holds, drop one, cut one to
+// fewer tests) is refused before anything is written: results/ and the
+// cover letters quote the committed one.
+func compareRunDirs(e env, dirs []string, sel fstests.Selection, picks map[string][]fstests.Pick, img rootfs.Image, replace bool, stdout, stderr io.Writer) int {
 	byBase := map[string][]compare.SetupRun{}
 	prev := map[string]compare.Comparison{}
 	var bases []string
@@ -324,6 +327,13 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Imag
 		if err != nil {
 			return badArgs(stderr, err)
 		}
+		p, ok := picks[sr.Setup.Name]
+		if !ok {
+			return badArgs(stderr, fmt.Errorf("FROM: %s ran on %s, which FSTYP= does not select", d, sr.Setup.Name))
+		}
+		if err := sr.RanExactly(p); err != nil {
+			return badArgs(stderr, fmt.Errorf("FROM: %s: %w (TESTS=%s)", d, err, sel))
+		}
 		b := sr.Run.Variant.Base
 		if _, ok := byBase[b]; !ok {
 			bases = append(bases, b)
@@ -337,8 +347,8 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Imag
 	}
 	cmps := map[string]compare.Comparison{}
 	for _, base := range bases {
-		cmp := compare.Build(base, byBase[base])
-		cmp.Tests, cmp.FSTests, cmp.Root = sel.String(), img.FSTests, filepath.Base(img.Path)
+		cmp := compare.Build(base, sel.String(), picks, byBase[base])
+		cmp.FSTests, cmp.Root = img.FSTests, filepath.Base(img.Path)
 		if p, ok := prev[base]; ok {
 			merged, err := compare.Merge(p, cmp)
 			if err != nil {
@@ -347,7 +357,7 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Imag
 			cmp = merged
 		}
 		if !replace {
-			if err := keepsCommitted(e, base, cmp, byBase[base]); err != nil {
+			if err := keepsCommitted(e, cmp); err != nil {
 				return badArgs(stderr, err)
 			}
 		}
@@ -368,10 +378,10 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, img rootfs.Imag
 }
 
 // keepsCommitted refuses a comparison that would lose anything of the
-// committed results/fstests-<base>.json (compare.Overwrites); there is
+// committed results/fstests-<base>.json (compare.Dropped); there is
 // nothing to lose where none is committed.
-func keepsCommitted(e env, base string, next compare.Comparison, runs []compare.SetupRun) error {
-	rel := filepath.Join("results", "fstests-"+base+".json")
+func keepsCommitted(e env, next compare.Comparison) error {
+	rel := filepath.Join("results", "fstests-"+next.Base+".json")
 	path := filepath.Join(e.repo, rel)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -380,16 +390,30 @@ func keepsCommitted(e env, base string, next compare.Comparison, runs []compare.
 	if err != nil {
 		return err
 	}
-	var ran []string
-	for _, r := range runs {
-		if !slices.Contains(ran, r.Setup.Name) {
-			ran = append(ran, r.Setup.Name)
-		}
-	}
-	if lost := compare.Overwrites(committed, next, ran); lost != "" {
-		return fmt.Errorf("FROM: writing %s would %s: refused (REPLACE_COMMITTED=1, -replace-committed, replaces it and the cover letters' fstests line)", rel, lost)
+	if lost := compare.Dropped(committed, next); len(lost) > 0 {
+		return fmt.Errorf("FROM: writing %s would %s: refused (REPLACE_COMMITTED=1, -replace-committed, replaces it and the cover letters' fstests line)", rel, strings.Join(lost, ", "))
 	}
 	return nil
+}
+
+// withCommitted merges a full run into the committed comparison of its
+// base, so that the runs of other selections stay; when that one cannot
+// take it (another fstests, root disk or kernel release), the run
+// replaces it, said in one line.
+func withCommitted(e env, c compare.Comparison, out io.Writer) compare.Comparison {
+	path := filepath.Join(e.repo, "results", "fstests-"+c.Base+".json")
+	if _, err := os.Stat(path); err != nil {
+		return c
+	}
+	prev, err := compare.Load(path)
+	if err == nil {
+		var merged compare.Comparison
+		if merged, err = compare.Merge(prev, c); err == nil {
+			return merged
+		}
+	}
+	fmt.Fprintf(out, "fstests: results/fstests-%s.json is replaced by this run, not merged: %v\n", c.Base, err)
+	return c
 }
 
 // comparisonExit is 1 when the patched kernel does worse than the base

@@ -17,22 +17,22 @@ import (
 )
 
 // TestFoldKeepsCommitted: a FROM fold of run directories alone would
-// replace the committed results/fstests-<base>.json with fewer setups:
+// replace the committed results/fstests-<base>.json with fewer runs:
 // refused, with what it would lose; where nothing is committed it goes
 // ahead.
 func TestFoldKeepsCommitted(t *testing.T) {
 	comparison := func(tests string, setups ...string) compare.Comparison {
-		c := compare.Comparison{Base: "v7.3", Tests: tests, Columns: []compare.Column{{Flavour: "base", Kernel: "7.3.4+ a"}}}
+		c := compare.Comparison{Base: "v7.3", Columns: []compare.Column{{Flavour: "base", Release: "7.3.4+"}}}
 		for _, s := range setups {
 			c.Setups = append(c.Setups, fstests.Setup{Name: s})
-			c.Rows = append(c.Rows, compare.Row{Setup: s, Test: "generic/091", Cells: map[string]compare.Cell{}})
+			c.Parts = append(c.Parts, compare.Part{Tests: tests, Setup: s, Count: 1, Kernels: map[string]string{"base": "7.3.4+ a"}})
+			c.Rows = append(c.Rows, compare.Row{Tests: tests, Setup: s, Test: "generic/091", Cells: map[string]compare.Cell{}})
 		}
 		return c
 	}
 	e := env{repo: t.TempDir()}
 	next := comparison("generic/091 generic/095", "fuse-cached")
-	runs := []compare.SetupRun{{Setup: fstests.Setup{Name: "fuse-cached"}}}
-	if err := keepsCommitted(e, "v7.3", next, runs); err != nil {
+	if err := keepsCommitted(e, next); err != nil {
 		t.Errorf("nothing committed: %v, want no objection", err)
 	}
 	results := filepath.Join(e.repo, "results")
@@ -47,8 +47,8 @@ func TestFoldKeepsCommitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	err = keepsCommitted(e, "v7.3", next, runs)
-	want := `FROM: writing results/fstests-v7.3.json would replace the committed runs of fuse-cached, drop ext4, change its tests from "generic/091" to "generic/091 generic/095": refused`
+	err = keepsCommitted(e, next)
+	want := `FROM: writing results/fstests-v7.3.json would drop its run of TESTS=generic/091 on ext4, drop its run of TESTS=generic/091 on fuse-cached: refused`
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("fold over the committed comparison: %v, want %q", err, want)
 	}

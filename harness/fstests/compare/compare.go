@@ -44,11 +44,13 @@ type Cell struct {
 	Calls map[string]uint64 `json:"calls,omitempty"`
 }
 
-// Row is one test under one setup, a cell per flavour.
+// Row is one test of one selection under one setup, a cell per flavour.
 type Row struct {
-	Setup string          `json:"setup"`
-	Test  string          `json:"test"`
-	Cells map[string]Cell `json:"cells"`
+	// Tests is the selection (TESTS=) the test ran under.
+	Tests string
+	Setup string
+	Test  string
+	Cells map[string]Cell
 }
 
 // Regression is true when the test fails on the patched kernel and not
@@ -58,58 +60,102 @@ func (r Row) Regression() bool {
 	return p.Verdict.Bad() && b.Verdict != "" && !b.Verdict.Bad() && b.Verdict != verdict.Missing
 }
 
-// Column is one kernel.
+// Column is one kernel flavour: every run of it is the same release
+// from the same source (each run names its own build in Part.Kernels).
 type Column struct {
 	Flavour string `json:"flavour"`
-	Kernel  string `json:"kernel"`
+	Release string `json:"release"`
 	Source  string `json:"source"`
-	// Time is the time the selection took per setup, boots included.
-	Time map[string]time.Duration `json:"-"`
 }
 
-// Comparison is fstests on the base and the patched kernel of one base.
+// Part is one selection run on one setup, on each kernel: which tests
+// ran where, on which build, in how long.
+type Part struct {
+	// Tests is the selection as TESTS= said it.
+	Tests string
+	Setup string
+	// Count is how many tests the selection took.
+	Count int
+	// Kernels are the builds per flavour ("release commit": the commit
+	// of the local tree the harness built).
+	Kernels map[string]string
+	// Time is the run's time per flavour, boots included.
+	Time map[string]time.Duration
+	// Dirs are the results directories per flavour (not committed).
+	Dirs map[string]string
+	// Picks say why the selection took each test.
+	Picks []fstests.Pick
+}
+
+// Note is a line about one run of one kernel: an infrastructure error
+// or a kernel report outside any test.
+type Note struct {
+	Flavour string `json:"flavour"`
+	Setup   string `json:"setup"`
+	Tests   string `json:"tests"`
+	Text    string `json:"text"`
+}
+
+func (n Note) String() string {
+	return fmt.Sprintf("%s %s (TESTS=%s): %s", n.Flavour, n.Setup, n.Tests, n.Text)
+}
+
+// Comparison is fstests on the base and the patched kernel of one base:
+// one or more selections, each on one or more setups.
 type Comparison struct {
-	Base    string          `json:"base"`
-	Setups  []fstests.Setup `json:"-"`
-	Tests   string          `json:"tests"`
-	FSTests string          `json:"fstests"`
-	Root    string          `json:"root_disk"`
-	Columns []Column        `json:"kernels"`
-	Rows    []Row           `json:"rows"`
+	Base    string
+	Setups  []fstests.Setup
+	FSTests string
+	Root    string
+	Columns []Column
+	Parts   []Part
+	Rows    []Row
 	// Infra lists the runs the infrastructure failed.
-	Infra []string `json:"infrastructure_errors,omitempty"`
+	Infra []Note
 	// Unattributed are kernel reports outside any test (boot, setup).
-	Unattributed []string `json:"kernel_reports_outside_tests,omitempty"`
+	Unattributed []Note
 }
 
-// Build is the comparison of runs (any setups, flavours base and
-// patched of one base).
-func Build(base string, runs []SetupRun) Comparison {
+// Build is the comparison of runs of the selection tests (any setups,
+// flavours base and patched of one base). picks are the
+// selection's tests per setup: they order the rows and say why each
+// test was taken.
+func Build(base, tests string, picks map[string][]fstests.Pick, runs []SetupRun) Comparison {
 	c := Comparison{Base: base}
 	cols := map[string]*Column{}
+	parts := map[string]*Part{}
 	rows := map[string]*Row{}
-	var order []string
-	setups := map[string]bool{}
+	var order, partOrder []string
 	for _, sr := range runs {
 		fl := string(sr.Run.Variant.Flavour)
-		col, ok := cols[fl]
-		if !ok {
-			col = &Column{Flavour: fl, Kernel: sr.Run.Kernel, Source: sr.Run.Source, Time: map[string]time.Duration{}}
-			cols[fl] = col
+		if _, ok := cols[fl]; !ok {
+			cols[fl] = &Column{Flavour: fl, Release: release(sr.Run.Kernel), Source: sr.Run.Source}
 		}
-		col.Time[sr.Setup.Name] += sr.Run.Duration
-		if !setups[sr.Setup.Name] {
-			setups[sr.Setup.Name] = true
+		p, ok := parts[sr.Setup.Name]
+		if !ok {
+			p = &Part{Tests: tests, Setup: sr.Setup.Name, Count: len(picks[sr.Setup.Name]), Picks: picks[sr.Setup.Name],
+				Kernels: map[string]string{}, Time: map[string]time.Duration{}}
+			parts[sr.Setup.Name] = p
+			partOrder = append(partOrder, sr.Setup.Name)
 			c.Setups = append(c.Setups, sr.Setup)
 		}
+		p.Kernels[fl] = sr.Run.Kernel
+		p.Time[fl] += sr.Run.Duration
+		if sr.Dir != "" {
+			if p.Dirs == nil {
+				p.Dirs = map[string]string{}
+			}
+			p.Dirs[fl] = sr.Dir
+		}
+		note := func(text string) Note { return Note{Flavour: fl, Setup: sr.Setup.Name, Tests: tests, Text: text} }
 		if sr.Run.Infra != "" {
-			c.Infra = append(c.Infra, fmt.Sprintf("%s %s: %s", fl, sr.Setup.Name, sr.Run.Infra))
+			c.Infra = append(c.Infra, note(sr.Run.Infra))
 		}
 		for _, s := range sr.Run.Scenarios {
 			key := sr.Setup.Name + " " + s.Name
 			r, ok := rows[key]
 			if !ok {
-				r = &Row{Setup: sr.Setup.Name, Test: s.Name, Cells: map[string]Cell{}}
+				r = &Row{Tests: tests, Setup: sr.Setup.Name, Test: s.Name, Cells: map[string]Cell{}}
 				rows[key] = r
 				order = append(order, key)
 			}
@@ -132,7 +178,7 @@ func Build(base string, runs []SetupRun) Comparison {
 				r.Cells[fl] = cell
 				continue
 			}
-			c.Unattributed = append(c.Unattributed, fmt.Sprintf("%s %s: %s", fl, sr.Setup.Name, k))
+			c.Unattributed = append(c.Unattributed, note(k))
 		}
 	}
 	for _, f := range []kbase.Flavour{kbase.Base, kbase.Patched} {
@@ -140,6 +186,34 @@ func Build(base string, runs []SetupRun) Comparison {
 			c.Columns = append(c.Columns, *col)
 		}
 	}
+	for _, name := range partOrder {
+		p := parts[name]
+		if p.Count == 0 {
+			for _, k := range order {
+				if setup, _, _ := strings.Cut(k, " "); setup == name {
+					p.Count++
+				}
+			}
+		}
+		c.Parts = append(c.Parts, *p)
+	}
+	// Rows in the selection's order (check's), whatever order the run
+	// went through them.
+	rank := func(key string) int {
+		setup, test, _ := strings.Cut(key, " ")
+		if i := slices.IndexFunc(picks[setup], func(p fstests.Pick) bool { return p.Test == test }); i >= 0 {
+			return i
+		}
+		return len(picks[setup])
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		si, _, _ := strings.Cut(order[i], " ")
+		sj, _, _ := strings.Cut(order[j], " ")
+		if si != sj {
+			return slices.Index(partOrder, si) < slices.Index(partOrder, sj)
+		}
+		return rank(order[i]) < rank(order[j])
+	})
 	for _, k := range order {
 		r := rows[k]
 		for _, col := range c.Columns {
@@ -196,108 +270,207 @@ func (c Comparison) Regressions() []Row {
 	return out
 }
 
-// counts tallies one flavour's verdicts.
-func (c Comparison) counts(flavour string) map[verdict.Verdict]int {
-	m := map[verdict.Verdict]int{}
-	for _, r := range c.Rows {
-		m[r.Cells[flavour].Verdict]++
-	}
-	return m
-}
-
-// Summary is the one line the cover letters quote.
-func (c Comparison) Summary() string {
-	var parts []string
+// tally counts the verdicts of the rows keep takes, per flavour, and
+// the new failures on patched.
+func (c Comparison) tally(keep func(Row) bool) (map[string]map[verdict.Verdict]int, int) {
+	m := map[string]map[verdict.Verdict]int{}
 	for _, col := range c.Columns {
-		m := c.counts(col.Flavour)
-		parts = append(parts, fmt.Sprintf("%s %d pass, %d fail, %d notrun, %d timeout", col.Flavour, m[verdict.Pass], m[verdict.Fail], m[verdict.Skip], m[verdict.Timeout]))
+		m[col.Flavour] = map[verdict.Verdict]int{}
 	}
-	reports := 0
+	regressions := 0
 	for _, r := range c.Rows {
-		for _, cell := range r.Cells {
-			reports += len(cell.Reports)
+		if !keep(r) {
+			continue
+		}
+		for _, col := range c.Columns {
+			m[col.Flavour][r.Cells[col.Flavour].Verdict]++
+		}
+		if r.Regression() {
+			regressions++
 		}
 	}
-	reports += len(c.Unattributed)
-	return fmt.Sprintf("%s: %s; %d new failures on patched; %d kernel reports",
-		c.ran(), strings.Join(parts, "; "), len(c.Regressions()), reports)
+	return m, regressions
 }
 
-// ran says which tests ran where: "fstests <tests> on <base> (<setups>)"
-// when every setup ran the same tests, else each setup with its own
-// ("fstests on v7.3 (ext4: generic/091 generic/095; xfs: generic/091)").
-func (c Comparison) ran() string {
-	var setups []string
-	tests := map[string][]string{}
-	for _, s := range setupNames(c) {
-		setups = append(setups, s)
-		tests[s] = nil
+// countText says one flavour's counts: "36 pass, 0 fail, 4 notrun, 0
+// timeout" (and errors and missing results when there are any).
+func countText(m map[verdict.Verdict]int) string {
+	t := fmt.Sprintf("%d pass, %d fail, %d notrun, %d timeout", m[verdict.Pass], m[verdict.Fail], m[verdict.Skip], m[verdict.Timeout])
+	if m[verdict.Error] > 0 {
+		t += fmt.Sprintf(", %d error", m[verdict.Error])
 	}
+	if m[verdict.Missing] > 0 {
+		t += fmt.Sprintf(", %d not run by the harness", m[verdict.Missing])
+	}
+	return t
+}
+
+// flavourCounts is "base 36 pass, ...; patched 36 pass, ...".
+func (c Comparison) flavourCounts(m map[string]map[verdict.Verdict]int) string {
+	var parts []string
+	for _, col := range c.Columns {
+		parts = append(parts, col.Flavour+" "+countText(m[col.Flavour]))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// selections are the selections of the comparison, in order, each with
+// the setups it ran on.
+func (c Comparison) selections() ([]string, map[string][]string) {
+	var order []string
+	setups := map[string][]string{}
+	for _, p := range c.Parts {
+		if _, ok := setups[p.Tests]; !ok {
+			order = append(order, p.Tests)
+		}
+		setups[p.Tests] = append(setups[p.Tests], p.Setup)
+	}
+	return order, setups
+}
+
+// testsLabel names a selection: a named one with how many tests it took.
+func (c Comparison) testsLabel(tests string) string {
+	if !strings.HasPrefix(tests, "@") {
+		return tests
+	}
+	for _, p := range c.Parts {
+		if p.Tests == tests {
+			return fmt.Sprintf("%s (%d tests)", tests, p.Count)
+		}
+	}
+	return tests
+}
+
+// Summary is the one line the cover letters quote: per selection the
+// setups it ran on and the verdicts per kernel, then the new failures
+// on patched and the kernel reports.
+func (c Comparison) Summary() string {
+	order, setups := c.selections()
+	var clauses []string
+	for _, tests := range order {
+		m, _ := c.tally(func(r Row) bool { return r.Tests == tests })
+		clauses = append(clauses, fmt.Sprintf("%s on %s: %s", c.testsLabel(tests), strings.Join(setups[tests], ", "), c.flavourCounts(m)))
+	}
+	return fmt.Sprintf("fstests on %s: %s; %d new failures on patched; %d kernel reports",
+		c.Base, strings.Join(clauses, "; "), len(c.Regressions()), c.reports())
+}
+
+// PartSummary is one run's line: "ext4, @iomap-dio (40 tests): base 36
+// pass, 0 fail, 4 notrun, 0 timeout; patched ...; 0 new failures on
+// patched".
+func (c Comparison) PartSummary(p Part) string {
+	m, reg := c.tally(func(r Row) bool { return r.Tests == p.Tests && r.Setup == p.Setup })
+	return fmt.Sprintf("%s, %s: %s; %d new failures on patched", p.Setup, c.testsLabel(p.Tests), c.flavourCounts(m), reg)
+}
+
+// reports counts the kernel reports.
+func (c Comparison) reports() int {
+	n := len(c.Unattributed)
 	for _, r := range c.Rows {
-		tests[r.Setup] = append(tests[r.Setup], r.Test)
+		for _, cell := range r.Cells {
+			n += len(cell.Reports)
+		}
 	}
-	same := true
-	for _, s := range setups[min(1, len(setups)):] {
-		same = same && slices.Equal(tests[s], tests[setups[0]])
-	}
-	if same {
-		return fmt.Sprintf("fstests %s on %s (%s)", c.Tests, c.Base, strings.Join(setups, ", "))
-	}
-	var each []string
-	for _, s := range setups {
-		each = append(each, s+": "+strings.Join(tests[s], " "))
-	}
-	return fmt.Sprintf("fstests on %s (%s)", c.Base, strings.Join(each, "; "))
+	return n
 }
 
-// WriteMarkdown writes the comparison: a table per setup, tests as rows
-// and the kernels as columns, new failures on patched marked, then the
-// kernel reports quoted and the reasons tests did not run.
+// commit is the local tree commit of a "release commit" kernel label.
+func commit(kernel string) string {
+	f := strings.Fields(kernel)
+	if len(f) < 2 {
+		return kernel
+	}
+	return strings.Join(f[1:], " ")
+}
+
+// WriteMarkdown writes the comparison: which selection ran where, a
+// table per setup and selection with tests as rows and the kernels as
+// columns, new failures on patched marked, why a named selection took
+// each test, then the kernel reports quoted and the reasons tests did
+// not run.
 func (c Comparison) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# fstests on %s: base vs patched\n\n", c.Base)
 	fmt.Fprintf(&b, "%s\n\n", c.Summary())
 	fmt.Fprintf(&b, "- fstests: %s\n- root disk: %s\n", c.FSTests, c.Root)
 	for _, col := range c.Columns {
-		fmt.Fprintf(&b, "- %s: %s (%s)\n", col.Flavour, col.Kernel, col.Source)
+		var builds []string
+		for _, p := range c.Parts {
+			if k, ok := p.Kernels[col.Flavour]; ok && !slices.Contains(builds, commit(k)) {
+				builds = append(builds, commit(k))
+			}
+		}
+		noun := "commit"
+		if len(builds) > 1 {
+			noun = "commits"
+		}
+		fmt.Fprintf(&b, "- %s: %s (%s), local tree %s %s\n", col.Flavour, col.Release, col.Source, noun, strings.Join(builds, ", "))
 	}
-	b.WriteString("\nReproduce: `make fstests FSTESTS=<fstests checkout> BASE=" + c.Base)
-	if c.Tests != fstests.DefaultTests {
-		b.WriteString(" TESTS=\"" + c.Tests + "\"")
-	}
-	b.WriteString("`. ")
+	b.WriteString("\nThe kernel ids are commits of the local trees the harness builds (Debian's source imported as one commit, the series applied with git am), not upstream commits; the runs below say which build ran what. ")
 	b.WriteString("A cell is the verdict and the test's time in the guest; **NEW** marks a test that fails only on the patched kernel.\n")
-	for _, s := range c.Setups {
-		fmt.Fprintf(&b, "\n## %s\n\n%s.\n\n| test |", s.Name, s.About)
+
+	b.WriteString("\n## Runs\n\nEach selection (TESTS=) on each setup, with the build, the time (boots included) and the verdicts per kernel. ")
+	fmt.Fprintf(&b, "Reproduce one: `make fstests FSTESTS=<fstests checkout> BASE=%s FSTYP=<setup> TESTS='<tests>'`.\n\n", c.Base)
+	b.WriteString("| tests | setup |")
+	for _, col := range c.Columns {
+		fmt.Fprintf(&b, " %s |", col.Flavour)
+	}
+	b.WriteString(" new failures on patched |\n|---|---|")
+	for range c.Columns {
+		b.WriteString("---|")
+	}
+	b.WriteString("---|\n")
+	for _, p := range c.Parts {
+		m, reg := c.tally(func(r Row) bool { return r.Tests == p.Tests && r.Setup == p.Setup })
+		fmt.Fprintf(&b, "| %s | %s |", c.testsLabel(p.Tests), p.Setup)
 		for _, col := range c.Columns {
-			fmt.Fprintf(&b, " %s |", col.Flavour)
-		}
-		b.WriteString("\n|---|")
-		for range c.Columns {
-			b.WriteString("---|")
-		}
-		b.WriteString("\n")
-		for _, r := range c.Rows {
-			if r.Setup != s.Name {
+			k, ok := p.Kernels[col.Flavour]
+			if !ok {
+				b.WriteString(" not run |")
 				continue
 			}
-			fmt.Fprintf(&b, "| %s |", r.Test)
+			fmt.Fprintf(&b, " %s, %s: %s |", commit(k), p.Time[col.Flavour].Round(time.Second), countText(m[col.Flavour]))
+		}
+		fmt.Fprintf(&b, " %d |\n", reg)
+	}
+
+	for _, s := range c.Setups {
+		for _, p := range c.Parts {
+			if p.Setup != s.Name {
+				continue
+			}
+			fmt.Fprintf(&b, "\n## %s: %s\n\n%s.\n\n| test |", s.Name, c.testsLabel(p.Tests), s.About)
 			for _, col := range c.Columns {
-				cell := r.Cells[col.Flavour]
-				mark := ""
-				if col.Flavour == string(kbase.Patched) && r.Regression() {
-					mark = " **NEW**"
+				fmt.Fprintf(&b, " %s |", col.Flavour)
+			}
+			b.WriteString("\n|---|")
+			for range c.Columns {
+				b.WriteString("---|")
+			}
+			b.WriteString("\n")
+			for _, r := range c.Rows {
+				if r.Setup != s.Name || r.Tests != p.Tests {
+					continue
 				}
-				fmt.Fprintf(&b, " %s%s |", cellText(cell), mark)
+				fmt.Fprintf(&b, "| %s |", r.Test)
+				for _, col := range c.Columns {
+					cell := r.Cells[col.Flavour]
+					mark := ""
+					if col.Flavour == string(kbase.Patched) && r.Regression() {
+						mark = " **NEW**"
+					}
+					fmt.Fprintf(&b, " %s%s |", cellText(cell), mark)
+				}
+				b.WriteString("\n")
+			}
+			b.WriteString("| *time, boots included* |")
+			for _, col := range c.Columns {
+				fmt.Fprintf(&b, " %s |", p.Time[col.Flavour].Round(time.Second))
 			}
 			b.WriteString("\n")
 		}
-		b.WriteString("| *time, boots included* |")
-		for _, col := range c.Columns {
-			fmt.Fprintf(&b, " %s |", col.Time[s.Name].Round(time.Second))
-		}
-		b.WriteString("\n")
 	}
+	c.writeWhy(&b)
 	if paths := c.paths(); len(paths) > 0 {
 		b.WriteString("\n## Kernel paths\n\nCalls while each test ran, base / patched (functions with no call left out):\n\n")
 		for _, p := range paths {
@@ -326,6 +499,32 @@ func (c Comparison) WriteMarkdown(w io.Writer) error {
 	return err
 }
 
+// writeWhy lists, for each named selection, the rule that took each
+// test; setups that took the same tests share one list.
+func (c Comparison) writeWhy(b *strings.Builder) {
+	done := map[int]bool{}
+	for i, p := range c.Parts {
+		if done[i] || !strings.HasPrefix(p.Tests, "@") || len(p.Picks) == 0 {
+			continue
+		}
+		setups := []string{p.Setup}
+		for j := i + 1; j < len(c.Parts); j++ {
+			if q := c.Parts[j]; q.Tests == p.Tests && slices.Equal(q.Picks, p.Picks) {
+				setups = append(setups, q.Setup)
+				done[j] = true
+			}
+		}
+		fmt.Fprintf(b, "\n## Why %s took each test (%s)\n\n", p.Tests, strings.Join(setups, ", "))
+		if n, ok := fstests.NamedSelection(strings.TrimPrefix(p.Tests, "@")); ok {
+			fmt.Fprintf(b, "%s: %s.\n\n", p.Tests, n.About)
+		}
+		b.WriteString("| test | rule |\n|---|---|\n")
+		for _, pk := range p.Picks {
+			fmt.Fprintf(b, "| %s | %s |\n", pk.Test, pk.Why)
+		}
+	}
+}
+
 // word is how the tables and notes say a verdict: a skipped test is
 // fstests' "notrun".
 func word(v verdict.Verdict) string {
@@ -344,6 +543,15 @@ func cellText(c Cell) string {
 		t += fmt.Sprintf(" (%d kernel report)", len(c.Reports))
 	}
 	return t
+}
+
+// rowName names a row in lists: the setup and test, and the selection
+// when the comparison has more than one.
+func (c Comparison) rowName(r Row) string {
+	if order, _ := c.selections(); len(order) > 1 {
+		return fmt.Sprintf("%s %s (%s)", r.Setup, r.Test, r.Tests)
+	}
+	return r.Setup + " " + r.Test
 }
 
 // paths lists, per test, the calls to each watched function on each
@@ -369,7 +577,7 @@ func (c Comparison) paths() []string {
 			}
 		}
 		if len(parts) > 0 {
-			out = append(out, fmt.Sprintf("%s %s: %s", r.Setup, r.Test, strings.Join(parts, ", ")))
+			out = append(out, fmt.Sprintf("%s: %s", c.rowName(r), strings.Join(parts, ", ")))
 		}
 	}
 	return out
@@ -385,7 +593,7 @@ func (c Comparison) notes() []string {
 			if cell.Verdict == verdict.Pass || cell.Verdict == verdict.Missing || cell.Reason == "" {
 				continue
 			}
-			n := fmt.Sprintf("%s %s, %s: %s: %s", r.Setup, r.Test, col.Flavour, word(cell.Verdict), cell.Reason)
+			n := fmt.Sprintf("%s, %s: %s: %s", c.rowName(r), col.Flavour, word(cell.Verdict), cell.Reason)
 			if !seen[n] {
 				seen[n] = true
 				out = append(out, n)
@@ -406,7 +614,7 @@ func (c Comparison) quotes() string {
 		sort.Strings(flavours)
 		for _, f := range flavours {
 			for _, q := range r.Cells[f].Reports {
-				fmt.Fprintf(&b, "[%s %s %s]\n%s\n\n", f, r.Setup, r.Test, q)
+				fmt.Fprintf(&b, "[%s %s]\n%s\n\n", f, c.rowName(r), q)
 			}
 		}
 	}
@@ -416,14 +624,24 @@ func (c Comparison) quotes() string {
 	return b.String()
 }
 
+// Format is the version of the JSON form WriteJSON writes; Load reads
+// only this one.
+const Format = 2
+
 // comparisonJSON is the stable JSON form: durations in whole seconds.
 type comparisonJSON struct {
-	Comparison
-	Summary     string       `json:"summary"`
-	Regressions int          `json:"new_failures_on_patched"`
-	Setups      []setupJSON  `json:"setups"`
-	Rows        []rowJSON    `json:"rows"`
-	Columns     []columnJSON `json:"kernels"`
+	Format       int         `json:"format"`
+	Base         string      `json:"base"`
+	FSTests      string      `json:"fstests"`
+	Root         string      `json:"root_disk"`
+	Summary      string      `json:"summary"`
+	Regressions  int         `json:"new_failures_on_patched"`
+	Setups       []setupJSON `json:"setups"`
+	Columns      []Column    `json:"kernels"`
+	Parts        []partJSON  `json:"runs"`
+	Rows         []rowJSON   `json:"rows"`
+	Infra        []Note      `json:"infrastructure_errors,omitempty"`
+	Unattributed []Note      `json:"kernel_reports_outside_tests,omitempty"`
 }
 
 type setupJSON struct {
@@ -432,7 +650,19 @@ type setupJSON struct {
 	About string `json:"about"`
 }
 
+type partJSON struct {
+	Tests   string            `json:"tests"`
+	Setup   string            `json:"setup"`
+	Count   int               `json:"count"`
+	Summary string            `json:"summary"`
+	Kernels map[string]string `json:"kernels"`
+	Seconds map[string]int64  `json:"seconds"`
+	Dirs    map[string]string `json:"results_dirs,omitempty"`
+	Picks   []fstests.Pick    `json:"picks,omitempty"`
+}
+
 type rowJSON struct {
+	Tests      string              `json:"tests"`
 	Setup      string              `json:"setup"`
 	Test       string              `json:"test"`
 	Regression bool                `json:"new_failure_on_patched"`
@@ -444,28 +674,27 @@ type cellJSON struct {
 	Seconds int64 `json:"seconds"`
 }
 
-type columnJSON struct {
-	Column
-	Seconds map[string]int64 `json:"seconds_per_setup"`
-}
+func seconds(d time.Duration) int64 { return int64(d.Round(time.Second) / time.Second) }
 
 // WriteJSON writes the comparison as JSON.
 func (c Comparison) WriteJSON(w io.Writer) error {
-	j := comparisonJSON{Comparison: c, Summary: c.Summary(), Regressions: len(c.Regressions())}
+	j := comparisonJSON{Format: Format, Base: c.Base, FSTests: c.FSTests, Root: c.Root, Summary: c.Summary(),
+		Regressions: len(c.Regressions()), Columns: c.Columns, Infra: c.Infra, Unattributed: c.Unattributed}
 	for _, s := range c.Setups {
 		j.Setups = append(j.Setups, setupJSON{Name: s.Name, FSTYP: s.FSTYP, About: s.About})
 	}
-	for _, col := range c.Columns {
-		cj := columnJSON{Column: col, Seconds: map[string]int64{}}
-		for s, d := range col.Time {
-			cj.Seconds[s] = int64(d.Round(time.Second) / time.Second)
+	for _, p := range c.Parts {
+		pj := partJSON{Tests: p.Tests, Setup: p.Setup, Count: p.Count, Summary: c.PartSummary(p),
+			Kernels: p.Kernels, Seconds: map[string]int64{}, Dirs: p.Dirs, Picks: p.Picks}
+		for f, d := range p.Time {
+			pj.Seconds[f] = seconds(d)
 		}
-		j.Columns = append(j.Columns, cj)
+		j.Parts = append(j.Parts, pj)
 	}
 	for _, r := range c.Rows {
-		rj := rowJSON{Setup: r.Setup, Test: r.Test, Regression: r.Regression(), Cells: map[string]cellJSON{}}
+		rj := rowJSON{Tests: r.Tests, Setup: r.Setup, Test: r.Test, Regression: r.Regression(), Cells: map[string]cellJSON{}}
 		for f, cell := range r.Cells {
-			rj.Cells[f] = cellJSON{Cell: cell, Seconds: int64(cell.Duration.Round(time.Second) / time.Second)}
+			rj.Cells[f] = cellJSON{Cell: cell, Seconds: seconds(cell.Duration)}
 		}
 		j.Rows = append(j.Rows, rj)
 	}

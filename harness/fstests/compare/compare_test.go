@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"dioharness/harness/fstests"
 	"dioharness/harness/junit"
 	"dioharness/harness/kbase"
@@ -19,7 +21,25 @@ func run(fl kbase.Flavour, d time.Duration, tests ...report.Scenario) report.Run
 	return report.Run{Variant: kbase.Variant{Base: "v7.3", Flavour: fl}, Kernel: "7.3.4 " + string(fl), Source: "Debian linux-source-7.3", Duration: d, Scenarios: tests}
 }
 
-func TestCompare(t *testing.T) {
+// picksOf are picks of named tests.
+func picksOf(tests ...string) []fstests.Pick {
+	var out []fstests.Pick
+	for _, t := range tests {
+		out = append(out, fstests.Pick{Test: t, Why: "named"})
+	}
+	return out
+}
+
+// names are the names of setups.
+func names(ss []fstests.Setup) []string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+func TestBuild(t *testing.T) {
 	xfs, _ := fstests.SetupNamed("xfs")
 	dio, _ := fstests.SetupNamed("fuse-direct-io")
 	pass := func(n string) report.Scenario {
@@ -34,35 +54,61 @@ func TestCompare(t *testing.T) {
 	patchedXFS := run(kbase.Patched, 5*time.Minute, pass("generic/091"), fail("generic/263", "output mismatch"), notrun)
 	patchedXFS.KernelReports = []string{"WARNING: at fs/iomap/direct-io.c (during generic/263)\nline", "BUG: at boot\nx"}
 	runs := []SetupRun{
-		{Setup: xfs, Run: run(kbase.Base, 4*time.Minute, pass("generic/091"), pass("generic/263"), notrun)},
+		{Setup: xfs, Run: run(kbase.Base, 4*time.Minute, pass("generic/091"), pass("generic/263"), notrun), Dir: "results/fstests-v7.3-base-xfs-1"},
 		{Setup: xfs, Run: patchedXFS, Xunit: map[string]junit.Case{"generic/263": {Name: "generic/263", Failure: &junit.Message{Message: "output mismatch"}}}},
 		{Setup: dio, Run: run(kbase.Base, 6*time.Minute, fail("generic/091", "fsx"), timeout)},
 		{Setup: dio, Run: run(kbase.Patched, 6*time.Minute, fail("generic/091", "fsx"), pass("generic/095"))},
 	}
-	c := Build("v7.3", runs)
-	c.Tests = fstests.DefaultTests
+	picks := map[string][]fstests.Pick{
+		"xfs":            picksOf("generic/091", "generic/208", "generic/263"),
+		"fuse-direct-io": picksOf("generic/091", "generic/095"),
+	}
+	c := Build("v7.3", fstests.DefaultTests, picks, runs)
 	reg := c.Regressions()
 	if len(reg) != 1 || reg[0].Setup != "xfs" || reg[0].Test != "generic/263" {
 		t.Errorf("regressions %+v, want xfs generic/263 only", reg)
 	}
-	cell := c.Rows[1].Cells["patched"]
+	var order []string
+	for _, r := range c.Rows {
+		order = append(order, r.Setup+" "+r.Test)
+	}
+	// In the selection's order, not the run's.
+	if d := cmp.Diff([]string{"xfs generic/091", "xfs generic/208", "xfs generic/263", "fuse-direct-io generic/091", "fuse-direct-io generic/095"}, order); d != "" {
+		t.Errorf("rows (-want +got):\n%s", d)
+	}
+	cell := c.Rows[2].Cells["patched"]
 	if cell.FSTests != verdict.Fail || len(cell.Reports) != 1 || !strings.HasPrefix(cell.Reports[0], "WARNING:") {
 		t.Errorf("xfs generic/263 on patched: %+v", cell)
 	}
-	if len(c.Unattributed) != 1 {
-		t.Errorf("unattributed reports %v, want the boot BUG", c.Unattributed)
+	if d := cmp.Diff([]Note{{Flavour: "patched", Setup: "xfs", Tests: fstests.DefaultTests, Text: "BUG: at boot\nx"}}, c.Unattributed); d != "" {
+		t.Errorf("unattributed reports (-want +got):\n%s", d)
 	}
-	// Each setup with the tests it ran: fuse-direct-io ran two.
-	want := "fstests on v7.3 (xfs: generic/091 generic/263 generic/208; fuse-direct-io: generic/091 generic/095): base 2 pass, 1 fail, 1 notrun, 1 timeout; patched 2 pass, 2 fail, 1 notrun, 0 timeout; 1 new failures on patched; 2 kernel reports"
+	wantParts := []Part{
+		{Tests: fstests.DefaultTests, Setup: "xfs", Count: 3, Kernels: map[string]string{"base": "7.3.4 base", "patched": "7.3.4 patched"},
+			Time: map[string]time.Duration{"base": 4 * time.Minute, "patched": 5 * time.Minute},
+			Dirs: map[string]string{"base": "results/fstests-v7.3-base-xfs-1"}, Picks: picks["xfs"]},
+		{Tests: fstests.DefaultTests, Setup: "fuse-direct-io", Count: 2, Kernels: map[string]string{"base": "7.3.4 base", "patched": "7.3.4 patched"},
+			Time: map[string]time.Duration{"base": 6 * time.Minute, "patched": 6 * time.Minute}, Picks: picks["fuse-direct-io"]},
+	}
+	if d := cmp.Diff(wantParts, c.Parts); d != "" {
+		t.Errorf("runs (-want +got):\n%s", d)
+	}
+	want := "fstests on v7.3: " + fstests.DefaultTests + " on xfs, fuse-direct-io: base 2 pass, 1 fail, 1 notrun, 1 timeout; patched 2 pass, 2 fail, 1 notrun, 0 timeout; 1 new failures on patched; 2 kernel reports"
 	if got := c.Summary(); got != want {
 		t.Errorf("Summary:\n got %s\nwant %s", got, want)
+	}
+	wantPart := "xfs, " + fstests.DefaultTests + ": base 2 pass, 0 fail, 1 notrun, 0 timeout; patched 1 pass, 1 fail, 1 notrun, 0 timeout; 1 new failures on patched"
+	if got := c.PartSummary(c.Parts[0]); got != wantPart {
+		t.Errorf("PartSummary:\n got %s\nwant %s", got, wantPart)
 	}
 	var md bytes.Buffer
 	if err := c.WriteMarkdown(&md); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{
-		"## xfs", "| generic/263 | pass 90s | fail 100s (1 kernel report) **NEW** |",
+		"- base: 7.3.4 (Debian linux-source-7.3), local tree commit base\n",
+		"| " + fstests.DefaultTests + " | xfs | base, 4m0s: 2 pass, 0 fail, 1 notrun, 0 timeout | patched, 5m0s: 1 pass, 1 fail, 1 notrun, 0 timeout | 1 |",
+		"## xfs: " + fstests.DefaultTests + "\n", "| generic/263 | pass 90s | fail 100s (1 kernel report) **NEW** |",
 		"| generic/095 | timeout | pass 90s |", "| *time, boots included* | 4m0s | 5m0s |",
 		"xfs generic/208, base: notrun: aio-dio utilities required",
 		"[patched xfs generic/263]\nWARNING: at fs/iomap/direct-io.c",
@@ -72,14 +118,22 @@ func TestCompare(t *testing.T) {
 			t.Errorf("markdown lacks %q:\n%s", s, md.String())
 		}
 	}
+	if strings.Contains(md.String(), "## Why") {
+		t.Errorf("markdown explains the picks of a list of named tests:\n%s", md.String())
+	}
 	var js bytes.Buffer
 	if err := c.WriteJSON(&js); err != nil {
 		t.Fatal(err)
 	}
 	var back struct {
+		Format      int    `json:"format"`
 		Summary     string `json:"summary"`
 		Regressions int    `json:"new_failures_on_patched"`
-		Rows        []struct {
+		Runs        []struct {
+			Summary string `json:"summary"`
+		} `json:"runs"`
+		Rows []struct {
+			Tests      string `json:"tests"`
 			Test       string `json:"test"`
 			Regression bool   `json:"new_failure_on_patched"`
 			Cells      map[string]struct {
@@ -91,17 +145,18 @@ func TestCompare(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Summary != want || back.Regressions != 1 || len(back.Rows) != 5 || !back.Rows[1].Regression || back.Rows[1].Cells["patched"].Seconds != 100 {
-		t.Errorf("JSON round trip: %+v", back)
+	if back.Format != Format || back.Summary != want || back.Regressions != 1 || len(back.Rows) != 5 || !back.Rows[2].Regression ||
+		back.Rows[2].Cells["patched"].Seconds != 100 || back.Rows[2].Tests != fstests.DefaultTests || len(back.Runs) != 2 || back.Runs[0].Summary != wantPart {
+		t.Errorf("JSON: %+v", back)
 	}
 }
 
-// TestCompareOneFlavour: a run of one flavour has no regressions and
+// TestBuildOneFlavour: a run of one flavour has no regressions and
 // no missing column.
-func TestCompareOneFlavour(t *testing.T) {
+func TestBuildOneFlavour(t *testing.T) {
 	xfs, _ := fstests.SetupNamed("xfs")
-	c := Build("v7.3", []SetupRun{{Setup: xfs, Run: run(kbase.Patched, time.Minute, report.Scenario{Name: "generic/091", Verdict: verdict.Fail})}})
-	if len(c.Columns) != 1 || len(c.Regressions()) != 0 || c.Rows[0].Cells["patched"].Verdict != verdict.Fail {
+	c := Build("v7.3", "generic/091", nil, []SetupRun{{Setup: xfs, Run: run(kbase.Patched, time.Minute, report.Scenario{Name: "generic/091", Verdict: verdict.Fail})}})
+	if len(c.Columns) != 1 || len(c.Regressions()) != 0 || c.Rows[0].Cells["patched"].Verdict != verdict.Fail || c.Parts[0].Count != 1 {
 		t.Errorf("one flavour: %+v", c)
 	}
 }

@@ -51,3 +51,38 @@ func LoadRunDir(dir, rel string) (SetupRun, error) {
 	}
 	return SetupRun{Setup: s, Run: r, Xunit: fstests.Cases(suites), Dir: rel}, nil
 }
+
+// RanExactly checks that the run went through exactly the tests of
+// picks (in any order): a run of another selection, or one cut short,
+// is not compared under this one's name.
+func (sr SetupRun) RanExactly(picks []fstests.Pick) error {
+	want := map[string]bool{}
+	for _, p := range picks {
+		want[p.Test] = true
+	}
+	var extra, missing []string
+	ran := map[string]bool{}
+	for _, s := range sr.Run.Scenarios {
+		ran[s.Name] = true
+		if !want[s.Name] {
+			extra = append(extra, s.Name)
+		}
+	}
+	for _, p := range picks {
+		if !ran[p.Test] {
+			missing = append(missing, p.Test)
+		}
+	}
+	if len(extra) == 0 && len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("ran %d tests on %s, the selection takes %d (not selected: %s; not run: %s)",
+		len(sr.Run.Scenarios), sr.Setup.Name, len(picks), orNone(extra), orNone(missing))
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, " ")
+}

@@ -70,12 +70,48 @@ func TestLoadRunDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := Build("v7.3", []SetupRun{sr})
-	want := []Row{{Setup: "ext4", Test: "generic/647", Cells: map[string]Cell{"patched": {Verdict: verdict.Pass, Duration: 101 * time.Second, FSTests: verdict.Pass}}}}
+	got := Build("v7.3", "generic/647", nil, []SetupRun{sr})
+	want := []Row{{Tests: "generic/647", Setup: "ext4", Test: "generic/647", Cells: map[string]Cell{"patched": {Verdict: verdict.Pass, Duration: 101 * time.Second, FSTests: verdict.Pass}}}}
 	if d := cmp.Diff(want, got.Rows); d != "" {
 		t.Errorf("rows (-want +got):\n%s", d)
 	}
+	if d := cmp.Diff(map[string]string{"patched": "results/x"}, got.Parts[0].Dirs); d != "" {
+		t.Errorf("results directories (-want +got):\n%s", d)
+	}
 	if _, err := LoadRunDir(filepath.Join(t.TempDir(), "fstests-v7.3-base-xfs-20261201-142520"), ""); err == nil {
 		t.Error("a directory without a summary loaded")
+	}
+}
+
+func TestRanExactly(t *testing.T) {
+	ext4, _ := fstests.SetupNamed("ext4")
+	ran := func(tests ...string) SetupRun {
+		var sc []report.Scenario
+		for _, n := range tests {
+			sc = append(sc, report.Scenario{Name: n})
+		}
+		return SetupRun{Setup: ext4, Run: report.Run{Scenarios: sc}}
+	}
+	tests := []struct {
+		name  string
+		run   SetupRun
+		picks []fstests.Pick
+		want  string
+	}{
+		{"the same tests in another order", ran("generic/095", "generic/019"), picksOf("generic/019", "generic/095"), ""},
+		{"cut short", ran("generic/019"), picksOf("generic/019", "generic/095"),
+			"ran 1 tests on ext4, the selection takes 2 (not selected: none; not run: generic/095)"},
+		{"another selection", ran("generic/091", "generic/019"), picksOf("generic/019"),
+			"ran 2 tests on ext4, the selection takes 1 (not selected: generic/091; not run: none)"},
+	}
+	for _, tc := range tests {
+		err := tc.run.RanExactly(tc.picks)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("%s: error %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
