@@ -341,26 +341,68 @@ func (c Comparison) testsLabel(tests string) string {
 	return tests
 }
 
-// Summary is the one line the cover letters quote: per selection the
-// setups it ran on and the verdicts per kernel, then the new failures
+// ran are the tests a selection ran on a setup, in the table's order.
+func (c Comparison) ran(tests, setup string) []string {
+	var out []string
+	for _, r := range c.Rows {
+		if r.Tests == tests && r.Setup == setup {
+			out = append(out, r.Test)
+		}
+	}
+	return out
+}
+
+// ranLabel says which tests a run went through: for a list of tests the
+// tests themselves (a setup may take fewer than the list names), for a
+// named selection or groups how many, and of how many when fewer ran
+// than the selection took.
+func (c Comparison) ranLabel(p Part) string {
+	ran := c.ran(p.Tests, p.Setup)
+	switch {
+	case len(ran) == 0:
+		return p.Tests + " (no test ran)"
+	case !strings.HasPrefix(p.Tests, "@") && !strings.HasPrefix(p.Tests, "-"):
+		return strings.Join(ran, " ")
+	case len(ran) < p.Count:
+		return fmt.Sprintf("%s (%d of %d tests)", p.Tests, len(ran), p.Count)
+	}
+	return fmt.Sprintf("%s (%d tests)", p.Tests, len(ran))
+}
+
+// Summary is the one line the cover letters quote: per selection, the
+// tests that ran and the setups they ran on (setups that ran the same
+// tests share a clause), the verdicts per kernel, then the new failures
 // on patched and the kernel reports.
 func (c Comparison) Summary() string {
-	order, setups := c.selections()
-	var clauses []string
-	for _, tests := range order {
-		m, _ := c.tally(func(r Row) bool { return r.Tests == tests })
-		clauses = append(clauses, fmt.Sprintf("%s on %s: %s", c.testsLabel(tests), strings.Join(setups[tests], ", "), c.flavourCounts(m)))
+	type clause struct {
+		tests, label string
+		setups       []string
+	}
+	var clauses []*clause
+	for _, p := range c.Parts {
+		label := c.ranLabel(p)
+		i := slices.IndexFunc(clauses, func(k *clause) bool { return k.tests == p.Tests && k.label == label })
+		if i < 0 {
+			clauses = append(clauses, &clause{tests: p.Tests, label: label})
+			i = len(clauses) - 1
+		}
+		clauses[i].setups = append(clauses[i].setups, p.Setup)
+	}
+	var text []string
+	for _, k := range clauses {
+		m, _ := c.tally(func(r Row) bool { return r.Tests == k.tests && slices.Contains(k.setups, r.Setup) })
+		text = append(text, fmt.Sprintf("%s on %s: %s", k.label, strings.Join(k.setups, ", "), c.flavourCounts(m)))
 	}
 	return fmt.Sprintf("fstests on %s: %s; %d new failures on patched; %d kernel reports",
-		c.Base, strings.Join(clauses, "; "), len(c.Regressions()), c.reports())
+		c.Base, strings.Join(text, "; "), len(c.Regressions()), c.reports())
 }
 
 // PartSummary is one run's line: "ext4, @iomap-dio (40 tests): base 36
 // pass, 0 fail, 4 notrun, 0 timeout; patched ...; 0 new failures on
-// patched".
+// patched", the tests as Summary says them.
 func (c Comparison) PartSummary(p Part) string {
 	m, reg := c.tally(func(r Row) bool { return r.Tests == p.Tests && r.Setup == p.Setup })
-	return fmt.Sprintf("%s, %s: %s; %d new failures on patched", p.Setup, c.testsLabel(p.Tests), c.flavourCounts(m), reg)
+	return fmt.Sprintf("%s, %s: %s; %d new failures on patched", p.Setup, c.ranLabel(p), c.flavourCounts(m), reg)
 }
 
 // reports counts the kernel reports.

@@ -93,11 +93,13 @@ func TestBuild(t *testing.T) {
 	if d := cmp.Diff(wantParts, c.Parts); d != "" {
 		t.Errorf("runs (-want +got):\n%s", d)
 	}
-	want := "fstests on v7.3: " + fstests.DefaultTests + " on xfs, fuse-direct-io: base 2 pass, 1 fail, 1 notrun, 1 timeout; patched 2 pass, 2 fail, 1 notrun, 0 timeout; 1 new failures on patched; 2 kernel reports"
+	// Each setup with the tests it ran, not the whole list TESTS= named.
+	want := "fstests on v7.3: generic/091 generic/208 generic/263 on xfs: base 2 pass, 0 fail, 1 notrun, 0 timeout; patched 1 pass, 1 fail, 1 notrun, 0 timeout; " +
+		"generic/091 generic/095 on fuse-direct-io: base 0 pass, 1 fail, 0 notrun, 1 timeout; patched 1 pass, 1 fail, 0 notrun, 0 timeout; 1 new failures on patched; 2 kernel reports"
 	if got := c.Summary(); got != want {
 		t.Errorf("Summary:\n got %s\nwant %s", got, want)
 	}
-	wantPart := "xfs, " + fstests.DefaultTests + ": base 2 pass, 0 fail, 1 notrun, 0 timeout; patched 1 pass, 1 fail, 1 notrun, 0 timeout; 1 new failures on patched"
+	wantPart := "xfs, generic/091 generic/208 generic/263: base 2 pass, 0 fail, 1 notrun, 0 timeout; patched 1 pass, 1 fail, 1 notrun, 0 timeout; 1 new failures on patched"
 	if got := c.PartSummary(c.Parts[0]); got != wantPart {
 		t.Errorf("PartSummary:\n got %s\nwant %s", got, wantPart)
 	}
@@ -158,5 +160,48 @@ func TestBuildOneFlavour(t *testing.T) {
 	c := Build("v7.3", "generic/091", nil, []SetupRun{{Setup: xfs, Run: run(kbase.Patched, time.Minute, report.Scenario{Name: "generic/091", Verdict: verdict.Fail})}})
 	if len(c.Columns) != 1 || len(c.Regressions()) != 0 || c.Rows[0].Cells["patched"].Verdict != verdict.Fail || c.Parts[0].Count != 1 {
 		t.Errorf("one flavour: %+v", c)
+	}
+}
+
+// TestSummaryRan: the summary says per setup which tests ran; setups
+// that ran the same share a clause, and a named selection says how many
+// of its tests ran.
+func TestSummaryRan(t *testing.T) {
+	ext4, _ := fstests.SetupNamed("ext4")
+	xfs, _ := fstests.SetupNamed("xfs")
+	cached, _ := fstests.SetupNamed("fuse-cached")
+	pass := func(names ...string) []report.Scenario {
+		var out []report.Scenario
+		for _, n := range names {
+			out = append(out, report.Scenario{Name: n, Verdict: verdict.Pass})
+		}
+		return out
+	}
+	both := func(s fstests.Setup, names ...string) []SetupRun {
+		return []SetupRun{{Setup: s, Run: run(kbase.Base, time.Minute, pass(names...)...)}, {Setup: s, Run: run(kbase.Patched, time.Minute, pass(names...)...)}}
+	}
+	tests := []struct {
+		name, tests string
+		picks       map[string][]fstests.Pick
+		runs        []SetupRun
+		want        string
+	}{
+		{"a list, one setup taking fewer", "generic/091 generic/095 generic/208",
+			map[string][]fstests.Pick{"ext4": picksOf("generic/091", "generic/095", "generic/208"), "xfs": picksOf("generic/091", "generic/095", "generic/208"), "fuse-cached": picksOf("generic/091", "generic/095")},
+			append(append(both(ext4, "generic/091", "generic/095", "generic/208"), both(xfs, "generic/091", "generic/095", "generic/208")...), both(cached, "generic/091", "generic/095")...),
+			"generic/091 generic/095 generic/208 on ext4, xfs: base 6 pass, 0 fail, 0 notrun, 0 timeout; patched 6 pass, 0 fail, 0 notrun, 0 timeout; " +
+				"generic/091 generic/095 on fuse-cached: base 2 pass, 0 fail, 0 notrun, 0 timeout; patched 2 pass, 0 fail, 0 notrun, 0 timeout"},
+		{"a named selection cut short on one setup", "@iomap-dio",
+			map[string][]fstests.Pick{"ext4": picksOf("generic/091", "generic/095", "generic/208"), "xfs": picksOf("generic/091", "generic/095", "generic/208")},
+			append(both(ext4, "generic/091", "generic/095", "generic/208"), both(xfs, "generic/091")...),
+			"@iomap-dio (3 tests) on ext4: base 3 pass, 0 fail, 0 notrun, 0 timeout; patched 3 pass, 0 fail, 0 notrun, 0 timeout; " +
+				"@iomap-dio (1 of 3 tests) on xfs: base 1 pass, 0 fail, 0 notrun, 0 timeout; patched 1 pass, 0 fail, 0 notrun, 0 timeout"},
+	}
+	for _, tc := range tests {
+		c := Build("v7.3", tc.tests, tc.picks, tc.runs)
+		want := "fstests on v7.3: " + tc.want + "; 0 new failures on patched; 0 kernel reports"
+		if got := c.Summary(); got != want {
+			t.Errorf("%s: Summary:\n got %s\nwant %s", tc.name, got, want)
+		}
 	}
 }
