@@ -50,9 +50,9 @@ QEMU_ACCEL ?=
 # results directories of earlier runs (comma-separated) instead of
 # running, each of which must have run exactly TESTS; a .json among them
 # (results/fstests-<base>.json) keeps its runs of other selections or
-# setups and takes the new ones in place of its own. A fold that would
-# replace, drop or cut runs of the committed results/fstests-<base>.json
-# is refused unless REPLACE_COMMITTED=1.
+# setups. A fold or a full run that would replace, drop or cut runs of
+# the committed results/fstests-<base>.json is refused unless
+# REPLACE_COMMITTED=1.
 FSTESTS ?=
 FSTYP ?=
 TESTS ?=
@@ -128,8 +128,9 @@ FSTESTS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -fstests '$(FSTEST
 	$(if $(NO_BUILD),-no-build) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) \
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
-# The default tests on every setup, base and patched; a run of the
-# default set writes results/fstests-<base>.{md,json}.
+# The default tests on every setup, base and patched; a run of every
+# setup on both kernels adds to results/fstests-<base>.{md,json} (and
+# replaces its runs of the same tests only with REPLACE_COMMITTED=1).
 fstests: harness
 	@$(HARNESS) fstests -guests $(GUESTS) $(FSTESTS_FLAGS) $(KEEP_STATUS)
 

@@ -55,7 +55,7 @@ func fstestsFlags(fs *flag.FlagSet) action {
 	fs.BoolVar(&f.list, "list", false, "print the tests -tests selects on each setup, each with the rule that took it, and exit: no build, no boot")
 	fs.StringVar(&f.from, "from", "", "compare the runs in these results directories (comma-separated) instead of running, and write results/fstests-<base>.{md,json}")
 	fs.BoolVar(&f.prepare, "prepare", false, "build the root disk with fstests and the kernels, boot nothing (make fstests-prepare)")
-	fs.BoolVar(&f.replace, "replace-committed", false, "let -from replace, drop or cut runs of the committed results/fstests-<base>.{md,json} (and the cover letters' fstests line); without it such a fold is refused")
+	fs.BoolVar(&f.replace, "replace-committed", false, "let a full run or -from replace, drop or cut runs of the committed results/fstests-<base>.{md,json} (and the cover letters' fstests line); without it that is refused")
 	fs.DurationVar(&f.timeout, "test-timeout", fstests.DefaultTimeout, "wall-clock bound on one test in the guest")
 	fs.Int64Var(&f.diskMiB, "disk-mib", fstests.DefaultDiskMiB, "size of the test and scratch disks")
 	fs.IntVar(&f.guests, "guests", 1, "boot up to N guests at once, one kernel each, after building every kernel (make fstests: GUESTS)")
@@ -127,6 +127,19 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 	if status != testrun.ExitOK {
 		return status
 	}
+	// A run of every setup on both kernels is one results/ keeps,
+	// whatever its tests: it adds to results/fstests-<base>.json, and
+	// replaces its runs of the same selection only when told to
+	// (refused here, before hours of guests). make test's smoke run
+	// never writes it.
+	full := !f.smoke && !f.prepare && f.from == "" && len(setups) == len(fstests.Setups) && c.kernel == ""
+	if full && !f.replace {
+		for _, o := range opts {
+			if err := keepsSelection(e, o.Variant.Base, sel.String()); err != nil {
+				return badArgs(stderr, err)
+			}
+		}
+	}
 	if arch == nil {
 		fmt.Fprintf(stderr, "harness: fstests builds its root disk from Debian's archive, which cannot be read\n")
 		return testrun.ExitInfra
@@ -165,11 +178,6 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 	worst := testrun.ExitOK
 	byBase := map[string][]compare.SetupRun{}
 	var bases []string
-	// A run of every setup on both kernels is one results/ keeps,
-	// whatever its tests: it replaces the runs of the same selection in
-	// results/fstests-<base>.json and keeps the others. make test's
-	// smoke run never writes it.
-	full := !f.smoke && len(setups) == len(fstests.Setups) && c.kernel == ""
 	comparisonOf := func(base string) compare.Comparison {
 		cmp := compare.Build(base, sel.String(), picks, byBase[base])
 		cmp.FSTests, cmp.Root = img.FSTests, filepath.Base(img.Path)
@@ -223,7 +231,15 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 		// An interrupted pair is left out of results/.
 		if full && ctx.Err() == nil {
 			for _, base := range bases {
-				if err := writeComparison(e, base, withCommitted(e, comparisonOf(base), stdout)); err != nil {
+				cmp, err := withCommitted(e, comparisonOf(base), f.replace, stdout)
+				if err != nil {
+					// The run stays in its results directories, for
+					// a FROM= fold.
+					fmt.Fprintf(stderr, "harness: %v\n", err)
+					worst = max(worst, testrun.ExitBadArgs)
+					continue
+				}
+				if err := writeComparison(e, base, cmp); err != nil {
 					fmt.Fprintf(stderr, "harness: %v\n", err)
 					worst = max(worst, testrun.ExitInfra)
 				}
@@ -377,43 +393,77 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, picks map[strin
 	return worst
 }
 
+// loadCommitted reads the committed results/fstests-<base>.json and
+// names it: nil when there is none.
+func loadCommitted(e env, base string) (*compare.Comparison, string, error) {
+	rel := filepath.Join("results", "fstests-"+base+".json")
+	path := filepath.Join(e.repo, rel)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, rel, nil
+	}
+	c, err := compare.Load(path)
+	if err != nil {
+		return nil, rel, fmt.Errorf("%w; writing would overwrite it: REPLACE_COMMITTED=1 (-replace-committed) does", err)
+	}
+	return &c, rel, nil
+}
+
 // keepsCommitted refuses a comparison that would lose anything of the
 // committed results/fstests-<base>.json (compare.Dropped); there is
 // nothing to lose where none is committed.
 func keepsCommitted(e env, next compare.Comparison) error {
-	rel := filepath.Join("results", "fstests-"+next.Base+".json")
-	path := filepath.Join(e.repo, rel)
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	committed, err := compare.Load(path)
-	if err != nil {
+	committed, rel, err := loadCommitted(e, next.Base)
+	if err != nil || committed == nil {
 		return err
 	}
-	if lost := compare.Dropped(committed, next); len(lost) > 0 {
+	if lost := compare.Dropped(*committed, next); len(lost) > 0 {
 		return fmt.Errorf("FROM: writing %s would %s: refused (REPLACE_COMMITTED=1, -replace-committed, replaces it and the cover letters' fstests line)", rel, strings.Join(lost, ", "))
 	}
 	return nil
 }
 
-// withCommitted merges a full run into the committed comparison of its
-// base, so that the runs of other selections stay; when that one cannot
-// take it (another fstests, root disk or kernel release), the run
-// replaces it, said in one line.
-func withCommitted(e env, c compare.Comparison, out io.Writer) compare.Comparison {
-	path := filepath.Join(e.repo, "results", "fstests-"+c.Base+".json")
-	if _, err := os.Stat(path); err != nil {
-		return c
+// keepsSelection refuses a full run of the selection tests when the
+// committed results/fstests-<base>.json holds runs of it, which the run
+// would replace.
+func keepsSelection(e env, base, tests string) error {
+	committed, rel, err := loadCommitted(e, base)
+	if err != nil || committed == nil {
+		return err
 	}
-	prev, err := compare.Load(path)
-	if err == nil {
-		var merged compare.Comparison
-		if merged, err = compare.Merge(prev, c); err == nil {
-			return merged
+	var setups []string
+	for _, p := range committed.Parts {
+		if p.Tests == tests {
+			setups = append(setups, p.Setup)
 		}
 	}
-	fmt.Fprintf(out, "fstests: results/fstests-%s.json is replaced by this run, not merged: %v\n", c.Base, err)
-	return c
+	if len(setups) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s holds runs of TESTS=%s on %s, which this run would replace: refused (REPLACE_COMMITTED=1, -replace-committed, replaces them; FSTYP= or KERNEL= runs without writing results/)",
+		rel, tests, strings.Join(setups, ", "))
+}
+
+// withCommitted merges a full run into the committed comparison of its
+// base, so that the runs of other selections stay. When that one cannot
+// take it (another fstests, root disk or kernel release, or a form this
+// harness does not read), the run replaces it if replace says so, said
+// in one line, and is refused otherwise.
+func withCommitted(e env, c compare.Comparison, replace bool, out io.Writer) (compare.Comparison, error) {
+	prev, rel, err := loadCommitted(e, c.Base)
+	if err == nil && prev == nil {
+		return c, nil
+	}
+	if err == nil {
+		var merged compare.Comparison
+		if merged, err = compare.Merge(*prev, c); err == nil {
+			return merged, nil
+		}
+	}
+	if !replace {
+		return c, fmt.Errorf("%s cannot take this run (%v), so it was not written: REPLACE_COMMITTED=1 (-replace-committed) replaces it; the run directories keep this run", rel, err)
+	}
+	fmt.Fprintf(out, "fstests: %s is replaced by this run, not merged: %v\n", rel, err)
+	return c, nil
 }
 
 // comparisonExit is 1 when the patched kernel does worse than the base

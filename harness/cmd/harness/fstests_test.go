@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,41 +18,94 @@ import (
 	"dioharness/harness/testrun"
 )
 
+// comparisonOn is a comparison of the selection tests on setups, one
+// test each, on the base kernel.
+func comparisonOn(tests string, setups ...string) compare.Comparison {
+	c := compare.Comparison{Base: "v7.3", Columns: []compare.Column{{Flavour: "base", Release: "7.3.4+"}}}
+	for _, s := range setups {
+		c.Setups = append(c.Setups, fstests.Setup{Name: s})
+		c.Parts = append(c.Parts, compare.Part{Tests: tests, Setup: s, Count: 1, Kernels: map[string]string{"base": "7.3.4+ a"}})
+		c.Rows = append(c.Rows, compare.Row{Tests: tests, Setup: s, Test: "generic/091", Cells: map[string]compare.Cell{}})
+	}
+	return c
+}
+
+// commitComparison writes the committed results/fstests-v7.3.json of a
+// repository in a temporary directory: c, or raw when c is nil.
+func commitComparison(t *testing.T, c *compare.Comparison, raw string) env {
+	t.Helper()
+	e := env{repo: t.TempDir()}
+	path := filepath.Join(e.repo, "results", "fstests-v7.3.json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if c != nil {
+		var b bytes.Buffer
+		if err := c.WriteJSON(&b); err != nil {
+			t.Fatal(err)
+		}
+		raw = b.String()
+	}
+	if err := os.WriteFile(path, []byte(raw), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // TestFoldKeepsCommitted: a FROM fold of run directories alone would
 // replace the committed results/fstests-<base>.json with fewer runs:
-// refused, with what it would lose; where nothing is committed it goes
-// ahead.
+// refused, with what it would lose; one that only adds a selection, or
+// where nothing is committed, goes ahead.
 func TestFoldKeepsCommitted(t *testing.T) {
-	comparison := func(tests string, setups ...string) compare.Comparison {
-		c := compare.Comparison{Base: "v7.3", Columns: []compare.Column{{Flavour: "base", Release: "7.3.4+"}}}
-		for _, s := range setups {
-			c.Setups = append(c.Setups, fstests.Setup{Name: s})
-			c.Parts = append(c.Parts, compare.Part{Tests: tests, Setup: s, Count: 1, Kernels: map[string]string{"base": "7.3.4+ a"}})
-			c.Rows = append(c.Rows, compare.Row{Tests: tests, Setup: s, Test: "generic/091", Cells: map[string]compare.Cell{}})
-		}
-		return c
-	}
-	e := env{repo: t.TempDir()}
-	next := comparison("generic/091 generic/095", "fuse-cached")
-	if err := keepsCommitted(e, next); err != nil {
+	next := comparisonOn("generic/091 generic/095", "fuse-cached")
+	if err := keepsCommitted(env{repo: t.TempDir()}, next); err != nil {
 		t.Errorf("nothing committed: %v, want no objection", err)
 	}
-	results := filepath.Join(e.repo, "results")
-	if err := os.MkdirAll(results, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(filepath.Join(results, "fstests-v7.3.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := comparison("generic/091", "ext4", "fuse-cached").WriteJSON(f); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	err = keepsCommitted(e, next)
+	committed := comparisonOn("generic/091", "ext4", "fuse-cached")
+	e := commitComparison(t, &committed, "")
+	err := keepsCommitted(e, next)
 	want := `FROM: writing results/fstests-v7.3.json would drop its run of TESTS=generic/091 on ext4, drop its run of TESTS=generic/091 on fuse-cached: refused`
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("fold over the committed comparison: %v, want %q", err, want)
+	}
+	added, err := compare.Merge(committed, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keepsCommitted(e, added); err != nil {
+		t.Errorf("a selection folded in: %v, want no objection", err)
+	}
+}
+
+// TestFullRunKeepsCommitted: a full run of a selection the committed
+// file holds is refused before anything is built, another selection
+// goes ahead; a committed file the run cannot be merged into is kept
+// unless replace says otherwise.
+func TestFullRunKeepsCommitted(t *testing.T) {
+	committed := comparisonOn("generic/091", "ext4", "fuse-cached")
+	e := commitComparison(t, &committed, "")
+	err := keepsSelection(e, "v7.3", "generic/091")
+	want := "results/fstests-v7.3.json holds runs of TESTS=generic/091 on ext4, fuse-cached, which this run would replace: refused"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("the committed selection again: error %v, want %q", err, want)
+	}
+	if err := keepsSelection(e, "v7.3", "@iomap-dio"); err != nil {
+		t.Errorf("another selection: %v", err)
+	}
+	if merged, err := withCommitted(e, comparisonOn("@iomap-dio", "ext4"), false, io.Discard); err != nil || len(merged.Parts) != 3 {
+		t.Errorf("another selection merged: %d runs, error %v; want 3 runs", len(merged.Parts), err)
+	}
+
+	old := commitComparison(t, nil, `{"base": "v7.3", "tests": "generic/091"}`)
+	run := comparisonOn("generic/091", "ext4")
+	if err := keepsSelection(old, "v7.3", "generic/091"); err == nil {
+		t.Errorf("a committed file this harness cannot read: no error")
+	}
+	if _, err := withCommitted(old, run, false, io.Discard); err == nil || !strings.Contains(err.Error(), "so it was not written") {
+		t.Errorf("unmergeable, not asked to replace: error %v, want it refused", err)
+	}
+	if got, err := withCommitted(old, run, true, io.Discard); err != nil || len(got.Parts) != 1 {
+		t.Errorf("unmergeable, asked to replace: %d runs, error %v; want the run alone", len(got.Parts), err)
 	}
 }
 
