@@ -98,6 +98,9 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 	if err != nil {
 		return badArgs(stderr, err)
 	}
+	if f.prepare && (f.list || f.from != "" || f.smoke) {
+		return badArgs(stderr, fmt.Errorf("fstests: -prepare builds what a run needs; it takes no -list, -from or -smoke"))
+	}
 	if f.dir == "" && f.optional {
 		fmt.Fprintf(stdout, "fstests: skipped: %s\n", rootfs.HowToGet)
 		return testrun.ExitOK

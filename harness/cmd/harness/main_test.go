@@ -60,6 +60,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"fstests", "-optional", "-tests", "-g"}, "-g needs a group"},
 		{[]string{"fstests", "-tests", "@bogus"}, "no selection @bogus, want one of @iomap-dio"},
 		{[]string{"fstests", "-fstests", fixtureCheckout, "-tests", "generic/999", "-list"}, "no test generic/999"},
+		{[]string{"fstests", "-fstests", fixtureCheckout, "-prepare", "-list"}, "-prepare builds what a run needs; it takes no -list, -from or -smoke"},
+		{[]string{"fstests", "-fstests", fixtureCheckout, "-prepare", "-from", "results/x"}, "-prepare builds what a run needs"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
