@@ -85,7 +85,7 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 
 help:
 	@echo "make qemu-test     build, boot and verify (BASE=v7.3|v6.12|all, KERNEL=base|patched, KSRC=, SCENARIO=, REPEAT=, GUESTS=n at once)"
-	@echo "make fstests       fstests in the guest, base vs patched (FSTESTS=<checkout>, FSTYP=, TESTS=, BASE=, KERNEL=, FROM=)"
+	@echo "make fstests       fstests in the guest, base vs patched (FSTESTS=<checkout>, FSTYP=, TESTS=, BASE=, KERNEL=, FROM=, REPLACE_COMMITTED=1, GUESTS=n at once)"
 	@echo "                   TESTS='generic/091 generic/095', TESTS='-g quick', or TESTS=@iomap-dio (generic aio + generic mmap with direct I/O); LIST=1 lists the tests and why, no boot"
 	@echo "make fstests-prepare  the root disk, fstests and the kernels make fstests boots, built only"
 	@echo "make test          vet, unit tests, BPF generate check, series-check and qemu-test on every base"
