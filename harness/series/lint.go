@@ -193,7 +193,7 @@ func isTrailer(l string) bool { return trailerLine.MatchString(l) }
 func unfilledResults(name, text string) []Finding {
 	for i, l := range strings.Split(text, "\n") {
 		if strings.Contains(l, resultsPlaceholder) {
-			return []Finding{{name, i + 1, "the test results were never filled in: run make qemu-test BASE=all (or make page) to quote the latest full run"}}
+			return []Finding{{name, i + 1, "the test results were never filled in: run make qemu-test BASE=all (or make matrix, after one) to quote the latest full run"}}
 		}
 	}
 	return nil

@@ -152,7 +152,7 @@ func TestLint(t *testing.T) {
 		{
 			name: "results never filled in", spec: mainline, patch: lintPatch,
 			cover: strings.Replace(lintCover, "Scenarios that prove a patch of this series:\n\n  scenario                   base  patched  proves\n  fuse/launder-keeps-data    fail  pass     1/1\n", resultsPlaceholder+"\n", 1),
-			want:  []string{"v3-0000-cover-letter.patch:14: the test results were never filled in: run make qemu-test BASE=all (or make page) to quote the latest full run"},
+			want:  []string{"v3-0000-cover-letter.patch:14: the test results were never filled in: run make qemu-test BASE=all (or make matrix, after one) to quote the latest full run"},
 		},
 		{
 			name: "Fixes without a stable decision", spec: mainline, cover: lintCover,
