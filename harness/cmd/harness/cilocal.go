@@ -193,10 +193,10 @@ func ciLocal(ctx context.Context, in invocation, f ciLocalOwn) int {
 	}
 	if infra := infraKernels(got); len(infra) > 0 {
 		fmt.Fprintf(stdout, "ci-local: the merged matrix equals %s on %s, but %s had infrastructure errors: the scenarios did not run, so that proves nothing\n",
-			f.whole, scope, strings.Join(infra, ", "))
+			f.whole, scope.compared(got), strings.Join(infra, ", "))
 		return testrun.ExitInfra
 	}
-	fmt.Fprintf(stdout, "ci-local: the merged matrix equals %s on %s: the same kernels, scenarios and verdicts\n", f.whole, scope)
+	fmt.Fprintf(stdout, "ci-local: the merged matrix equals %s on %s: the same kernels, scenarios and verdicts\n", f.whole, scope.compared(got))
 	return worst
 }
 
@@ -223,8 +223,11 @@ type matrixScope struct {
 	order []string
 }
 
-func (s matrixScope) String() string {
-	return fmt.Sprintf("%s (%d scenarios in the selection)", strings.Join(s.bases, ","), len(s.order))
+// compared names what a comparison within the scope covered: its bases
+// and the kernels and scenarios of the compared matrix m. The
+// selection's run order may name more scenarios than ran (manual ones).
+func (s matrixScope) compared(m report.Matrix) string {
+	return fmt.Sprintf("%s (%d kernels, %d scenarios)", strings.Join(s.bases, ","), len(m.Columns), len(m.Rows))
 }
 
 // restrict is m as a single run of the scope would have written it: the

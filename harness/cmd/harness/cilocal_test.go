@@ -251,3 +251,28 @@ func TestInfraKernels(t *testing.T) {
 		t.Errorf("kernels (-want +got):\n%s", diff)
 	}
 }
+
+// TestScopeCompared: the comparison's summary counts the kernels and
+// scenarios of the compared matrix, not the selection's run order,
+// which also names manual scenarios that did not run.
+func TestScopeCompared(t *testing.T) {
+	m := report.Matrix{
+		Columns: []report.Column{{}, {}},
+		Rows:    []report.MatrixRow{{Name: "fuse/a"}, {Name: "ext4/b"}},
+	}
+	tests := []struct {
+		scope matrixScope
+		want  string
+	}{
+		{matrixScope{bases: []string{"v7.3"}, order: []string{"fuse/a", "ext4/b", "harness/deadlock"}}, "v7.3 (2 kernels, 2 scenarios)"},
+		{matrixScope{bases: []string{"v7.3", "v6.12"}}, "v7.3,v6.12 (2 kernels, 2 scenarios)"},
+	}
+	var got, want []string
+	for _, tc := range tests {
+		got = append(got, tc.scope.compared(m))
+		want = append(want, tc.want)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("compared (-want +got):\n%s", diff)
+	}
+}
