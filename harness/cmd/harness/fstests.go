@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -278,24 +277,7 @@ func runEach(ctx context.Context, opts []testrun.Options, guests int, stdout io.
 		}
 		return out
 	}
-	lines := &lineWriter{dst: stdout}
-	sem := make(chan struct{}, guests)
-	var wg sync.WaitGroup
-	for i := range opts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			o := opts[i]
-			var table bytes.Buffer
-			o.Out, o.Interactive = &runOutput{lines: lines, prefix: o.Variant.String() + " ", table: &table}, false
-			out[i] = run(o)
-			lines.writeBlock(table.Bytes())
-		}()
-	}
-	wg.Wait()
-	return out
+	return atOnce(opts, guests, stdout, " ", run)
 }
 
 // prepareFSTests builds every selected kernel for fstests (the root

@@ -49,6 +49,19 @@ func runKernels(ctx context.Context, cat catalogue.Catalogue, opts []testrun.Opt
 		opts[i].Built = built
 	}
 	fmt.Fprintf(stdout, "booting the %d kernels %d at a time\n", len(opts), guests)
+	outs = atOnce(opts, guests, stdout, ": ", func(o testrun.Options) testrun.Outcome { return testrun.Run(ctx, cat, o) })
+	for _, oc := range outs {
+		worst = max(worst, oc.Exit)
+	}
+	return outs, worst
+}
+
+// atOnce runs run on each kernel of opts, up to guests at once (a TCG
+// guest runs on one host thread), and returns the results in the order
+// of opts. Each run's progress lines go out as they come, prefixed with
+// its variant and sep; its final table is printed whole once it ends.
+func atOnce[T any](opts []testrun.Options, guests int, stdout io.Writer, sep string, run func(testrun.Options) T) []T {
+	out := make([]T, len(opts))
 	lines := &lineWriter{dst: stdout}
 	sem := make(chan struct{}, guests)
 	var wg sync.WaitGroup
@@ -59,19 +72,14 @@ func runKernels(ctx context.Context, cat catalogue.Catalogue, opts []testrun.Opt
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			o := opts[i]
-			// Each run's final table is printed whole once it ends;
-			// progress lines go out as they come.
 			var table bytes.Buffer
-			o.Out, o.Interactive = &runOutput{lines: lines, prefix: o.Variant.String() + ": ", table: &table}, false
-			outs[i] = testrun.Run(ctx, cat, o)
+			o.Out, o.Interactive = &runOutput{lines: lines, prefix: o.Variant.String() + sep, table: &table}, false
+			out[i] = run(o)
 			lines.writeBlock(table.Bytes())
 		}()
 	}
 	wg.Wait()
-	for _, oc := range outs {
-		worst = max(worst, oc.Exit)
-	}
-	return outs, worst
+	return out
 }
 
 // lineWriter writes whole lines and blocks to dst, one writer at a time,
