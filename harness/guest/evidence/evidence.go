@@ -329,16 +329,20 @@ func (c Collector) server(s Server, now time.Time, waiting map[int]string) []str
 // awaited names a request its sender waits for: "WRITE unique 20 /dl,
 // held at gate w".
 func awaited(r fuse.Record) string {
-	s := fmt.Sprintf("%v unique %d %s", r.Op, r.Unique, r.Path)
+	return fmt.Sprintf("%v unique %d %s, %s", r.Op, r.Unique, r.Path, holder(r, "the server's handler"))
+}
+
+// holder says what keeps an unanswered request: its gate, its fault, or
+// else handler ("its handler").
+func holder(r fuse.Record, handler string) string {
 	switch {
 	case r.Gate != "":
-		s += ", held at gate " + r.Gate
+		return "held at gate " + r.Gate
 	case r.Fault != "":
-		s += ", delayed by fault " + r.Fault
+		return "delayed by fault " + r.Fault
 	default:
-		s += ", in the server's handler"
+		return "in " + handler
 	}
-	return s
 }
 
 // describe is one unanswered request: "WRITE unique 42 /mw offset 0
@@ -351,16 +355,7 @@ func describe(r fuse.Record, now time.Time) string {
 	if r.Size > 0 || r.Offset > 0 {
 		s += fmt.Sprintf(" offset %d size %d", r.Offset, r.Size)
 	}
-	s += fmt.Sprintf(" from tid %d, %s", r.PID, now.Sub(r.Start).Round(100*time.Millisecond))
-	switch {
-	case r.Gate != "":
-		s += ", held at gate " + r.Gate
-	case r.Fault != "":
-		s += ", delayed by fault " + r.Fault
-	default:
-		s += ", in its handler"
-	}
-	return s
+	return s + fmt.Sprintf(" from tid %d, %s, %s", r.PID, now.Sub(r.Start).Round(100*time.Millisecond), holder(r, "its handler"))
 }
 
 // Write gathers everything and writes it as one evidence frame: what
