@@ -177,3 +177,36 @@ func TestFamiliesHaveTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestCORERelocationsAreKernelTypes: every CO-RE relocation of every
+// object is against a kernel type (bpf/kernel.h). A field of one of our
+// own types read inside BPF_CORE_READ() (a pointer kept in struct
+// task_ctx, say) makes clang relocate that type too; the kernel has no
+// such type, so the loader poisons the instruction and the program fails
+// to load on every kernel.
+func TestCORERelocationsAreKernelTypes(t *testing.T) {
+	own := map[string]bool{}
+	for _, name := range []string{"event", "task_ctx", "probe_config", "stash", "fault", "req_info", "node_info", "inode_key", "abi_types"} {
+		own[name] = true
+	}
+	for _, o := range objects {
+		spec, err := o.load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, p := range spec.Programs {
+			for _, ins := range p.Instructions {
+				r := btf.CORERelocationMetadata(&ins)
+				if r == nil {
+					continue
+				}
+				// The local type is only printed: Struct:"name"[accessor].
+				for typ := range own {
+					if strings.Contains(r.String(), `:"`+typ+`"[`) {
+						t.Errorf("%s: %s: CO-RE relocation against our own struct %s: %v", o.name, name, typ, r)
+					}
+				}
+			}
+		}
+	}
+}

@@ -175,12 +175,15 @@ func (e Event) detail() string {
 	case KindWriteEnter:
 		return fmt.Sprintf("%s pos=%d count=%d ki_flags=%#x open_flags=%#x", e.Func(), e.A0, e.A1, uint32(e.A2), uint32(e.A2>>32))
 	case KindWriteExit:
-		return fmt.Sprintf("%s ret=%s pos=%d seen=[%s]", e.Func(), retString(e.Ret), e.A0, e.Flags)
+		return fmt.Sprintf("%s ret=%s pos=%d i_size=%d seen=[%s]", e.Func(), retString(e.Ret), e.A0, e.A1, e.Flags)
 	case KindLockShared, KindLockExclusive, KindLockTryFailed, KindLockUpgraded,
 		KindUnlockShared, KindUnlockExclusive, KindLockDowngrade:
 		s := e.LockFn().String()
 		if e.Flags != 0 {
 			s += " [" + e.Flags.String() + "]"
+		}
+		if e.Kind == KindLockShared || e.Kind == KindLockExclusive {
+			s += fmt.Sprintf(" i_size=%d", e.A1)
 		}
 		if e.Kind == KindLockTryFailed {
 			s += " ret=" + retString(e.Ret)
@@ -192,10 +195,22 @@ func (e Event) detail() string {
 		if e.Flags.Has(FlagSharedMap) {
 			s += " shared"
 		}
+		if e.A0 != 0 {
+			s += fmt.Sprintf(" ff=%#x", e.A0)
+		}
+		if e.Kind == KindFileIOReleaseEnter {
+			s += fmt.Sprintf(" iomode=%d", e.A1)
+		}
 		return s
 	case KindCachedIOOpenExit, KindUncachedIOStartExit, KindUncachedIOEndExit,
 		KindFileIOOpenExit, KindFileIOReleaseExit, KindFuseMmapExit:
-		return fmt.Sprintf("ret=%s %s", retString(e.Ret), ctr())
+		s := fmt.Sprintf("ret=%s %s", retString(e.Ret), ctr())
+		if e.A0 != 0 {
+			s += fmt.Sprintf(" ff=%#x", e.A0)
+		}
+		return s
+	case KindCacheAdd, KindCacheDelete:
+		return fmt.Sprintf("index=%d pages=%d", e.A0, e.A1)
 	case KindInvalidateEnter, KindKiocbInvalidateEnter, KindKiocbInvalidatePostEnter,
 		KindWriteAndWaitEnter:
 		return fmt.Sprintf("range=[%d,%d]", int64(e.A0), int64(e.A1))

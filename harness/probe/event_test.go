@@ -70,7 +70,7 @@ func TestEventString(t *testing.T) {
 		want string
 	}{
 		{Event{PID: 5, TID: 6, Inode: InodeID{dev, 2}, Kind: KindLockShared, Aux: uint32(LockDownRead), Path: FuncFuseFileWriteIter},
-			"5/6 0:52/2 LockShared down_read path=fuse_file_write_iter"},
+			"5/6 0:52/2 LockShared down_read i_size=0 path=fuse_file_write_iter"},
 		{Event{PID: 5, TID: 6, Inode: InodeID{dev, 2}, Kind: KindLockTryFailed, Aux: uint32(LockDownWriteTrylock), Flags: FlagTrylock | FlagFailed},
 			"5/6 0:52/2 LockTryFailed down_write_trylock [trylock|failed] ret=0"},
 		{Event{Kind: KindCachedIOOpenExit, Ret: 0, CtrBefore: 0, CtrAfter: 1, Flags: FlagCtrValid | FlagCacheIOAfter, Path: FuncFuseFileMmap},
@@ -88,7 +88,7 @@ func TestEventString(t *testing.T) {
 		{Event{Kind: KindFaultInjected, Aux: uint32(SiteFailslab), Ret: -12, A0: 0, A1: uint64(FuncFuseLaunderFolio)},
 			"0/0 0:0/0 FaultInjected should_failslab ret=-12(ENOMEM) left=0 within=fuse_launder_folio"},
 		{Event{Kind: KindWriteExit, Aux: uint32(FuncExt4FileWriteIter), Ret: 4096, A0: 8192, Flags: FlagSharedSeen | FlagExclSeen | FlagUpgraded},
-			"0/0 0:0/0 WriteExit ext4_file_write_iter ret=4096 pos=8192 seen=[upgraded|shared|excl]"},
+			"0/0 0:0/0 WriteExit ext4_file_write_iter ret=4096 pos=8192 i_size=0 seen=[upgraded|shared|excl]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.ev.Kind.String(), func(t *testing.T) {

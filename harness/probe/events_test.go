@@ -89,7 +89,7 @@ func TestEventsString(t *testing.T) {
 		t.Errorf("empty String = %q", got)
 	}
 	es := Events{{TS: 1000, Kind: KindLockShared, Aux: 1}, {TS: 2501000, Kind: KindUnlockShared, Aux: 9}}
-	want := "   0    +0.000000ms 0/0 0:0/0 LockShared down_read\n" +
+	want := "   0    +0.000000ms 0/0 0:0/0 LockShared down_read i_size=0\n" +
 		"   1    +2.500000ms 0/0 0:0/0 UnlockShared up_read\n"
 	if diff := cmp.Diff(want, es.String()); diff != "" {
 		t.Errorf("String (-want +got):\n%s", diff)

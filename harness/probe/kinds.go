@@ -13,6 +13,7 @@ const (
 	FamilyRequest    Family = 6
 	FamilyPatched    Family = 7
 	FamilyFault      Family = 8
+	FamilyCache      Family = 9
 )
 
 var familyNames = map[Family]string{
@@ -25,6 +26,7 @@ var familyNames = map[Family]string{
 	FamilyRequest:    "request",
 	FamilyPatched:    "patched",
 	FamilyFault:      "fault",
+	FamilyCache:      "cache",
 }
 
 // Kind values, from bpf/common.h.
@@ -79,6 +81,8 @@ const (
 	KindTraceIOMode              Kind = 1793
 	KindTraceDIOWriteLock        Kind = 1794
 	KindFaultInjected            Kind = 2049
+	KindCacheAdd                 Kind = 2305
+	KindCacheDelete              Kind = 2306
 )
 
 var kindNames = map[Kind]string{
@@ -132,4 +136,6 @@ var kindNames = map[Kind]string{
 	KindTraceIOMode:              "TraceIOMode",
 	KindTraceDIOWriteLock:        "TraceDIOWriteLock",
 	KindFaultInjected:            "FaultInjected",
+	KindCacheAdd:                 "CacheAdd",
+	KindCacheDelete:              "CacheDelete",
 }

@@ -87,6 +87,8 @@ const (
 	probesEventKindKIND_TRACE_IOMODE                probesEventKind = 1793
 	probesEventKindKIND_TRACE_DIO_WRITE_LOCK        probesEventKind = 1794
 	probesEventKindKIND_FAULT_INJECTED              probesEventKind = 2049
+	probesEventKindKIND_CACHE_ADD                   probesEventKind = 2305
+	probesEventKindKIND_CACHE_DELETE                probesEventKind = 2306
 )
 
 type probesFault struct {
@@ -133,6 +135,7 @@ const (
 	probesProbeFamilyFAMILY_REQUEST    probesProbeFamily = 6
 	probesProbeFamilyFAMILY_PATCHED    probesProbeFamily = 7
 	probesProbeFamilyFAMILY_FAULT      probesProbeFamily = 8
+	probesProbeFamilyFAMILY_CACHE      probesProbeFamily = 9
 )
 
 type probesReqInfo struct {
@@ -243,6 +246,8 @@ const (
 	probesProgTpIomapDioComplete                   = "tp_iomap_dio_complete"
 	probesProgTpIomapDioInvalidateFail             = "tp_iomap_dio_invalidate_fail"
 	probesProgTpIomapDioRwBegin                    = "tp_iomap_dio_rw_begin"
+	probesProgTpMmFilemapAddToPageCache            = "tp_mm_filemap_add_to_page_cache"
+	probesProgTpMmFilemapDeleteFromPageCache       = "tp_mm_filemap_delete_from_page_cache"
 	probesProgTpXfsIomapInvalid                    = "tp_xfs_iomap_invalid"
 )
 
@@ -353,6 +358,8 @@ type probesProgramSpecs struct {
 	TpIomapDioComplete                   *ebpf.ProgramSpec `ebpf:"tp_iomap_dio_complete"`
 	TpIomapDioInvalidateFail             *ebpf.ProgramSpec `ebpf:"tp_iomap_dio_invalidate_fail"`
 	TpIomapDioRwBegin                    *ebpf.ProgramSpec `ebpf:"tp_iomap_dio_rw_begin"`
+	TpMmFilemapAddToPageCache            *ebpf.ProgramSpec `ebpf:"tp_mm_filemap_add_to_page_cache"`
+	TpMmFilemapDeleteFromPageCache       *ebpf.ProgramSpec `ebpf:"tp_mm_filemap_delete_from_page_cache"`
 	TpXfsIomapInvalid                    *ebpf.ProgramSpec `ebpf:"tp_xfs_iomap_invalid"`
 }
 
@@ -500,6 +507,8 @@ type probesPrograms struct {
 	TpIomapDioComplete                   *ebpf.Program `ebpf:"tp_iomap_dio_complete"`
 	TpIomapDioInvalidateFail             *ebpf.Program `ebpf:"tp_iomap_dio_invalidate_fail"`
 	TpIomapDioRwBegin                    *ebpf.Program `ebpf:"tp_iomap_dio_rw_begin"`
+	TpMmFilemapAddToPageCache            *ebpf.Program `ebpf:"tp_mm_filemap_add_to_page_cache"`
+	TpMmFilemapDeleteFromPageCache       *ebpf.Program `ebpf:"tp_mm_filemap_delete_from_page_cache"`
 	TpXfsIomapInvalid                    *ebpf.Program `ebpf:"tp_xfs_iomap_invalid"`
 }
 
@@ -570,6 +579,8 @@ func (p *probesPrograms) Close() error {
 		p.TpIomapDioComplete,
 		p.TpIomapDioInvalidateFail,
 		p.TpIomapDioRwBegin,
+		p.TpMmFilemapAddToPageCache,
+		p.TpMmFilemapDeleteFromPageCache,
 		p.TpXfsIomapInvalid,
 	)
 }

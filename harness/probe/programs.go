@@ -64,7 +64,8 @@ func (s AttachStatus) String() string {
 type target struct {
 	family Family
 	// whileRecording: the kernel primitives every task calls all the
-	// time, the rwsem lock and unlock functions. A BPF trampoline on
+	// time, the rwsem lock and unlock functions, and the page-cache
+	// tracepoints every file's reads and writes fire. A BPF program on
 	// them slows the whole guest, so their programs are attached only
 	// between Start and Stop (Load attaches each once and detaches it
 	// again, so a target that cannot be attached is Skipped or Failed
@@ -126,6 +127,9 @@ var targets = map[string]target{
 
 	"fuse_request_send": {family: FamilyRequest},
 	"fuse_request_end":  {family: FamilyRequest},
+
+	"mm_filemap_add_to_page_cache":      {family: FamilyCache, whileRecording: true},
+	"mm_filemap_delete_from_page_cache": {family: FamilyCache, whileRecording: true},
 }
 
 // object is one bpf2go-generated ELF.

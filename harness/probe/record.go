@@ -28,7 +28,8 @@ type recording struct {
 }
 
 // Start begins recording. It attaches the programs on the rwsem
-// primitives (target.whileRecording), which stay attached until Stop. Anything
+// primitives and the page-cache tracepoints (target.whileRecording),
+// which stay attached until Stop. Anything
 // left in the ring buffer from before is discarded: Start emits a marker
 // and the recorder skips up to it.
 func (s *Set) Start() error {

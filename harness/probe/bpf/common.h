@@ -44,6 +44,7 @@ enum probe_family {
 	FAMILY_REQUEST = 6,    /* FUSE requests */
 	FAMILY_PATCHED = 7,    /* tracepoints from the project's kernel patches */
 	FAMILY_FAULT = 8,      /* fault injection */
+	FAMILY_CACHE = 9,      /* page-cache membership */
 };
 
 /* An event kind's value: its family, then its number in the family. */
@@ -63,13 +64,15 @@ enum event_kind {
 	/* a write-path function was entered: aux = its ctx_fn, a0 = pos,
 	 * a1 = count, a2 = ki_flags | FUSE open_flags << 32 */
 	KIND_WRITE_ENTER = KIND(FAMILY_LOCK, 1),
-	/* aux = ctx_fn, ret, a0 = ki_pos after, flags = summary of the call
-	 * (F_SHARED_SEEN, F_EXCL_SEEN, F_UPGRADED, ...) */
+	/* aux = ctx_fn, ret, a0 = ki_pos after, a1 = i_size after,
+	 * flags = summary of the call (F_SHARED_SEEN, F_EXCL_SEEN,
+	 * F_UPGRADED, ...) */
 	KIND_WRITE_EXIT = KIND(FAMILY_LOCK, 2),
 	/* i_rwsem of the written inode acquired shared: aux = lock_fn,
-	 * flags may have F_TRYLOCK */
+	 * a1 = i_size once acquired, flags may have F_TRYLOCK */
 	KIND_LOCK_SHARED = KIND(FAMILY_LOCK, 3),
-	/* acquired exclusive; flags may have F_UPGRADED */
+	/* acquired exclusive: a1 = i_size once acquired; flags may have
+	 * F_UPGRADED */
 	KIND_LOCK_EXCLUSIVE = KIND(FAMILY_LOCK, 4),
 	/* a trylock (or killable lock) did not get the lock: aux = lock_fn,
 	 * a0 = 1 if exclusive, ret = the function's return value */
@@ -85,7 +88,10 @@ enum event_kind {
 	/* FUSE io modes. Enter events carry ctr_before (= ctr_after) and
 	 * F_CACHE_IO_BEFORE; exit events carry ret, ctr_before (from the
 	 * entry), ctr_after and F_CACHE_IO_BEFORE/AFTER. F_CTR_VALID says
-	 * the counter was readable. */
+	 * the counter was readable. a0 is the struct fuse_file of the
+	 * call (0 for the inode-wide uncached_io_start/end); the release
+	 * events carry its iomode at entry in a1 (0 none, 1 cached,
+	 * 2 uncached). */
 	KIND_CACHED_IO_OPEN_ENTER = KIND(FAMILY_IOMODE, 1),
 	KIND_CACHED_IO_OPEN_EXIT = KIND(FAMILY_IOMODE, 2),
 	KIND_UNCACHED_IO_START_ENTER = KIND(FAMILY_IOMODE, 3),
@@ -172,6 +178,11 @@ enum event_kind {
 	/* a fault was injected: aux = fault_site, ret = -errno,
 	 * a0 = injections left (-1 unlimited), a1 = the within ctx_fn */
 	KIND_FAULT_INJECTED = KIND(FAMILY_FAULT, 1),
+
+	/* page-cache membership, from the mm_filemap tracepoints:
+	 * a0 = the folio's first page index, a1 = its pages */
+	KIND_CACHE_ADD = KIND(FAMILY_CACHE, 1),
+	KIND_CACHE_DELETE = KIND(FAMILY_CACHE, 2),
 };
 
 /*

@@ -104,6 +104,8 @@ struct iov_iter {
 struct folio {
 	struct address_space *mapping;
 	unsigned long index;
+	/* the second page's flags: the order of a large folio in bits 0-7 */
+	unsigned long _flags_1;
 } PAI;
 
 struct vm_area_struct {
@@ -122,8 +124,15 @@ struct fuse_inode {
 	unsigned long state;
 } PAI;
 
+enum fuse_iomode {
+	IOM_NONE,
+	IOM_CACHED,
+	IOM_UNCACHED,
+};
+
 struct fuse_file {
 	__u32 open_flags;
+	enum fuse_iomode iomode;
 } PAI;
 
 struct fuse_io_priv {

@@ -95,6 +95,7 @@ static __always_inline int write_exit(__u32 fn, void *ctx, struct kiocb *iocb)
 			e->ret = (__s64)ret;
 			e->flags = wflags;
 			e->a0 = BPF_CORE_READ(iocb, ki_pos);
+			e->a1 = BPF_CORE_READ(iocb, ki_filp, f_inode, i_size);
 			ev_submit(e);
 		}
 	}
@@ -167,6 +168,12 @@ static __always_inline int on_lock(void *sem, bool excl, __u32 lockfn,
 	e->aux = lockfn;
 	e->ret = ret;
 	e->a0 = excl;
+	if (ok) {
+		/* outside BPF_CORE_READ: task_ctx is ours, not the kernel's */
+		struct inode *inode = (struct inode *)c->inode;
+
+		e->a1 = BPF_CORE_READ(inode, i_size);
+	}
 	e->flags = (try ? F_TRYLOCK : 0) | (ok ? 0 : F_FAILED) |
 		   (upgraded ? F_UPGRADED : 0);
 	ev_submit(e);
@@ -325,7 +332,8 @@ static __always_inline __u64 stash_key(__u16 kind)
  * the call, and stash them for the exit event. Optionally enters a context.
  */
 static __always_inline int iomode_enter(__u16 kind, struct fuse_inode *fi,
-					__u32 fn, __u32 extra_flags)
+					__u32 fn, __u32 extra_flags,
+					struct fuse_file *ff, bool mode)
 {
 	struct stash st = {};
 	struct task_ctx *c;
@@ -352,6 +360,9 @@ static __always_inline int iomode_enter(__u16 kind, struct fuse_inode *fi,
 			e->flags = st.flags | extra_flags;
 			if (st.flags & F_CACHE_IO_BEFORE)
 				e->flags |= F_CACHE_IO_AFTER;
+			e->a0 = (__u64)ff;
+			if (mode && ff)
+				e->a1 = BPF_CORE_READ(ff, iomode);
 			ev_submit(e);
 		}
 	}
@@ -363,7 +374,8 @@ static __always_inline int iomode_enter(__u16 kind, struct fuse_inode *fi,
 
 static __always_inline int iomode_exit(__u16 enter_kind, __u16 kind,
 				       struct fuse_inode *fi, __u32 fn,
-				       __s64 ret, __u32 extra_flags)
+				       __s64 ret, __u32 extra_flags,
+				       struct fuse_file *ff)
 {
 	struct task_ctx *c = NULL;
 	struct stash *st;
@@ -392,6 +404,7 @@ static __always_inline int iomode_exit(__u16 enter_kind, __u16 kind,
 			e->ctr_after = ctr;
 			e->flags = (st->flags & (F_CTR_VALID | F_CACHE_IO_BEFORE)) |
 				   extra_flags;
+			e->a0 = (__u64)ff;
 			if (flags & F_CACHE_IO_BEFORE)
 				e->flags |= F_CACHE_IO_AFTER;
 			ev_submit(e);
@@ -412,69 +425,78 @@ static __always_inline __s64 func_ret(void *ctx)
 	return (__s64)(int)ret;
 }
 
-SEC("fentry/fuse_file_cached_io_open")
-int BPF_PROG(fentry_fuse_file_cached_io_open, struct inode *inode)
+static __always_inline struct fuse_file *file_ff(struct file *file)
 {
-	return iomode_enter(KIND_CACHED_IO_OPEN_ENTER, (struct fuse_inode *)inode, 0, 0);
+	return (struct fuse_file *)BPF_CORE_READ(file, private_data);
+}
+
+SEC("fentry/fuse_file_cached_io_open")
+int BPF_PROG(fentry_fuse_file_cached_io_open, struct inode *inode, struct fuse_file *ff)
+{
+	return iomode_enter(KIND_CACHED_IO_OPEN_ENTER, (struct fuse_inode *)inode, 0, 0,
+			    ff, false);
 }
 
 SEC("fexit/fuse_file_cached_io_open")
-int BPF_PROG(fexit_fuse_file_cached_io_open, struct inode *inode)
+int BPF_PROG(fexit_fuse_file_cached_io_open, struct inode *inode, struct fuse_file *ff)
 {
 	return iomode_exit(KIND_CACHED_IO_OPEN_ENTER, KIND_CACHED_IO_OPEN_EXIT,
-			   (struct fuse_inode *)inode, 0, func_ret(ctx), 0);
+			   (struct fuse_inode *)inode, 0, func_ret(ctx), 0, ff);
 }
 
 SEC("fentry/fuse_inode_uncached_io_start")
 int BPF_PROG(fentry_fuse_inode_uncached_io_start, struct fuse_inode *fi)
 {
-	return iomode_enter(KIND_UNCACHED_IO_START_ENTER, fi, 0, 0);
+	return iomode_enter(KIND_UNCACHED_IO_START_ENTER, fi, 0, 0, NULL, false);
 }
 
 SEC("fexit/fuse_inode_uncached_io_start")
 int BPF_PROG(fexit_fuse_inode_uncached_io_start, struct fuse_inode *fi)
 {
 	return iomode_exit(KIND_UNCACHED_IO_START_ENTER, KIND_UNCACHED_IO_START_EXIT,
-			   fi, 0, func_ret(ctx), 0);
+			   fi, 0, func_ret(ctx), 0, NULL);
 }
 
 SEC("fentry/fuse_inode_uncached_io_end")
 int BPF_PROG(fentry_fuse_inode_uncached_io_end, struct fuse_inode *fi)
 {
-	return iomode_enter(KIND_UNCACHED_IO_END_ENTER, fi, 0, 0);
+	return iomode_enter(KIND_UNCACHED_IO_END_ENTER, fi, 0, 0, NULL, false);
 }
 
 SEC("fexit/fuse_inode_uncached_io_end")
 int BPF_PROG(fexit_fuse_inode_uncached_io_end, struct fuse_inode *fi)
 {
 	return iomode_exit(KIND_UNCACHED_IO_END_ENTER, KIND_UNCACHED_IO_END_EXIT,
-			   fi, 0, 0, 0);
+			   fi, 0, 0, 0, NULL);
 }
 
 SEC("fentry/fuse_file_io_open")
 int BPF_PROG(fentry_fuse_file_io_open, struct file *file, struct inode *inode)
 {
-	return iomode_enter(KIND_FILE_IO_OPEN_ENTER, (struct fuse_inode *)inode, 0, 0);
+	return iomode_enter(KIND_FILE_IO_OPEN_ENTER, (struct fuse_inode *)inode, 0, 0,
+			    file_ff(file), false);
 }
 
 SEC("fexit/fuse_file_io_open")
 int BPF_PROG(fexit_fuse_file_io_open, struct file *file, struct inode *inode)
 {
 	return iomode_exit(KIND_FILE_IO_OPEN_ENTER, KIND_FILE_IO_OPEN_EXIT,
-			   (struct fuse_inode *)inode, 0, func_ret(ctx), 0);
+			   (struct fuse_inode *)inode, 0, func_ret(ctx), 0,
+			   file_ff(file));
 }
 
 SEC("fentry/fuse_file_io_release")
 int BPF_PROG(fentry_fuse_file_io_release, struct fuse_file *ff, struct inode *inode)
 {
-	return iomode_enter(KIND_FILE_IO_RELEASE_ENTER, (struct fuse_inode *)inode, 0, 0);
+	return iomode_enter(KIND_FILE_IO_RELEASE_ENTER, (struct fuse_inode *)inode, 0, 0,
+			    ff, true);
 }
 
 SEC("fexit/fuse_file_io_release")
 int BPF_PROG(fexit_fuse_file_io_release, struct fuse_file *ff, struct inode *inode)
 {
 	return iomode_exit(KIND_FILE_IO_RELEASE_ENTER, KIND_FILE_IO_RELEASE_EXIT,
-			   (struct fuse_inode *)inode, 0, 0, 0);
+			   (struct fuse_inode *)inode, 0, 0, 0, ff);
 }
 
 static __always_inline __u32 vma_flags(struct vm_area_struct *vma)
@@ -486,7 +508,7 @@ SEC("fentry/fuse_file_mmap")
 int BPF_PROG(fentry_fuse_file_mmap, struct file *file, struct vm_area_struct *vma)
 {
 	return iomode_enter(KIND_FUSE_MMAP_ENTER, (struct fuse_inode *)file_ino(file),
-			    FN_FUSE_FILE_MMAP, vma_flags(vma));
+			    FN_FUSE_FILE_MMAP, vma_flags(vma), file_ff(file), false);
 }
 
 SEC("fexit/fuse_file_mmap")
@@ -494,7 +516,7 @@ int BPF_PROG(fexit_fuse_file_mmap, struct file *file, struct vm_area_struct *vma
 {
 	return iomode_exit(KIND_FUSE_MMAP_ENTER, KIND_FUSE_MMAP_EXIT,
 			   (struct fuse_inode *)file_ino(file), FN_FUSE_FILE_MMAP,
-			   func_ret(ctx), vma_flags(vma));
+			   func_ret(ctx), vma_flags(vma), file_ff(file));
 }
 
 /* ------------------------------------------------------------------------
@@ -979,6 +1001,46 @@ int BPF_PROG(tp_fuse_request_end, const struct fuse_req *req)
 	}
 	bpf_map_delete_elem(&reqs, &key);
 	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Family 9: page-cache membership. The mm_filemap tracepoints fire for
+ * every folio added to or deleted from any mapping (reads, faults,
+ * writes, invalidation, truncation, reclaim); only watched inodes are
+ * recorded. Splitting a large folio fires nothing for the pages that stay.
+ */
+
+/* PG_head is bit 6 of the first page's flags ("Must be in bit 6"). */
+#define PG_HEAD_BIT 6
+
+static __always_inline int cache_event(__u16 kind, struct folio *folio)
+{
+	struct task_ctx *c;
+	unsigned long flags0 = 0;
+	struct event *e = inode_event(kind, BPF_CORE_READ(folio, mapping, host), &c);
+
+	if (!e)
+		return 0;
+	e->a0 = BPF_CORE_READ(folio, index);
+	e->a1 = 1;
+	/* the folio's flags word comes first on 6.12 and on 7.3 */
+	bpf_probe_read_kernel(&flags0, sizeof(flags0), folio);
+	if (flags0 & (1ul << PG_HEAD_BIT))
+		e->a1 = 1ull << (BPF_CORE_READ(folio, _flags_1) & 0xff);
+	ev_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/mm_filemap_add_to_page_cache")
+int BPF_PROG(tp_mm_filemap_add_to_page_cache, struct folio *folio)
+{
+	return cache_event(KIND_CACHE_ADD, folio);
+}
+
+SEC("tp_btf/mm_filemap_delete_from_page_cache")
+int BPF_PROG(tp_mm_filemap_delete_from_page_cache, struct folio *folio)
+{
+	return cache_event(KIND_CACHE_DELETE, folio);
 }
 
 /* ------------------------------------------------------------------------
