@@ -14,10 +14,12 @@ const module = "dioharness/harness/"
 var shared = []string{"guestproto", "verdict", "junit", "ktap", "kstack", "fstests", "bench"}
 
 // guestOnly are the packages of the guest agent: its runner, the
-// scenario bodies, the FUSE server and the eBPF probes.
+// scenario bodies and what they use (kernel rules, workloads, libaio),
+// the FUSE server and the eBPF probes.
 var guestOnly = []string{
 	"cmd/guest", "guest", "guest/pid1", "guest/evidence", "scenario", "scenarios", "probe", "filestate",
 	"fuse", "fuse/remote", "fuse/fusecli", "fstests/checkrun",
+	"invariant",
 }
 
 // deps lists what a command links: its packages and their imports,

@@ -30,6 +30,10 @@ type Plan struct {
 	// SelftestDir is where the host put the kernel selftests the
 	// base's series adds ("" when it put none).
 	SelftestDir string `json:"selftest_dir,omitempty"`
+	// Base is the kernel base under test ("v7.3"; "" for a custom
+	// tree): a kernel rule a base breaks on purpose is declared for it
+	// (harness/invariant).
+	Base string `json:"base,omitempty"`
 	// FSTests, when set, makes every entry an fstests test the agent
 	// runs with check on the Debian root disk (see FSTests).
 	FSTests *FSTests `json:"fstests,omitempty"`

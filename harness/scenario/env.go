@@ -32,6 +32,9 @@ type Env struct {
 	TimeoutScale float64
 	// grace bounds the wait for an abandoned scenario's cleanups.
 	grace time.Duration
+	// Base is the kernel base under test ("" for a custom tree), for
+	// the kernel rules a base declares it breaks (harness/invariant).
+	Base string
 
 	seq    atomic.Int64
 	probes *probeCache

@@ -5,6 +5,7 @@ import (
 	"os"
 	"sync"
 
+	"dioharness/harness/invariant"
 	"dioharness/harness/probe"
 )
 
@@ -79,9 +80,61 @@ func (p *Probes) WatchPath(paths ...string) {
 }
 
 // Record runs fn with recording on and returns the events of the
-// watched inodes.
+// watched inodes, held to the kernel rules (checkRules).
 func (p *Probes) Record(fn func()) probe.Events {
-	return p.t.record(p.Set, fn)
+	ev := p.t.record(p.Set, fn)
+	p.t.checkRules(p.Set, ev)
+	return ev
+}
+
+// Capture is Record without holding the recording to the kernel rules
+// and without ending the scenario on an error: for a caller that judges
+// the rules itself (Judge), as a workload does while it shrinks a
+// failing sequence.
+func (p *Probes) Capture(fn func()) (probe.Events, error) {
+	if err := p.t.env.rec.start(p.t, p.Set); err != nil {
+		return nil, err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			p.t.env.rec.stop(p.t)
+		}
+	}()
+	fn()
+	stopped = true
+	return p.t.env.rec.stop(p.t)
+}
+
+// Judge holds events to the kernel rules (harness/invariant) for this
+// kernel, without failing the scenario.
+func (p *Probes) Judge(ev probe.Events) invariant.Report {
+	return invariant.Check(ev, p.t.kernel(p.Set))
+}
+
+func (t *T) kernel(set *probe.Set) invariant.Kernel {
+	return invariant.Kernel{
+		Base:     t.env.Base,
+		Attached: func(name string) bool { return set.Require(name) == nil },
+	}
+}
+
+// checkRules holds every recording to the kernel rules
+// (harness/invariant): a violation fails the scenario with the events
+// that broke it; a rule whose probes are missing is logged once per
+// scenario as not judged, a violation its base declares as excused.
+func (t *T) checkRules(set *probe.Set, ev probe.Events) {
+	rep := invariant.Check(ev, t.kernel(set))
+	for _, v := range rep.Violations {
+		t.Errorf("%v", v)
+	}
+	for _, v := range rep.Excused {
+		ex := invariant.Excuses(v.Rule, t.env.Base)
+		t.logOnce("excused "+v.Rule, "invariant %s: %s (excused on %s: %s)", v.Rule, v.What, t.env.Base, ex)
+	}
+	for _, n := range rep.NotJudged {
+		t.logOnce("not judged "+n, "invariant not judged: %s", n)
+	}
 }
 
 // recordable is the part of *probe.Set a recording uses.

@@ -26,6 +26,7 @@ type T struct {
 	log      []string
 	cleanups []func()
 	attempts int
+	logged   map[string]bool
 }
 
 // Result is the outcome of one scenario run.
@@ -54,6 +55,21 @@ func (t *T) Logf(format string, args ...any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.log = append(t.log, fmt.Sprintf(format, args...))
+}
+
+// logOnce is Logf for a line a scenario may hit many times (once per
+// recording): only the first with a key is kept.
+func (t *T) logOnce(key, format string, args ...any) {
+	t.mu.Lock()
+	if t.logged == nil {
+		t.logged = map[string]bool{}
+	}
+	seen := t.logged[key]
+	t.logged[key] = true
+	t.mu.Unlock()
+	if !seen {
+		t.Logf(format, args...)
+	}
 }
 
 // Errorf records a failure and continues.

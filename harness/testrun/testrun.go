@@ -222,6 +222,7 @@ func Run(ctx context.Context, cat catalogue.Catalogue, o Options) Outcome {
 		Disks:        planDisks(mach, image.Disks),
 		SelftestDir:  kselftest.Dir,
 		TimeoutScale: o.Timeouts.scale(),
+		Base:         o.Variant.Base,
 		Wiring:       guestproto.Wiring{AgentTTY: mach.AgentTTY(), ExitPort: mach.ExitPort()},
 	}
 	if err := plan.Validate(); err != nil {

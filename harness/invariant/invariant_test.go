@@ -1,0 +1,258 @@
+package invariant
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"dioharness/harness/probe"
+)
+
+// Events of a made-up recording; tid 1 writes, tid 2 opens.
+var ino = probe.InodeID{Dev: 1 << 20, Ino: 42}
+
+func ev(tid uint32, k probe.Kind, mod func(*probe.Event)) probe.Event {
+	e := probe.Event{PID: tid, TID: tid, Inode: ino, Kind: k}
+	if mod != nil {
+		mod(&e)
+	}
+	return e
+}
+
+func enter(fn probe.Func, pos, count uint64) probe.Event {
+	return ev(1, probe.KindWriteEnter, func(e *probe.Event) { e.Aux, e.A0, e.A1 = uint32(fn), pos, count })
+}
+
+func exit(fn probe.Func, ret int64, pos, size uint64) probe.Event {
+	return ev(1, probe.KindWriteExit, func(e *probe.Event) { e.Aux, e.Ret, e.A0, e.A1 = uint32(fn), ret, pos, size })
+}
+
+func lock(k probe.Kind, size uint64) probe.Event {
+	return ev(1, k, func(e *probe.Event) { e.A1 = size })
+}
+
+func fuseDIO(pos, count uint64) probe.Event {
+	return ev(1, probe.KindFuseDirectIOEnter, func(e *probe.Event) {
+		e.A0, e.A1, e.Flags = pos, count, probe.FlagWrite
+		e.Within = 1<<probe.FuncFuseFileWriteIter | 1<<probe.FuncFuseDirectWriteIter
+		e.Path = probe.FuncFuseDirectWriteIter
+	})
+}
+
+func fuseDIOExit(ret int64) probe.Event {
+	return ev(1, probe.KindFuseDirectIOExit, func(e *probe.Event) { e.Ret, e.Flags = ret, probe.FlagWrite })
+}
+
+func uncStart(tid uint32, ret int64, after int32) probe.Event {
+	return ev(tid, probe.KindUncachedIOStartExit, func(e *probe.Event) {
+		e.Ret, e.CtrAfter, e.Flags = ret, after, probe.FlagCtrValid
+		e.Within = 1 << probe.FuncFuseDirectWriteIter
+	})
+}
+
+func uncEnd(tid uint32) probe.Event { return ev(tid, probe.KindUncachedIOEndEnter, nil) }
+
+func cacheAdd(page uint64) probe.Event {
+	return ev(2, probe.KindCacheAdd, func(e *probe.Event) { e.A0, e.A1 = page, 1 })
+}
+
+func cacheDel(page uint64) probe.Event {
+	return ev(1, probe.KindCacheDelete, func(e *probe.Event) { e.A0, e.A1 = page, 1 })
+}
+
+func inval(first, last uint64, path probe.Func) probe.Event {
+	return ev(1, probe.KindInvalidateEnter, func(e *probe.Event) {
+		e.A0, e.A1, e.Path = first, last, path
+		e.Within = 1 << path
+	})
+}
+
+// A parallel FUSE direct write of [0, 8192) on a 64 KiB file, done right.
+func parallelWrite() probe.Events {
+	return probe.Events{
+		enter(probe.FuncFuseDirectWriteIter, 0, 8192),
+		lock(probe.KindLockShared, 65536),
+		uncStart(1, 0, -1),
+		fuseDIO(0, 8192),
+		fuseDIOExit(8192),
+		uncEnd(1),
+		ev(1, probe.KindUnlockShared, nil),
+		exit(probe.FuncFuseDirectWriteIter, 8192, 8192, 65536),
+	}
+}
+
+func TestRules(t *testing.T) {
+	tests := []struct {
+		name string
+		es   probe.Events
+		want []string // the rules violated, in rule order
+	}{
+		{name: "parallel write done right", es: parallelWrite()},
+		{name: "extending write under the shared lock", es: probe.Events{
+			enter(probe.FuncFuseDirectWriteIter, 61440, 8192),
+			lock(probe.KindLockShared, 65536),
+			uncStart(1, 0, -1),
+			fuseDIO(61440, 8192),
+			fuseDIOExit(8192),
+			uncEnd(1),
+			exit(probe.FuncFuseDirectWriteIter, 8192, 69632, 69632),
+		}, want: []string{"extending-dio-write-exclusive"}},
+		{name: "extending write under the exclusive lock", es: probe.Events{
+			enter(probe.FuncFuseDirectWriteIter, 61440, 8192),
+			lock(probe.KindLockExclusive, 65536),
+			fuseDIO(61440, 8192),
+			fuseDIOExit(8192),
+			exit(probe.FuncFuseDirectWriteIter, 8192, 69632, 69632),
+		}},
+		{name: "shared write without an uncached reference", es: probe.Events{
+			enter(probe.FuncFuseDirectWriteIter, 0, 4096),
+			lock(probe.KindLockShared, 65536),
+			fuseDIO(0, 4096),
+			fuseDIOExit(4096),
+			exit(probe.FuncFuseDirectWriteIter, 4096, 4096, 65536),
+		}, want: []string{"parallel-dio-write-uncached"}},
+		{name: "uncached reference not dropped", es: probe.Events{
+			enter(probe.FuncFuseDirectWriteIter, 0, 4096),
+			lock(probe.KindLockShared, 65536),
+			uncStart(1, 0, -1),
+			fuseDIO(0, 4096),
+			fuseDIOExit(4096),
+			exit(probe.FuncFuseDirectWriteIter, 4096, 4096, 65536),
+		}, want: []string{"parallel-dio-write-uncached"}},
+		{name: "cached open while the parallel write is in flight", es: probe.Events{
+			uncStart(1, 0, -1),
+			ev(2, probe.KindCachedIOOpenExit, func(e *probe.Event) { e.Ret = 0 }),
+			uncEnd(1),
+		}, want: []string{"cached-open-waits-for-parallel-dio"}},
+		{name: "cached open after the parallel write", es: probe.Events{
+			uncStart(1, 0, -1),
+			uncEnd(1),
+			ev(2, probe.KindCachedIOOpenExit, func(e *probe.Event) { e.Ret = 0 }),
+		}},
+		{name: "folio read in during the write and dropped after it", es: probe.Events{
+			enter(probe.FuncFuseDirectWriteIter, 0, 8192),
+			lock(probe.KindLockExclusive, 65536),
+			fuseDIO(0, 8192),
+			cacheAdd(1),
+			fuseDIOExit(8192),
+			inval(0, 1, probe.FuncFuseDirectWriteIter),
+			cacheDel(1),
+			exit(probe.FuncFuseDirectWriteIter, 8192, 8192, 65536),
+		}},
+		{name: "folio read in during the write and left", es: probe.Events{
+			enter(probe.FuncFuseDirectWriteIter, 0, 8192),
+			lock(probe.KindLockExclusive, 65536),
+			fuseDIO(0, 8192),
+			cacheAdd(1),
+			fuseDIOExit(8192),
+			exit(probe.FuncFuseDirectWriteIter, 8192, 8192, 65536),
+		}, want: []string{"dio-write-leaves-no-stale-folio"}},
+		{name: "folio left after a failed invalidation", es: probe.Events{
+			enter(probe.FuncFuseDirectWriteIter, 0, 8192),
+			lock(probe.KindLockExclusive, 65536),
+			fuseDIO(0, 8192),
+			cacheAdd(1),
+			fuseDIOExit(8192),
+			inval(0, 1, probe.FuncFuseDirectWriteIter),
+			ev(1, probe.KindInvalidateExit, func(e *probe.Event) { e.Ret = -16 }),
+			exit(probe.FuncFuseDirectWriteIter, 8192, 8192, 65536),
+		}},
+		{name: "post-write invalidation one page short", es: probe.Events{
+			enter(probe.FuncFuseDirectWriteIter, 0, 8192),
+			lock(probe.KindLockExclusive, 65536),
+			fuseDIO(0, 8192),
+			fuseDIOExit(8192),
+			inval(0, 0, probe.FuncFuseDirectWriteIter),
+			exit(probe.FuncFuseDirectWriteIter, 8192, 8192, 65536),
+		}, want: []string{"dio-invalidation-covers-written-range"}},
+		{name: "kiocb_invalidate_pages flushing one byte too many", es: probe.Events{
+			ev(1, probe.KindKiocbInvalidateEnter, func(e *probe.Event) { e.A0, e.A1 = 4096, 4096 }),
+			ev(1, probe.KindWriteAndWaitEnter, func(e *probe.Event) { e.A0, e.A1 = 4096, 8192 }),
+			ev(1, probe.KindKiocbInvalidateExit, nil),
+		}, want: []string{"dio-invalidation-covers-written-range"}},
+		{name: "ki_pos not advanced", es: probe.Events{
+			enter(probe.FuncExt4FileWriteIter, 4096, 4096),
+			exit(probe.FuncExt4FileWriteIter, 4096, 4096, 65536),
+		}, want: []string{"write-advances-pos-and-size"}},
+		{name: "i_size behind the write", es: probe.Events{
+			enter(probe.FuncExt4FileWriteIter, 65536, 4096),
+			exit(probe.FuncExt4FileWriteIter, 4096, 69632, 65536),
+		}, want: []string{"write-advances-pos-and-size"}},
+		{name: "last release leaves the counter up", es: probe.Events{
+			ev(1, probe.KindFileIOOpenEnter, func(e *probe.Event) { e.Flags, e.A0 = probe.FlagCtrValid, 7 }),
+			ev(1, probe.KindCachedIOOpenEnter, func(e *probe.Event) { e.Flags, e.A0 = probe.FlagCtrValid, 7 }),
+			ev(1, probe.KindCachedIOOpenExit, func(e *probe.Event) { e.Flags, e.A0, e.CtrAfter = probe.FlagCtrValid, 7, 1 }),
+			ev(1, probe.KindFileIOReleaseEnter, func(e *probe.Event) { e.Flags, e.A0, e.CtrBefore = probe.FlagCtrValid, 7, 1 }),
+			ev(1, probe.KindFileIOReleaseExit, func(e *probe.Event) { e.Flags, e.A0, e.CtrAfter = probe.FlagCtrValid, 7, 1 }),
+		}, want: []string{"iomode-counter-returns-to-zero"}},
+		{name: "last release returns the counter to zero", es: probe.Events{
+			ev(1, probe.KindCachedIOOpenEnter, func(e *probe.Event) { e.Flags, e.A0 = probe.FlagCtrValid, 7 }),
+			ev(1, probe.KindCachedIOOpenExit, func(e *probe.Event) { e.Flags, e.A0, e.CtrAfter = probe.FlagCtrValid, 7, 1 }),
+			ev(1, probe.KindFileIOReleaseEnter, func(e *probe.Event) { e.Flags, e.A0, e.CtrBefore = probe.FlagCtrValid, 7, 1 }),
+			ev(1, probe.KindFileIOReleaseExit, func(e *probe.Event) { e.Flags, e.A0 = probe.FlagCtrValid, 7 }),
+		}},
+		{name: "a counter already up when the recording starts is not judged", es: probe.Events{
+			ev(1, probe.KindFileIOReleaseEnter, func(e *probe.Event) { e.Flags, e.A0, e.CtrBefore = probe.FlagCtrValid, 7, 2 }),
+			ev(1, probe.KindFileIOReleaseExit, func(e *probe.Event) { e.Flags, e.A0, e.CtrAfter = probe.FlagCtrValid, 7, 1 }),
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := Check(tc.es, Kernel{Base: "v7.3"})
+			var got []string
+			for _, v := range rep.Violations {
+				got = append(got, v.Rule)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("violated rules (-want +got):\n%s\n%v", d, rep.Violations)
+			}
+		})
+	}
+}
+
+// A base's declared exception excuses only its paths, and a rule whose
+// probes are missing is reported as not judged.
+func TestExcusedAndNotJudged(t *testing.T) {
+	stale := probe.Events{
+		enter(probe.FuncFuseDirectWriteIter, 0, 8192),
+		lock(probe.KindLockExclusive, 65536),
+		fuseDIO(0, 8192),
+		cacheAdd(1),
+		fuseDIOExit(8192),
+		exit(probe.FuncFuseDirectWriteIter, 8192, 8192, 65536),
+	}
+	rep := Check(stale, Kernel{Base: "v6.12"})
+	if len(rep.Violations) != 0 || len(rep.Excused) != 1 || rep.Excused[0].Rule != "dio-write-leaves-no-stale-folio" {
+		t.Errorf("v6.12: violations %v, excused %v; want the stale folio excused", rep.Violations, rep.Excused)
+	}
+	rep = Check(stale, Kernel{Base: "v7.3", Attached: func(p string) bool { return p != "tp_btf/mm_filemap_add_to_page_cache" }})
+	if len(rep.Violations) != 0 {
+		t.Errorf("without the page-cache probes: violations %v, want none", rep.Violations)
+	}
+	if d := cmp.Diff([]string{"dio-write-leaves-no-stale-folio: tp_btf/mm_filemap_add_to_page_cache not attached"}, rep.NotJudged); d != "" {
+		t.Errorf("not judged (-want +got):\n%s", d)
+	}
+}
+
+// Every rule names its sources on both bases, says what it covers and
+// needs at least one probe; names are unique.
+func TestRuleBook(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range Rules() {
+		if seen[r.Name] {
+			t.Errorf("rule %s twice", r.Name)
+		}
+		seen[r.Name] = true
+		if r.Says == "" || r.Scope == "" || r.Source["v7.3"] == "" || r.Source["v6.12"] == "" || len(r.Needs) == 0 || r.check == nil {
+			t.Errorf("rule %s: incomplete (says, scope, sources for v7.3 and v6.12, needs, check)", r.Name)
+		}
+		for base, ex := range r.Differs {
+			if ex.Reason == "" {
+				t.Errorf("rule %s: %s differs without a reason", r.Name, base)
+			}
+		}
+	}
+	if len(seen) < 5 {
+		t.Errorf("%d rules, want at least the five of the issue", len(seen))
+	}
+}
