@@ -92,6 +92,7 @@ func (p *Probes) Record(fn func()) probe.Events {
 // the rules itself (Judge), as a workload does while it shrinks a
 // failing sequence.
 func (p *Probes) Capture(fn func()) (probe.Events, error) {
+	p.t.endIfAbandoned()
 	if err := p.t.env.rec.start(p.t, p.Set); err != nil {
 		return nil, err
 	}
@@ -192,6 +193,7 @@ func (r *recorder) abandon(t *T) {
 
 // record runs fn with set recording and returns what it recorded.
 func (t *T) record(set recordable, fn func()) probe.Events {
+	t.endIfAbandoned()
 	t.Check(t.env.rec.start(t, set), "start recording")
 	stopped := false
 	defer func() {

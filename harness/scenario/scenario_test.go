@@ -209,3 +209,31 @@ func TestTimeoutScale(t *testing.T) {
 		t.Errorf("result %s %q (timed out %v), want a pass within 20 x 10ms", r.Verdict, r.Reason, r.TimedOut)
 	}
 }
+
+// A body the runner gave up on at its timeout ends at its next
+// recording (endIfAbandoned) and its cleanups run, instead of going on
+// to start what the next scenario needs.
+func TestAbandonedBodyEnds(t *testing.T) {
+	went := make(chan bool, 1)
+	cleaned := make(chan struct{})
+	body := func(st *T) {
+		st.Cleanup(func() { close(cleaned) })
+		<-st.Context().Done()
+		st.endIfAbandoned()
+		went <- true
+	}
+	r := run(t.Context(), Scenario{Declaration: guestproto.Declaration{Name: "fuse/x"}, Timeout: 10 * time.Millisecond, Run: body}, NewEnv("/init", t.TempDir()))
+	if !r.TimedOut || r.Verdict != verdict.Fail {
+		t.Errorf("verdict %s, timed out %v; want a failure by timeout", r.Verdict, r.TimedOut)
+	}
+	select {
+	case <-cleaned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the abandoned body's cleanups did not run")
+	}
+	select {
+	case <-went:
+		t.Error("the abandoned body went on past endIfAbandoned")
+	default:
+	}
+}

@@ -203,6 +203,17 @@ func run(ctx context.Context, s Scenario, env *Env) Result {
 	return r
 }
 
+// endIfAbandoned ends the body (runtime.Goexit, so its cleanups run)
+// once the runner has given up on it at its timeout: an abandoned body
+// that went on would start a probe recording, or hold a disk, that the
+// next scenario needs (the runner stops the recording it had, see
+// recorder, but not the ones it would start afterwards).
+func (t *T) endIfAbandoned() {
+	if t.ctx.Err() != nil {
+		runtime.Goexit()
+	}
+}
+
 func (t *T) runCleanups() {
 	for {
 		t.mu.Lock()
