@@ -80,7 +80,7 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
 .PHONY: help deps harness harness-bin ci-matrix ci-keys ci-local actionlint qemu-test test vet unit list bases matrix merge page bench generate \
-	generate-check series-check send-email maintainers upstream-base bisect bisect-demo mutants probe-guest clean \
+	generate-check series-check send-email maintainers upstream-base bisect bisect-demo mutants workloads fuzz probe-guest clean \
 	fstests fstests-prepare fstests-smoke
 
 help:
@@ -104,6 +104,8 @@ help:
 	@echo "make mutants       boot each mutant of mutants/<base>/ once, report killed/survived (BASE=, MUTANT=glob)"
 	@echo "make ci-local      the qemu-test workflow's shards as processes here, merged and compared with a single run (SHARDS=4, WHOLE=)"
 	@echo "make ci-keys       a CI job's cache keys (BASE=, KERNEL=, FSTESTS=); make ci-matrix: a workflow's job matrix (CI_MATRIX=qemu-test|fstests)"
+	@echo "make workloads     the seeded workloads' fixed seeds on FUSE, ext4 and XFS (BASE=, KERNEL=; not part of make test)"
+	@echo "make fuzz          seeded workload sequences against the model and the kernel rules (SEED=, N=, SETUP=, OPS=, BASE=, KERNEL=)"
 	@echo "make deps          install the Debian packages (as root)"
 	@echo "make probe-guest   the probe package's tests in a guest (PROBE_KERNEL=bzImage, PROBE_TESTS=-test.run=...)"
 
@@ -274,6 +276,28 @@ mutants: harness
 	@$(HARNESS) mutants -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) \
 		$(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) \
 		$(if $(BASE),-base '$(BASE)') $(if $(MUTANT),-mutant '$(MUTANT)') $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(KEEP_STATUS)
+
+# The catalogue's seeded workloads (harness/workload): seeds 1-3 on FUSE
+# cached, FUSE direct-io, ext4 and XFS. Manual scenarios, so not part of
+# make test: their time on the four kernels is not measured yet.
+WORKLOADS = fuse/workload-seeded-cached,fuse/workload-seeded-direct,ext4/workload-seeded,xfs/workload-seeded
+workloads:
+	@$(MAKE) --no-print-directory qemu-test SCENARIO='$(WORKLOADS)' SCENARIO_TIMEOUT=$(or $(SCENARIO_TIMEOUT),11m)
+
+# Seeded workload sequences (harness/workload) beyond the catalogue's
+# fixed seeds, on the patched kernel of BASE unless KERNEL= says
+# otherwise: N sequences from SEED on, spread over the setups (SETUP=
+# names one: fuse-cached, fuse-direct, fuse-writeback, ext4, xfs), OPS
+# operations each (0: the catalogue's length). A failure prints the seed
+# and the shortest failing sequence.
+SEED ?= 1
+N ?= 100
+OPS ?= 0
+SETUP ?=
+fuzz: harness
+	@$(HARNESS) fuzz -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -seed $(SEED) -n $(N) -ops $(OPS) \
+		$(if $(SETUP),-setup $(SETUP)) $(if $(NO_BUILD),-no-build) $(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) \
+		$(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)') $(KEEP_STATUS)
 
 # The probe package's tests inside a guest booted from a built kernel
 # through the same harness/vm machine: the unpatched kernel of BASE, by

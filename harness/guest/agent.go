@@ -135,7 +135,7 @@ func run(cl guestproto.Cmdline, plan guestproto.Plan, cat scenario.Catalogue, ou
 		sel = append(sel, s)
 	}
 	env := scenario.NewEnv(exe, "/tmp")
-	env.Disks, env.SelftestDir, env.Base = plan.Disks, plan.SelftestDir, plan.Base
+	env.Disks, env.SelftestDir, env.Base, env.Fuzz = plan.Disks, plan.SelftestDir, plan.Base, plan.Fuzz
 	env.OnTimeout = timeoutEvidence(w)
 	env.TimeoutScale = plan.TimeoutScale
 	defer env.Close()

@@ -19,7 +19,7 @@ var shared = []string{"guestproto", "verdict", "junit", "ktap", "kstack", "fstes
 var guestOnly = []string{
 	"cmd/guest", "guest", "guest/pid1", "guest/evidence", "scenario", "scenarios", "probe", "filestate",
 	"fuse", "fuse/remote", "fuse/fusecli", "fstests/checkrun",
-	"invariant", "aio",
+	"invariant", "aio", "workload",
 }
 
 // deps lists what a command links: its packages and their imports,

@@ -34,6 +34,9 @@ type Plan struct {
 	// tree): a kernel rule a base breaks on purpose is declared for it
 	// (harness/invariant).
 	Base string `json:"base,omitempty"`
+	// Fuzz, when set, is how many workload sequences mixed/fuzz runs
+	// (make fuzz).
+	Fuzz *Fuzz `json:"fuzz,omitempty"`
 	// FSTests, when set, makes every entry an fstests test the agent
 	// runs with check on the Debian root disk (see FSTests).
 	FSTests *FSTests `json:"fstests,omitempty"`
@@ -175,7 +178,36 @@ func (p Plan) Validate() error {
 			return err
 		}
 	}
+	if p.Fuzz != nil {
+		if err := p.Fuzz.Validate(); err != nil {
+			return err
+		}
+	}
 	return p.Wiring.Validate()
+}
+
+// Fuzz asks mixed/fuzz for Count seeded workload sequences of Ops
+// operations (0: the catalogue's length), from seed Seed on, on the
+// named setup or ("") on the setups in turn.
+type Fuzz struct {
+	Seed  uint64 `json:"seed"`
+	Count int    `json:"count"`
+	Ops   int    `json:"ops,omitempty"`
+	Setup string `json:"setup,omitempty"`
+}
+
+// MaxFuzz bounds a fuzz request's sequences and their length.
+const MaxFuzz = 1000000
+
+// Validate checks a fuzz request.
+func (f Fuzz) Validate() error {
+	if f.Count < 1 || f.Count > MaxFuzz {
+		return fmt.Errorf("plan: bad fuzz count %d, want [1-%d]", f.Count, MaxFuzz)
+	}
+	if f.Ops < 0 || f.Ops > 100000 {
+		return fmt.Errorf("plan: bad fuzz length %d, want [0-100000] operations", f.Ops)
+	}
+	return nil
 }
 
 // MaxRepeat bounds Repeat: a flake check, not a soak test.

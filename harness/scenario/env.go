@@ -35,6 +35,9 @@ type Env struct {
 	// Base is the kernel base under test ("" for a custom tree), for
 	// the kernel rules a base declares it breaks (harness/invariant).
 	Base string
+	// Fuzz is the plan's request for more workload sequences (nil:
+	// none).
+	Fuzz *guestproto.Fuzz
 
 	seq    atomic.Int64
 	probes *probeCache

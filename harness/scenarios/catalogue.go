@@ -17,6 +17,7 @@ func All() scenario.Catalogue {
 	c = append(c, ext4Scenarios()...)
 	c = append(c, xfsScenarios()...)
 	c = append(c, fioScenarios()...)
+	c = append(c, workloadScenarios()...)
 	c = append(c, harnessScenarios()...)
 	c = append(c, benchScenarios()...)
 	return c

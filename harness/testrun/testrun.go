@@ -105,6 +105,8 @@ type Options struct {
 	// Shard runs only this runner's part of the selection (package
 	// shard); the zero value runs all of it.
 	Shard shard.Shard
+	// Fuzz is passed to the guest for mixed/fuzz (make fuzz).
+	Fuzz *guestproto.Fuzz
 }
 
 // Built is a kernel that is already built.
@@ -223,6 +225,7 @@ func Run(ctx context.Context, cat catalogue.Catalogue, o Options) Outcome {
 		SelftestDir:  kselftest.Dir,
 		TimeoutScale: o.Timeouts.scale(),
 		Base:         o.Variant.Base,
+		Fuzz:         o.Fuzz,
 		Wiring:       guestproto.Wiring{AgentTTY: mach.AgentTTY(), ExitPort: mach.ExitPort()},
 	}
 	if err := plan.Validate(); err != nil {

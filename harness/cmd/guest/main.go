@@ -16,6 +16,7 @@ import (
 	"dioharness/harness/fuse/fusecli"
 	"dioharness/harness/guest"
 	"dioharness/harness/scenarios"
+	"dioharness/harness/workload"
 )
 
 func main() {
@@ -24,6 +25,8 @@ func main() {
 		"open-file":   guest.OpenFile,
 		// Answers the host's request for a hang's evidence (guest.Watchdog).
 		"watchdog": guest.Watchdog,
+		// the killed opener of the seeded workloads
+		workload.OpenerCommand: workload.Opener,
 		// mount(8)'s helper for fstests' FSTYP=fuse (fstests.FUSESubtype).
 		"fuse-mount": func(args []string) int {
 			exe, err := os.Executable()

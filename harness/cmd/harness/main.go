@@ -88,6 +88,8 @@ var commands = []command{
 		uses: building | tree | selection, badInput: bisectAbort, flags: noFlags(bisectStep)},
 	{name: "mutants", about: "boot each mutant of mutants/<base>/ and report killed / survived",
 		uses: building | bases, flags: mutantsFlags},
+	{name: "fuzz", about: "run seeded workload sequences against the model and the kernel rules (-seed -n)",
+		uses: building | bases | flavours | noBuild | rebuild, flags: fuzzFlags},
 	{name: "series-check", about: "apply each series, checkpatch --strict, build after each patch",
 		uses: building | bases | rebuild, flags: seriesCheckFlags},
 	{name: "maintainers", about: "regenerate the series' To/Cc in MAINTAINERS.md",

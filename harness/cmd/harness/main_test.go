@@ -168,6 +168,7 @@ func TestCommandFlags(t *testing.T) {
 		"bisect-demo":   append([]string{"base", "history-only", "runs"}, building...),
 		"bisect-step":   append([]string{"ksrc", "scenario"}, building...),
 		"mutants":       append([]string{"base", "mutant"}, building...),
+		"fuzz":          append([]string{"base", "kernel", "n", "no-build", "ops", "rebuild", "seed", "setup"}, building...),
 		"series-check":  append([]string{"base", "boot", "rebuild"}, building...),
 		"maintainers":   {"base", "build", "cache"},
 		"upstream-base": {"base", "build", "cache"},
