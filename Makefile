@@ -80,7 +80,7 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 	$(if $(BASE),-base '$(BASE)') $(if $(KERNEL),-kernel '$(KERNEL)')
 
 .PHONY: help deps harness harness-bin ci-matrix ci-keys ci-local actionlint qemu-test test vet unit list bases matrix merge page bench generate \
-	generate-check series-check send-email maintainers upstream-base bisect bisect-demo mutants workloads fuzz probe-guest clean \
+	generate-check series-check send-email maintainers upstream-base bisect bisect-demo mutants mutate workloads fuzz probe-guest clean \
 	fstests fstests-prepare fstests-smoke
 
 help:
@@ -106,6 +106,7 @@ help:
 	@echo "make ci-keys       a CI job's cache keys (BASE=, KERNEL=, FSTESTS=); make ci-matrix: a workflow's job matrix (CI_MATRIX=qemu-test|fstests)"
 	@echo "make workloads     the seeded workloads' fixed seeds on FUSE, ext4 and XFS (BASE=, KERNEL=; not part of make test)"
 	@echo "make fuzz          seeded workload sequences against the model and the kernel rules (SEED=, N=, SETUP=, OPS=, BASE=, KERNEL=)"
+	@echo "make mutate        generate mutants of the covered functions, boot each with its area (BASE=, MUTATE_SEED=, MUTANT=glob, AGAIN=1, LIST=1)"
 	@echo "make deps          install the Debian packages (as root)"
 	@echo "make probe-guest   the probe package's tests in a guest (PROBE_KERNEL=bzImage, PROBE_TESTS=-test.run=...)"
 
@@ -275,6 +276,21 @@ MUTANT ?=
 mutants: harness
 	@$(HARNESS) mutants -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) \
 		$(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) \
+		$(if $(BASE),-base '$(BASE)') $(if $(MUTANT),-mutant '$(MUTANT)') $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(KEEP_STATUS)
+
+# Generated mutants (harness/mutagen) of the functions the catalogue
+# covers on BASE: the probes' attach points, the series' hunks and what
+# they call. MUTATE_SEED picks the sample, MUTANT= a glob of their names,
+# AGAIN=1 runs mutants that already have a verdict again, LIST=1 only
+# prints targets and sample. Each verdict lands in the base's
+# mutants.{json,md} as it comes, so an interrupted run goes on where it
+# stopped. Hours under TCG: not part of `make test`.
+MUTATE_SEED ?= 1
+AGAIN ?=
+LIST ?=
+mutate: harness
+	@$(HARNESS) mutate -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -seed $(MUTATE_SEED) \
+		$(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) $(if $(filter 1,$(AGAIN)),-again) $(if $(filter 1,$(LIST)),-list) \
 		$(if $(BASE),-base '$(BASE)') $(if $(MUTANT),-mutant '$(MUTANT)') $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(KEEP_STATUS)
 
 # The catalogue's seeded workloads (harness/workload): seeds 1-3 on FUSE

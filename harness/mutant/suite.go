@@ -29,6 +29,9 @@ type Report struct {
 	Seconds float64  `json:"seconds"`
 	Results []Result `json:"mutants"`
 	Totals  Totals   `json:"totals"`
+	// Generated is the generated set (make mutate), kept when the
+	// hand-written mutants are run again.
+	Generated *Generated `json:"generated,omitempty"`
 }
 
 // Totals count the verdicts. KillRate is killed over the mutants that
@@ -104,6 +107,13 @@ func Count(rs []Result) Totals {
 
 // WriteFiles writes dir/mutants.json and dir/mutants.md.
 func (rep Report) WriteFiles(dir string) error {
+	if rep.Generated == nil {
+		old, err := ReadReport(filepath.Join(dir, "mutants.json"))
+		if err != nil {
+			return err
+		}
+		rep.Generated = old.Generated
+	}
 	js, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
@@ -153,6 +163,9 @@ func (rep Report) Markdown(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| %s<br>%s | %s | %s | %s (%s) | %d | %.0f | %.0f |\n",
 			r.Name, escape(r.Subject), r.Shown(), escape(killers), exp, strings.Join(r.Expected, ", "), r.Ran, r.BuildSeconds, r.RunSeconds)
+	}
+	if rep.Generated != nil {
+		rep.Generated.markdown(w)
 	}
 }
 

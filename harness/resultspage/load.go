@@ -98,6 +98,14 @@ func Load(dir string) (Data, error) {
 	bis, _ := filepath.Glob(filepath.Join(dir, "bisect-*", "*.json"))
 	extras = append(extras, bis...)
 	for _, p := range extras {
+		rel, _ := filepath.Rel(dir, p)
+		if filepath.Base(p) == "mutants.json" {
+			if ts, ok := mutantTables(p, rel); ok {
+				d.Extras = append(d.Extras, ts...)
+				d.Sources = append(d.Sources, rel)
+				continue
+			}
+		}
 		e, err := loadExtra(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -105,7 +113,6 @@ func Load(dir string) (Data, error) {
 		if err != nil {
 			return d, err
 		}
-		rel, _ := filepath.Rel(dir, p)
 		e.Title = rel
 		d.Extras = append(d.Extras, e)
 		d.Sources = append(d.Sources, rel)

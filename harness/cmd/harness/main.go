@@ -90,6 +90,8 @@ var commands = []command{
 		uses: building | bases, flags: mutantsFlags},
 	{name: "fuzz", about: "run seeded workload sequences against the model and the kernel rules (-seed -n)",
 		uses: building | bases | flavours | noBuild | rebuild, flags: fuzzFlags},
+	{name: "mutate", about: "generate mutants of the covered functions and boot each with its area's scenarios",
+		uses: building | bases, flags: mutateFlags},
 	{name: "series-check", about: "apply each series, checkpatch --strict, build after each patch",
 		uses: building | bases | rebuild, flags: seriesCheckFlags},
 	{name: "maintainers", about: "regenerate the series' To/Cc in MAINTAINERS.md",

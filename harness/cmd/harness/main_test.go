@@ -169,6 +169,7 @@ func TestCommandFlags(t *testing.T) {
 		"bisect-step":   append([]string{"ksrc", "scenario"}, building...),
 		"mutants":       append([]string{"base", "mutant"}, building...),
 		"fuzz":          append([]string{"base", "kernel", "n", "no-build", "ops", "rebuild", "seed", "setup"}, building...),
+		"mutate":        append([]string{"again", "base", "list", "mutant", "seed"}, building...),
 		"series-check":  append([]string{"base", "boot", "rebuild"}, building...),
 		"maintainers":   {"base", "build", "cache"},
 		"upstream-base": {"base", "build", "cache"},
