@@ -1,6 +1,8 @@
 package invariant
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -254,5 +256,23 @@ func TestRuleBook(t *testing.T) {
 	}
 	if len(seen) < 5 {
 		t.Errorf("%d rules, want at least the five of the issue", len(seen))
+	}
+}
+
+// The README's rule book is this package's: a rule changed here and not
+// there fails.
+func TestReadmeRuleBook(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- rule book: begin -->\n", "<!-- rule book: end -->"
+	_, rest, ok := strings.Cut(string(b), begin)
+	book, _, ok2 := strings.Cut(rest, end)
+	if !ok || !ok2 {
+		t.Fatalf("README.md has no %q ... %q section", begin, end)
+	}
+	if d := cmp.Diff(Markdown(), book); d != "" {
+		t.Errorf("README.md's rule book differs from invariant.Markdown() (-want +got):\n%s", d)
 	}
 }
