@@ -176,6 +176,21 @@ func TestRules(t *testing.T) {
 			enter(probe.FuncExt4FileWriteIter, 4096, 4096),
 			exit(probe.FuncExt4FileWriteIter, 4096, 4096, 65536),
 		}, want: []string{"write-advances-pos-and-size"}},
+		{name: "an aio write FUSE does synchronously, at a copy of ki_pos, with the folio of its range dropped", es: func() probe.Events {
+			// The folio of page 2 is dropped; taking [ki_pos - n, ki_pos)
+			// for the range would see page 1 left cached.
+			aio := enter(probe.FuncFuseDirectWriteIter, 8192, 4096)
+			aio.Flags = probe.FlagAsync
+			return probe.Events{
+				cacheAdd(1),
+				aio,
+				lock(probe.KindLockExclusive, 65536),
+				fuseDIO(8192, 4096),
+				fuseDIOExit(4096),
+				inval(2, 2, probe.FuncFuseDirectWriteIter),
+				exit(probe.FuncFuseDirectWriteIter, 4096, 8192, 65536),
+			}
+		}()},
 		{name: "i_size behind the write", es: probe.Events{
 			enter(probe.FuncExt4FileWriteIter, 65536, 4096),
 			exit(probe.FuncExt4FileWriteIter, 4096, 69632, 65536),

@@ -54,7 +54,7 @@ func Rules() []Rule {
 		{
 			Name:  "dio-write-leaves-no-stale-folio",
 			Says:  "A synchronous direct write leaves no folio of its range in the page cache that was cached before its I/O finished, unless invalidating it failed.",
-			Scope: "Synchronous direct writes on FUSE, ext4 and XFS that did not fall back to buffered I/O; the page cache is known from the recording's mm_filemap tracepoints, so folios cached before the recording started are not seen (no false alarm, a possible miss). The I/O has finished when fuse_direct_io() or __iomap_dio_rw() returns; a failed invalidate_inode_pages2_range() in the same call excuses the folio (the scenarios about the stale-cache report check that the report follows). Asynchronous writes are left to the workloads' model, which reads every path after each completion.",
+			Scope: "Direct writes of synchronous kiocbs on FUSE, ext4 and XFS that did not fall back to buffered I/O (the range is [ki_pos after - returned, ki_pos after), which an asynchronous kiocb does not give: see write-advances-pos-and-size); the page cache is known from the recording's mm_filemap tracepoints, so folios cached before the recording started are not seen (no false alarm, a possible miss). The I/O has finished when fuse_direct_io() or __iomap_dio_rw() returns; a failed invalidate_inode_pages2_range() in the same call excuses the folio (the scenarios about the stale-cache report check that the report follows). Asynchronous writes are left to the workloads' model, which reads every path after each completion.",
 			Source: map[string]string{
 				"v7.3":  "mm/filemap.c kiocb_invalidate_post_direct_write() from fs/iomap/direct-io.c iomap_dio_complete() and generic_file_direct_write(); fs/fuse/file.c fuse_direct_write_iter() invalidates the written range after fuse_direct_io() (with the series: filemap_invalidate_post_direct_write(), which reports a failure)",
 				"v6.12": "mm/filemap.c kiocb_invalidate_post_direct_write() from iomap_dio_complete() and generic_file_direct_write()",
@@ -90,7 +90,7 @@ func Rules() []Rule {
 		{
 			Name:  "write-advances-pos-and-size",
 			Says:  "A write call that returns n > 0 leaves ki_pos at its start plus n (at EOF plus n for O_APPEND) and i_size at least at ki_pos.",
-			Scope: "Every write_iter the probes see (FUSE, ext4, XFS; direct and buffered); calls that return -EIOCBQUEUED complete later and are left out.",
+			Scope: "Every write_iter the probes see (FUSE, ext4, XFS; direct and buffered) on a synchronous kiocb; calls that return -EIOCBQUEUED complete later, and calls on an asynchronous kiocb (libaio, io_uring: ki_complete set) are left out, since their completion carries the result: FUSE without FUSE_ASYNC_DIO writes such a kiocb synchronously in fuse_direct_IO() at a copy of ki_pos and leaves ki_pos where it was.",
 			Source: map[string]string{
 				"v7.3":  "fs/fuse/file.c fuse_direct_io() (*ppos = pos), fuse_write_update_attr(), fuse_perform_write(); fs/iomap/direct-io.c iomap_dio_complete() (iocb->ki_pos += ret) with ext4_dio_write_end_io() and xfs_dio_write_end_io() updating i_size; mm/filemap.c generic_perform_write()",
 				"v6.12": "the same functions",
@@ -293,7 +293,7 @@ func noStaleFolio(es probe.Events) []Violation {
 		default:
 			continue
 		}
-		if c.exit.Ret <= 0 || c.exit.Flags.Has(probe.FlagBufferedSeen) {
+		if c.exit.Ret <= 0 || c.exit.Flags.Has(probe.FlagBufferedSeen) || c.enter.Flags.Has(probe.FlagAsync) {
 			continue
 		}
 		ioEnd := -1
@@ -559,7 +559,7 @@ func advancesPosAndSize(es probe.Events) []Violation {
 	var out []Violation
 	for _, c := range writeCalls(es) {
 		n := c.exit.Ret
-		if n <= 0 || n == -eiocbqueued {
+		if n <= 0 || n == -eiocbqueued || c.enter.Flags.Has(probe.FlagAsync) {
 			continue
 		}
 		appendMode := uint32(c.enter.A2)&iocbAppend != 0

@@ -99,7 +99,7 @@ func TestFlagsMatchC(t *testing.T) {
 		"F_ENOTBLK_SEEN": FlagENOTBLKSeen, "F_INVAL_FAIL_SEEN": FlagInvalFailSeen, "F_DIO_SEEN": FlagDIOSeen,
 		"F_CACHE_IO_BEFORE": FlagCacheIOBefore, "F_CACHE_IO_AFTER": FlagCacheIOAfter, "F_CTR_VALID": FlagCtrValid,
 		"F_EXCLUSIVE": FlagExclusive, "F_WRITE": FlagWrite, "F_SHARED_MAP": FlagSharedMap,
-		"F_FAULT_SEEN": FlagFaultSeen, "F_ERR_PTR": FlagErrPtr, "F_NULL": FlagNull,
+		"F_FAULT_SEEN": FlagFaultSeen, "F_ERR_PTR": FlagErrPtr, "F_NULL": FlagNull, "F_ASYNC": FlagAsync,
 	}
 	got := map[string]Flags{}
 	for n, v := range cEnum(t, "event_flag") {

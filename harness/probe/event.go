@@ -173,7 +173,11 @@ func (e Event) detail() string {
 	case KindMarker:
 		return fmt.Sprintf("cookie=%d", e.A0)
 	case KindWriteEnter:
-		return fmt.Sprintf("%s pos=%d count=%d ki_flags=%#x open_flags=%#x", e.Func(), e.A0, e.A1, uint32(e.A2), uint32(e.A2>>32))
+		s := fmt.Sprintf("%s pos=%d count=%d ki_flags=%#x open_flags=%#x", e.Func(), e.A0, e.A1, uint32(e.A2), uint32(e.A2>>32))
+		if e.Flags.Has(FlagAsync) {
+			s += " [async]"
+		}
+		return s
 	case KindWriteExit:
 		return fmt.Sprintf("%s ret=%s pos=%d i_size=%d seen=[%s]", e.Func(), retString(e.Ret), e.A0, e.A1, e.Flags)
 	case KindLockShared, KindLockExclusive, KindLockTryFailed, KindLockUpgraded,

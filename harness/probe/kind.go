@@ -177,13 +177,16 @@ const (
 	FlagFaultSeen     Flags = 1 << 15
 	FlagErrPtr        Flags = 1 << 16
 	FlagNull          Flags = 1 << 17
+	// FlagAsync: a write entry of an asynchronous kiocb (ki_complete
+	// set: libaio, io_uring), whose result its completion carries.
+	FlagAsync Flags = 1 << 18
 	// flagInternal marks bits the BPF side uses for its own bookkeeping.
 	flagInternal Flags = 1 << 31
 )
 
 var flagNames = [...]string{"trylock", "failed", "upgraded", "shared", "excl", "buffered",
 	"enotblk", "invalfail", "dio", "cacheio-before", "cacheio-after", "ctr", "exclusive",
-	"write", "sharedmap", "fault", "errptr", "null"}
+	"write", "sharedmap", "fault", "errptr", "null", "async"}
 
 // Has reports whether all bits of g are set.
 func (f Flags) Has(g Flags) bool { return f&g == g }

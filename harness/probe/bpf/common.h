@@ -255,6 +255,7 @@ enum event_flag {
 	F_FAULT_SEEN = 1 << 15,   /* write exit: a fault was injected */
 	F_ERR_PTR = 1 << 16,      /* __iomap_dio_rw returned ERR_PTR(ret) */
 	F_NULL = 1 << 17,         /* __iomap_dio_rw returned NULL */
+	F_ASYNC = 1 << 18,        /* write enter: an asynchronous kiocb (ki_complete set: libaio, io_uring) */
 };
 
 /*

@@ -93,6 +93,8 @@ struct file {
 struct kiocb {
 	struct file *ki_filp;
 	loff_t ki_pos;
+	/* a function pointer; only whether it is set is read */
+	void *ki_complete;
 	int ki_flags;
 } PAI;
 

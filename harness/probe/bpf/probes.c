@@ -60,6 +60,8 @@ static __always_inline int write_enter(__u32 fn, struct kiocb *iocb,
 	e->a0 = BPF_CORE_READ(iocb, ki_pos);
 	e->a1 = BPF_CORE_READ(from, count);
 	e->a2 = (__u32)BPF_CORE_READ(iocb, ki_flags);
+	if (BPF_CORE_READ(iocb, ki_complete))
+		e->flags = F_ASYNC;
 	if (fuse) {
 		struct fuse_file *ff = BPF_CORE_READ(iocb, ki_filp, private_data);
 
