@@ -11,8 +11,9 @@
 //
 // The scenario runner checks every rule on every recording
 // (scenario.Probes.Record): a violation fails the scenario with the
-// events that broke it. A rule whose probes did not attach is reported
-// as not judged, never as held.
+// events that broke it. A rule whose probes' events the recording lacks
+// (not attached, or the page-cache events, which a recording asks for)
+// is reported as not judged, never as held.
 package invariant
 
 import (
@@ -70,8 +71,11 @@ func (v Violation) String() string {
 type Kernel struct {
 	// Base is the base's name ("v7.3"), "" for a custom tree.
 	Base string
-	// Attached reports whether a probe (attach point) is attached.
-	Attached func(probe string) bool
+	// Lacks says why the recording holds no events of a probe (attach
+	// point): not attached on this kernel, or attached only for the
+	// recordings that ask for it (probe.RecordOptions). nil when it
+	// holds them; a nil Lacks: every probe's events are there.
+	Lacks func(probe string) error
 }
 
 // Report is the outcome of checking one recording.
@@ -88,8 +92,8 @@ type Report struct {
 func Check(es probe.Events, k Kernel) Report {
 	var r Report
 	for _, rule := range Rules() {
-		if missing := rule.missing(k); missing != "" {
-			r.NotJudged = append(r.NotJudged, fmt.Sprintf("%s: %s not attached", rule.Name, missing))
+		if err := rule.lacks(k); err != nil {
+			r.NotJudged = append(r.NotJudged, fmt.Sprintf("%s: %v", rule.Name, err))
 			continue
 		}
 		for _, v := range rule.check(es) {
@@ -104,16 +108,16 @@ func Check(es probe.Events, k Kernel) Report {
 	return r
 }
 
-func (r Rule) missing(k Kernel) string {
-	if k.Attached == nil {
-		return ""
+func (r Rule) lacks(k Kernel) error {
+	if k.Lacks == nil {
+		return nil
 	}
 	for _, p := range r.Needs {
-		if !k.Attached(p) {
-			return p
+		if err := k.Lacks(p); err != nil {
+			return err
 		}
 	}
-	return ""
+	return nil
 }
 
 // Excuses is the reason a base gives for breaking a rule ("" when it

@@ -242,11 +242,21 @@ func TestExcusedAndNotJudged(t *testing.T) {
 	if len(rep.Violations) != 0 || len(rep.Excused) != 1 || rep.Excused[0].Rule != "dio-write-leaves-no-stale-folio" {
 		t.Errorf("v6.12: violations %v, excused %v; want the stale folio excused", rep.Violations, rep.Excused)
 	}
-	rep = Check(stale, Kernel{Base: "v7.3", Attached: func(p string) bool { return p != "tp_btf/mm_filemap_add_to_page_cache" }})
-	if len(rep.Violations) != 0 {
-		t.Errorf("without the page-cache probes: violations %v, want none", rep.Violations)
+	rep = Check(stale, Kernel{Base: "v7.3"})
+	if len(rep.Violations) != 1 || len(rep.NotJudged) != 0 {
+		t.Errorf("v7.3 with every probe recorded: violations %v, not judged %v; want the stale folio, every rule judged", rep.Violations, rep.NotJudged)
 	}
-	if d := cmp.Diff([]string{"dio-write-leaves-no-stale-folio: tp_btf/mm_filemap_add_to_page_cache not attached"}, rep.NotJudged); d != "" {
+	lacks := func(p string) error {
+		if p == "tp_btf/mm_filemap_add_to_page_cache" {
+			return &probe.SkipError{Probe: p, Reason: "not recorded"}
+		}
+		return nil
+	}
+	rep = Check(stale, Kernel{Base: "v7.3", Lacks: lacks})
+	if len(rep.Violations) != 0 {
+		t.Errorf("without the page-cache events: violations %v, want none", rep.Violations)
+	}
+	if d := cmp.Diff([]string{"dio-write-leaves-no-stale-folio: probe tp_btf/mm_filemap_add_to_page_cache unavailable: not recorded"}, rep.NotJudged); d != "" {
 		t.Errorf("not judged (-want +got):\n%s", d)
 	}
 }

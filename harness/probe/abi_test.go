@@ -8,6 +8,7 @@ package probe
 
 import (
 	"encoding/binary"
+	"slices"
 	"strings"
 	"testing"
 
@@ -207,6 +208,42 @@ func TestCORERelocationsAreKernelTypes(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// Only the page-cache tracepoints are attached on request, and only
+// while recording; only RecordOptions.PageCache asks for them.
+func TestOnRequestTargets(t *testing.T) {
+	var got []string
+	for name, tg := range targets {
+		if tg.onRequest == always {
+			continue
+		}
+		got = append(got, name)
+		if !tg.whileRecording {
+			t.Errorf("target %s is attached on request but not only while recording", name)
+		}
+		if tg.family != FamilyCache {
+			t.Errorf("target %s is attached on request but is of family %s", name, tg.family)
+		}
+	}
+	slices.Sort(got)
+	if d := cmp.Diff([]string{"mm_filemap_add_to_page_cache", "mm_filemap_delete_from_page_cache"}, got); d != "" {
+		t.Errorf("targets attached on request (-want +got):\n%s", d)
+	}
+	for _, tc := range []struct {
+		o    RecordOptions
+		r    onRequest
+		want bool
+	}{
+		{RecordOptions{}, always, true},
+		{RecordOptions{}, pageCache, false},
+		{RecordOptions{PageCache: true}, pageCache, true},
+		{RecordOptions{PageCache: true}, always, true},
+	} {
+		if got := tc.o.asks(tc.r); got != tc.want {
+			t.Errorf("%+v asks %v = %v, want %v", tc.o, tc.r, got, tc.want)
 		}
 	}
 }

@@ -574,3 +574,59 @@ func TestBenchDirectWrite(t *testing.T) {
 		}
 	}
 }
+
+// The page-cache events are recorded only by a recording that asks for
+// them (RecordOptions.PageCache), and Recorded says which.
+func TestPageCacheOnRequest(t *testing.T) {
+	s := loadSet(t)
+	const add = "tp_btf/mm_filemap_add_to_page_cache"
+	if err := s.Require(add); err != nil {
+		t.Skip(err)
+	}
+	dir := mountFS(t, "ext4")
+	path := filepath.Join(dir, "cached")
+	makeFile(t, path, 64<<10)
+	if err := s.WatchPath(path); err != nil {
+		t.Fatal(err)
+	}
+	f := openFile(t, path, os.O_RDWR)
+	buf := make([]byte, 4096)
+	// Each window writes a page of its own, so each adds a folio.
+	write := func(off int64) func() {
+		return func() {
+			if _, err := unix.Pwrite(int(f.Fd()), buf, off); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Drop what makeFile left cached, so the writes add folios.
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+		t.Fatal(err)
+	}
+	if ev := record(t, s, write(0)); ev.Has(KindCacheAdd) || ev.Has(KindCacheDelete) {
+		t.Errorf("a recording that did not ask has page-cache events:\n%s", ev)
+	}
+	if err := s.StartWith(RecordOptions{PageCache: true}); err != nil {
+		t.Fatal(err)
+	}
+	write(8192)()
+	ev, err := s.Stop()
+	if err != nil {
+		t.Fatalf("Stop: %v\n%s", err, ev)
+	}
+	if e, ok := ev.First(KindCacheAdd); !ok || e.A0 != 2 {
+		t.Errorf("a recording that asked: want a CacheAdd of page 2; events:\n%s", ev)
+	}
+	if err := s.Recorded(add, RecordOptions{}); !IsSkip(err) {
+		t.Errorf("Recorded(%s, zero options) = %v, want a SkipError", add, err)
+	}
+	if err := s.Recorded(add, RecordOptions{PageCache: true}); err != nil {
+		t.Errorf("Recorded(%s, PageCache) = %v", add, err)
+	}
+	if err := s.Recorded("fexit/down_read", RecordOptions{}); err != nil && !IsSkip(err) {
+		t.Errorf("Recorded(fexit/down_read) = %v", err)
+	}
+}

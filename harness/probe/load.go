@@ -43,7 +43,7 @@ type Set struct {
 	links []link.Link
 	// onRecord are the programs attached only while recording, and
 	// recLinks their links during a recording.
-	onRecord []*ebpf.Program
+	onRecord []recProgram
 	recLinks []link.Link
 	status   []AttachStatus
 	marker   *ebpf.Program
@@ -166,8 +166,10 @@ func Load(opts Options) (*Set, error) {
 				if err := l.Close(); err != nil {
 					return nil, fmt.Errorf("probe: detach %s after its trial attach: %w", st.Probe, err)
 				}
-				s.onRecord = append(s.onRecord, prog)
+				req := targets[st.Target].onRequest
+				s.onRecord = append(s.onRecord, recProgram{prog: prog, onRequest: req})
 				s.status[len(s.status)-1].WhileRecording = true
+				s.status[len(s.status)-1].OnRequest = req != always
 			} else if l != nil {
 				s.links = append(s.links, l)
 			}
@@ -497,13 +499,23 @@ func (s *Set) writeConfig() error {
 	return nil
 }
 
-// attachRecording attaches the programs of the targets attached while recording, for one
-// recording; on an error none stays attached. Callers hold s.mu.
-func (s *Set) attachRecording() error {
+// recProgram is a program attached only while recording.
+type recProgram struct {
+	prog      *ebpf.Program
+	onRequest onRequest
+}
+
+// attachRecording attaches the programs of the targets attached while
+// recording that o asks for, for one recording; on an error none stays
+// attached. Callers hold s.mu.
+func (s *Set) attachRecording(o RecordOptions) error {
 	for _, p := range s.onRecord {
-		l, err := link.AttachTracing(link.TracingOptions{Program: p})
+		if !o.asks(p.onRequest) {
+			continue
+		}
+		l, err := link.AttachTracing(link.TracingOptions{Program: p.prog})
 		if err != nil {
-			return errors.Join(fmt.Errorf("probe: attach %s for recording: %w", p, err), s.detachRecording())
+			return errors.Join(fmt.Errorf("probe: attach %s for recording: %w", p.prog, err), s.detachRecording())
 		}
 		s.recLinks = append(s.recLinks, l)
 	}

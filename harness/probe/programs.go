@@ -45,11 +45,17 @@ type AttachStatus struct {
 	// WhileRecording: an Attached program whose link exists only between
 	// Start and Stop (see target).
 	WhileRecording bool
+	// OnRequest: a WhileRecording program that a recording attaches
+	// only when its RecordOptions ask for its events (see target).
+	OnRequest bool
 }
 
 func (s AttachStatus) String() string {
 	str := s.Family.String() + " " + s.Probe + " " + s.State.String()
-	if s.WhileRecording {
+	switch {
+	case s.OnRequest:
+		str += " (while recording, on request)"
+	case s.WhileRecording:
 		str += " (while recording)"
 	}
 	if s.Reason != "" {
@@ -72,7 +78,20 @@ type target struct {
 	// at Load as any other). Everything else stays attached from Load
 	// to Close: those targets are the filesystem paths under test.
 	whileRecording bool
+	// onRequest: attached while recording only by a recording whose
+	// RecordOptions ask for it (pageCache: the page-cache tracepoints,
+	// one event per folio of a watched file, which a recording of a
+	// large file pays for in events and rule time).
+	onRequest onRequest
 }
+
+// onRequest names what a recording asks for in RecordOptions.
+type onRequest int
+
+const (
+	always onRequest = iota
+	pageCache
+)
 
 // targets is the one table of the attach targets of probes.c; the
 // patched and fault objects are one family each (objects).
@@ -128,8 +147,8 @@ var targets = map[string]target{
 	"fuse_request_send": {family: FamilyRequest},
 	"fuse_request_end":  {family: FamilyRequest},
 
-	"mm_filemap_add_to_page_cache":      {family: FamilyCache, whileRecording: true},
-	"mm_filemap_delete_from_page_cache": {family: FamilyCache, whileRecording: true},
+	"mm_filemap_add_to_page_cache":      {family: FamilyCache, whileRecording: true, onRequest: pageCache},
+	"mm_filemap_delete_from_page_cache": {family: FamilyCache, whileRecording: true, onRequest: pageCache},
 }
 
 // object is one bpf2go-generated ELF.

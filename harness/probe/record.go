@@ -27,12 +27,61 @@ type recording struct {
 	dropped0    uint64
 }
 
-// Start begins recording. It attaches the programs on the rwsem
-// primitives and the page-cache tracepoints (target.whileRecording),
-// which stay attached until Stop. Anything
-// left in the ring buffer from before is discarded: Start emits a marker
-// and the recorder skips up to it.
-func (s *Set) Start() error {
+// RecordOptions say which events attached only on request a recording
+// asks for (see target.onRequest).
+type RecordOptions struct {
+	// PageCache records the page-cache membership of the watched
+	// inodes (KindCacheAdd, KindCacheDelete): one event per folio added
+	// or deleted, so a recording over megabytes of file pays for it.
+	PageCache bool
+}
+
+// String says who records the events of a target attached on request.
+func (r onRequest) String() string {
+	switch r {
+	case pageCache:
+		return "the page-cache events are recorded only by recordings that ask for them (RecordOptions.PageCache)"
+	}
+	return "recorded by every recording"
+}
+
+func (o RecordOptions) asks(r onRequest) bool {
+	switch r {
+	case always:
+		return true
+	case pageCache:
+		return o.PageCache
+	}
+	return false
+}
+
+// Recorded returns nil when a recording with options o holds the
+// events of the named probe (program name or attach point): it is
+// attached and, if it is attached only on request, o asks for it.
+// Otherwise it returns a *SkipError saying why not; an unknown name is
+// a plain error, as for Require.
+func (s *Set) Recorded(name string, o RecordOptions) error {
+	if err := s.Require(name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	st := s.statusOf(name)
+	s.mu.Unlock()
+	if req := targets[st.Target].onRequest; !o.asks(req) {
+		return &SkipError{Probe: name, Reason: "not recorded: " + req.String()}
+	}
+	return nil
+}
+
+// Start begins a recording with the zero RecordOptions: see StartWith.
+func (s *Set) Start() error { return s.StartWith(RecordOptions{}) }
+
+// StartWith begins recording. It attaches the programs on the rwsem
+// primitives (target.whileRecording) and those o asks for (the
+// page-cache tracepoints), which stay attached until Stop. Anything
+// left in the ring buffer from before is discarded: StartWith emits a
+// marker and the recorder skips up to it.
+func (s *Set) StartWith(o RecordOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -45,7 +94,7 @@ func (s *Set) Start() error {
 	if err != nil {
 		return err
 	}
-	if err := s.attachRecording(); err != nil {
+	if err := s.attachRecording(o); err != nil {
 		return err
 	}
 	s.cookie++

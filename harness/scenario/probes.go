@@ -34,6 +34,8 @@ func (p *probeCache) close() {
 type Probes struct {
 	*probe.Set
 	t *T
+	// opts are what its recordings ask for (RecordPageCache).
+	opts probe.RecordOptions
 }
 
 // Probes returns the probe set after checking that the named programs
@@ -52,6 +54,26 @@ func (t *T) Probes(require ...string) *Probes {
 	}
 	t.Cleanup(func() { set.UnwatchTask(os.Getpid()) })
 	return &Probes{Set: set, t: t}
+}
+
+// pageCacheProbes are the tracepoints of the page-cache events.
+var pageCacheProbes = []string{"tp_btf/mm_filemap_add_to_page_cache", "tp_btf/mm_filemap_delete_from_page_cache"}
+
+// RecordPageCache makes the recordings of p record the page-cache
+// membership of the watched inodes (probe.RecordOptions.PageCache), and
+// so judge the kernel rules that need it (dio-write-leaves-no-stale-
+// folio); a recording that did not ask logs those rules as not judged.
+// They cost an event per folio added or removed, so only the scenarios
+// about what a direct write leaves in the page cache ask. Without the
+// tracepoints the scenario SKIPs.
+func (p *Probes) RecordPageCache() {
+	if err := p.Set.Require(pageCacheProbes...); err != nil {
+		if probe.IsSkip(err) {
+			p.t.Skipf("%v", err)
+		}
+		p.t.Fatalf("probes: %v", err)
+	}
+	p.opts.PageCache = true
 }
 
 // MustAttach reports whether a probe is attached, without skipping.
@@ -82,10 +104,21 @@ func (p *Probes) WatchPath(paths ...string) {
 // Record runs fn with recording on and returns the events of the
 // watched inodes, held to the kernel rules (checkRules).
 func (p *Probes) Record(fn func()) probe.Events {
-	ev := p.t.record(p.Set, fn)
-	p.t.checkRules(p.Set, ev)
+	ev := p.t.record(p.recordable(), fn)
+	p.checkRules(ev)
 	return ev
 }
+
+// recordable is p's set recording with p's options.
+func (p *Probes) recordable() recordable { return withOptions{p.Set, p.opts} }
+
+// withOptions starts recordings of a set with options.
+type withOptions struct {
+	*probe.Set
+	opts probe.RecordOptions
+}
+
+func (w withOptions) Start() error { return w.Set.StartWith(w.opts) }
 
 // Capture is Record without holding the recording to the kernel rules
 // and without ending the scenario on an error: for a caller that judges
@@ -93,7 +126,7 @@ func (p *Probes) Record(fn func()) probe.Events {
 // failing sequence.
 func (p *Probes) Capture(fn func()) (probe.Events, error) {
 	p.t.endIfAbandoned()
-	if err := p.t.env.rec.start(p.t, p.Set); err != nil {
+	if err := p.t.env.rec.start(p.t, p.recordable()); err != nil {
 		return nil, err
 	}
 	stopped := false
@@ -107,34 +140,32 @@ func (p *Probes) Capture(fn func()) (probe.Events, error) {
 	return p.t.env.rec.stop(p.t)
 }
 
-// Judge holds events to the kernel rules (harness/invariant) for this
-// kernel, without failing the scenario.
+// Judge holds events of a recording of p to the kernel rules
+// (harness/invariant) for this kernel, without failing the scenario: it
+// logs once per scenario each rule it could not judge (its probes not
+// attached, or its events not asked for) and each violation its base
+// excuses, and returns the report.
 func (p *Probes) Judge(ev probe.Events) invariant.Report {
-	return invariant.Check(ev, p.t.kernel(p.Set))
-}
-
-func (t *T) kernel(set *probe.Set) invariant.Kernel {
-	return invariant.Kernel{
-		Base:     t.env.Base,
-		Attached: func(name string) bool { return set.Require(name) == nil },
-	}
-}
-
-// checkRules holds every recording to the kernel rules
-// (harness/invariant): a violation fails the scenario with the events
-// that broke it; a rule whose probes are missing is logged once per
-// scenario as not judged, a violation its base declares as excused.
-func (t *T) checkRules(set *probe.Set, ev probe.Events) {
-	rep := invariant.Check(ev, t.kernel(set))
-	for _, v := range rep.Violations {
-		t.Errorf("%v", v)
-	}
+	t := p.t
+	rep := invariant.Check(ev, invariant.Kernel{
+		Base:  t.env.Base,
+		Lacks: func(name string) error { return p.Set.Recorded(name, p.opts) },
+	})
 	for _, v := range rep.Excused {
 		ex := invariant.Excuses(v.Rule, t.env.Base)
 		t.logOnce("excused "+v.Rule, "invariant %s: %s (excused on %s: %s)", v.Rule, v.What, t.env.Base, ex)
 	}
 	for _, n := range rep.NotJudged {
 		t.logOnce("not judged "+n, "invariant not judged: %s", n)
+	}
+	return rep
+}
+
+// checkRules holds every recording to the kernel rules (Judge): a
+// violation fails the scenario with the events that broke it.
+func (p *Probes) checkRules(ev probe.Events) {
+	for _, v := range p.Judge(ev).Violations {
+		p.t.Errorf("%v", v)
 	}
 }
 

@@ -811,6 +811,7 @@ func dioRwRet(ev probe.Events) string {
 func dioFromOwnMmap(t *scenario.T, fs blockFS) {
 	ps := t.Probes(append(fs.lockProbes, "fexit/kiocb_invalidate_pages", "fexit/invalidate_inode_pages2_range",
 		"fexit/filemap_write_and_wait_range", bufferedProbe(fs))...)
+	ps.RecordPageCache()
 	mnt := t.Disk(fs.disk, "")
 	bf := newBlockFile(t, mnt, "selfmap", testFile, 0x11)
 	want := pattern(testFile, 0x11)

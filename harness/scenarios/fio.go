@@ -125,6 +125,7 @@ func fioScenarios() scenario.Catalogue {
 			Run: func(t *scenario.T) {
 				ps := t.Probes("fentry/fuse_direct_write_iter", "fentry/fuse_file_mmap",
 					"fentry/invalidate_inode_pages2_range", "fentry/dio_warn_stale_pagecache")
+				ps.RecordPageCache()
 				m := t.FUSE(fileOf("/one", fioOneFileSize, fuse.OpenPolicy{DirectIO: true, ParallelDirectWrites: true},
 					fuse.Capabilities{DirectIOAllowMmap: true}))
 				path := m.Path("one")
@@ -218,6 +219,7 @@ func fioOneFileOn(fs string) scenario.Scenario {
 		},
 		Run: func(t *scenario.T) {
 			ps := t.Probes("tp_btf/iomap_dio_rw_begin", "fentry/invalidate_inode_pages2_range", "fentry/dio_warn_stale_pagecache")
+			ps.RecordPageCache()
 			path := filepath.Join(t.Disk(fs, ""), "one")
 			t.Check(os.WriteFile(path, pattern(fioOneFileSize, 0x5a), 0o644), "create %s", path)
 			ps.WatchPath(path)

@@ -38,6 +38,7 @@ func fuseMixedScenarios() scenario.Catalogue {
 // writer wrote.
 func mixedDIOMmap(t *scenario.T) {
 	ps := t.Probes("fexit/down_read", "fexit/down_write", "fentry/fuse_direct_write_iter")
+	ps.RecordPageCache()
 	const blocks = 48 // 16 per writer
 	size := blocks * page
 	cfg := fileOf("/mix", int64(size), fuse.OpenPolicy{DirectIO: true, ParallelDirectWrites: true}, fuse.Capabilities{DirectIOAllowMmap: true})

@@ -246,6 +246,7 @@ func mmapSharedWithoutAllowMmap(t *scenario.T) {
 
 func dioCoherency(t *scenario.T) {
 	ps := t.Probes("fexit/kiocb_invalidate_post_direct_write")
+	ps.RecordPageCache()
 	m := t.FUSE(fuse.Config{Files: []fuse.FileSpec{{Path: "/co", Data: pattern(4*page, 0x41)}}})
 	f := openFile(t, m.Path("co"), os.O_RDWR)
 	ps.Watch(f)

@@ -154,6 +154,7 @@ func workloadScenarios() scenario.Catalogue {
 // each setup once.
 func runWorkloads(t *scenario.T, setups []setup, seeds []uint64, ops int) {
 	ps := t.Probes()
+	ps.RecordPageCache()
 	targets := make([]*workload.Target, len(setups))
 	start := time.Now()
 	failed := 0
