@@ -69,7 +69,7 @@ func Main(cat scenario.Catalogue, subcommands map[string]func(args []string) int
 			pid1.PowerOff(plan.ExitPort, byte(guestproto.VerdictAgentError))
 		}
 	}
-	v := run(cl, plan, cat, out, exe, writeKmsg)
+	v := run(cl, plan, cat, out, exe, writeKmsg, true)
 	// Wait until the UART has sent everything: QEMU exits at once on
 	// the verdict and would drop what is still in the tty buffer.
 	unix.IoctlSetInt(int(out.Fd()), unix.TCSBRK, 1)
@@ -108,8 +108,10 @@ func readPlan(cl guestproto.Cmdline) (guestproto.Plan, error) {
 }
 
 // run executes what this boot has to run of the plan and returns the
-// verdict the agent reports through the exit port.
-func run(cl guestproto.Cmdline, plan guestproto.Plan, cat scenario.Catalogue, out io.Writer, exe string, kmsg func(string)) guestproto.Verdict {
+// verdict the agent reports through the exit port. preloadProbes loads
+// the probe set before the first scenario (a guest does; unit tests
+// of run, on the host, do not).
+func run(cl guestproto.Cmdline, plan guestproto.Plan, cat scenario.Catalogue, out io.Writer, exe string, kmsg func(string), preloadProbes bool) guestproto.Verdict {
 	w := ktap.NewWriter(out)
 	if cl.Probe {
 		w.Plan(0)
@@ -139,6 +141,15 @@ func run(cl guestproto.Cmdline, plan guestproto.Plan, cat scenario.Catalogue, ou
 	env.OnTimeout = timeoutEvidence(w)
 	env.TimeoutScale = plan.TimeoutScale
 	defer env.Close()
+	// Outside every scenario's timeout; the watcher on the host bounds
+	// this phase as it bounds a scenario.
+	if preloadProbes {
+		if d, err := env.LoadProbes(); err != nil {
+			w.Diag("probes: loading them for this boot failed after %s, before the first scenario: %v", d.Round(time.Millisecond), err)
+		} else {
+			w.Diag("probes: loaded for this boot in %s, before the first scenario", d.Round(time.Millisecond))
+		}
+	}
 	rep := &ktapReporter{w: w, runs: runs, kmsg: kmsg}
 	scenario.RunAll(context.Background(), sel, env, rep)
 	w.Totals(ktap.Count(rep.results))

@@ -68,7 +68,7 @@ func TestRunFollowsThePlan(t *testing.T) {
 	}
 	var out strings.Builder
 	var kmsg []string
-	v := run(guestproto.Cmdline{Plan: guestproto.PlanPath}, plan, cat, &out, "/init", func(s string) { kmsg = append(kmsg, s) })
+	v := run(guestproto.Cmdline{Plan: guestproto.PlanPath}, plan, cat, &out, "/init", func(s string) { kmsg = append(kmsg, s) }, false)
 	if v != guestproto.VerdictMismatch {
 		t.Errorf("verdict %v, want mismatch (a TIMEOUT)", v)
 	}
@@ -130,7 +130,7 @@ func TestRunGivesScenariosThePlan(t *testing.T) {
 		Wiring:      guestproto.Wiring{AgentTTY: "/dev/ttyS1", ExitPort: 0xf4},
 	}
 	var out strings.Builder
-	if v := run(guestproto.Cmdline{Plan: guestproto.PlanPath}, plan, cat, &out, "/init", func(string) {}); v != guestproto.VerdictOK {
+	if v := run(guestproto.Cmdline{Plan: guestproto.PlanPath}, plan, cat, &out, "/init", func(string) {}, false); v != guestproto.VerdictOK {
 		t.Errorf("verdict %v, want ok (the declared failure)\n%s", v, out.String())
 	}
 	if d := cmp.Diff([]string{"/dev/vdy", "xfs", "/opt/selftests"}, got); d != "" {
@@ -144,7 +144,7 @@ func TestRunGivesScenariosThePlan(t *testing.T) {
 func TestRunUnknownScenario(t *testing.T) {
 	plan := guestproto.Plan{Scenarios: []guestproto.Entry{{Name: "fuse/gone"}}, Repeat: 1, Wiring: guestproto.Wiring{AgentTTY: "/dev/ttyS1", ExitPort: 0xf4}}
 	var out strings.Builder
-	v := run(guestproto.Cmdline{}, plan, nil, &out, "/init", func(string) {})
+	v := run(guestproto.Cmdline{}, plan, nil, &out, "/init", func(string) {}, false)
 	if v != guestproto.VerdictAgentError || !strings.Contains(out.String(), `"fuse/gone"`) {
 		t.Errorf("verdict %v, output %q; want an agent error naming the scenario", v, out.String())
 	}
@@ -152,7 +152,7 @@ func TestRunUnknownScenario(t *testing.T) {
 
 func TestRunProbe(t *testing.T) {
 	var out strings.Builder
-	v := run(guestproto.Cmdline{Probe: true}, guestproto.Plan{}, nil, &out, "/init", func(string) {})
+	v := run(guestproto.Cmdline{Probe: true}, guestproto.Plan{}, nil, &out, "/init", func(string) {}, false)
 	if v != guestproto.VerdictOK || out.String() != "KTAP version 1\n1..0\n" {
 		t.Errorf("probe: verdict %v, output %q", v, out.String())
 	}

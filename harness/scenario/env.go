@@ -101,6 +101,18 @@ func (t *T) DropCaches() {
 	}
 }
 
+// LoadProbes loads the probe set now, before any scenario runs, and
+// says how long that took: loading and verifying every program under
+// TCG takes seconds on an idle host and over a minute on a loaded one,
+// which the first scenario to ask for the probes would otherwise spend
+// of its own timeout. An error is kept: every scenario that asks for
+// the probes fails with it, as it would have without this call.
+func (e *Env) LoadProbes() (time.Duration, error) {
+	start := time.Now()
+	_, err := e.probes.get()
+	return time.Since(start), err
+}
+
 // Close releases what the environment loaded.
 func (e *Env) Close() {
 	e.probes.close()
