@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -198,6 +199,10 @@ type loader struct {
 	maps  map[string]*ebpf.Map
 	// trivial caches trivialTracing results.
 	trivial map[ebpf.AttachType]error
+	// ksyms is /proc/kallsyms' symbol names, read once on the first
+	// kprobe (nil: not read yet; ksymsErr: it could not be read).
+	ksyms    map[string]bool
+	ksymsErr error
 }
 
 // loadAndAttach loads one program of spec and attaches it. Targets missing
@@ -218,7 +223,7 @@ func (la *loader) loadAndAttach(spec *ebpf.CollectionSpec, ps *ebpf.ProgramSpec)
 			}
 		}
 	case ebpf.Kprobe:
-		if !kallsymsHas(target) {
+		if !la.kallsymsHas(target) {
 			return nil, nil, Skipped, fmt.Sprintf("symbol %s not in /proc/kallsyms (not built or inlined)", target)
 		}
 	}
@@ -337,18 +342,35 @@ func shortErr(err error) string {
 	return err.Error()
 }
 
-func kallsymsHas(sym string) bool {
-	b, err := os.ReadFile("/proc/kallsyms")
-	if err != nil {
-		return true // let attach decide
-	}
-	for line := range strings.Lines(string(b)) {
-		f := strings.Fields(line)
-		if len(f) >= 3 && f[2] == sym {
-			return true
+// kallsymsHas reports whether /proc/kallsyms names sym. The file is read
+// and split once per Load: under TCG a read of it costs seconds, and the
+// whole load runs before the first scenario of every boot.
+func (la *loader) kallsymsHas(sym string) bool {
+	if la.ksyms == nil && la.ksymsErr == nil {
+		b, err := os.ReadFile("/proc/kallsyms")
+		if err != nil {
+			la.ksymsErr = err
+		} else {
+			la.ksyms = kallsymsNames(b)
 		}
 	}
-	return false
+	if la.ksymsErr != nil {
+		return true // let attach decide
+	}
+	return la.ksyms[sym]
+}
+
+// kallsymsNames is the set of symbol names in the text of /proc/kallsyms
+// ("address type name [module]" per line).
+func kallsymsNames(b []byte) map[string]bool {
+	names := make(map[string]bool, bytes.Count(b, []byte{'\n'}))
+	for line := range bytes.Lines(b) {
+		f := bytes.Fields(line)
+		if len(f) >= 3 {
+			names[string(f[2])] = true
+		}
+	}
+	return names
 }
 
 // enumValue finds an enumerator by name in kernel BTF (anonymous enums
