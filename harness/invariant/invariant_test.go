@@ -121,6 +121,51 @@ func TestRules(t *testing.T) {
 			fuseDIOExit(4096),
 			exit(probe.FuncFuseDirectWriteIter, 4096, 4096, 65536),
 		}, want: []string{"parallel-dio-write-uncached"}},
+		{name: "queued asynchronous write drops its reference at completion", es: probe.Events{
+			enter(probe.FuncFuseDirectWriteIter, 0, 4096),
+			lock(probe.KindLockShared, 65536),
+			uncStart(1, 0, -1),
+			fuseDIO(0, 4096),
+			fuseDIOExit(-eiocbqueued),
+			exit(probe.FuncFuseDirectWriteIter, -eiocbqueued, 0, 65536),
+			uncEnd(3),
+		}},
+		{name: "queued asynchronous write never drops its reference", es: probe.Events{
+			enter(probe.FuncFuseDirectWriteIter, 0, 4096),
+			lock(probe.KindLockShared, 65536),
+			uncStart(1, 0, -1),
+			fuseDIO(0, 4096),
+			fuseDIOExit(-eiocbqueued),
+			exit(probe.FuncFuseDirectWriteIter, -eiocbqueued, 0, 65536),
+		}, want: []string{"parallel-dio-write-uncached"}},
+		{name: "an end before the queued write returned pays nothing", es: probe.Events{
+			enter(probe.FuncFuseDirectWriteIter, 0, 4096),
+			lock(probe.KindLockShared, 65536),
+			uncStart(1, 0, -1),
+			uncEnd(3),
+			fuseDIO(0, 4096),
+			fuseDIOExit(-eiocbqueued),
+			exit(probe.FuncFuseDirectWriteIter, -eiocbqueued, 0, 65536),
+		}, want: []string{"parallel-dio-write-uncached"}},
+		{name: "a synchronous write's own end does not pay a queued write's reference", es: probe.Events{
+			enter(probe.FuncFuseDirectWriteIter, 0, 4096),
+			lock(probe.KindLockShared, 65536),
+			uncStart(1, 0, -1),
+			fuseDIO(0, 4096),
+			fuseDIOExit(-eiocbqueued),
+			exit(probe.FuncFuseDirectWriteIter, -eiocbqueued, 0, 65536),
+			ev(4, probe.KindWriteEnter, func(e *probe.Event) { e.Aux, e.A0, e.A1 = uint32(probe.FuncFuseDirectWriteIter), 8192, 4096 }),
+			ev(4, probe.KindLockShared, func(e *probe.Event) { e.A1 = 65536 }),
+			uncStart(4, 0, -2),
+			ev(4, probe.KindFuseDirectIOEnter, func(e *probe.Event) {
+				e.A0, e.A1, e.Flags = 8192, 4096, probe.FlagWrite
+				e.Within = 1<<probe.FuncFuseFileWriteIter | 1<<probe.FuncFuseDirectWriteIter
+				e.Path = probe.FuncFuseDirectWriteIter
+			}),
+			ev(4, probe.KindFuseDirectIOExit, func(e *probe.Event) { e.Ret, e.Flags = 4096, probe.FlagWrite }),
+			uncEnd(4),
+			ev(4, probe.KindWriteExit, func(e *probe.Event) { e.Aux, e.Ret, e.A0, e.A1 = uint32(probe.FuncFuseDirectWriteIter), 4096, 12288, 65536 }),
+		}, want: []string{"parallel-dio-write-uncached"}},
 		{name: "cached open while the parallel write is in flight", es: probe.Events{
 			uncStart(1, 0, -1),
 			ev(2, probe.KindCachedIOOpenExit, func(e *probe.Event) { e.Ret = 0 }),

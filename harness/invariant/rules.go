@@ -31,8 +31,8 @@ func Rules() []Rule {
 		},
 		{
 			Name:  "parallel-dio-write-uncached",
-			Says:  "A FUSE direct write that does its I/O under the shared i_rwsem holds an uncached io-mode reference (fuse_inode_uncached_io_start() succeeded, the counter went negative) and drops it before it returns.",
-			Scope: "FUSE direct writes with FOPEN_PARALLEL_DIRECT_WRITES; a write that takes the exclusive lock needs no reference.",
+			Says:  "A FUSE direct write that does its I/O under the shared i_rwsem holds an uncached io-mode reference (fuse_inode_uncached_io_start() succeeded, the counter went negative) and drops it when its I/O is done: before it returns, or, for an asynchronous write that returned -EIOCBQUEUED, later in the recording.",
+			Scope: "FUSE direct writes with FOPEN_PARALLEL_DIRECT_WRITES; a write that takes the exclusive lock needs no reference. A queued asynchronous write completes in another context (the server's reply), so what it still owes at its return is paid by fuse_inode_uncached_io_end() calls on its inode after the return that no write call of the recording contains; the scenarios reap their completions before the recording stops.",
 			Source: map[string]string{
 				"v7.3":  "fs/fuse/file.c fuse_dio_lock() calls fuse_inode_uncached_io_start() after inode_lock_shared() and falls back to the exclusive lock when it fails; fuse_dio_unlock() calls fuse_inode_uncached_io_end(); fs/fuse/iomode.c refuses the start while iocachectr > 0",
 				"v6.12": "the same functions in fs/fuse/file.c and fs/fuse/iomode.c",
@@ -206,7 +206,23 @@ func extendingExclusive(es probe.Events) []Violation {
 
 func parallelUncached(es probe.Events) []Violation {
 	var out []Violation
+	// owed: the references queued asynchronous writes still held when
+	// they returned, per inode, in the order they returned.
+	type debt struct {
+		call  call
+		start probe.Event
+		n     int
+	}
+	owed := map[probe.InodeID][]*debt{}
+	// inCall: the io-mode ends made inside some write call, which pay
+	// for that call's own references.
+	inCall := map[int]bool{}
 	for _, c := range writeCalls(es) {
+		for _, k := range c.inner {
+			if es[k].Kind == probe.KindUncachedIOEndEnter {
+				inCall[k] = true
+			}
+		}
 		if c.enter.Func() != probe.FuncFuseDirectWriteIter {
 			continue
 		}
@@ -239,10 +255,30 @@ func parallelUncached(es probe.Events) []Violation {
 				}
 			}
 		}
-		if parallel && starts != ends {
+		switch {
+		case !parallel || starts == ends:
+		case c.exit.Ret == -eiocbqueued && starts > ends:
+			owed[c.enter.Inode] = append(owed[c.enter.Inode], &debt{call: c, start: startEv, n: starts - ends})
+		default:
 			out = append(out, Violation{Path: probe.FuncFuseDirectWriteIter,
 				What:   fmt.Sprintf("%d uncached io-mode references taken, %d dropped by the time the write returned", starts, ends),
 				Events: probe.Events{c.enter, startEv, c.exit}})
+		}
+	}
+	for i, e := range es {
+		ds := owed[e.Inode]
+		if e.Kind != probe.KindUncachedIOEndEnter || inCall[i] || len(ds) == 0 || ds[0].call.exitI > i {
+			continue
+		}
+		if ds[0].n--; ds[0].n == 0 {
+			owed[e.Inode] = ds[1:]
+		}
+	}
+	for _, ds := range owed {
+		for _, d := range ds {
+			out = append(out, Violation{Path: probe.FuncFuseDirectWriteIter,
+				What:   fmt.Sprintf("a queued asynchronous write returned holding %d uncached io-mode reference(s) that no later fuse_inode_uncached_io_end() in the recording dropped", d.n),
+				Events: probe.Events{d.call.enter, d.start, d.call.exit}})
 		}
 	}
 	return out
