@@ -11,6 +11,7 @@ import (
 
 	"dioharness/harness/catalogue"
 	"dioharness/harness/kbase"
+	"dioharness/harness/mutagen"
 	"dioharness/harness/mutant"
 )
 
@@ -78,5 +79,16 @@ func TestMutantsOut(t *testing.T) {
 				t.Errorf("mutantsOut (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// A generated mutant applies on the patched flavour: the plan reads the
+// patched source, and the runner finds no tree for an empty flavour.
+func TestGeneratedMutantFlavour(t *testing.T) {
+	c := mutagen.Candidate{Mutation: mutagen.Mutation{File: "fs/fuse/file.c", Func: "fuse_dio_lock", Class: "swap-lock", N: 5}}
+	got := generatedMutant(c, "build/mutate/v7.3/x.patch")
+	want := mutant.Mutant{Name: "g-fuse-file-fuse_dio_lock-swap-lock-5", Path: "build/mutate/v7.3/x.patch", Subject: c.Subject(), Flavour: kbase.Patched}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("generatedMutant (-want +got):\n%s", d)
 	}
 }

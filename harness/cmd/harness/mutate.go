@@ -157,7 +157,7 @@ func mutateBase(ctx context.Context, in invocation, e env, spec kbase.Spec, a mu
 		area, _ := mutagen.AreaOf(c.File)
 		scen := mutant.AreaScenarios(cat, area.Scenarios)
 		fmt.Fprintf(stdout, "mutate: [%d/%d] %s (%s): %d scenarios\n", i+1, len(todo), c.Name(), c.Describe(), len(scen))
-		m := mutant.Mutant{Name: c.Name(), Path: path, Subject: c.Subject()}
+		m := generatedMutant(c, path)
 		site := mutant.Site{Area: c.Area, File: c.File, Func: c.Func, Class: string(c.Class), Line: c.Line + 1, Change: c.Describe(), Why: c.Why}
 		res := mutant.JudgeGenerated(m, runner.Run(ctx, m, scen), site)
 		res.Commit = commit
@@ -189,6 +189,12 @@ func mutateBase(ctx context.Context, in invocation, e env, spec kbase.Spec, a mu
 		return testrun.ExitInfra
 	}
 	return testrun.ExitOK
+}
+
+// generatedMutant is the mutant a candidate's patch at path makes: it
+// applies on the patched flavour, whose source the plan was read from.
+func generatedMutant(c mutagen.Candidate, path string) mutant.Mutant {
+	return mutant.Mutant{Name: c.Name(), Path: path, Subject: c.Subject(), Flavour: kbase.Patched}
 }
 
 func judged(g *mutant.Generated, name string) bool {
