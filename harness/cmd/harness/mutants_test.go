@@ -17,7 +17,8 @@ import (
 
 // The committed mutants parse, name scenarios of the catalogue as their
 // killers, sit in the folder of a base the repository has, and include
-// the one bisect-demo plants.
+// the one bisect-demo plants; each base's triage of the generated
+// survivors reads.
 func TestCommittedMutants(t *testing.T) {
 	const repo = "../../.."
 	bases, err := kbase.Load(repo)
@@ -46,6 +47,9 @@ func TestCommittedMutants(t *testing.T) {
 			continue
 		}
 		total += len(ms)
+		if _, err := mutant.ReadTriage(filepath.Join(d, mutant.TriageFile)); err != nil {
+			t.Errorf("%s: %v", d, err)
+		}
 	}
 	if total < 10 {
 		t.Errorf("%d mutants, want at least 10", total)
