@@ -164,7 +164,9 @@ func TestRules(t *testing.T) {
 			}),
 			ev(4, probe.KindFuseDirectIOExit, func(e *probe.Event) { e.Ret, e.Flags = 4096, probe.FlagWrite }),
 			uncEnd(4),
-			ev(4, probe.KindWriteExit, func(e *probe.Event) { e.Aux, e.Ret, e.A0, e.A1 = uint32(probe.FuncFuseDirectWriteIter), 4096, 12288, 65536 }),
+			ev(4, probe.KindWriteExit, func(e *probe.Event) {
+				e.Aux, e.Ret, e.A0, e.A1 = uint32(probe.FuncFuseDirectWriteIter), 4096, 12288, 65536
+			}),
 		}, want: []string{"parallel-dio-write-uncached"}},
 		{name: "cached open while the parallel write is in flight", es: probe.Events{
 			uncStart(1, 0, -1),
