@@ -98,11 +98,7 @@ func ciLocal(ctx context.Context, in invocation, f ciLocalOwn) int {
 	}
 	// The jobs and the merge get SCENARIO as make takes it.
 	scenarios := strings.Join(c.scenario, ",")
-	e, err := loadEnv()
-	if err != nil {
-		return badArgs(stderr, err)
-	}
-	sel, err := e.bases.Select(c.base)
+	e, sel, err := c.selectedBases()
 	if err != nil {
 		return badArgs(stderr, err)
 	}

@@ -178,6 +178,20 @@ type env struct {
 	bases kbase.Set
 }
 
+// selectedBases loads the environment and the bases -base selects; an
+// error is bad input.
+func (c *commonFlags) selectedBases() (env, []kbase.Spec, error) {
+	e, err := loadEnv()
+	if err != nil {
+		return env{}, nil, err
+	}
+	sel, err := e.bases.Select(c.base)
+	if err != nil {
+		return env{}, nil, err
+	}
+	return e, sel, nil
+}
+
 func loadEnv() (env, error) {
 	repo, err := repoRoot()
 	if err != nil {

@@ -30,11 +30,7 @@ func mutantsFlags(fs *flag.FlagSet) action {
 // patched flavour with the scenarios its header names and their areas.
 func mutants(ctx context.Context, in invocation, glob string) int {
 	f, cat, stdout, stderr := in.c, in.cat, in.stdout, in.stderr
-	e, err := loadEnv()
-	if err != nil {
-		return badArgs(stderr, err)
-	}
-	sel, err := e.bases.Select(f.base)
+	e, sel, err := f.selectedBases()
 	if err != nil {
 		return badArgs(stderr, err)
 	}

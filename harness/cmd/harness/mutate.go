@@ -47,11 +47,7 @@ func mutate(ctx context.Context, in invocation, a mutateArgs) int {
 			return badArgs(stderr, fmt.Errorf("-mutant %q: %w", a.glob, err))
 		}
 	}
-	e, err := loadEnv()
-	if err != nil {
-		return badArgs(stderr, err)
-	}
-	sel, err := e.bases.Select(f.base)
+	e, sel, err := f.selectedBases()
 	if err != nil {
 		return badArgs(stderr, err)
 	}

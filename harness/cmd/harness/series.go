@@ -49,11 +49,7 @@ func seriesCheckFlags(fs *flag.FlagSet) action {
 
 func seriesCheck(ctx context.Context, in invocation, boot bool) int {
 	f, cat, stdout, stderr := in.c, in.cat, in.stdout, in.stderr
-	e, err := loadEnv()
-	if err != nil {
-		return badArgs(stderr, err)
-	}
-	sel, err := e.bases.Select(f.base)
+	e, sel, err := f.selectedBases()
 	if err != nil {
 		return badArgs(stderr, err)
 	}
@@ -105,11 +101,7 @@ func seriesCheck(ctx context.Context, in invocation, boot bool) int {
 
 func maintainers(ctx context.Context, in invocation) int {
 	f, stdout, stderr := in.c, in.stdout, in.stderr
-	e, err := loadEnv()
-	if err != nil {
-		return badArgs(stderr, err)
-	}
-	sel, err := e.bases.Select(f.base)
+	e, sel, err := f.selectedBases()
 	if err != nil {
 		return badArgs(stderr, err)
 	}
@@ -268,11 +260,7 @@ func bootPatch(cat catalogue.Catalogue, e env, spec kbase.Spec, f *commonFlags, 
 // patch applies there.
 func upstreamBase(ctx context.Context, in invocation) int {
 	f, stdout, stderr := in.c, in.stdout, in.stderr
-	e, err := loadEnv()
-	if err != nil {
-		return badArgs(stderr, err)
-	}
-	sel, err := e.bases.Select(f.base)
+	e, sel, err := f.selectedBases()
 	if err != nil {
 		return badArgs(stderr, err)
 	}
