@@ -41,7 +41,8 @@ BOOT_EACH_PATCH ?= 1
 QEMU_ACCEL ?=
 # fstests (make fstests): a checkout of the suite, never part of this
 # repository; FSTYP selects setups (ext4, xfs, fuse-cached,
-# fuse-direct-io, or fuse for both FUSE modes), TESTS the tests as check
+# fuse-direct-io, fuse-parallel-odirect, or fuse for every FUSE mode),
+# TESTS the tests as check
 # takes them ("generic/091 generic/095" or "-g quick") or a named
 # selection computed from the checkout (@iomap-dio: the generic aio
 # tests and the generic mmap tests that use direct I/O), LIST=1 prints

@@ -31,10 +31,11 @@ func TestParseSetups(t *testing.T) {
 		want []string
 		err  string
 	}{
-		{"", []string{"ext4", "xfs", "fuse-cached", "fuse-direct-io"}, ""},
+		{"", []string{"ext4", "xfs", "fuse-cached", "fuse-direct-io", "fuse-parallel-odirect"}, ""},
 		{"xfs", []string{"xfs"}, ""},
-		{"fuse", []string{"fuse-cached", "fuse-direct-io"}, ""},
-		{"fuse-direct-io,ext4,fuse", []string{"fuse-direct-io", "ext4", "fuse-cached"}, ""},
+		{"fuse", []string{"fuse-cached", "fuse-direct-io", "fuse-parallel-odirect"}, ""},
+		{"fuse-direct-io,ext4,fuse", []string{"fuse-direct-io", "ext4", "fuse-cached", "fuse-parallel-odirect"}, ""},
+		{"fuse-parallel-odirect", []string{"fuse-parallel-odirect"}, ""},
 		{"btrfs", nil, `bad FSTYP "btrfs"`},
 	}
 	for _, tc := range tests {

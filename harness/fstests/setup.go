@@ -51,6 +51,12 @@ var Setups = []Setup{
 		About:       "our FUSE server passing through to a directory on ext4; FOPEN_DIRECT_IO and FOPEN_PARALLEL_DIRECT_WRITES on every open, FUSE_DIRECT_IO_ALLOW_MMAP",
 		FUSEOptions: []string{"direct_io", "parallel_direct_writes", "direct_io_allow_mmap"},
 	},
+	{
+		Name: "fuse-parallel-odirect", FSTYP: "fuse",
+		About: "our FUSE server passing through to a directory on ext4; page cache in use, FOPEN_PARALLEL_DIRECT_WRITES on every open and " +
+			"FUSE_PARALLEL_ODIRECT_WRITES, so that O_DIRECT opens write in parallel on kernels with the pdio RFC (elsewhere as fuse-cached)",
+		FUSEOptions: []string{"parallel_direct_writes", "parallel_odirect_writes"},
+	},
 }
 
 // SetupNamed returns the setup with that name.
@@ -64,7 +70,7 @@ func SetupNamed(name string) (Setup, bool) {
 }
 
 // ParseSetups reads FSTYP=: empty for every setup, else a comma-separated
-// list of setup names or fstests FSTYPs ("fuse" selects both FUSE modes).
+// list of setup names or fstests FSTYPs ("fuse" selects every FUSE mode).
 func ParseSetups(spec string) ([]Setup, error) {
 	if strings.TrimSpace(spec) == "" {
 		return slices.Clone(Setups), nil
@@ -79,7 +85,7 @@ func ParseSetups(spec string) ([]Setup, error) {
 			}
 		}
 		if len(out) == n && !slices.ContainsFunc(Setups, func(s Setup) bool { return s.Name == w || s.FSTYP == w }) {
-			return nil, fmt.Errorf("bad FSTYP %q, want one of %s (or fuse for both FUSE modes)", w, strings.Join(SetupNames(), ", "))
+			return nil, fmt.Errorf("bad FSTYP %q, want one of %s (or fuse for every FUSE mode)", w, strings.Join(SetupNames(), ", "))
 		}
 	}
 	return out, nil

@@ -83,6 +83,11 @@ type Capabilities struct {
 	ParallelDirops bool `json:"parallel_dirops,omitempty"`
 	// AsyncDIO sets FUSE_ASYNC_DIO.
 	AsyncDIO bool `json:"async_dio,omitempty"`
+	// ParallelODirectWrites sets FUSE_PARALLEL_ODIRECT_WRITES (kernels
+	// with the pdio RFC offer it): FOPEN_PARALLEL_DIRECT_WRITES then also
+	// applies to O_DIRECT opens without FOPEN_DIRECT_IO, which defer
+	// caching io mode until the page cache is used through them.
+	ParallelODirectWrites bool `json:"parallel_odirect_writes,omitempty"`
 	// MaxWrite is max_write. Default 1 MiB. Each worker's read buffer is
 	// MaxWrite plus one page for the headers.
 	MaxWrite uint32 `json:"max_write,omitempty"`
@@ -135,6 +140,9 @@ func (c Capabilities) wanted() uint64 {
 	}
 	if c.AsyncDIO {
 		f |= CapAsyncDIO
+	}
+	if c.ParallelODirectWrites {
+		f |= CapParallelODirectWrites
 	}
 	return f &^ c.Disabled
 }

@@ -107,8 +107,12 @@ const (
 	CapNoExportSupport   uint64 = 1 << 38
 	CapHasResend         uint64 = 1 << 39
 	CapAllowIdmap        uint64 = 1 << 40
-	capFlags2Shift              = 32
-	capLowMask           uint64 = 1<<32 - 1
+	// CapParallelODirectWrites is FUSE_PARALLEL_ODIRECT_WRITES (protocol
+	// 7.47, the pdio RFC): FOPEN_PARALLEL_DIRECT_WRITES also applies to
+	// O_DIRECT opens without FOPEN_DIRECT_IO.
+	CapParallelODirectWrites uint64 = 1 << 44
+	capFlags2Shift                  = 32
+	capLowMask               uint64 = 1<<32 - 1
 )
 
 // FOPEN_* flags of fuse_open_out.open_flags.

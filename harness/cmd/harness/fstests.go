@@ -47,7 +47,7 @@ type fstestsOwn struct {
 func fstestsFlags(fs *flag.FlagSet) action {
 	var f fstestsOwn
 	fs.StringVar(&f.dir, "fstests", os.Getenv("FSTESTS"), "the fstests checkout to build and run (FSTESTS)")
-	fs.StringVar(&f.fstyp, "fstyp", "", "setups: "+strings.Join(fstests.SetupNames(), ", ")+", or fuse for both FUSE modes; comma-separated (default: all)")
+	fs.StringVar(&f.fstyp, "fstyp", "", "setups: "+strings.Join(fstests.SetupNames(), ", ")+", or fuse for every FUSE mode; comma-separated (default: all)")
 	fs.StringVar(&f.tests, "tests", "", "tests as check takes them, a list (generic/091 generic/095) or groups (-g quick), or a named selection ("+strings.Join(namedSelections(), ", ")+") (default: "+fstests.DefaultTests+")")
 	fs.BoolVar(&f.smoke, "smoke", false, "run the smoke list ("+fstests.SmokeTests+") on "+fstests.SmokeSetups+" and the patched kernel, unless -tests, -fstyp or -kernel say otherwise")
 	fs.BoolVar(&f.optional, "optional", false, "without -fstests, say how to get a checkout and exit 0 (make test)")

@@ -38,6 +38,7 @@ func parseArgs(args []string, usageOut io.Writer) (options, error) {
 		writeback    = fs.Bool("writeback-cache", false, "INIT: FUSE_WRITEBACK_CACHE")
 		parallelDirs = fs.Bool("parallel-dirops", false, "INIT: FUSE_PARALLEL_DIROPS")
 		asyncDIO     = fs.Bool("async-dio", false, "INIT: FUSE_ASYNC_DIO")
+		parallelOD   = fs.Bool("parallel-odirect-writes", false, "INIT: FUSE_PARALLEL_ODIRECT_WRITES (with -parallel-direct-writes and without -direct-io: O_DIRECT opens keep the page cache for the rest and write in parallel)")
 		workers      = fs.Int("workers", 0, "worker goroutines, each on its own cloned /dev/fuse fd (default 2)")
 		maxWrite     = fs.Uint("max-write", 0, "INIT max_write in bytes (default 1 MiB)")
 		maxPages     = fs.Uint("max-pages", 0, "INIT max_pages (default max_write in pages)")
@@ -82,6 +83,7 @@ func parseArgs(args []string, usageOut io.Writer) (options, error) {
 	caps.WritebackCache = caps.WritebackCache || *writeback
 	caps.ParallelDirops = caps.ParallelDirops || *parallelDirs
 	caps.AsyncDIO = caps.AsyncDIO || *asyncDIO
+	caps.ParallelODirectWrites = caps.ParallelODirectWrites || *parallelOD
 	caps.Extra |= *capsExtra
 	caps.Disabled |= *capsDisabled
 	if *workers < 0 {

@@ -23,7 +23,8 @@ import (
 // fstests expects of FSTYP=fuse (it compares both with its TEST_DEV).
 //
 // Options: source=DIR (required: the directory to pass through to),
-// direct_io, parallel_direct_writes, direct_io_allow_mmap, timeout=SECONDS
+// direct_io, parallel_direct_writes, parallel_odirect_writes,
+// direct_io_allow_mmap, timeout=SECONDS
 // (entry and attribute cache validity, default 1), default_permissions,
 // ro and rw; allow_other is always on, and the mount flags mount(8)
 // passes (nosuid, nodev, noatime...) are accepted: the server mounts
@@ -74,6 +75,8 @@ func parseHelperOptions(opts string) (helperOptions, error) {
 			o.flags = append(o.flags, "-direct-io")
 		case w == "parallel_direct_writes":
 			o.flags = append(o.flags, "-parallel-direct-writes")
+		case w == "parallel_odirect_writes":
+			o.flags = append(o.flags, "-parallel-odirect-writes")
 		case w == "direct_io_allow_mmap":
 			o.flags = append(o.flags, "-allow-mmap")
 		case w == "default_permissions":

@@ -31,6 +31,11 @@ func TestHelperArgv(t *testing.T) {
 			args: []string{"-n", "dioharness-test", "/mnt/test", "-o", "source=/srv/t,direct_io", "-o", "parallel_direct_writes,direct_io_allow_mmap,noatime,timeout=0"},
 			want: append(base, "-attr-timeout", "0s", "-entry-timeout", "0s", "-workers", "4", "-direct-io", "-parallel-direct-writes", "-allow-mmap"),
 		},
+		{
+			name: "parallel O_DIRECT writes with the page cache",
+			args: []string{"dioharness-test", "/mnt/test", "-o", "source=/srv/t,parallel_direct_writes,parallel_odirect_writes"},
+			want: append(base, "-attr-timeout", "1s", "-entry-timeout", "1s", "-workers", "4", "-parallel-direct-writes", "-parallel-odirect-writes"),
+		},
 		{name: "no source", args: []string{"x", "/mnt/test", "-o", "rw"}, err: "no source=DIR"},
 		{name: "unknown option", args: []string{"x", "/mnt/test", "-o", "source=/s,writeback"}, err: `unknown option "writeback"`},
 		{name: "bad timeout", args: []string{"x", "/mnt/test", "-o", "source=/s,timeout=soon"}, err: "bad timeout=soon"},
