@@ -234,9 +234,12 @@ const (
 	IOModeUncachedEnd    IOModeEvent = 3
 	IOModeCachedDenied   IOModeEvent = 4
 	IOModeUncachedDenied IOModeEvent = 5
+	// IOModeCachedDeferred: a file whose O_DIRECT open deferred caching
+	// io mode entered it before using the page cache (the pdio RFC).
+	IOModeCachedDeferred IOModeEvent = 6
 )
 
-var ioModeNames = [...]string{"CACHED_OPEN", "CACHED_CLOSE", "UNCACHED_START", "UNCACHED_END", "CACHED_DENIED", "UNCACHED_DENIED"}
+var ioModeNames = [...]string{"CACHED_OPEN", "CACHED_CLOSE", "UNCACHED_START", "UNCACHED_END", "CACHED_DENIED", "UNCACHED_DENIED", "CACHED_DEFERRED"}
 
 func (m IOModeEvent) String() string {
 	if int(m) < len(ioModeNames) {
@@ -256,9 +259,12 @@ const (
 	DIOLockExtending       DIOLockReason = 3
 	DIOLockCachedIOMode    DIOLockReason = 4
 	DIOLockUncachedRefused DIOLockReason = 5
+	// DIOLockRemovePrivs: an O_DIRECT write through a file that deferred
+	// caching io mode must remove file privileges (the pdio RFC).
+	DIOLockRemovePrivs DIOLockReason = 6
 )
 
-var dioLockNames = [...]string{"PARALLEL", "NO_PARALLEL_FLAG", "APPEND", "EXTENDING", "CACHED_IO_MODE", "UNCACHED_REFUSED"}
+var dioLockNames = [...]string{"PARALLEL", "NO_PARALLEL_FLAG", "APPEND", "EXTENDING", "CACHED_IO_MODE", "UNCACHED_REFUSED", "REMOVE_PRIVS"}
 
 func (r DIOLockReason) String() string {
 	if int(r) < len(dioLockNames) {
