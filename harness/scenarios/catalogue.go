@@ -13,6 +13,7 @@ func All() scenario.Catalogue {
 	c = append(c, fuseLockScenarios()...)
 	c = append(c, fuseMixedScenarios()...)
 	c = append(c, fusePatchScenarios()...)
+	c = append(c, fusePdioScenarios()...)
 	c = append(c, selftestScenarios()...)
 	c = append(c, ext4Scenarios()...)
 	c = append(c, xfsScenarios()...)
