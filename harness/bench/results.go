@@ -42,6 +42,8 @@ type ParallelDIO struct {
 	Flavour string `json:"flavour"`
 	// LatencyMS is the server's fixed delay per WRITE request.
 	LatencyMS int `json:"latency_ms"`
+	// Open is how the file was opened: OpenDirectIO or OpenODirectCached.
+	Open string `json:"open"`
 	// Parallel is whether the server set FOPEN_PARALLEL_DIRECT_WRITES.
 	Parallel bool `json:"parallel_direct_writes"`
 	Writers  int  `json:"writers"`

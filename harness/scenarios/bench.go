@@ -35,12 +35,15 @@ var (
 func benchScenarios() scenario.Catalogue {
 	return scenario.Catalogue{{
 		Declaration: guestproto.Declaration{
-			Name:  "harness/bench-fuse-parallel-dio",
-			Area:  "harness",
-			Setup: "test FUSE server with 10 workers, FOPEN_DIRECT_IO with and without FOPEN_PARALLEL_DIRECT_WRITES, every WRITE held 1 ms or 10 ms at the server, 8 MiB file",
+			Name: "harness/bench-fuse-parallel-dio",
+			Area: "harness",
+			Setup: "test FUSE server with 10 workers, FOPEN_DIRECT_IO with and without FOPEN_PARALLEL_DIRECT_WRITES, and O_DIRECT opens answered with " +
+				"FOPEN_PARALLEL_DIRECT_WRITES alone by a server that replies FUSE_PARALLEL_ODIRECT_WRITES (the pdio RFC's row: the file keeps the page cache); " +
+				"every WRITE held 1 ms or 10 ms at the server, 8 MiB file",
 			Checks: fmt.Sprintf("per configuration and 1/2/4/8 writers, %d timed runs of %d non-extending %d KiB O_DIRECT writes per writer; "+
-				"logs the median throughput per configuration; the data lands; without the flag the server never sees two WRITEs at once, "+
-				"with it and 10 ms latency it does; one recorded pass per flag shows i_rwsem taken shared (flag) or exclusive (no flag) in fuse_direct_write_iter",
+				"logs the median throughput per configuration; the data lands; without the flag, and for the pdio row on a kernel that does not offer "+
+				"FUSE_PARALLEL_ODIRECT_WRITES, the server never sees two WRITEs at once; otherwise with 10 ms latency it does; one recorded pass per "+
+				"configuration shows i_rwsem taken shared (parallel) or exclusive (serial) by the writes",
 				benchRuns, benchWrites, benchChunk>>10),
 			Manual: true,
 		},
@@ -48,11 +51,14 @@ func benchScenarios() scenario.Catalogue {
 		Run:     benchParallelDIO,
 	}, {
 		Declaration: guestproto.Declaration{
-			Name:  "harness/bench-fio",
-			Area:  "harness",
-			Setup: "Debian's fio in the guest; test FUSE server with FOPEN_DIRECT_IO|FOPEN_PARALLEL_DIRECT_WRITES and no added latency, and the ext4 disk; a 16 MiB file on each",
-			Checks: fmt.Sprintf("one recorded fio pass per file system reaches fuse_direct_write_iter (FUSE) and iomap_dio_rw_begin (ext4); then %d interleaved runs of "+
-				"sequential 64 KiB O_DIRECT writes and reads of the whole file with fio on each; logs each run's throughput for make bench; the server holds what fio wrote",
+			Name: "harness/bench-fio",
+			Area: "harness",
+			Setup: "Debian's fio in the guest; test FUSE server with FOPEN_DIRECT_IO|FOPEN_PARALLEL_DIRECT_WRITES and no added latency, the ext4 disk, and " +
+				"(the pdio RFC's row) the FUSE server passing through to a directory on the ext4 disk, answering O_DIRECT opens with FOPEN_PARALLEL_DIRECT_WRITES " +
+				"alone and replying FUSE_PARALLEL_ODIRECT_WRITES; a 16 MiB file on each",
+			Checks: fmt.Sprintf("one recorded fio pass per file system reaches fuse_file_write_iter (FUSE) and iomap_dio_rw_begin (ext4); then %d interleaved runs of "+
+				"sequential 64 KiB O_DIRECT writes and reads of the whole file, and of 4 jobs writing 64 KiB O_DIRECT blocks at random into the one file "+
+				"(numjobs=4), with fio on each; logs each run's throughput for make bench; the in-memory server holds what fio wrote",
 				benchRuns),
 			Manual: true,
 		},
@@ -78,6 +84,22 @@ stonewall
 rw=read
 `
 
+// benchFioJobs4 is fio direct=1 numjobs=4 on one file: four jobs write
+// 64 KiB blocks at random offsets of the same file, reported as one.
+const benchFioJobs4 = `[global]
+filename=%s
+size=%d
+bs=64k
+direct=1
+ioengine=psync
+numjobs=4
+group_reporting
+randrepeat=0
+
+[randwrite4]
+rw=randwrite
+`
+
 const benchFioSize = 16 << 20
 
 // benchFio compares fio's throughput on the test FUSE server with ext4,
@@ -87,30 +109,43 @@ func benchFio(t *scenario.T) {
 	if err != nil {
 		t.Skipf("fio not in the guest image: %v", err)
 	}
-	ps := t.Probes("fentry/fuse_direct_write_iter", "tp_btf/iomap_dio_rw_begin")
+	ps := t.Probes("fentry/fuse_file_write_iter", "fentry/fuse_direct_write_iter", "tp_btf/iomap_dio_rw_begin")
 	m := t.FUSE(fileOf("/fio-bench", benchFioSize, fuse.OpenPolicy{DirectIO: true, ParallelDirectWrites: true}, fuse.Capabilities{}))
-	ext4 := filepath.Join(t.Disk("ext4", ""), "fio-bench")
+	disk := t.Disk("ext4", "")
+	ext4 := filepath.Join(disk, "fio-bench")
 	t.Check(os.WriteFile(ext4, make([]byte, benchFioSize), 0o644), "create the ext4 file")
-	files := []struct{ fs, path string }{{"fuse", m.Path("fio-bench")}, {"ext4", ext4}}
-	job := func(path string) string {
+	// The pdio row: the server passing through to a directory (fstests'
+	// mode), files keeping the page cache, O_DIRECT writes in parallel on
+	// a kernel with the RFC.
+	src := filepath.Join(disk, "fio-pdio")
+	t.Check(os.MkdirAll(src, 0o755), "mkdir %s", src)
+	t.Check(os.WriteFile(filepath.Join(src, "fio-bench"), make([]byte, benchFioSize), 0o644), "create the passed-through file")
+	md := t.FUSE(fuse.Config{
+		Source: src, Capabilities: fuse.Capabilities{ParallelODirectWrites: true},
+		Rules: []fuse.OpenRule{{Glob: "", OpenPolicy: fuse.OpenPolicy{ParallelDirectWrites: true}}},
+	})
+	files := []struct{ fs, path string }{{"fuse", m.Path("fio-bench")}, {"ext4", ext4}, {"fuse-dir-pdio", md.Path("fio-bench")}}
+	job := func(tmpl, path string) string {
 		jf := filepath.Join(t.Env().Work, "bench.fio")
-		t.Check(os.WriteFile(jf, []byte(fmt.Sprintf(benchFioJob, path, benchFioSize)), 0o644), "write job file")
+		t.Check(os.WriteFile(jf, []byte(fmt.Sprintf(tmpl, path, benchFioSize)), 0o644), "write job file")
 		return jf
 	}
 	for _, f := range files {
 		ps.WatchPath(f.path)
-		ev := ps.Record(func() { fioBandwidth(t, fio, job(f.path)) })
-		fuseWrites := ev.Of(probe.KindWriteEnter).Where(func(e probe.Event) bool { return e.Func() == probe.FuncFuseDirectWriteIter })
-		if (f.fs == "fuse" && len(fuseWrites) == 0) || (f.fs == "ext4" && !ev.Has(probe.KindDIOBegin)) {
-			t.Fatalf("fio on %s did not take the direct path: fuse_direct_write_iter %d, iomap_dio_rw_begin %d",
+		ev := ps.Record(func() { fioBandwidth(t, fio, job(benchFioJob, f.path)) })
+		fuseWrites := ev.Of(probe.KindWriteEnter).Where(func(e probe.Event) bool { return e.Func() == probe.FuncFuseFileWriteIter })
+		if (f.fs != "ext4" && len(fuseWrites) == 0) || (f.fs == "ext4" && !ev.Has(probe.KindDIOBegin)) {
+			t.Fatalf("fio on %s did not take the write path: fuse_file_write_iter %d, iomap_dio_rw_begin %d",
 				f.fs, len(fuseWrites), ev.Count(probe.KindDIOBegin))
 		}
 	}
 	for run := 1; run <= benchRuns; run++ {
 		for _, f := range files {
-			for j, bw := range fioBandwidth(t, fio, job(f.path)) {
-				// harness bench turns these lines into results/bench.json.
-				t.Logf("%s", bench.FioRun{FS: f.fs, Job: j, Run: run, MiBps: bw}.Line())
+			for _, tmpl := range []string{benchFioJob, benchFioJobs4} {
+				for j, bw := range fioBandwidth(t, fio, job(tmpl, f.path)) {
+					// harness bench turns these lines into results/bench.json.
+					t.Logf("%s", bench.FioRun{FS: f.fs, Job: j, Run: run, MiBps: bw}.Line())
+				}
 			}
 		}
 	}
@@ -135,7 +170,7 @@ func fioBandwidth(t *scenario.T, fio, jobFile string) map[string]float64 {
 
 func benchParallelDIO(t *scenario.T) {
 	size := int64(slices.Max(benchWriters) * benchWrites * benchChunk)
-	cfg := fileOf("/bench", size, fuse.OpenPolicy{DirectIO: true}, fuse.Capabilities{})
+	cfg := fileOf("/bench", size, fuse.OpenPolicy{DirectIO: true}, fuse.Capabilities{ParallelODirectWrites: true})
 	// One worker per writer and spare ones, so a delayed WRITE holds
 	// only its own worker and the server never limits the parallelism.
 	cfg.Workers = slices.Max(benchWriters) + 2
@@ -146,8 +181,14 @@ func benchParallelDIO(t *scenario.T) {
 	for w := range bufs {
 		bufs[w] = alignedBuf(t, benchChunk, byte(0x10+w))
 	}
-	for _, parallel := range []bool{true, false} {
-		t.Check(m.SetRules(fuse.OpenRule{Glob: "/bench", OpenPolicy: fuse.OpenPolicy{DirectIO: true, ParallelDirectWrites: parallel}}), "set rules")
+	info, err := m.Info()
+	t.Check(err, "server info")
+	// Only a kernel with the pdio RFC offers the flag: elsewhere the pdio
+	// row's writes are serial, and measure what the RFC changes.
+	pdio := info.Init.Has(fuse.CapParallelODirectWrites)
+	for _, c := range benchConfigs {
+		parallel := c.parallel && (c.open == bench.OpenDirectIO || pdio)
+		t.Check(m.SetRules(fuse.OpenRule{Glob: "/bench", OpenPolicy: c.policy()}), "set rules")
 		f := openFile(t, m.Path("bench"), os.O_RDWR|unix.O_DIRECT)
 		for _, lat := range benchLatencies {
 			t.Check(m.SetFault(fuse.Fault{Name: "latency", Match: fuse.Match{Op: fuse.OpWrite, Glob: "/bench"}, Delay: fuse.Duration(lat)}), "set latency")
@@ -163,16 +204,16 @@ func benchParallelDIO(t *scenario.T) {
 					maxInFlight = max(maxInFlight, st.MaxInFlight(node, fuse.OpWrite))
 				}
 				if !parallel && maxInFlight != 1 {
-					t.Errorf("without FOPEN_PARALLEL_DIRECT_WRITES the server saw %d WRITEs at once with %d writers, want 1", maxInFlight, n)
+					t.Errorf("%s: the server saw %d WRITEs at once with %d writers, want 1", c, maxInFlight, n)
 				}
 				if parallel && n > 1 && lat >= 10*time.Millisecond && maxInFlight < 2 {
-					t.Errorf("with FOPEN_PARALLEL_DIRECT_WRITES and %d writers the server never saw two WRITEs at once", n)
+					t.Errorf("%s: with %d writers the server never saw two WRITEs at once", c, n)
 				}
 				benchCheckData(t, m, bufs[:n])
 				slices.Sort(mibs)
 				// harness bench turns these lines into results/bench.json.
 				t.Logf("%s", bench.Sample{
-					LatencyMS: int(lat.Milliseconds()), Parallel: parallel, Writers: n, Runs: benchRuns,
+					LatencyMS: int(lat.Milliseconds()), Open: c.open, Parallel: c.parallel, Writers: n, Runs: benchRuns,
 					Median: mibs[len(mibs)/2], Min: mibs[0], Max: mibs[len(mibs)-1], MaxInFlight: maxInFlight,
 				}.Line())
 			}
@@ -184,13 +225,29 @@ func benchParallelDIO(t *scenario.T) {
 	// them (README, probe overhead).
 	ps := t.Probes("fentry/fuse_direct_write_iter", "fexit/down_read", "fexit/down_write")
 	ps.WatchPath(m.Path("bench"))
-	for _, parallel := range []bool{true, false} {
-		t.Check(m.SetRules(fuse.OpenRule{Glob: "/bench", OpenPolicy: fuse.OpenPolicy{DirectIO: true, ParallelDirectWrites: parallel}}), "set rules")
+	for _, c := range benchConfigs {
+		t.Check(m.SetRules(fuse.OpenRule{Glob: "/bench", OpenPolicy: c.policy()}), "set rules")
 		f := openFile(t, m.Path("bench"), os.O_RDWR|unix.O_DIRECT)
-		benchLockPath(t, ps, f, bufs, parallel)
+		benchLockPath(t, ps, f, bufs, c.parallel && (c.open == bench.OpenDirectIO || pdio))
 		t.Check(f.Close(), "close")
 	}
 }
+
+// benchConfig is how the bench's server answers the O_DIRECT open.
+type benchConfig struct {
+	open     string // bench.OpenDirectIO or bench.OpenODirectCached
+	parallel bool   // FOPEN_PARALLEL_DIRECT_WRITES
+}
+
+var benchConfigs = []benchConfig{
+	{bench.OpenDirectIO, true}, {bench.OpenDirectIO, false}, {bench.OpenODirectCached, true},
+}
+
+func (c benchConfig) policy() fuse.OpenPolicy {
+	return fuse.OpenPolicy{DirectIO: c.open == bench.OpenDirectIO, ParallelDirectWrites: c.parallel}
+}
+
+func (c benchConfig) String() string { return fmt.Sprintf("open %s, parallel=%t", c.open, c.parallel) }
 
 // benchOnce runs one timed pass: every writer its benchWrites writes to
 // its own range, all writers started together.
@@ -248,5 +305,5 @@ func benchLockPath(t *scenario.T, ps *scenario.Probes, f *os.File, bufs [][]byte
 		t.Fatalf("parallel=%t: want %d i_rwsem acquisitions %s and none of the other mode, got %d shared and %d exclusive\n%s",
 			parallel, 2*benchWrites, mode, shared, excl, ev)
 	}
-	t.Logf("lock path parallel=%t: %d %s acquisitions in fuse_direct_write_iter for %d writes", parallel, want, mode, 2*benchWrites)
+	t.Logf("lock path parallel=%t: %d %s acquisitions for %d writes", parallel, want, mode, 2*benchWrites)
 }

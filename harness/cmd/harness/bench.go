@@ -267,8 +267,8 @@ func peerFigures(ctx context.Context, repo string, stderr io.Writer) (string, []
 func printBench(w io.Writer, res bench.Results, path string) {
 	fmt.Fprintf(w, "bench: figures in %s\n", path)
 	for _, p := range res.ParallelDIO {
-		fmt.Fprintf(w, "  %s %s latency %2d ms parallel=%-5t writers %d: %8.2f MiB/s (%.2f..%.2f), %.2f x one writer, max in flight %d\n",
-			p.Base, p.Flavour, p.LatencyMS, p.Parallel, p.Writers, p.MiBps, p.MinMiBps, p.MaxMiBps, p.Speedup, p.MaxInFlight)
+		fmt.Fprintf(w, "  %s %s latency %2d ms open %-14s parallel=%-5t writers %d: %8.2f MiB/s (%.2f..%.2f), %.2f x one writer, max in flight %d\n",
+			p.Base, p.Flavour, p.LatencyMS, p.Open, p.Parallel, p.Writers, p.MiBps, p.MinMiBps, p.MaxMiBps, p.Speedup, p.MaxInFlight)
 	}
 	for _, f := range res.Fio {
 		fmt.Fprintf(w, "  %s %s fio %-5s on %-4s: %8.2f MiB/s (%.2f..%.2f), %.2f x ext4\n", f.Base, f.Flavour, f.Job, f.FS, f.MiBps, f.MinMiBps, f.MaxMiBps, f.ToExt4)
