@@ -458,7 +458,8 @@ func aioParallelWriteHoldsUncachedRef(t *scenario.T) {
 		}
 		select {
 		case err := <-exited:
-			t.Errorf("the cached open returned (%v) while the queued parallel write was held", err)
+			m.DisarmGate("w")
+			t.Fatalf("the cached open returned (%v) while the queued parallel write was held", err)
 		case <-time.After(absentWait):
 		}
 		m.DisarmGate("w")
