@@ -31,6 +31,18 @@ const pdioFailsOnBase = "FUSE_PARALLEL_ODIRECT_WRITES is not offered: the O_DIRE
 	"and FOPEN_PARALLEL_DIRECT_WRITES is cleared, so every O_DIRECT write takes i_rwsem exclusive in fuse_cache_write_iter and " +
 	"the second writer never reaches the server while the first is held"
 
+// requirePdio fails at once, with the reason, on a kernel that did not
+// offer FUSE_PARALLEL_ODIRECT_WRITES: there the parallel writes these
+// scenarios start would only be waited for in vain.
+func requirePdio(t *scenario.T, m *scenario.FUSEMount) {
+	info, err := m.Info()
+	t.Check(err, "server info")
+	if !info.Init.Has(fuse.CapParallelODirectWrites) {
+		t.Fatalf("the kernel did not offer FUSE_PARALLEL_ODIRECT_WRITES (INIT flags %#x): O_DIRECT writes to files that keep the page cache cannot run in parallel",
+			info.Init.Offered)
+	}
+}
+
 // pdioConfig is a server that asks for parallel O_DIRECT writes to files
 // that keep the page cache: FUSE_PARALLEL_ODIRECT_WRITES in the INIT reply
 // and FOPEN_PARALLEL_DIRECT_WRITES without FOPEN_DIRECT_IO on every open.
@@ -310,6 +322,7 @@ func pdioProbes(t *scenario.T, more ...string) *scenario.Probes {
 func pdioParallelWriters(t *scenario.T) {
 	ps := pdioProbes(t)
 	m := t.FUSE(pdioConfig("/pw", 1<<20, fuse.Capabilities{}))
+	requirePdio(t, m)
 	node, err := m.NodeID("/pw")
 	t.Check(err, "node id")
 	path := m.Path("pw")
@@ -352,6 +365,7 @@ func pdioParallelWriters(t *scenario.T) {
 func pdioAIOParallelWriters(t *scenario.T) {
 	ps := pdioProbes(t, "fexit/fuse_inode_uncached_io_end")
 	m := t.FUSE(pdioConfig("/aw", 1<<20, fuse.Capabilities{AsyncDIO: true}))
+	requirePdio(t, m)
 	node, err := m.NodeID("/aw")
 	t.Check(err, "node id")
 	path := m.Path("aw")
@@ -491,6 +505,7 @@ func aioParallelWriteHoldsUncachedRef(t *scenario.T) {
 func pdioFcntlBufferedWriteWaits(t *scenario.T) {
 	ps := pdioProbes(t, "fentry/fuse_inode_uncached_io_end")
 	m := t.FUSE(pdioConfig("/fc", 1<<20, fuse.Capabilities{}))
+	requirePdio(t, m)
 	path := m.Path("fc")
 	a := openFile(t, path, os.O_RDWR|unix.O_DIRECT)
 	b := openFile(t, path, os.O_RDWR|unix.O_DIRECT)
@@ -554,6 +569,7 @@ func pdioFcntlBufferedWriteWaits(t *scenario.T) {
 func pdioMmapWaits(t *scenario.T) {
 	ps := pdioProbes(t, "fentry/fuse_inode_uncached_io_end", "fentry/fuse_file_mmap", "fexit/fuse_file_mmap")
 	m := t.FUSE(pdioConfig("/mm", 256<<10, fuse.Capabilities{}))
+	requirePdio(t, m)
 	path := m.Path("mm")
 	a := openFile(t, path, os.O_RDWR|unix.O_DIRECT)
 	b := openFile(t, path, os.O_RDWR|unix.O_DIRECT)
@@ -610,6 +626,7 @@ func pdioMmapWaits(t *scenario.T) {
 func pdioFadviseWaits(t *scenario.T) {
 	ps := pdioProbes(t, "fentry/fuse_inode_uncached_io_end")
 	m := t.FUSE(pdioConfig("/fa", 256<<10, fuse.Capabilities{}))
+	requirePdio(t, m)
 	path := m.Path("fa")
 	a := openFile(t, path, os.O_RDWR|unix.O_DIRECT)
 	b := openFile(t, path, os.O_RDWR|unix.O_DIRECT)
@@ -661,6 +678,7 @@ func pdioEOFAppendExclusive(t *scenario.T) {
 	ps := pdioProbes(t)
 	const size = 64 << 10
 	m := t.FUSE(pdioConfig("/eo", size, fuse.Capabilities{}))
+	requirePdio(t, m)
 	path := m.Path("eo")
 	f := openFile(t, path, os.O_RDWR|unix.O_DIRECT)
 	ap := openFile(t, path, os.O_RDWR|unix.O_DIRECT|unix.O_APPEND)
@@ -772,6 +790,7 @@ func pdioPassthroughExcludesCached(t *scenario.T) {
 func pdioTruncateWaits(t *scenario.T) {
 	ps := pdioProbes(t)
 	m := t.FUSE(pdioConfig("/tr", 1<<20, fuse.Capabilities{}))
+	requirePdio(t, m)
 	path := m.Path("tr")
 	a := openFile(t, path, os.O_RDWR|unix.O_DIRECT)
 	tr := openFile(t, path, os.O_RDWR|unix.O_DIRECT)
@@ -839,6 +858,7 @@ func pdioRemovePrivs(t *scenario.T) {
 	cfg := pdioConfig("/su", 256<<10, fuse.Capabilities{})
 	cfg.Files[0].Mode = 0o4755
 	m := t.FUSE(cfg)
+	requirePdio(t, m)
 	path := m.Path("su")
 	f := openFile(t, path, os.O_RDWR|unix.O_DIRECT)
 	ps.Watch(f)
@@ -929,6 +949,7 @@ func pwriteWithoutFSETID(f *os.File, b []byte, off int64) <-chan ioResult {
 func pdioWritebackCache(t *scenario.T) {
 	ps := pdioProbes(t)
 	m := t.FUSE(pdioConfig("/wb", 256<<10, fuse.Capabilities{WritebackCache: true}))
+	requirePdio(t, m)
 	path := m.Path("wb")
 	node, err := m.NodeID("/wb")
 	t.Check(err, "node id")
