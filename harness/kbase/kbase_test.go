@@ -253,6 +253,13 @@ func TestDeclaredFlavours(t *testing.T) {
 			if _, err := s.FlavourSeries("nope"); err == nil || !strings.Contains(err.Error(), "has no flavour") {
 				t.Errorf("FlavourSeries(nope) err = %v", err)
 			}
+			var vs []string
+			for _, v := range (Set{s, {Name: "v6.12"}}).Variants() {
+				vs = append(vs, v.String())
+			}
+			if d := cmp.Diff([]string{"v7.3/base", "v7.3/patched", "v7.3/pdio", "v6.12/base", "v6.12/patched"}, vs); d != "" {
+				t.Errorf("Variants (-want +got):\n%s", d)
+			}
 			if !s.HasFlavour("pdio") || s.HasFlavour("nope") {
 				t.Errorf("HasFlavour wrong")
 			}

@@ -425,6 +425,18 @@ func (s Set) Names() []string {
 	return out
 }
 
+// Variants are every kernel of the set: each base's flavours in matrix
+// order, bases in set order (what a full matrix has a column for).
+func (s Set) Variants() []Variant {
+	var out []Variant
+	for _, b := range s {
+		for _, f := range b.Flavours() {
+			out = append(out, Variant{Base: b.Name, Flavour: f})
+		}
+	}
+	return out
+}
+
 // ErrUnknown is returned by Select for a base that has no directory.
 var ErrUnknown = errors.New("unknown kernel base")
 

@@ -360,9 +360,10 @@ func qemuTest(ctx context.Context, in invocation, guests int) int {
 		fmt.Fprintf(stderr, "harness: %v\n", err)
 		return testrun.ExitInfra
 	}
-	// Only a full catalogue run on every base and flavour replaces the
-	// committed matrix and the cover letters' quotes of it.
-	if len(c.scenario) == 0 && !c.shard.Enabled() && c.repeat == 1 && c.kernel == "" && len(opts) == 2*len(e.bases) {
+	// Only a full catalogue run on every base and flavour (declared
+	// flavours included) replaces the committed matrix and the cover
+	// letters' quotes of it.
+	if len(c.scenario) == 0 && !c.shard.Enabled() && c.repeat == 1 && c.kernel == "" && len(opts) == len(e.bases.Variants()) {
 		if err := writeMatrix(e, cat, m); err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			return testrun.ExitInfra
