@@ -102,7 +102,7 @@ help:
 	@echo "make upstream-base results/upstream-<base>.md: the touched files in the tested tree vs the tag the series are sent against (BASE=)"
 	@echo "make bisect GOOD=<rev> BAD=<rev> SCENARIO=<name> KSRC=<tree> [RUNS=3]"
 	@echo "make bisect-demo   bisect a 16-commit history with a planted mutant and a commit that does not build"
-	@echo "make mutants       boot each mutant of mutants/<base>/ once, report killed/survived (BASE=, MUTANT=glob)"
+	@echo "make mutants       boot each mutant of mutants/<base>/ once, report killed/survived (BASE=, MUTANT=glob, FOLD=1 folds a subset into the committed results)"
 	@echo "make ci-local      the qemu-test workflow's shards as processes here, merged and compared with a single run (SHARDS=4, WHOLE=)"
 	@echo "make ci-keys       a CI job's cache keys (BASE=, KERNEL=, FSTESTS=); make ci-matrix: a workflow's job matrix (CI_MATRIX=qemu-test|fstests)"
 	@echo "make workloads     the seeded workloads' fixed seeds on FUSE, ext4 and XFS (BASE=, KERNEL=; not part of make test)"
@@ -272,12 +272,15 @@ bisect-demo: harness
 
 # Each mutant of mutants/<base>/ on base + series: incremental build,
 # one boot with its expected killers and their areas. Not part of
-# `make test` (about two to three minutes per mutant under TCG).
+# `make test` (about two to three minutes per mutant under TCG). A
+# MUTANT= subset writes results/mutants-<base>-<timestamp>/; FOLD=1
+# also folds it into the base's committed results.
 MUTANT ?=
+FOLD ?=
 mutants: harness
 	@$(HARNESS) mutants -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) \
 		$(if $(SCENARIO_TIMEOUT),-scenario-timeout $(SCENARIO_TIMEOUT)) \
-		$(if $(BASE),-base '$(BASE)') $(if $(MUTANT),-mutant '$(MUTANT)') $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(KEEP_STATUS)
+		$(if $(BASE),-base '$(BASE)') $(if $(MUTANT),-mutant '$(MUTANT)') $(if $(FOLD),-fold) $(if $(QEMU_ACCEL),-accel $(QEMU_ACCEL)) $(KEEP_STATUS)
 
 # Generated mutants (harness/mutagen) of the functions the catalogue
 # covers on BASE: the probes' attach points, the series' hunks and what

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -287,5 +288,58 @@ func TestSuiteAndFiles(t *testing.T) {
 		if !strings.Contains(string(md), line) {
 			t.Errorf("mutants.md lacks %q:\n%s", line, md)
 		}
+	}
+}
+
+// TestFold: a subset run's results replace the committed run's of the
+// same mutants and join them where new, in name order; the totals are
+// counted again, the subset run is listed, and a report of another base
+// is refused.
+func TestFold(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 17, 10, 0, 0, time.UTC)
+	t1 := time.Date(2026, 12, 7, 19, 30, 0, 0, time.UTC)
+	full := Report{Base: "v7.3", Started: t0, Seconds: 1325, Results: []Result{
+		{Name: "01-a", Verdict: Killed}, {Name: "02-b", Verdict: Flaky}, {Name: "04-d", Verdict: Killed},
+	}}
+	full.Totals = Count(full.Results)
+	sub := Report{Base: "v7.3", Started: t1, Seconds: 600, Results: []Result{
+		{Name: "02-b", Verdict: Killed}, {Name: "03-c", Verdict: Survived},
+	}}
+	got, err := full.Fold(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Report{Base: "v7.3", Started: t0, Seconds: 1325,
+		Results: []Result{{Name: "01-a", Verdict: Killed}, {Name: "02-b", Verdict: Killed}, {Name: "03-c", Verdict: Survived}, {Name: "04-d", Verdict: Killed}},
+		Totals:  Totals{Killed: 3, Survived: 1, KillRate: 0.75},
+		Folded:  []Folded{{Started: t1, Seconds: 600, Mutants: []string{"02-b", "03-c"}}},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("Fold (-want +got):\n%s", d)
+	}
+	if full.Results[1].Verdict != Flaky || len(full.Folded) != 0 {
+		t.Errorf("Fold changed the report it folded into: %+v", full)
+	}
+	var md strings.Builder
+	got.Markdown(&md)
+	if line := "Folded in from a later run of 2 mutants (2026-12-07 19:30 UTC, 10m0s in all): 02-b, 03-c."; !strings.Contains(md.String(), line) {
+		t.Errorf("mutants.md lacks %q:\n%s", line, md.String())
+	}
+	dir := t.TempDir()
+	if err := got.WriteFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadReport(filepath.Join(dir, "mutants.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(got, back); d != "" {
+		t.Errorf("ReadReport round trip (-want +got):\n%s", d)
+	}
+	if _, err := full.Fold(Report{Base: "v6.12"}); err == nil {
+		t.Error("Fold of another base's results: no error")
+	}
+	if missing, err := ReadReport(filepath.Join(dir, "nope.json")); err != nil || len(missing.Results) != 0 {
+		t.Errorf("ReadReport of a missing file: %+v, %v; want an empty report", missing, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +33,17 @@ type Report struct {
 	// Generated is the generated set (make mutate), kept when the
 	// hand-written mutants are run again.
 	Generated *Generated `json:"generated,omitempty"`
+	// Folded are the later MUTANT= subset runs whose results replaced
+	// or joined this run's (Fold).
+	Folded []Folded `json:"folded,omitempty"`
+}
+
+// Folded is one subset run folded into a report: when it started, how
+// long it took and the mutants it ran.
+type Folded struct {
+	Started time.Time `json:"started"`
+	Seconds float64   `json:"seconds"`
+	Mutants []string  `json:"mutants"`
 }
 
 // Totals count the verdicts. KillRate is killed over the mutants that
@@ -105,6 +117,31 @@ func Count(rs []Result) Totals {
 	return t
 }
 
+// Fold is rep with the results of sub, a later run of some of the same
+// base's mutants: each of sub's results replaces rep's of the same
+// mutant or joins them, in name order (the order runs take), the totals
+// are counted again and sub is listed in Folded.
+func (rep Report) Fold(sub Report) (Report, error) {
+	if sub.Base != rep.Base {
+		return Report{}, fmt.Errorf("fold mutant results of %s into those of %s", sub.Base, rep.Base)
+	}
+	out := rep
+	out.Results = slices.Clone(rep.Results)
+	f := Folded{Started: sub.Started, Seconds: sub.Seconds}
+	for _, r := range sub.Results {
+		f.Mutants = append(f.Mutants, r.Name)
+		if i := slices.IndexFunc(out.Results, func(o Result) bool { return o.Name == r.Name }); i >= 0 {
+			out.Results[i] = r
+			continue
+		}
+		out.Results = append(out.Results, r)
+	}
+	slices.SortStableFunc(out.Results, func(a, b Result) int { return strings.Compare(a.Name, b.Name) })
+	out.Folded = append(slices.Clone(rep.Folded), f)
+	out.Totals = Count(out.Results)
+	return out, nil
+}
+
 // WriteFiles writes dir/mutants.json and dir/mutants.md.
 func (rep Report) WriteFiles(dir string) error {
 	if rep.Generated == nil {
@@ -139,6 +176,10 @@ func (rep Report) Markdown(w io.Writer) {
 	}
 	fmt.Fprintf(w, "Run %s, %s in all. Killed %d, survived %d, not run %d%s: kill rate %.0f %% of the mutants that ran.\n\n",
 		rep.Started.Format("2006-01-02 15:04 UTC"), time.Duration(rep.Seconds)*time.Second, t.Killed, t.Survived, t.NotRun, flaky, 100*t.KillRate)
+	for _, f := range rep.Folded {
+		fmt.Fprintf(w, "Folded in from a later run of %d mutants (%s, %s in all): %s.\n\n",
+			len(f.Mutants), f.Started.Format("2006-01-02 15:04 UTC"), time.Duration(f.Seconds)*time.Second, strings.Join(f.Mutants, ", "))
+	}
 	fmt.Fprintln(w, "| Mutant | Verdict | Killed by | Expected killer among them | Scenarios run | Build (s) | Boot + run (s) |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, r := range rep.Results {

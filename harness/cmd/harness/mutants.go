@@ -23,13 +23,17 @@ import (
 // writes mutants.{md,json} where mutantsOut says.
 func mutantsFlags(fs *flag.FlagSet) action {
 	glob := fs.String("mutant", "", "run only the mutants whose file name (without .patch) matches this glob")
-	return func(ctx context.Context, in invocation) int { return mutants(ctx, in, *glob) }
+	fold := fs.Bool("fold", false, "with -mutant, also fold the results into the base's committed mutants.{md,json} (make mutants FOLD=1)")
+	return func(ctx context.Context, in invocation) int { return mutants(ctx, in, *glob, *fold) }
 }
 
 // mutants has no -ksrc, -kernel or -scenario: a mutant runs on the
 // patched flavour with the scenarios its header names and their areas.
-func mutants(ctx context.Context, in invocation, glob string) int {
+func mutants(ctx context.Context, in invocation, glob string, fold bool) int {
 	f, cat, stdout, stderr := in.c, in.cat, in.stdout, in.stderr
+	if fold && glob == "" {
+		return badArgs(stderr, fmt.Errorf("FOLD=1 (-fold) takes MUTANT= (-mutant): a run of every mutant replaces the committed results itself"))
+	}
 	e, sel, err := f.selectedBases()
 	if err != nil {
 		return badArgs(stderr, err)
@@ -68,6 +72,14 @@ func mutants(ctx context.Context, in invocation, glob string) int {
 			return testrun.ExitInfra
 		}
 		fmt.Fprintf(stdout, "mutants: %s written to %s\n", spec.Name, out)
+		if fold {
+			into := mutantsOut(filepath.Join(e.repo, "results"), spec, false, rep.Started)
+			if err := foldMutants(into, rep); err != nil {
+				fmt.Fprintf(stderr, "harness: %v\n", err)
+				return testrun.ExitInfra
+			}
+			fmt.Fprintf(stdout, "mutants: %s folded into %s\n", spec.Name, into)
+		}
 		switch {
 		case rep.Totals.NotRun > 0 || rep.Totals.Flaky > 0:
 			// A mutant without a verdict: it did not run, or only
@@ -93,6 +105,26 @@ func mutantsOut(results string, spec kbase.Spec, subset bool, started time.Time)
 		return results
 	}
 	return filepath.Join(results, "mutants-"+spec.Name)
+}
+
+// foldMutants folds a subset run into the committed mutants.{md,json}
+// of dir, which a run of every mutant of the base wrote.
+func foldMutants(dir string, sub mutant.Report) error {
+	path := filepath.Join(dir, "mutants.json")
+	committed, err := mutant.ReadReport(path)
+	if err != nil {
+		return fmt.Errorf("FOLD=1: read mutant results: %w", err)
+	}
+	// ReadReport reads a missing file as an empty report, and make
+	// mutate writes one with generated mutants only.
+	if len(committed.Results) == 0 {
+		return fmt.Errorf("FOLD=1: no results of hand-written mutants in %s to fold into (a run of every mutant of %s writes them)", path, sub.Base)
+	}
+	folded, err := committed.Fold(sub)
+	if err != nil {
+		return err
+	}
+	return folded.WriteFiles(dir)
 }
 
 // mutantRunner is the real mutant.Runner: git am on the patched

@@ -96,3 +96,48 @@ func TestGeneratedMutantFlavour(t *testing.T) {
 		t.Errorf("generatedMutant (-want +got):\n%s", d)
 	}
 }
+
+// A subset run folds into the committed mutants.{md,json} of a full
+// run; with none committed, or only generated mutants, there is nothing
+// to fold into.
+func TestFoldMutants(t *testing.T) {
+	dir := t.TempDir()
+	sub := mutant.Report{Base: "v7.3", Started: time.Date(2026, 12, 7, 19, 30, 0, 0, time.UTC), Seconds: 60,
+		Results: []mutant.Result{{Name: "13-new", Verdict: mutant.Killed}}}
+	if err := foldMutants(dir, sub); err == nil {
+		t.Error("fold with no committed mutants.json: no error")
+	}
+	// make mutate writes a mutants.json of generated mutants only: no
+	// hand-written results to fold into, and its generated set stays
+	// through the full run and the fold.
+	if err := (mutant.Report{Base: "v7.3", Generated: &mutant.Generated{Seed: 1}}).WriteFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := foldMutants(dir, sub); err == nil {
+		t.Error("fold into a mutants.json of generated mutants only: no error")
+	}
+	full := mutant.Report{Base: "v7.3", Results: []mutant.Result{{Name: "01-old", Verdict: mutant.Killed}}}
+	if err := full.WriteFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := foldMutants(dir, sub); err != nil {
+		t.Fatal(err)
+	}
+	got, err := mutant.ReadReport(filepath.Join(dir, "mutants.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range got.Results {
+		names = append(names, r.Name)
+	}
+	if d := cmp.Diff([]string{"01-old", "13-new"}, names); d != "" {
+		t.Errorf("folded mutants (-want +got):\n%s", d)
+	}
+	if got.Totals.Killed != 2 || len(got.Folded) != 1 {
+		t.Errorf("folded totals %+v, folded %+v", got.Totals, got.Folded)
+	}
+	if got.Generated == nil || got.Generated.Seed != 1 {
+		t.Errorf("folded generated set %+v, want seed 1's kept", got.Generated)
+	}
+}
