@@ -124,9 +124,13 @@ func qemuTestMatrix(e env, c commonFlags, n int) (ciOutput, error) {
 	return matrixOutput(jobs, names)
 }
 
-// fstestsMatrix is one job per base, setup and flavour: each runs the
-// whole test list on one setup of one kernel.
+// fstestsMatrix is one job per base, setup and flavour (base and
+// patched unless KERNEL= says): each runs the whole test list on one
+// setup of one kernel.
 func fstestsMatrix(e env, c commonFlags, fstyp string) (ciOutput, error) {
+	if c.kernel == "" {
+		c.kernel = fstestsKernels
+	}
 	sel, err := e.bases.Select(c.base)
 	if err != nil {
 		return nil, err

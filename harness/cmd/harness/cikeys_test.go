@@ -34,13 +34,18 @@ func TestCIMatrix(t *testing.T) {
 	}
 	names := e.bases.Names()
 	type job struct{ Base, Shard, FSTYP, Kernel, ID string }
-	var qemu, fst []job
+	var qemu, fst, both []job
 	for _, b := range names {
 		for i := 1; i <= 2; i++ {
 			qemu = append(qemu, job{Base: b, Shard: fmt.Sprintf("%d/2", i), ID: fmt.Sprintf("%s-shard%dof2", b, i)})
 		}
 		for _, s := range []string{"ext4", "fuse-direct-io"} {
 			fst = append(fst, job{Base: b, FSTYP: s, Kernel: "patched", ID: b + "-patched-" + s})
+		}
+		// Without KERNEL=, base and patched: not the flavours a BASE
+		// file declares (v7.3's pdio).
+		for _, k := range []string{"base", "patched"} {
+			both = append(both, job{Base: b, FSTYP: "ext4", Kernel: k, ID: b + "-" + k + "-ext4"})
 		}
 	}
 	bases, _ := json.Marshal(names)
@@ -50,6 +55,7 @@ func TestCIMatrix(t *testing.T) {
 	}{
 		{[]string{"-matrix", "qemu-test", "-shards", "2", "-base", "all"}, qemu},
 		{[]string{"-matrix", "fstests", "-fstyp", "ext4,fuse-direct-io", "-kernel", "patched", "-base", "all"}, fst},
+		{[]string{"-matrix", "fstests", "-fstyp", "ext4", "-base", "all"}, both},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stdout, stderr strings.Builder

@@ -61,6 +61,10 @@ func fstestsFlags(fs *flag.FlagSet) action {
 	return func(ctx context.Context, in invocation) int { return fstestsCmd(ctx, in, f) }
 }
 
+// fstestsKernels are the flavours fstests runs when KERNEL= names
+// none: the two that results/fstests-<base>.json compares.
+const fstestsKernels = string(kbase.Base) + "," + string(kbase.Patched)
+
 // fstestsCmd runs fstests in the guest on each selected kernel and
 // setup, and compares base and patched.
 func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
@@ -81,6 +85,12 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 		if c.kernel == "" {
 			c.kernel = string(kbase.Patched)
 		}
+	}
+	// Without KERNEL= every kernel of results/fstests-<base>.json, base
+	// and patched, runs: a flavour a BASE file declares runs when named.
+	every := c.kernel == ""
+	if every {
+		c.kernel = fstestsKernels
 	}
 	setups, err := fstests.ParseSetups(f.fstyp)
 	if err != nil {
@@ -134,7 +144,7 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 	// replaces its runs of the same selection only when told to
 	// (refused here, before hours of guests). make test's smoke run
 	// never writes it.
-	full := !f.smoke && !f.prepare && f.from == "" && len(setups) == len(fstests.Setups) && c.kernel == ""
+	full := !f.smoke && !f.prepare && f.from == "" && len(setups) == len(fstests.Setups) && every
 	if full && !f.replace {
 		for _, o := range opts {
 			if err := keepsSelection(e, o.Variant.Base, sel.String()); err != nil {
