@@ -85,8 +85,9 @@ func fusePdioScenarios() scenario.Catalogue {
 			Declaration: guestproto.Declaration{
 				Name: "fuse/aio-parallel-write-holds-uncached-ref",
 				Area: "fuse",
-				Setup: "FUSE_ASYNC_DIO, FOPEN_DIRECT_IO|FOPEN_PARALLEL_DIRECT_WRITES (no pdio flag); an io_submit() direct write held at the server " +
-					"gate; then a child opens the file cached",
+				Setup: "FUSE_ASYNC_DIO, FOPEN_DIRECT_IO|FOPEN_PARALLEL_DIRECT_WRITES (no pdio flag); an io_submit() write through an O_DIRECT open " +
+					"(6.12 queues it only with O_DIRECT, 7.3 for any open of the FOPEN_DIRECT_IO file) held at the server gate; then a child " +
+					"opens the file cached",
 				Checks: "the queued write keeps an uncached io reference after io_submit() returned (iocachectr -1), so the child's cached open " +
 					"waits in fuse_file_cached_io_open and its OPEN is answered but the open does not return while the WRITE is held; after " +
 					"release the reference is dropped (fuse_inode_uncached_io_end) before the open returns, with iocachectr 1",
@@ -461,7 +462,10 @@ func aioParallelWriteHoldsUncachedRef(t *scenario.T) {
 	child, in, exited := startOpener(t, path)
 	t.Check(ps.WatchTask(child.Process.Pid), "watch child")
 	t.Cleanup(func() { ps.UnwatchTask(child.Process.Pid) })
-	f := openFile(t, path, os.O_RDWR)
+	// O_DIRECT: without it 6.12's fuse_direct_write_iter() sends an
+	// io_submit() write synchronously, and io_submit() returns only when
+	// the WRITE is answered.
+	f := openFile(t, path, os.O_RDWR|unix.O_DIRECT)
 	ps.Watch(f)
 	t.Check(m.ArmGate("w", fuse.OpWrite, "/ar"), "arm gate")
 	t.Cleanup(func() { m.DisarmGate("w") })
