@@ -362,8 +362,8 @@ func qemuTest(ctx context.Context, in invocation, guests int) int {
 	}
 	// Only a full catalogue run on every base and flavour (declared
 	// flavours included) replaces the committed matrix and the cover
-	// letters' quotes of it.
-	if len(c.scenario) == 0 && !c.shard.Enabled() && c.repeat == 1 && c.kernel == "" && len(opts) == len(e.bases.Variants()) {
+	// letters' quotes of it; an interrupted one does not.
+	if fullRun(c, len(opts), e.bases) && ctx.Err() == nil {
 		if err := writeMatrix(e, cat, m); err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			return testrun.ExitInfra
@@ -374,6 +374,12 @@ func qemuTest(ctx context.Context, in invocation, guests int) int {
 	}
 	fmt.Fprintf(stdout, "\n%s\n", m.Summary())
 	return worst
+}
+
+// fullRun reports whether a qemu-test of n kernels is a full run: the
+// whole catalogue once, unsharded, on every flavour of every base.
+func fullRun(c *commonFlags, n int, bases kbase.Set) bool {
+	return len(c.scenario) == 0 && !c.shard.Enabled() && c.repeat == 1 && c.kernel == "" && n == len(bases.Variants())
 }
 
 func list(_ context.Context, in invocation) int {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"dioharness/harness/shard"
 )
 
 // TestBadInput checks that every command turns bad input into one line
@@ -197,5 +199,38 @@ func TestCommandFlags(t *testing.T) {
 	}
 	for name := range want {
 		t.Errorf("no command %s in the table", name)
+	}
+}
+
+// TestFullRun: only the whole catalogue once, unsharded, on every
+// flavour of every base (v7.3's declared pdio included) is a full run,
+// the one that replaces the committed matrix.
+func TestFullRun(t *testing.T) {
+	e, err := loadEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := len(e.bases.Variants())
+	if all < 5 {
+		t.Fatalf("%d kernels over every base and flavour, want at least 5 (v7.3 base, patched, pdio; v6.12 base, patched)", all)
+	}
+	for _, tc := range []struct {
+		name string
+		c    commonFlags
+		n    int
+		want bool
+	}{
+		{"every kernel", commonFlags{repeat: 1}, all, true},
+		{"two per base, the declared flavour left out", commonFlags{repeat: 1}, 2 * len(e.bases), false},
+		{"a scenario", commonFlags{repeat: 1, scenario: []string{"fuse/*"}}, all, false},
+		{"a shard", commonFlags{repeat: 1, shard: shard.Shard{Index: 1, Count: 2}}, all, false},
+		{"repeated", commonFlags{repeat: 2}, all, false},
+		{"a flavour", commonFlags{repeat: 1, kernel: "patched"}, all, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fullRun(&tc.c, tc.n, e.bases); got != tc.want {
+				t.Errorf("fullRun = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
