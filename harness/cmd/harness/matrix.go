@@ -104,9 +104,19 @@ func writeMatrix(e env, cat catalogue.Catalogue, m report.Matrix) error {
 			proves[s.Name] = s.Patch
 		}
 	}
+	// The patches only a declared flavour applies, on any base: an RFC
+	// is no fix series' business, on its base or in a stable backport.
+	var later []string
+	for _, b := range e.bases {
+		s, err := declaredOnlySubjects(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.Name, err)
+		}
+		later = append(later, s...)
+	}
 	for _, b := range e.bases {
 		for _, d := range b.AllSeriesDirs() {
-			if err := series.QuoteMatrix(d, coverColumns(m, b, filepath.Base(d)), proves); err != nil {
+			if err := series.QuoteMatrix(d, coverColumns(m, b, filepath.Base(d), proves, later), proves); err != nil {
 				return err
 			}
 		}
@@ -114,17 +124,46 @@ func writeMatrix(e env, cat catalogue.Catalogue, m report.Matrix) error {
 	return nil
 }
 
-// coverColumns are the kernels a series' cover letter quotes: the base
-// and patched flavours of its base for a series of the patched flavour
-// (a flavour declared on top of it is another mail's business), and
-// every flavour of the base for a series only a declared flavour
-// applies.
-func coverColumns(m report.Matrix, b kbase.Spec, series string) report.Matrix {
-	keep := []kbase.Flavour{kbase.Base, kbase.Patched}
+// coverColumns are the kernels and scenarios a series' cover letter
+// quotes. For a series of the patched flavour: the base and patched
+// flavours of its base, and no scenario that proves a patch only a
+// declared flavour applies (later, their subjects, on any base): a
+// flavour declared on top of the fixes, and the scenarios that prove it,
+// are another mail's business. For a series only a declared flavour applies: every flavour
+// of the base and every scenario. proves maps a scenario to the subject
+// of the patch it proves.
+func coverColumns(m report.Matrix, b kbase.Spec, series string, proves map[string]string, later []string) report.Matrix {
 	if !slices.Contains(b.Series, series) {
-		keep = b.Flavours()
+		return m.SelectVariants(func(v kbase.Variant) bool { return v.Base == b.Name })
 	}
-	return m.SelectVariants(func(v kbase.Variant) bool { return v.Base == b.Name && slices.Contains(keep, v.Flavour) })
+	keep := []kbase.Flavour{kbase.Base, kbase.Patched}
+	out := m.SelectVariants(func(v kbase.Variant) bool { return v.Base == b.Name && slices.Contains(keep, v.Flavour) })
+	out.Rows = slices.DeleteFunc(out.Rows, func(r report.MatrixRow) bool {
+		p := proves[r.Name]
+		return p != "" && slices.Contains(later, p)
+	})
+	return out
+}
+
+// declaredOnlySubjects are the subjects of the patches of a base's series
+// that only its declared flavours apply, not the patched flavour.
+func declaredOnlySubjects(b kbase.Spec) ([]string, error) {
+	var out []string
+	for _, d := range b.AllSeriesDirs() {
+		if slices.Contains(b.Series, filepath.Base(d)) {
+			continue
+		}
+		patches, err := kernel.ReadSeries(d)
+		if err != nil {
+			return nil, err
+		}
+		s, err := kernel.Subjects(patches)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d, err)
+		}
+		out = append(out, s...)
+	}
+	return out, nil
 }
 
 // baseSubjects are the subjects of every patch the patched flavour of a
