@@ -2,6 +2,8 @@ package invariant
 
 import (
 	"fmt"
+	"slices"
+	"sort"
 
 	"dioharness/harness/probe"
 )
@@ -31,8 +33,8 @@ func Rules() []Rule {
 		},
 		{
 			Name:  "parallel-dio-write-uncached",
-			Says:  "A FUSE direct write that does its I/O under the shared i_rwsem holds an uncached io-mode reference (fuse_inode_uncached_io_start() succeeded, the counter went negative) and drops it when its I/O is done: before it returns, or, for an asynchronous write that returned -EIOCBQUEUED, later in the recording.",
-			Scope: "FUSE direct writes with FOPEN_PARALLEL_DIRECT_WRITES; a write that takes the exclusive lock needs no reference. A queued asynchronous write completes in another context (the server's reply), so what it still owes at its return is paid by fuse_inode_uncached_io_end() calls on its inode after the return that no write call of the recording contains; the scenarios reap their completions before the recording stops.",
+			Says:  "A FUSE direct write that does its I/O under the shared i_rwsem holds an uncached io-mode reference (fuse_inode_uncached_io_start() succeeded, the counter went negative) and drops it when its I/O is done: before it returns, or, for an asynchronous write that returned -EIOCBQUEUED, when its request completes, which may be before the submitter returns.",
+			Scope: "FUSE direct writes with FOPEN_PARALLEL_DIRECT_WRITES; a write that takes the exclusive lock needs no reference. A queued asynchronous write completes in another context (the server's reply), so what it still owes at its return is paid, oldest first, by fuse_inode_uncached_io_end() calls on its inode that no write call's own thread makes, from the moment its first write request was sent (a request the server fails at once can complete before the submitter returns); the scenarios reap their completions before the recording stops.",
 			Source: map[string]string{
 				"v7.3":  "fs/fuse/file.c fuse_dio_lock() calls fuse_inode_uncached_io_start() after inode_lock_shared() and falls back to the exclusive lock when it fails; fuse_dio_unlock() calls fuse_inode_uncached_io_end(); fs/fuse/iomode.c refuses the start while iocachectr > 0",
 				"v6.12": "the same functions in fs/fuse/file.c and fs/fuse/iomode.c",
@@ -211,7 +213,11 @@ func parallelUncached(es probe.Events) []Violation {
 	type debt struct {
 		call  call
 		start probe.Event
-		n     int
+		// sent: the index of the call's first write request; its
+		// completion may drop the reference from then on, before the
+		// call has returned as well as after.
+		sent int
+		n    int
 	}
 	owed := map[probe.InodeID][]*debt{}
 	// inCall: the io-mode ends made inside some write call, which pay
@@ -231,7 +237,9 @@ func parallelUncached(es probe.Events) []Violation {
 		starts, ends := 0, 0
 		var startEv probe.Event
 		parallel := false
-		for _, e := range c.innerOfThread {
+		sent := -1
+		for _, k := range c.inner {
+			e := es[k]
 			l.step(e)
 			switch {
 			case e.Kind == probe.KindLockShared:
@@ -248,6 +256,9 @@ func parallelUncached(es probe.Events) []Violation {
 				ends++
 			case e.Kind == probe.KindFuseDirectIOEnter && e.Flags.Has(probe.FlagWrite) && l.held == shared:
 				parallel = true
+				if sent < 0 {
+					sent = k
+				}
 				if !started {
 					out = append(out, Violation{Path: probe.FuncFuseDirectWriteIter,
 						What:   fmt.Sprintf("parallel direct write [%d, %d) under the shared lock without an uncached io-mode reference", e.A0, e.A0+e.A1),
@@ -258,26 +269,38 @@ func parallelUncached(es probe.Events) []Violation {
 		switch {
 		case !parallel || starts == ends:
 		case c.exit.Ret == -eiocbqueued && starts > ends:
-			owed[c.enter.Inode] = append(owed[c.enter.Inode], &debt{call: c, start: startEv, n: starts - ends})
+			owed[c.enter.Inode] = append(owed[c.enter.Inode], &debt{call: c, start: startEv, sent: sent, n: starts - ends})
 		default:
 			out = append(out, Violation{Path: probe.FuncFuseDirectWriteIter,
 				What:   fmt.Sprintf("%d uncached io-mode references taken, %d dropped by the time the write returned", starts, ends),
 				Events: probe.Events{c.enter, startEv, c.exit}})
 		}
 	}
+	// An end made outside every write call pays the oldest debt whose
+	// request had been sent by then: a failed request can complete on
+	// another thread before its submitter returns -EIOCBQUEUED.
+	for _, ds := range owed {
+		sort.SliceStable(ds, func(a, b int) bool { return ds[a].sent < ds[b].sent })
+	}
 	for i, e := range es {
-		ds := owed[e.Inode]
-		if e.Kind != probe.KindUncachedIOEndEnter || inCall[i] || len(ds) == 0 || ds[0].call.exitI > i {
+		if e.Kind != probe.KindUncachedIOEndEnter || inCall[i] {
 			continue
 		}
-		if ds[0].n--; ds[0].n == 0 {
-			owed[e.Inode] = ds[1:]
+		ds := owed[e.Inode]
+		for j, d := range ds {
+			if d.sent >= i {
+				break
+			}
+			if d.n--; d.n == 0 {
+				owed[e.Inode] = slices.Delete(ds, j, j+1)
+			}
+			break
 		}
 	}
 	for _, ds := range owed {
 		for _, d := range ds {
 			out = append(out, Violation{Path: probe.FuncFuseDirectWriteIter,
-				What:   fmt.Sprintf("a queued asynchronous write returned holding %d uncached io-mode reference(s) that no later fuse_inode_uncached_io_end() in the recording dropped", d.n),
+				What:   fmt.Sprintf("a queued asynchronous write returned holding %d uncached io-mode reference(s) that no fuse_inode_uncached_io_end() after its request was sent dropped", d.n),
 				Events: probe.Events{d.call.enter, d.start, d.call.exit}})
 		}
 	}
