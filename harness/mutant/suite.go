@@ -174,8 +174,16 @@ func (rep Report) Markdown(w io.Writer) {
 	if t.Flaky > 0 {
 		flaky = fmt.Sprintf(", flaky %d (an unconfirmed TIMEOUT, not counted)", t.Flaky)
 	}
-	fmt.Fprintf(w, "Run %s, %s in all. Killed %d, survived %d, not run %d%s: kill rate %.0f %% of the mutants that ran.\n\n",
-		rep.Started.Format("2006-01-02 15:04 UTC"), time.Duration(rep.Seconds)*time.Second, t.Killed, t.Survived, t.NotRun, flaky, 100*t.KillRate)
+	with := ""
+	switch n := len(rep.Folded); n {
+	case 0:
+	case 1:
+		with = ", with the later run below folded in"
+	default:
+		with = fmt.Sprintf(", with the %d later runs below folded in", n)
+	}
+	fmt.Fprintf(w, "Run %s, %s in all%s. Killed %d, survived %d, not run %d%s: kill rate %.0f %% of the mutants that ran.\n\n",
+		rep.Started.Format("2006-01-02 15:04 UTC"), time.Duration(rep.Seconds)*time.Second, with, t.Killed, t.Survived, t.NotRun, flaky, 100*t.KillRate)
 	for _, f := range rep.Folded {
 		fmt.Fprintf(w, "Folded in from a later run of %d mutants (%s, %s in all): %s.\n\n",
 			len(f.Mutants), f.Started.Format("2006-01-02 15:04 UTC"), time.Duration(f.Seconds)*time.Second, strings.Join(f.Mutants, ", "))
