@@ -83,6 +83,31 @@ func parallelWrite() probe.Events {
 	}
 }
 
+// A parallel FUSE direct write of [0, 4096) submitted asynchronously:
+// it returns -EIOCBQUEUED still holding its uncached reference, which
+// the completion drops in another context.
+func queuedWrite() probe.Events {
+	return probe.Events{
+		enter(probe.FuncFuseDirectWriteIter, 0, 4096),
+		lock(probe.KindLockShared, 65536),
+		uncStart(1, 0, -1),
+		fuseDIO(0, 4096),
+		fuseDIOExit(-eiocbqueued),
+		ev(1, probe.KindUnlockShared, nil),
+		exit(probe.FuncFuseDirectWriteIter, -eiocbqueued, 0, 65536),
+	}
+}
+
+// cachedOpen is tid 2 entering cached io mode on the inode.
+func cachedOpen() probe.Event {
+	return ev(2, probe.KindCachedIOOpenExit, func(e *probe.Event) { e.Ret = 0 })
+}
+
+// withCachedOpen puts tid 2's cached open before es[at].
+func withCachedOpen(es probe.Events, at int) probe.Events {
+	return append(append(append(probe.Events{}, es[:at]...), cachedOpen()), es[at:]...)
+}
+
 func TestRules(t *testing.T) {
 	tests := []struct {
 		name string
@@ -192,16 +217,33 @@ func TestRules(t *testing.T) {
 				e.Aux, e.Ret, e.A0, e.A1 = uint32(probe.FuncFuseDirectWriteIter), 4096, 12288, 65536
 			}),
 		}, want: []string{"parallel-dio-write-uncached"}},
-		{name: "cached open while the parallel write is in flight", es: probe.Events{
-			uncStart(1, 0, -1),
-			ev(2, probe.KindCachedIOOpenExit, func(e *probe.Event) { e.Ret = 0 }),
-			uncEnd(1),
-		}, want: []string{"cached-open-waits-for-parallel-dio"}},
-		{name: "cached open after the parallel write", es: probe.Events{
-			uncStart(1, 0, -1),
-			uncEnd(1),
-			ev(2, probe.KindCachedIOOpenExit, func(e *probe.Event) { e.Ret = 0 }),
-		}},
+		{name: "cached open while the parallel write is in flight", es: withCachedOpen(parallelWrite(), 4),
+			want: []string{"cached-open-waits-for-parallel-dio"}},
+		{name: "cached open after the parallel write", es: withCachedOpen(parallelWrite(), 7)},
+		{name: "cached open while a queued write is in flight", es: append(queuedWrite(),
+			cachedOpen(),
+			uncEnd(3),
+		), want: []string{"cached-open-waits-for-parallel-dio"}},
+		{name: "cached open after a queued write completed on another thread", es: append(queuedWrite(),
+			uncEnd(3),
+			cachedOpen(),
+		)},
+		{name: "queued write completed on another thread before it returned, then a cached open", es: func() probe.Events {
+			es := queuedWrite()
+			done := append(append(probe.Events{}, es[:5]...), uncEnd(3))
+			return append(append(done, es[5:]...), cachedOpen())
+		}()},
+		{name: "an end on another thread before the I/O was issued does not close the window", es: func() probe.Events {
+			es := queuedWrite()
+			early := append(append(probe.Events{}, es[:3]...), uncEnd(3))
+			return append(append(early, es[3:]...), cachedOpen())
+		}(), want: []string{"parallel-dio-write-uncached", "cached-open-waits-for-parallel-dio"}},
+		{name: "a synchronous write's reference is not dropped by another thread", es: func() probe.Events {
+			es := parallelWrite()
+			// tid 1's own end becomes tid 3's, outside any write call.
+			tail := append(probe.Events{}, es[6:]...)
+			return append(append(append(es[:5:5], tail...), uncEnd(3)), cachedOpen())
+		}(), want: []string{"parallel-dio-write-uncached", "cached-open-waits-for-parallel-dio"}},
 		{name: "folio read in during the write and dropped after it", es: probe.Events{
 			enter(probe.FuncFuseDirectWriteIter, 0, 8192),
 			lock(probe.KindLockExclusive, 65536),

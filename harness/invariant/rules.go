@@ -2,7 +2,6 @@ package invariant
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 
 	"dioharness/harness/probe"
@@ -34,7 +33,7 @@ func Rules() []Rule {
 		{
 			Name:  "parallel-dio-write-uncached",
 			Says:  "A FUSE direct write that does its I/O under the shared i_rwsem holds an uncached io-mode reference (fuse_inode_uncached_io_start() succeeded, the counter went negative) and drops it when its I/O is done: before it returns, or, for an asynchronous write that returned -EIOCBQUEUED, when its request completes, which may be before the submitter returns.",
-			Scope: "FUSE direct writes with FOPEN_PARALLEL_DIRECT_WRITES; a write that takes the exclusive lock needs no reference. A queued asynchronous write completes in another context (the server's reply), so what it still owes at its return is paid, oldest first, by fuse_inode_uncached_io_end() calls on its inode that no write call's own thread makes, from the moment its first write request was sent (a request the server fails at once can complete before the submitter returns); the scenarios reap their completions before the recording stops.",
+			Scope: "FUSE direct writes with FOPEN_PARALLEL_DIRECT_WRITES; a write that takes the exclusive lock needs no reference. A queued asynchronous write completes in another context (the server's reply, a worker), so what it still holds after its own ends is dropped, oldest first, by fuse_inode_uncached_io_end() calls on its inode that no write call's own thread makes, from the moment its first write request was sent (the fuse_direct_io() entry under the shared lock; a request the server fails at once can complete before the submitter returns); the scenarios reap their completions before the recording stops.",
 			Source: map[string]string{
 				"v7.3":  "fs/fuse/file.c fuse_dio_lock() calls fuse_inode_uncached_io_start() after inode_lock_shared() and falls back to the exclusive lock when it fails; fuse_dio_unlock() calls fuse_inode_uncached_io_end(); fs/fuse/iomode.c refuses the start while iocachectr > 0",
 				"v6.12": "the same functions in fs/fuse/file.c and fs/fuse/iomode.c",
@@ -45,12 +44,12 @@ func Rules() []Rule {
 		{
 			Name:  "cached-open-waits-for-parallel-dio",
 			Says:  "No FUSE open (or first mmap) in cached io mode succeeds while a parallel direct write of the inode is in flight.",
-			Scope: "A parallel write is in flight from its successful fuse_inode_uncached_io_start() to the entry of its fuse_inode_uncached_io_end(); passthrough opens, which also take uncached references, are refused cached opens with -ETXTBSY instead and are left out.",
+			Scope: "A parallel write is in flight from its successful fuse_inode_uncached_io_start() to the entry of the fuse_inode_uncached_io_end() that drops that reference, by the account parallel-dio-write-uncached judges: its own call's, or, for a write that returned -EIOCBQUEUED, the completion's in another context (the server's reply, a worker) once its I/O was issued; passthrough opens, which also take uncached references, are refused cached opens with -ETXTBSY instead and are left out.",
 			Source: map[string]string{
 				"v7.3":  "fs/fuse/iomode.c fuse_file_cached_io_open() waits on direct_io_waitq while fuse_is_io_cache_wait() (iocachectr < 0); fuse_inode_uncached_io_end() wakes it when the counter returns to zero",
 				"v6.12": "fs/fuse/iomode.c fuse_file_cached_io_open() and fuse_inode_uncached_io_end(), the same wait",
 			},
-			Needs: []string{"fexit/fuse_file_cached_io_open", "fexit/fuse_inode_uncached_io_start", "fentry/fuse_inode_uncached_io_end"},
+			Needs: []string{"fexit/fuse_file_cached_io_open", "fexit/fuse_inode_uncached_io_start", "fentry/fuse_inode_uncached_io_end", "fexit/fuse_file_write_iter", "fentry/fuse_direct_io"},
 			check: cachedOpenWaits,
 		},
 		{
@@ -206,59 +205,141 @@ func extendingExclusive(es probe.Events) []Violation {
 	return out
 }
 
-func parallelUncached(es probe.Events) []Violation {
-	var out []Violation
-	// owed: the references queued asynchronous writes still held when
-	// they returned, per inode, in the order they returned.
-	type debt struct {
-		call  call
-		start probe.Event
-		// sent: the index of the call's first write request; its
-		// completion may drop the reference from then on, before the
-		// call has returned as well as after.
-		sent int
-		n    int
-	}
-	owed := map[probe.InodeID][]*debt{}
-	// inCall: the io-mode ends made inside some write call, which pay
-	// for that call's own references.
+// flight is one uncached io-mode reference a FUSE direct write took:
+// the write is in flight on its inode from the successful
+// fuse_inode_uncached_io_start() to the fuse_inode_uncached_io_end()
+// that drops the reference.
+type flight struct {
+	call  call
+	start int // index of the successful start
+	end   int // index of the end that drops it; -1: none in the recording
+}
+
+// inFlightAt tells whether the reference is held at event i.
+func (f *flight) inFlightAt(i int) bool { return f.start < i && (f.end < 0 || i < f.end) }
+
+// dioFlights is the one account of the parallel FUSE direct writes in
+// flight on each inode: which fuse_inode_uncached_io_end() drops which
+// reference. A write drops the references it took in its own call,
+// first taken first dropped. A write that returned -EIOCBQUEUED
+// completes in another context (the server's reply, a worker), so what
+// it still holds after its own ends is dropped by ends on its inode that
+// no write call contains, once its I/O was issued (fuse_direct_io() was
+// entered under the shared lock: no completion comes before the request
+// is sent), in the
+// order the writes issued their I/O. An end inside another write call
+// belongs to that call; a synchronous write's references are dropped
+// only by its own thread.
+type dioFlights struct {
+	flights []*flight
+	// unmatched ends inside a write call: more drops than starts.
+	extraEnds map[int]int // call exit index -> ends with no start
+}
+
+func parallelFlights(es probe.Events) dioFlights {
+	calls := writeCalls(es)
 	inCall := map[int]bool{}
-	for _, c := range writeCalls(es) {
+	for _, c := range calls {
 		for _, k := range c.inner {
 			if es[k].Kind == probe.KindUncachedIOEndEnter {
 				inCall[k] = true
 			}
 		}
+	}
+	d := dioFlights{extraEnds: map[int]int{}}
+	// queued: the references of queued writes their own call did not
+	// drop, per inode, payable from the index their I/O was issued at.
+	type owed struct {
+		f      *flight
+		issued int
+	}
+	queued := map[probe.InodeID][]owed{}
+	for _, c := range calls {
+		if c.enter.Func() != probe.FuncFuseDirectWriteIter {
+			continue
+		}
+		var open []*flight
+		var l lockState
+		issued := -1
+		for k, e := range c.innerOfThread {
+			i := c.inner[k]
+			l.step(e)
+			switch {
+			case e.Kind == probe.KindUncachedIOStartExit && e.Ret == 0:
+				f := &flight{call: c, start: i, end: -1}
+				open = append(open, f)
+				d.flights = append(d.flights, f)
+			case e.Kind == probe.KindUncachedIOEndEnter:
+				if len(open) == 0 {
+					d.extraEnds[c.exitI]++
+					continue
+				}
+				open[0].end, open = i, open[1:]
+			case e.Kind == probe.KindFuseDirectIOEnter && e.Flags.Has(probe.FlagWrite) && l.held == shared && issued < 0:
+				issued = i
+			}
+		}
+		if c.exit.Ret == -eiocbqueued && issued >= 0 {
+			for _, f := range open {
+				queued[c.enter.Inode] = append(queued[c.enter.Inode], owed{f: f, issued: issued})
+			}
+		}
+	}
+	for ino, qs := range queued {
+		sort.SliceStable(qs, func(a, b int) bool { return qs[a].issued < qs[b].issued })
+		queued[ino] = qs
+	}
+	for i, e := range es {
+		if e.Kind != probe.KindUncachedIOEndEnter || inCall[i] {
+			continue
+		}
+		qs := queued[e.Inode]
+		for k, q := range qs {
+			if q.issued < i {
+				q.f.end = i
+				queued[e.Inode] = append(qs[:k:k], qs[k+1:]...)
+				break
+			}
+		}
+	}
+	return d
+}
+
+// of returns the references the call took.
+func (d dioFlights) of(c call) []*flight {
+	var out []*flight
+	for _, f := range d.flights {
+		if f.call.enterI == c.enterI {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func parallelUncached(es probe.Events) []Violation {
+	var out []Violation
+	d := parallelFlights(es)
+	for _, c := range writeCalls(es) {
 		if c.enter.Func() != probe.FuncFuseDirectWriteIter {
 			continue
 		}
 		var l lockState
 		started := false
-		starts, ends := 0, 0
-		var startEv probe.Event
 		parallel := false
-		sent := -1
-		for _, k := range c.inner {
-			e := es[k]
+		for _, e := range c.innerOfThread {
 			l.step(e)
 			switch {
 			case e.Kind == probe.KindLockShared:
 				started = false
 			case e.Kind == probe.KindUncachedIOStartExit && e.Ret == 0:
-				started, startEv = true, e
-				starts++
+				started = true
 				if e.Flags.Has(probe.FlagCtrValid) && e.CtrAfter >= 0 {
 					out = append(out, Violation{Path: probe.FuncFuseDirectWriteIter,
 						What:   fmt.Sprintf("fuse_inode_uncached_io_start() succeeded but left iocachectr at %d", e.CtrAfter),
 						Events: probe.Events{c.enter, e}})
 				}
-			case e.Kind == probe.KindUncachedIOEndEnter:
-				ends++
 			case e.Kind == probe.KindFuseDirectIOEnter && e.Flags.Has(probe.FlagWrite) && l.held == shared:
 				parallel = true
-				if sent < 0 {
-					sent = k
-				}
 				if !started {
 					out = append(out, Violation{Path: probe.FuncFuseDirectWriteIter,
 						What:   fmt.Sprintf("parallel direct write [%d, %d) under the shared lock without an uncached io-mode reference", e.A0, e.A0+e.A1),
@@ -266,70 +347,51 @@ func parallelUncached(es probe.Events) []Violation {
 				}
 			}
 		}
-		switch {
-		case !parallel || starts == ends:
-		case c.exit.Ret == -eiocbqueued && starts > ends:
-			owed[c.enter.Inode] = append(owed[c.enter.Inode], &debt{call: c, start: startEv, sent: sent, n: starts - ends})
-		default:
-			out = append(out, Violation{Path: probe.FuncFuseDirectWriteIter,
-				What:   fmt.Sprintf("%d uncached io-mode references taken, %d dropped by the time the write returned", starts, ends),
-				Events: probe.Events{c.enter, startEv, c.exit}})
-		}
-	}
-	// An end made outside every write call pays the oldest debt whose
-	// request had been sent by then: a failed request can complete on
-	// another thread before its submitter returns -EIOCBQUEUED.
-	for _, ds := range owed {
-		sort.SliceStable(ds, func(a, b int) bool { return ds[a].sent < ds[b].sent })
-	}
-	for i, e := range es {
-		if e.Kind != probe.KindUncachedIOEndEnter || inCall[i] {
+		if !parallel {
 			continue
 		}
-		ds := owed[e.Inode]
-		for j, d := range ds {
-			if d.sent >= i {
-				break
+		fs := d.of(c)
+		held, dropped := 0, d.extraEnds[c.exitI]
+		var startEv probe.Event
+		for _, f := range fs {
+			startEv = es[f.start]
+			switch {
+			case f.end < 0:
+				held++
+			case f.end < c.exitI:
+				dropped++
 			}
-			if d.n--; d.n == 0 {
-				owed[e.Inode] = slices.Delete(ds, j, j+1)
-			}
-			break
 		}
-	}
-	for _, ds := range owed {
-		for _, d := range ds {
+		switch {
+		case held == 0 && d.extraEnds[c.exitI] == 0:
+		case c.exit.Ret == -eiocbqueued && d.extraEnds[c.exitI] == 0:
 			out = append(out, Violation{Path: probe.FuncFuseDirectWriteIter,
-				What:   fmt.Sprintf("a queued asynchronous write returned holding %d uncached io-mode reference(s) that no fuse_inode_uncached_io_end() after its request was sent dropped", d.n),
-				Events: probe.Events{d.call.enter, d.start, d.call.exit}})
+				What:   fmt.Sprintf("a queued asynchronous write returned holding %d uncached io-mode reference(s) that no fuse_inode_uncached_io_end() after its request was sent dropped", held),
+				Events: probe.Events{c.enter, startEv, c.exit}})
+		default:
+			out = append(out, Violation{Path: probe.FuncFuseDirectWriteIter,
+				What:   fmt.Sprintf("%d uncached io-mode references taken, %d dropped by the time the write returned", len(fs), dropped),
+				Events: probe.Events{c.enter, startEv, c.exit}})
 		}
 	}
 	return out
 }
 
 func cachedOpenWaits(es probe.Events) []Violation {
-	type window struct{ start probe.Event }
-	// in flight per inode, per writer thread
-	flight := map[probe.InodeID]map[uint32]*window{}
+	d := parallelFlights(es)
 	var out []Violation
-	for _, e := range es {
-		switch {
-		case e.Kind == probe.KindUncachedIOStartExit && e.Ret == 0 && e.Within.Has(probe.FuncFuseDirectWriteIter):
-			if flight[e.Inode] == nil {
-				flight[e.Inode] = map[uint32]*window{}
+	for i, e := range es {
+		if e.Kind != probe.KindCachedIOOpenExit || e.Ret != 0 {
+			continue
+		}
+		for _, f := range d.flights {
+			w := es[f.start]
+			if w.Inode != e.Inode || w.TID == e.TID || !f.inFlightAt(i) {
+				continue
 			}
-			flight[e.Inode][e.TID] = &window{start: e}
-		case e.Kind == probe.KindUncachedIOEndEnter:
-			delete(flight[e.Inode], e.TID)
-		case e.Kind == probe.KindCachedIOOpenExit && e.Ret == 0:
-			for tid, w := range flight[e.Inode] {
-				if tid == e.TID {
-					continue
-				}
-				out = append(out, Violation{
-					What:   fmt.Sprintf("cached open by %d/%d succeeded while the parallel direct write of thread %d was in flight", e.PID, e.TID, tid),
-					Events: probe.Events{w.start, e}})
-			}
+			out = append(out, Violation{
+				What:   fmt.Sprintf("cached open by %d/%d succeeded while the parallel direct write of thread %d was in flight", e.PID, e.TID, w.TID),
+				Events: probe.Events{f.call.enter, w, e}})
 		}
 	}
 	return out
