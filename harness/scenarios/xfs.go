@@ -80,6 +80,22 @@ func xfsScenarios() scenario.Catalogue {
 		},
 		{
 			Declaration: guestproto.Declaration{
+				Name:  "xfs/lock-unaligned-eof-end-exclusive",
+				Area:  "xfs",
+				Setup: "XFS; a 16 KiB file written with O_DIRECT (its last block written)",
+				Checks: "a 512 B O_DIRECT overwrite of [i_size - 512, i_size), a written block that ends exactly at EOF, returns 512 and changes no size: " +
+					"exclusive from the start (pos + count >= i_size in xfs_file_dio_write_unaligned, because iomap_dio_bio_iter zeroes the tail of a sub-block " +
+					"write that reaches i_size, past EOF, which a concurrent shared writer must not race) with IOMAP_DIO_FORCE_WAIT and one inode_dio_wait call, " +
+					"never the shared IOMAP_DIO_OVERWRITE_ONLY pass an overwrite inside EOF takes; FIEMAP written before and after; data right after drop_caches",
+			},
+			Run: func(t *scenario.T) {
+				dioCase{fs: xfsFS, file: "ee", size: testFile, off: testFile - 512, n: 512,
+					mapBefore: "written", mapAfter: "written",
+					locks: "X x", dios: []dioStep{{dioForceWait, 512}}, waits: 1}.run(t)
+			},
+		},
+		{
+			Declaration: guestproto.Declaration{
 				Name:  "xfs/invalidate-ebusy-fallback",
 				Area:  "xfs",
 				Setup: "XFS; a 4 MiB + 8 KiB file written with O_DIRECT; page 0 mapped MAP_SHARED and stored to in a loop by another thread (the same bytes the direct write carries)",
