@@ -200,6 +200,20 @@ func ext4Scenarios() scenario.Catalogue {
 		},
 		{
 			Declaration: guestproto.Declaration{
+				Name: "ext4/enotblk-whole-fallback-keeps-cache",
+				Area: "ext4",
+				Setup: "ext4 without extents (1 KiB blocks); a 16 KiB file whose [0, 12 KiB) is a hole inside EOF (only page 3 written, by O_DIRECT); " +
+					"pages 1-2 read through the page cache (clean), page 3 dirtied by a buffered write",
+				Checks: "a 4 KiB O_DIRECT write at 0, all of it into the hole, returns 4096: iomap_dio_rw_begin for 4096 and iomap_dio_complete with ret 0 " +
+					"(ext4_iomap_alloc returns -ENOTBLK at once, so the dio completes with nothing written and no error), then generic_perform_write at 0 for 4096. " +
+					"A dio that wrote nothing invalidates nothing afterwards: no kiocb_invalidate_post_direct_write call (iomap_dio_complete skips it when dio->size is 0; " +
+					"at pos 0 a count of 0 would make its last page index (0 + 0 - 1) >> PAGE_SHIFT, the whole file), no dio_warn_stale_pagecache, " +
+					"pages 1-3 still resident (mincore) and fsync returns 0 (no stale-cache EIO from the dirty page 3). Data right after drop_caches",
+			},
+			Run: ext4WholeFallbackKeepsCache,
+		},
+		{
+			Declaration: guestproto.Declaration{
 				Name:  "ext4/invalidate-ebusy-fallback",
 				Area:  "ext4",
 				Setup: "ext4; a 4 MiB + 8 KiB file written with O_DIRECT; page 0 mapped MAP_SHARED and stored to in a loop by another thread (the same bytes the direct write carries)",
@@ -505,6 +519,59 @@ func ext4ENOTBLK(t *scenario.T) {
 		t.Fatalf("%s: page 0 (written directly) is cached: %s", what, res.String())
 	}
 	bf.wantMap(t, 4<<10, 4<<10, "written")
+	bf.expectContent(t, what+": file after drop_caches", want)
+}
+
+// ext4WholeFallbackKeepsCache: an O_DIRECT write that falls back to a
+// buffered write before writing anything leaves the page cache outside
+// its range alone.
+func ext4WholeFallbackKeepsCache(t *scenario.T) {
+	ps := t.Probes(append(ext4FS.lockProbes, "fentry/generic_perform_write", "fexit/__iomap_dio_rw",
+		"fentry/kiocb_invalidate_post_direct_write", "fentry/dio_warn_stale_pagecache")...)
+	mnt := t.Disk("ext4-noextent", "")
+	bf := newBlockFile(t, mnt, "nothing", 0, 0)
+	last := alignedBuf(t, page, 0x11)
+	pwriteFull(t, bf.Direct, last, testFile-page)
+	bf.wantMap(t, 0, testFile-page, "hole")
+	want := append(make([]byte, testFile-page), last...)
+
+	bf.readCached(t, page, 2*page)
+	dirty := pattern(page, 0x22)
+	if n, err := bf.Buffered.WriteAt(dirty, testFile-page); err != nil || n != page {
+		t.Fatalf("buffered write of page 3: %d, %v", n, err)
+	}
+	copy(want[testFile-page:], dirty)
+	before := resident(t, bf.Buffered, 0, testFile)
+	if !before[1] || !before[2] || !before[3] {
+		t.Fatalf("setup: pages 1-3 should be cached before the write: %s", before)
+	}
+
+	ps.Watch(bf.Direct)
+	buf := alignedBuf(t, page, 0x7b)
+	ev := ps.Record(func() { pwriteFull(t, bf.Direct, buf, 0) })
+	after := resident(t, bf.Buffered, 0, testFile)
+	copy(want, buf)
+	const what = "4 KiB O_DIRECT write at 0 into a hole of an indirect-block file"
+
+	wantExit(t, what, ev, ext4FS.write, page)
+	oneDIO(t, what, ev, 0, page, 0, 0)
+	if inner, ok := ev.Last(probe.KindIomapDIORwInner); !ok || inner.Flags.Has(probe.FlagErrPtr) {
+		t.Fatalf("%s: __iomap_dio_rw should return a dio that wrote nothing (-ENOTBLK swallowed): %v\n%s", what, inner, ev)
+	}
+	bw := ev.Of(probe.KindBufferedWrite)
+	if len(bw) != 1 || bw[0].Func() != probe.FuncGenericPerformWrite || bw[0].A0 != 0 || bw[0].A1 != page {
+		t.Fatalf("%s: want one generic_perform_write at 0 for 4096\n%s", what, ev)
+	}
+	if post := ev.Of(probe.KindKiocbInvalidatePostEnter, probe.KindDIOWarnStale); len(post) > 0 {
+		t.Fatalf("%s: a dio that wrote nothing invalidated after the write (or reported a stale page cache): %s\n%s", what, post, ev)
+	}
+	t.Logf("%s: page cache before %s, after %s (page 0 is the fallback's own range)", what, before, after)
+	if !after[1] || !after[2] || !after[3] {
+		t.Fatalf("%s: pages outside the written range were dropped: before %s, after %s", what, before, after)
+	}
+	if err := unix.Fsync(int(bf.Buffered.Fd())); err != nil {
+		t.Fatalf("%s: fsync after the write: %v (a stale page cache reported by the direct write)", what, errnoOf(err))
+	}
 	bf.expectContent(t, what+": file after drop_caches", want)
 }
 
