@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"os"
 	"syscall"
 	"time"
 
@@ -211,6 +212,19 @@ func ext4Scenarios() scenario.Catalogue {
 					"pages 1-3 still resident (mincore) and fsync returns 0 (no stale-cache EIO from the dirty page 3). Data right after drop_caches",
 			},
 			Run: ext4WholeFallbackKeepsCache,
+		},
+		{
+			Declaration: guestproto.Declaration{
+				Name:  "ext4/extend-unlinked-stays-orphan",
+				Area:  "ext4",
+				Setup: "ext4; a 16 KiB file written with O_DIRECT, then unlinked while open (i_nlink 0: on the orphan list until the last close)",
+				Checks: "an extending 4 KiB O_DIRECT write at EOF of the unlinked file returns 4096 (i_rwsem exclusive from the start, IOMAP_DIO_FORCE_WAIT; " +
+					"fstat: size 20 KiB, st_nlink 0; data read back); then EXT4_IOC_SHUTDOWN (LOGFLUSH) before the close, the last close, unmount, and a mount that " +
+					"replays the journal and frees the inodes on the orphan list: statfs counts as many free inodes as before the file was created. " +
+					"ext4_handle_inode_extension() takes the inode off the orphan list after a full extending write only while it still has links; " +
+					"an unlinked inode taken off would stay allocated with no name after the crash (the guest has no e2fsck: the free inode count shows the leak)",
+			},
+			Run: ext4ExtendUnlinkedOrphan,
 		},
 		{
 			Declaration: guestproto.Declaration{
@@ -573,6 +587,64 @@ func ext4WholeFallbackKeepsCache(t *scenario.T) {
 		t.Fatalf("%s: fsync after the write: %v (a stale page cache reported by the direct write)", what, errnoOf(err))
 	}
 	bf.expectContent(t, what+": file after drop_caches", want)
+}
+
+// ext4IocShutdown is EXT4_IOC_SHUTDOWN, _IOR('X', 125, __u32), and
+// ext4GoingFlagsLogflush its EXT4_GOING_FLAGS_LOGFLUSH: commit the
+// journal, then stop the filesystem as a crash would.
+const (
+	ext4IocShutdown        = 0x8004587d
+	ext4GoingFlagsLogflush = 1
+)
+
+// ext4ExtendUnlinkedOrphan: an extending direct write to an open,
+// unlinked file must leave it on the orphan list, so that a crash before
+// the last close frees it at the next mount. The guest has no e2fsck;
+// the free inode count is what shows a leaked inode.
+func ext4ExtendUnlinkedOrphan(t *scenario.T) {
+	ps := t.Probes(ext4FS.lockProbes...)
+	mnt := t.Disk("ext4", "")
+	d := t.PlanDisk("ext4")
+	var before unix.Statfs_t
+	t.Check(unix.Statfs(mnt, &before), "statfs %s", mnt)
+	bf := newBlockFile(t, mnt, "orphan", testFile, 0x11)
+	t.Check(os.Remove(bf.Path), "unlink %s", bf.Path)
+
+	ps.Watch(bf.Direct)
+	buf := alignedBuf(t, page, 0x5c)
+	ev := ps.Record(func() { pwriteFull(t, bf.Direct, buf, testFile) })
+	const what = "extending 4 KiB O_DIRECT write to an unlinked file"
+	wantExit(t, what, ev, ext4FS.write, page)
+	wantLocks(t, what, ev, "X x")
+	oneDIO(t, what, ev, testFile, page, dioForceWait, page)
+	var st unix.Stat_t
+	t.Check(unix.Fstat(int(bf.Direct.Fd()), &st), "fstat")
+	if st.Nlink != 0 || st.Size != testFile+page {
+		t.Fatalf("%s: st_nlink %d, st_size %d; want 0 and %d", what, st.Nlink, st.Size, testFile+page)
+	}
+	want := append(pattern(testFile, 0x11), buf...)
+	sameBytes(t, what+": read back with O_DIRECT before the shutdown", bf.readDirect(t, 0, testFile+page), want)
+	var open unix.Statfs_t
+	t.Check(unix.Statfs(mnt, &open), "statfs %s", mnt)
+	if open.Ffree != before.Ffree-1 {
+		t.Fatalf("%s: %d free inodes with the unlinked file open, want %d (one fewer than before it)", what, open.Ffree, before.Ffree-1)
+	}
+
+	t.Check(unix.IoctlSetPointerInt(int(bf.Direct.Fd()), ext4IocShutdown, ext4GoingFlagsLogflush), "EXT4_IOC_SHUTDOWN")
+	bf.closeAll()
+	t.Check(unix.Unmount(mnt, 0), "unmount %s after the shutdown", mnt)
+	// The mount replays the journal and frees the inodes on the orphan
+	// list; the inode of a file taken off it stays allocated, with no
+	// name. The scenario's own cleanup unmounts it again.
+	t.Check(unix.Mount(d.Device, mnt, d.FSType, 0, ""), "mount %s to replay the journal", d.Device)
+	var after unix.Statfs_t
+	t.Check(unix.Statfs(mnt, &after), "statfs %s", mnt)
+	t.Logf("%s, then EXT4_IOC_SHUTDOWN, close and a mount that replays: free inodes %d before the file, %d while open, %d after; free blocks %d, %d, %d",
+		what, before.Ffree, open.Ffree, after.Ffree, before.Bfree, open.Bfree, after.Bfree)
+	if after.Ffree != before.Ffree {
+		t.Fatalf("%s: after the shutdown and the replay %d inodes are free, want %d as before the file: the unlinked inode left the orphan list and leaked",
+			what, after.Ffree, before.Ffree)
+	}
 }
 
 // invalidateEBUSY: a page redirtied through a shared mapping makes the
