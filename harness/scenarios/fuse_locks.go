@@ -2,13 +2,18 @@ package scenarios
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"dioharness/harness/fuse"
 	"dioharness/harness/guestproto"
+	"dioharness/harness/kstack"
 	"dioharness/harness/probe"
 	"dioharness/harness/scenario"
 )
@@ -94,6 +99,19 @@ func fuseLockScenarios() scenario.Catalogue {
 				Checks: "direct writes extending the file serialise: max in-flight 1, i_rwsem exclusive for both",
 			},
 			Run: func(t *scenario.T) { exclusiveDIO(t, true, 0, 1<<20) },
+		},
+		{
+			Declaration: guestproto.Declaration{
+				Name: "fuse/dio-lock-recheck-upgrades",
+				Area: "fuse",
+				Setup: "FOPEN_DIRECT_IO|FOPEN_PARALLEL_DIRECT_WRITES, 64 KiB file; an ftruncate to 16 KiB held at a SETATTR server gate (it holds i_rwsem exclusive); " +
+					"meanwhile an O_DIRECT write of 4 KiB at 32 KiB, inside the old EOF, sleeps on i_rwsem (state D with fuse_direct_write_iter on its /proc/<tid>/stack)",
+				Checks: "fuse_dio_lock's unlocked check saw the write inside EOF (parallel), the re-check under the shared lock sees it past the new EOF: " +
+					"once the truncate is released the writer takes i_rwsem shared, drops it and takes it exclusive (down_read, up_read, down_write upgrade, up_write: " +
+					"never up_read for the exclusive hold), and, where the series' fuse_dio_write_lock tracepoint exists, it reports exclusive/EXTENDING. " +
+					"The truncate returns 0, the write 4096; the server holds the old 16 KiB, zeros to 32 KiB and the new 4 KiB (size 36 KiB)",
+			},
+			Run: dioLockRecheckUpgrades,
 		},
 	}
 }
@@ -186,5 +204,142 @@ func exclusiveDIO(t *scenario.T, parallelFlag bool, openFlags int, off int64) {
 	if len(excl) != 2 || ev.Count(probe.KindLockShared) != 0 {
 		t.Fatalf("want i_rwsem exclusive for both writes and never shared, got %d exclusive, %d shared\n%s",
 			len(excl), ev.Count(probe.KindLockShared), ev)
+	}
+}
+
+// dioLockRecheckUpgrades makes fuse_dio_lock's two checks disagree: the
+// write passes the unlocked one while a truncate, held at the server,
+// owns i_rwsem; by the time the write gets the shared lock the file is
+// shorter and the write extends it, so it must upgrade to exclusive.
+func dioLockRecheckUpgrades(t *scenario.T) {
+	ps := t.Probes("fentry/fuse_direct_write_iter", "fexit/fuse_direct_write_iter",
+		"fexit/down_read", "fexit/down_write", "fentry/up_read", "fentry/up_write")
+	traced := true
+	if err := ps.Set.Require("tp_btf/fuse_dio_write_lock"); err != nil {
+		if !probe.IsSkip(err) {
+			t.Fatalf("probes: %v", err)
+		}
+		traced = false
+		t.Logf("fuse_dio_write_lock is not on this kernel (the series adds it); the i_rwsem trace alone shows the upgrade: %v", err)
+	}
+	const size, short, off = 64 << 10, 16 << 10, 32 << 10
+	old := pattern(size, 0x31)
+	m := t.FUSE(fuse.Config{
+		Files: []fuse.FileSpec{{Path: "/rc", Data: old}},
+		Rules: []fuse.OpenRule{{Glob: "/rc", OpenPolicy: fuse.OpenPolicy{DirectIO: true, ParallelDirectWrites: true}}},
+	})
+	f := openFile(t, m.Path("rc"), os.O_RDWR|unix.O_DIRECT)
+	tr := openFile(t, m.Path("rc"), os.O_RDWR)
+	ps.Watch(f)
+	t.Check(m.ArmGate("s", fuse.OpSetattr, "/rc"), "arm gate")
+	t.Cleanup(func() { m.DisarmGate("s") })
+	buf := alignedBuf(t, page, 0x5d)
+	var w *lockedWriter
+	ev := ps.Record(func() {
+		truncated := make(chan error, 1)
+		go func() { truncated <- unix.Ftruncate(int(tr.Fd()), short) }()
+		if _, err := m.WaitHeld("s", 1, holdWait); err != nil {
+			t.Fatalf("the truncate's SETATTR never reached the server: %v", err)
+		}
+		w = startLockedPwrite(f, buf, off)
+		// While the SETATTR is held the truncate owns i_rwsem, so a
+		// writer asleep inside fuse_direct_write_iter sleeps in
+		// fuse_dio_lock's inode_lock_shared(): its WRITE is not gated,
+		// and nothing before the lock sleeps.
+		if err := w.waitSleepingIn(t, holdWait, "fuse_direct_write_iter"); err != nil {
+			t.Fatalf("the direct write never slept in fuse_direct_write_iter behind the held truncate: %v", err)
+		}
+		_, err := m.ReleaseAll("s")
+		t.Check(err, "release the truncate")
+		select {
+		case err := <-truncated:
+			t.Check(err, "ftruncate to %d", short)
+		case <-t.Context().Done():
+			t.Fatalf("ftruncate did not return before the scenario timeout")
+		}
+		if r := waitIO(t, "direct write", w.done); r.err != nil || r.n != page {
+			t.Fatalf("direct write behind the truncate returned %d, %v; want %d", r.n, r.err, page)
+		}
+	})
+	const what = "4 KiB direct write at 32 KiB behind a truncate to 16 KiB"
+	wantLocks(t, what, ev.Where(func(e probe.Event) bool { return e.TID == uint32(w.tid) }), "S s X ^ x")
+	if traced {
+		locks := ev.Of(probe.KindTraceDIOWriteLock)
+		if len(locks) != 1 || !locks[0].Flags.Has(probe.FlagExclusive) || probe.DIOLockReason(locks[0].Aux) != probe.DIOLockExtending {
+			t.Fatalf("%s: fuse_dio_write_lock should say exclusive/EXTENDING once\n%s", what, ev)
+		}
+	}
+	t.Logf("%s: writer %d i_rwsem %q", what, w.tid, lockTrace(ev))
+	want := append(append(append([]byte{}, old[:short]...), make([]byte, off-short)...), buf...)
+	content, err := m.FileContent("/rc")
+	t.Check(err, "server content")
+	if len(content) != len(want) {
+		t.Fatalf("%s: the server's file is %d bytes, want %d", what, len(content), len(want))
+	}
+	sameBytes(t, what+": server content", content, want)
+}
+
+// lockedWriter is one pwrite on its own locked OS thread, whose kernel
+// stack can be read while it sleeps.
+type lockedWriter struct {
+	tid  int
+	done chan ioResult
+}
+
+func startLockedPwrite(f *os.File, b []byte, off int64) *lockedWriter {
+	w := &lockedWriter{done: make(chan ioResult, 1)}
+	tid := make(chan int)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tid <- unix.Gettid()
+		n, err := unix.Pwrite(int(f.Fd()), b, off)
+		w.done <- ioResult{n, err}
+	}()
+	w.tid = <-tid
+	return w
+}
+
+// waitSleepingIn waits until the writer sleeps uninterruptibly (state
+// D in /proc/self/task/<tid>/stat) with fn on its kernel stack
+// (/proc/self/task/<tid>/stack): a state the kernel shows, so nothing
+// here waits for time to pass; d only bounds a kernel that never gets
+// there. The stack names the function the sleep is under, not the lock
+// primitive: with fexit/down_read attached, down_read runs behind a BPF
+// trampoline and its own frames are not on the stack.
+func (w *lockedWriter) waitSleepingIn(t *scenario.T, d time.Duration, fn string) error {
+	dir := fmt.Sprintf("/proc/self/task/%d", w.tid)
+	deadline := time.Now().Add(d)
+	var last []string
+	var state string
+	for {
+		stat, err := os.ReadFile(dir + "/stat")
+		if err != nil {
+			return fmt.Errorf("read %s/stat: %w", dir, err)
+		}
+		// "<tid> (<comm>) <state> ...": the comm may hold spaces.
+		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
+			state = string(stat[i+2])
+		}
+		b, err := os.ReadFile(dir + "/stack")
+		if err != nil {
+			return fmt.Errorf("read %s/stack: %w", dir, err)
+		}
+		last = kstack.Frames(strings.Split(string(b), "\n"))
+		if state == "D" && slices.Contains(last, fn) {
+			return nil
+		}
+		select {
+		case r := <-w.done:
+			w.done <- r
+			return fmt.Errorf("the write returned (%d, %v) instead", r.n, r.err)
+		case <-t.Context().Done():
+			return fmt.Errorf("scenario timeout; state %s, stack %v", state, last)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %s; state %s, stack %v", d, state, last)
+		}
+		runtime.Gosched()
 	}
 }
