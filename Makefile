@@ -87,6 +87,7 @@ HARNESS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -repeat $(REPEAT) 
 help:
 	@echo "make qemu-test     build, boot and verify (BASE=v7.3|v6.12|all, KERNEL=base|patched, KSRC=, SCENARIO=, REPEAT=, GUESTS=n at once)"
 	@echo "make fstests       fstests in the guest, base vs patched (FSTESTS=<checkout>, FSTYP=, TESTS=, BASE=, KERNEL=, FROM=, REPLACE_COMMITTED=1, GUESTS=n at once)"
+	@echo "                   KERNEL=base,pdio: base vs a declared flavour, in results/fstests-<base>-<flavour>.{md,json}"
 	@echo "                   TESTS='generic/091 generic/095', TESTS='-g quick', or TESTS=@iomap-dio (generic aio + generic mmap with direct I/O); LIST=1 lists the tests and why, no boot"
 	@echo "make fstests-prepare  the root disk, fstests and the kernels make fstests boots, built only"
 	@echo "make test          vet, unit tests, BPF generate check, series-check and qemu-test on every base"
@@ -135,6 +136,9 @@ FSTESTS_FLAGS = -build $(BUILD) -cache $(CACHE) -jobs $(JOBS) -fstests '$(FSTEST
 # The default tests on every setup, base and patched; a run of every
 # setup on both kernels adds to results/fstests-<base>.{md,json} (and
 # replaces its runs of the same tests only with REPLACE_COMMITTED=1).
+# KERNEL=base,<flavour> compares base with a flavour a BASE file
+# declares, on the setups FSTYP= selects, in
+# results/fstests-<base>-<flavour>.{md,json}.
 fstests: harness
 	@$(HARNESS) fstests -guests $(GUESTS) $(FSTESTS_FLAGS) $(KEEP_STATUS)
 

@@ -52,9 +52,9 @@ func fstestsFlags(fs *flag.FlagSet) action {
 	fs.BoolVar(&f.smoke, "smoke", false, "run the smoke list ("+fstests.SmokeTests+") on "+fstests.SmokeSetups+" and the patched kernel, unless -tests, -fstyp or -kernel say otherwise")
 	fs.BoolVar(&f.optional, "optional", false, "without -fstests, say how to get a checkout and exit 0 (make test)")
 	fs.BoolVar(&f.list, "list", false, "print the tests -tests selects on each setup, each with the rule that took it, and exit: no build, no boot")
-	fs.StringVar(&f.from, "from", "", "compare the runs in these results directories (comma-separated) instead of running, and write results/fstests-<base>.{md,json}")
+	fs.StringVar(&f.from, "from", "", "compare the runs in these results directories (comma-separated) instead of running, and write results/fstests-<base>.{md,json} (base and patched) or results/fstests-<base>-<flavour>.{md,json} (base and a declared flavour)")
 	fs.BoolVar(&f.prepare, "prepare", false, "build the root disk with fstests and the kernels, boot nothing (make fstests-prepare)")
-	fs.BoolVar(&f.replace, "replace-committed", false, "let a full run or -from replace, drop or cut runs of the committed results/fstests-<base>.{md,json} (and the cover letters' fstests line); without it that is refused")
+	fs.BoolVar(&f.replace, "replace-committed", false, "let a full run or -from replace, drop or cut runs of the committed results/fstests-<base>[-<flavour>].{md,json} (and the cover letters' fstests line); without it that is refused")
 	fs.DurationVar(&f.timeout, "test-timeout", fstests.DefaultTimeout, "wall-clock bound on one test in the guest")
 	fs.Int64Var(&f.diskMiB, "disk-mib", fstests.DefaultDiskMiB, "size of the test and scratch disks")
 	fs.IntVar(&f.guests, "guests", 1, "boot up to N guests at once, one kernel each, after building every kernel (make fstests: GUESTS)")
@@ -139,15 +139,20 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 	if status != testrun.ExitOK {
 		return status
 	}
-	// A run of every setup on both kernels is one results/ keeps,
-	// whatever its tests: it adds to results/fstests-<base>.json, and
-	// replaces its runs of the same selection only when told to
-	// (refused here, before hours of guests). make test's smoke run
-	// never writes it.
-	full := !f.smoke && !f.prepare && f.from == "" && len(setups) == len(fstests.Setups) && every
+	// A run results/ keeps (keptComparisons), whatever its tests, adds
+	// to the committed comparison of its base, and replaces its runs of
+	// the same selection only when told to (refused here, before hours
+	// of guests). make test's smoke run never writes it.
+	var writes map[string]string
+	if !f.smoke && !f.prepare && f.from == "" {
+		if writes, err = keptComparisons(opts, every, len(setups) == len(fstests.Setups)); err != nil {
+			return badArgs(stderr, err)
+		}
+	}
+	full := len(writes) > 0
 	if full && !f.replace {
-		for _, o := range opts {
-			if err := keepsSelection(e, o.Variant.Base, sel.String()); err != nil {
+		for _, name := range writes {
+			if err := keepsSelection(e, name, sel.String(), setups); err != nil {
 				return badArgs(stderr, err)
 			}
 		}
@@ -196,9 +201,9 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 		return cmp
 	}
 	// Setup by setup, each on every kernel: a run stopped part way (an
-	// interrupt, a deadline) leaves complete base/patched pairs, and a
-	// full run writes the comparison after each pair. Each kernel is
-	// built once, for its first setup.
+	// interrupt, a deadline) leaves complete pairs (base and patched, or
+	// base and a flavour), and a full run writes the comparison after
+	// each pair. Each kernel is built once, for its first setup.
 	built := map[string]bool{}
 	if guests > 1 && len(opts) > 1 {
 		// The kernels are built first, one at a time (a build uses
@@ -243,6 +248,9 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 		// An interrupted pair is left out of results/.
 		if full && ctx.Err() == nil {
 			for _, base := range bases {
+				if _, ok := writes[base]; !ok {
+					continue
+				}
 				cmp, err := withCommitted(e, comparisonOf(base), f.replace, stdout)
 				if err != nil {
 					// The run stays in its results directories, for
@@ -251,7 +259,7 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 					worst = max(worst, testrun.ExitBadArgs)
 					continue
 				}
-				if err := writeComparison(e, base, cmp); err != nil {
+				if err := writeComparison(e, cmp); err != nil {
 					fmt.Fprintf(stderr, "harness: %v\n", err)
 					worst = max(worst, testrun.ExitInfra)
 				}
@@ -269,6 +277,50 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 		fmt.Fprintf(stdout, "\n%s\n", cmp.Summary())
 	}
 	return worst
+}
+
+// keptComparisons are the committed comparisons a run of the kernels
+// of opts writes, per base: results/fstests-<base> for base and patched
+// on every setup when KERNEL= named no flavour (every), and
+// results/fstests-<base>-<flavour> for base and one flavour the base's
+// BASE file declares, both named by KERNEL=, on whichever setups FSTYP=
+// selects (a declared flavour changes what some setups exercise, as the
+// pdio RFC does fuse-parallel-odirect's O_DIRECT writes: its comparison
+// holds the setups it was run on). Any other run (base and patched on
+// fewer setups, or named by KERNEL=; one kernel; patched beside a
+// declared flavour) writes nothing: its results directories keep it for
+// a FROM= fold. The error is compare.FileName's, for a pair it has no
+// file for.
+func keptComparisons(opts []testrun.Options, every, allSetups bool) (map[string]string, error) {
+	var bases []string
+	flavours := map[string][]string{}
+	for _, o := range opts {
+		b := o.Variant.Base
+		if b == "" {
+			continue
+		}
+		if _, ok := flavours[b]; !ok {
+			bases = append(bases, b)
+		}
+		flavours[b] = append(flavours[b], string(o.Variant.Flavour))
+	}
+	out := map[string]string{}
+	for _, b := range bases {
+		fls := flavours[b]
+		if len(fls) != 2 || !slices.Contains(fls, string(kbase.Base)) {
+			continue
+		}
+		patched := slices.Contains(fls, string(kbase.Patched))
+		if patched && !(every && allSetups) {
+			continue
+		}
+		name, err := compare.FileName(b, fls)
+		if err != nil {
+			return nil, err
+		}
+		out[b] = name
+	}
+	return out, nil
 }
 
 // runEach runs one setup on each kernel of opts and returns the
@@ -315,6 +367,7 @@ func prepareFSTests(ctx context.Context, opts []testrun.Options, stdout, stderr 
 // cover letters quote the committed one.
 func compareRunDirs(e env, dirs []string, sel fstests.Selection, picks map[string][]fstests.Pick, img rootfs.Image, replace bool, stdout, stderr io.Writer) int {
 	byBase := map[string][]compare.SetupRun{}
+	// prev are the comparisons given, by the name of their files.
 	prev := map[string]compare.Comparison{}
 	var bases []string
 	for _, d := range dirs {
@@ -327,10 +380,14 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, picks map[strin
 			if err != nil {
 				return badArgs(stderr, err)
 			}
-			if _, dup := prev[c.Base]; dup {
-				return badArgs(stderr, fmt.Errorf("FROM: two comparisons of %s", c.Base))
+			name, err := c.FileName()
+			if err != nil {
+				return badArgs(stderr, fmt.Errorf("FROM: %s: %w", d, err))
 			}
-			prev[c.Base] = c
+			if _, dup := prev[name]; dup {
+				return badArgs(stderr, fmt.Errorf("FROM: two comparisons written to results/%s.json", name))
+			}
+			prev[name] = c
 			continue
 		}
 		rel, _ := filepath.Rel(e.repo, abs)
@@ -351,16 +408,17 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, picks map[strin
 		}
 		byBase[b] = append(byBase[b], sr)
 	}
-	for b := range prev {
-		if _, ok := byBase[b]; !ok {
-			return badArgs(stderr, fmt.Errorf("FROM: a comparison of %s but no run directory of it to merge", b))
-		}
-	}
 	cmps := map[string]compare.Comparison{}
+	merged := map[string]bool{}
 	for _, base := range bases {
 		cmp := compare.Build(base, sel.String(), picks, byBase[base])
 		cmp.FSTests, cmp.Root = img.FSTests, filepath.Base(img.Path)
-		if p, ok := prev[base]; ok {
+		name, err := cmp.FileName()
+		if err != nil {
+			return badArgs(stderr, fmt.Errorf("FROM: %w", err))
+		}
+		if p, ok := prev[name]; ok {
+			merged[name] = true
 			merged, err := compare.Merge(p, cmp)
 			if err != nil {
 				return badArgs(stderr, err)
@@ -374,10 +432,15 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, picks map[strin
 		}
 		cmps[base] = cmp
 	}
+	for name := range prev {
+		if !merged[name] {
+			return badArgs(stderr, fmt.Errorf("FROM: results/%s.json but no run directory of its kernels to merge into it", name))
+		}
+	}
 	worst := testrun.ExitOK
 	for _, base := range bases {
 		cmp := cmps[base]
-		if err := writeComparison(e, base, cmp); err != nil {
+		if err := writeComparison(e, cmp); err != nil {
 			fmt.Fprintf(stderr, "harness: %v\n", err)
 			worst = max(worst, testrun.ExitInfra)
 		}
@@ -388,10 +451,10 @@ func compareRunDirs(e env, dirs []string, sel fstests.Selection, picks map[strin
 	return worst
 }
 
-// loadCommitted reads the committed results/fstests-<base>.json and
-// names it: nil when there is none.
-func loadCommitted(e env, base string) (*compare.Comparison, string, error) {
-	rel := filepath.Join("results", "fstests-"+base+".json")
+// loadCommitted reads the committed results/<name>.json
+// (compare.FileName) and names it: nil when there is none.
+func loadCommitted(e env, name string) (*compare.Comparison, string, error) {
+	rel := filepath.Join("results", name+".json")
 	path := filepath.Join(e.repo, rel)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, rel, nil
@@ -404,10 +467,14 @@ func loadCommitted(e env, base string) (*compare.Comparison, string, error) {
 }
 
 // keepsCommitted refuses a comparison that would lose anything of the
-// committed results/fstests-<base>.json (compare.Dropped); there is
+// committed comparison it is written over (compare.Dropped); there is
 // nothing to lose where none is committed.
 func keepsCommitted(e env, next compare.Comparison) error {
-	committed, rel, err := loadCommitted(e, next.Base)
+	name, err := next.FileName()
+	if err != nil {
+		return err
+	}
+	committed, rel, err := loadCommitted(e, name)
 	if err != nil || committed == nil {
 		return err
 	}
@@ -417,17 +484,17 @@ func keepsCommitted(e env, next compare.Comparison) error {
 	return nil
 }
 
-// keepsSelection refuses a full run of the selection tests when the
-// committed results/fstests-<base>.json holds runs of it, which the run
-// would replace.
-func keepsSelection(e env, base, tests string) error {
-	committed, rel, err := loadCommitted(e, base)
+// keepsSelection refuses a full run of the selection tests on setups
+// when the committed results/<name>.json holds runs of it on any of
+// them, which the run would replace.
+func keepsSelection(e env, name, tests string, on []fstests.Setup) error {
+	committed, rel, err := loadCommitted(e, name)
 	if err != nil || committed == nil {
 		return err
 	}
 	var setups []string
 	for _, p := range committed.Parts {
-		if p.Tests == tests {
+		if p.Tests == tests && slices.ContainsFunc(on, func(s fstests.Setup) bool { return s.Name == p.Setup }) {
 			setups = append(setups, p.Setup)
 		}
 	}
@@ -439,12 +506,16 @@ func keepsSelection(e env, base, tests string) error {
 }
 
 // withCommitted merges a full run into the committed comparison of its
-// base, so that the runs of other selections stay. When that one cannot
+// base and kernels, so that the runs of other selections stay. When that one cannot
 // take it (another fstests, root disk or kernel release, or a form this
 // harness does not read), the run replaces it if replace says so, said
 // in one line, and is refused otherwise.
 func withCommitted(e env, c compare.Comparison, replace bool, out io.Writer) (compare.Comparison, error) {
-	prev, rel, err := loadCommitted(e, c.Base)
+	name, err := c.FileName()
+	if err != nil {
+		return c, err
+	}
+	prev, rel, err := loadCommitted(e, name)
 	if err == nil && prev == nil {
 		return c, nil
 	}
@@ -461,9 +532,10 @@ func withCommitted(e env, c compare.Comparison, replace bool, out io.Writer) (co
 	return c, nil
 }
 
-// comparisonExit is 1 when the patched kernel does worse than the base
-// one (a test that fails only there, or a kernel report on it), or,
-// when one flavour ran alone, when a test failed or the kernel reported.
+// comparisonExit is 1 when the kernel with patches (patched, or a
+// declared flavour) does worse than the base one (a test that fails
+// only there, or a kernel report on it), or, when one flavour ran
+// alone, when a test failed or the kernel reported.
 func comparisonExit(c compare.Comparison) int {
 	if len(c.Regressions()) > 0 {
 		return testrun.ExitFailed
@@ -471,7 +543,7 @@ func comparisonExit(c compare.Comparison) int {
 	alone := len(c.Columns) == 1
 	for _, r := range c.Rows {
 		for fl, cell := range r.Cells {
-			if len(cell.Reports) > 0 && (alone || fl == string(kbase.Patched)) {
+			if len(cell.Reports) > 0 && (alone || fl != string(kbase.Base)) {
 				return testrun.ExitFailed
 			}
 			if alone && (cell.Verdict == verdict.Fail || cell.Verdict == verdict.Timeout) {
@@ -482,9 +554,22 @@ func comparisonExit(c compare.Comparison) int {
 	return testrun.ExitOK
 }
 
-// writeComparison commits a full run: results/fstests-<base>.{md,json},
-// and the summary line in the cover letters of the base's series.
-func writeComparison(e env, base string, c compare.Comparison) error {
+// writeComparison commits a full run: results/<name>.{md,json}
+// (compare.FileName), and its summary line in the cover letters of the
+// series it tests (quotedBy).
+func writeComparison(e env, c compare.Comparison) error {
+	name, err := c.FileName()
+	if err != nil {
+		return err
+	}
+	spec, err := e.bases.Get(c.Base)
+	if err != nil {
+		return err
+	}
+	quote, err := quotedBy(spec, c)
+	if err != nil {
+		return err
+	}
 	var md, js bytes.Buffer
 	if err := c.WriteMarkdown(&md); err != nil {
 		return err
@@ -493,21 +578,45 @@ func writeComparison(e env, base string, c compare.Comparison) error {
 		return err
 	}
 	dir := filepath.Join(e.repo, "results")
-	for name, b := range map[string][]byte{"fstests-" + base + ".md": md.Bytes(), "fstests-" + base + ".json": js.Bytes()} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+	for file, b := range map[string][]byte{name + ".md": md.Bytes(), name + ".json": js.Bytes()} {
+		if err := os.WriteFile(filepath.Join(dir, file), b, 0o644); err != nil {
 			return fmt.Errorf("write fstests results: %w", err)
 		}
 	}
-	spec, err := e.bases.Get(base)
-	if err != nil {
-		return err
-	}
-	for _, d := range spec.SeriesDirs() {
+	for _, d := range quote {
 		if err := series.QuoteFSTests(d, c.Summary()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// quotedBy are the series directories whose cover letters quote a
+// comparison's summary: base and patched, the patched flavour's series;
+// base and a declared flavour, the series only that flavour applies
+// (the pdio RFC, not the fixes it applies on, whose covers quote base
+// and patched).
+func quotedBy(spec kbase.Spec, c compare.Comparison) ([]string, error) {
+	var flavour kbase.Flavour
+	for _, col := range c.Columns {
+		if fl := kbase.Flavour(col.Flavour); fl != kbase.Base && fl != kbase.Patched {
+			flavour = fl
+		}
+	}
+	if flavour == "" {
+		return spec.SeriesDirs(), nil
+	}
+	all, err := spec.FlavourSeries(flavour)
+	if err != nil {
+		return nil, err
+	}
+	var own []string
+	for _, s := range all {
+		if !slices.Contains(spec.Series, s) {
+			own = append(own, filepath.Join(spec.Dir, s))
+		}
+	}
+	return own, nil
 }
 
 // listPicks prints what a selection takes on each setup, and why; setups

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"dioharness/harness/fstests"
 	"dioharness/harness/fstests/compare"
 	"dioharness/harness/kbase"
@@ -84,12 +86,13 @@ func TestFoldKeepsCommitted(t *testing.T) {
 func TestFullRunKeepsCommitted(t *testing.T) {
 	committed := comparisonOn("generic/091", "ext4", "fuse-cached")
 	e := commitComparison(t, &committed, "")
-	err := keepsSelection(e, "v7.3", "generic/091")
+	all := fstests.Setups
+	err := keepsSelection(e, "fstests-v7.3", "generic/091", all)
 	want := "results/fstests-v7.3.json holds runs of TESTS=generic/091 on ext4, fuse-cached, which this run would replace: refused"
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("the committed selection again: error %v, want %q", err, want)
 	}
-	if err := keepsSelection(e, "v7.3", "@iomap-dio"); err != nil {
+	if err := keepsSelection(e, "fstests-v7.3", "@iomap-dio", all); err != nil {
 		t.Errorf("another selection: %v", err)
 	}
 	if merged, err := withCommitted(e, comparisonOn("@iomap-dio", "ext4"), false, io.Discard); err != nil || len(merged.Parts) != 3 {
@@ -98,7 +101,7 @@ func TestFullRunKeepsCommitted(t *testing.T) {
 
 	old := commitComparison(t, nil, `{"base": "v7.3", "tests": "generic/091"}`)
 	run := comparisonOn("generic/091", "ext4")
-	if err := keepsSelection(old, "v7.3", "generic/091"); err == nil {
+	if err := keepsSelection(old, "fstests-v7.3", "generic/091", all); err == nil {
 		t.Errorf("a committed file this harness cannot read: no error")
 	}
 	if _, err := withCommitted(old, run, false, io.Discard); err == nil || !strings.Contains(err.Error(), "so it was not written") {
@@ -106,6 +109,125 @@ func TestFullRunKeepsCommitted(t *testing.T) {
 	}
 	if got, err := withCommitted(old, run, true, io.Discard); err != nil || len(got.Parts) != 1 {
 		t.Errorf("unmergeable, asked to replace: %d runs, error %v; want the run alone", len(got.Parts), err)
+	}
+}
+
+// TestKeepsSelectionOnSetups: a run replaces the committed runs of its
+// selection on the setups it runs, not on others; a declared flavour's
+// comparison is a file of its own, which a run of base and patched never
+// reads.
+func TestKeepsSelectionOnSetups(t *testing.T) {
+	committed := comparisonOn("generic/091", "ext4", "fuse-cached")
+	e := commitComparison(t, &committed, "")
+	setups := func(names ...string) []fstests.Setup {
+		var out []fstests.Setup
+		for _, n := range names {
+			s, ok := fstests.SetupNamed(n)
+			if !ok {
+				t.Fatalf("no setup %s", n)
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	tests := []struct {
+		name, file string
+		on         []fstests.Setup
+		want       string
+	}{
+		{"both committed setups", "fstests-v7.3", setups("ext4", "fuse-cached"), "results/fstests-v7.3.json holds runs of TESTS=generic/091 on ext4, fuse-cached, which this run would replace: refused"},
+		{"one of them", "fstests-v7.3", setups("fuse-cached", "fuse-parallel-odirect"), "results/fstests-v7.3.json holds runs of TESTS=generic/091 on fuse-cached, which this run would replace: refused"},
+		{"another setup", "fstests-v7.3", setups("fuse-parallel-odirect"), ""},
+		{"the flavour's file, none committed", "fstests-v7.3-pdio", setups("ext4", "fuse-parallel-odirect"), ""},
+	}
+	for _, tc := range tests {
+		err := keepsSelection(e, tc.file, "generic/091", tc.on)
+		got := ""
+		if err != nil {
+			got, _, _ = strings.Cut(err.Error(), " (REPLACE_COMMITTED")
+		}
+		if d := cmp.Diff(tc.want, got); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, d)
+		}
+	}
+}
+
+// TestKeptComparisons: which runs write results/, and to which file:
+// base and patched on every setup without KERNEL=; base and a declared
+// flavour named by KERNEL= on any setups; nothing else.
+func TestKeptComparisons(t *testing.T) {
+	on := func(vs ...string) []testrun.Options {
+		var out []testrun.Options
+		for _, v := range vs {
+			b, fl, _ := strings.Cut(v, "/")
+			out = append(out, testrun.Options{Variant: kbase.Variant{Base: b, Flavour: kbase.Flavour(fl)}})
+		}
+		return out
+	}
+	tests := []struct {
+		name             string
+		opts             []testrun.Options
+		every, allSetups bool
+		want             map[string]string
+		err              string
+	}{
+		{"base and patched, every setup", on("v7.3/base", "v7.3/patched"), true, true, map[string]string{"v7.3": "fstests-v7.3"}, ""},
+		{"every base", on("v7.3/base", "v7.3/patched", "v6.12/base", "v6.12/patched"), true, true,
+			map[string]string{"v7.3": "fstests-v7.3", "v6.12": "fstests-v6.12"}, ""},
+		{"base and patched, some setups", on("v7.3/base", "v7.3/patched"), true, false, map[string]string{}, ""},
+		{"KERNEL=base,patched", on("v7.3/base", "v7.3/patched"), false, true, map[string]string{}, ""},
+		{"KERNEL=base,pdio, one setup", on("v7.3/base", "v7.3/pdio"), false, false, map[string]string{"v7.3": "fstests-v7.3-pdio"}, ""},
+		{"KERNEL=pdio,base, every setup", on("v7.3/pdio", "v7.3/base"), false, true, map[string]string{"v7.3": "fstests-v7.3-pdio"}, ""},
+		{"KERNEL=base,pdio on a base without pdio", on("v7.3/base", "v7.3/pdio", "v6.12/base"), false, false, map[string]string{"v7.3": "fstests-v7.3-pdio"}, ""},
+		{"KERNEL=pdio", on("v7.3/pdio"), false, false, map[string]string{}, ""},
+		{"KERNEL=patched,pdio", on("v7.3/patched", "v7.3/pdio"), false, false, map[string]string{}, ""},
+		{"KERNEL=base,patched,pdio", on("v7.3/base", "v7.3/patched", "v7.3/pdio"), false, false, map[string]string{}, ""},
+		{"KSRC", on("/custom"), true, true, map[string]string{}, ""},
+	}
+	for _, tc := range tests {
+		got, err := keptComparisons(tc.opts, tc.every, tc.allSetups)
+		gotErr := ""
+		if err != nil {
+			gotErr = err.Error()
+		}
+		if d := cmp.Diff(tc.want, got); d != "" || gotErr != tc.err {
+			t.Errorf("%s: error %q, want %q; files (-want +got):\n%s", tc.name, gotErr, tc.err, d)
+		}
+	}
+}
+
+// TestQuotedBy: base vs patched is quoted by the patched flavour's
+// series; base vs a declared flavour by the series only it applies.
+func TestQuotedBy(t *testing.T) {
+	spec := kbase.Spec{Name: "v7.3", Dir: "patches/v7.3", Series: []string{"iomap", "fuse", "stale"},
+		Extra: []kbase.FlavourSpec{{Name: "pdio", Series: []string{"iomap", "fuse", "stale", "pdio"}}}}
+	cols := func(fls ...string) compare.Comparison {
+		c := compare.Comparison{Base: "v7.3"}
+		for _, fl := range fls {
+			c.Columns = append(c.Columns, compare.Column{Flavour: fl})
+		}
+		return c
+	}
+	tests := []struct {
+		name string
+		c    compare.Comparison
+		want []string
+		err  string
+	}{
+		{"base and patched", cols("base", "patched"), []string{"patches/v7.3/iomap", "patches/v7.3/fuse", "patches/v7.3/stale"}, ""},
+		{"base alone", cols("base"), []string{"patches/v7.3/iomap", "patches/v7.3/fuse", "patches/v7.3/stale"}, ""},
+		{"base and pdio", cols("base", "pdio"), []string{"patches/v7.3/pdio"}, ""},
+		{"a flavour the base lacks", cols("base", "rfc2"), nil, `base v7.3 has no flavour "rfc2" (it has base, patched, pdio)`},
+	}
+	for _, tc := range tests {
+		got, err := quotedBy(spec, tc.c)
+		gotErr := ""
+		if err != nil {
+			gotErr = err.Error()
+		}
+		if d := cmp.Diff(tc.want, got); d != "" || gotErr != tc.err {
+			t.Errorf("%s: error %q, want %q; series (-want +got):\n%s", tc.name, gotErr, tc.err, d)
+		}
 	}
 }
 

@@ -1,7 +1,9 @@
 // Package compare is the host's side of fstests: the runs of a base and
-// a patched kernel side by side (results/fstests-<base>.{md,json}),
-// read back from results directories and merged with an earlier
-// comparison. The guest never links it.
+// a patched kernel side by side (results/fstests-<base>.{md,json}), or
+// of a base and a flavour its BASE file declares
+// (results/fstests-<base>-<flavour>.{md,json}), read back from results
+// directories and merged with an earlier comparison. The guest never
+// links it.
 package compare
 
 import (
@@ -53,11 +55,23 @@ type Row struct {
 	Cells map[string]Cell
 }
 
-// Regression is true when the test fails on the patched kernel and not
-// on the base one.
+// Regression is true when the test fails on a kernel with patches (the
+// patched flavour, or a flavour a BASE file declares) and not on the
+// base one.
 func (r Row) Regression() bool {
-	p, b := r.Cells[string(kbase.Patched)], r.Cells[string(kbase.Base)]
-	return p.Verdict.Bad() && b.Verdict != "" && !b.Verdict.Bad() && b.Verdict != verdict.Missing
+	for fl := range r.Cells {
+		if r.RegressionOn(fl) {
+			return true
+		}
+	}
+	return false
+}
+
+// RegressionOn is true when fl is a kernel with patches and the test
+// fails on it and not on the base kernel.
+func (r Row) RegressionOn(fl string) bool {
+	p, b := r.Cells[fl], r.Cells[string(kbase.Base)]
+	return fl != string(kbase.Base) && p.Verdict.Bad() && b.Verdict != "" && !b.Verdict.Bad() && b.Verdict != verdict.Missing
 }
 
 // Column is one kernel flavour: every run of it is the same release
@@ -100,8 +114,9 @@ func (n Note) String() string {
 	return fmt.Sprintf("%s %s (TESTS=%s): %s", n.Flavour, n.Setup, n.Tests, n.Text)
 }
 
-// Comparison is fstests on the base and the patched kernel of one base:
-// one or more selections, each on one or more setups.
+// Comparison is fstests on the base kernel of one base and the kernel
+// with its patches (patched, or one declared flavour): one or more
+// selections, each on one or more setups.
 type Comparison struct {
 	Base    string
 	Setups  []fstests.Setup
@@ -117,7 +132,8 @@ type Comparison struct {
 }
 
 // Build is the comparison of runs of the selection tests (any setups,
-// flavours base and patched of one base). picks are the
+// flavours of one base: base, then patched or a declared flavour, which
+// FileName says one comparison holds). picks are the
 // selection's tests per setup: they order the rows and say why each
 // test was taken.
 func Build(base, tests string, picks map[string][]fstests.Pick, runs []SetupRun) Comparison {
@@ -181,10 +197,19 @@ func Build(base, tests string, picks map[string][]fstests.Pick, runs []SetupRun)
 			c.Unattributed = append(c.Unattributed, note(k))
 		}
 	}
-	for _, f := range []kbase.Flavour{kbase.Base, kbase.Patched} {
-		if col, ok := cols[string(f)]; ok {
-			c.Columns = append(c.Columns, *col)
+	// Base, patched, then the declared flavours by name.
+	var fls []string
+	for fl := range cols {
+		fls = append(fls, fl)
+	}
+	sort.Slice(fls, func(i, j int) bool {
+		if ri, rj := flavourRank(fls[i]), flavourRank(fls[j]); ri != rj {
+			return ri < rj
 		}
+		return fls[i] < fls[j]
+	})
+	for _, fl := range fls {
+		c.Columns = append(c.Columns, *cols[fl])
 	}
 	for _, name := range partOrder {
 		p := parts[name]
@@ -226,6 +251,67 @@ func Build(base, tests string, picks map[string][]fstests.Pick, runs []SetupRun)
 	return c
 }
 
+// flavourRank orders the columns: base, patched, then the rest.
+func flavourRank(fl string) int {
+	switch kbase.Flavour(fl) {
+	case kbase.Base:
+		return 0
+	case kbase.Patched:
+		return 1
+	}
+	return 2
+}
+
+// FileName names the files a comparison of these flavours of base is
+// written to, under results/: "fstests-<base>" for base and patched (or
+// either alone), "fstests-<base>-<flavour>" for base and one flavour a
+// BASE file declares (an RFC on top of the fixes), which has a table of
+// its own. Any other set of kernels (patched beside a declared flavour,
+// two declared flavours, a tree of one's own) is no comparison results/
+// keeps.
+func FileName(base string, flavours []string) (string, error) {
+	var with []string
+	for _, fl := range flavours {
+		if fl != string(kbase.Base) && !slices.Contains(with, fl) {
+			with = append(with, fl)
+		}
+	}
+	switch {
+	case base == "":
+		return "", fmt.Errorf("fstests: a comparison of no base (%s) is not kept in results/", strings.Join(flavours, ", "))
+	case len(with) == 0 || len(with) == 1 && with[0] == string(kbase.Patched):
+		return "fstests-" + base, nil
+	case len(with) == 1 && with[0] != string(kbase.Custom):
+		return "fstests-" + base + "-" + with[0], nil
+	}
+	return "", fmt.Errorf("fstests: %s: results/ compares base with patched or with one declared flavour, not with %s", base, strings.Join(with, " and "))
+}
+
+// FileName names the files the comparison is written to (FileName of its
+// base and columns).
+func (c Comparison) FileName() (string, error) {
+	var fls []string
+	for _, col := range c.Columns {
+		fls = append(fls, col.Flavour)
+	}
+	return FileName(c.Base, fls)
+}
+
+// patchedLabel names the kernel with patches the comparison sets beside
+// base: "patched", or the declared flavour ("pdio").
+func (c Comparison) patchedLabel() string {
+	var with []string
+	for _, col := range c.Columns {
+		if col.Flavour != string(kbase.Base) {
+			with = append(with, col.Flavour)
+		}
+	}
+	if len(with) == 0 {
+		return string(kbase.Patched)
+	}
+	return strings.Join(with, " and ")
+}
+
 // verdictOf maps the harness's verdict of a test to the comparison's.
 func verdictOf(s report.Scenario) verdict.Verdict {
 	switch {
@@ -259,7 +345,7 @@ func reportTest(quote string, tests []report.Scenario) (string, bool) {
 	return "", false
 }
 
-// Regressions are the rows that fail only on the patched kernel.
+// Regressions are the rows that fail only on the kernel with patches.
 func (c Comparison) Regressions() []Row {
 	var out []Row
 	for _, r := range c.Rows {
@@ -271,7 +357,7 @@ func (c Comparison) Regressions() []Row {
 }
 
 // tally counts the verdicts of the rows keep takes, per flavour, and
-// the new failures on patched.
+// the new failures on the kernel with patches.
 func (c Comparison) tally(keep func(Row) bool) (map[string]map[verdict.Verdict]int, int) {
 	m := map[string]map[verdict.Verdict]int{}
 	for _, col := range c.Columns {
@@ -372,7 +458,8 @@ func (c Comparison) ranLabel(p Part) string {
 // Summary is the one line the cover letters quote: per selection, the
 // tests that ran and the setups they ran on (setups that ran the same
 // tests share a clause), the verdicts per kernel, then the new failures
-// on patched and the kernel reports.
+// on the kernel with patches (patched, or the declared flavour) and the
+// kernel reports.
 func (c Comparison) Summary() string {
 	type clause struct {
 		tests, label string
@@ -393,8 +480,8 @@ func (c Comparison) Summary() string {
 		m, _ := c.tally(func(r Row) bool { return r.Tests == k.tests && slices.Contains(k.setups, r.Setup) })
 		text = append(text, fmt.Sprintf("%s on %s: %s", k.label, strings.Join(k.setups, ", "), c.flavourCounts(m)))
 	}
-	return fmt.Sprintf("fstests on %s: %s; %d new failures on patched; %d kernel reports",
-		c.Base, strings.Join(text, "; "), len(c.Regressions()), c.reports())
+	return fmt.Sprintf("fstests on %s: %s; %d new failures on %s; %d kernel reports",
+		c.Base, strings.Join(text, "; "), len(c.Regressions()), c.patchedLabel(), c.reports())
 }
 
 // PartSummary is one run's line: "ext4, @iomap-dio (40 tests): base 36
@@ -402,7 +489,7 @@ func (c Comparison) Summary() string {
 // patched", the tests as Summary says them.
 func (c Comparison) PartSummary(p Part) string {
 	m, reg := c.tally(func(r Row) bool { return r.Tests == p.Tests && r.Setup == p.Setup })
-	return fmt.Sprintf("%s, %s: %s; %d new failures on patched", p.Setup, c.ranLabel(p), c.flavourCounts(m), reg)
+	return fmt.Sprintf("%s, %s: %s; %d new failures on %s", p.Setup, c.ranLabel(p), c.flavourCounts(m), reg, c.patchedLabel())
 }
 
 // reports counts the kernel reports.
@@ -427,12 +514,13 @@ func commit(kernel string) string {
 
 // WriteMarkdown writes the comparison: which selection ran where, a
 // table per setup and selection with tests as rows and the kernels as
-// columns, new failures on patched marked, why a named selection took
+// columns, new failures on the kernel with patches marked, why a named
+// selection took
 // each test, then the kernel reports quoted and the reasons tests did
 // not run.
 func (c Comparison) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# fstests on %s: base vs patched\n\n", c.Base)
+	fmt.Fprintf(&b, "# fstests on %s: base vs %s\n\n", c.Base, c.patchedLabel())
 	fmt.Fprintf(&b, "%s\n\n", c.Summary())
 	fmt.Fprintf(&b, "- fstests: %s\n- root disk: %s\n", c.FSTests, c.Root)
 	for _, col := range c.Columns {
@@ -449,15 +537,15 @@ func (c Comparison) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "- %s: %s (%s), local tree %s %s\n", col.Flavour, col.Release, col.Source, noun, strings.Join(builds, ", "))
 	}
 	b.WriteString("\nThe kernel ids are commits of the local trees the harness builds (Debian's source imported as one commit, the series applied with git am), not upstream commits; the runs below say which build ran what. ")
-	b.WriteString("A cell is the verdict and the test's time in the guest; **NEW** marks a test that fails only on the patched kernel.\n")
+	fmt.Fprintf(&b, "A cell is the verdict and the test's time in the guest; **NEW** marks a test that fails only on the %s kernel.\n", c.patchedLabel())
 
 	b.WriteString("\n## Runs\n\nEach selection (TESTS=) on each setup, with the build, the time (boots included) and the verdicts per kernel. ")
-	fmt.Fprintf(&b, "Reproduce one: `make fstests FSTESTS=<fstests checkout> BASE=%s FSTYP=<setup> TESTS='<tests>'`.\n\n", c.Base)
+	fmt.Fprintf(&b, "Reproduce one: `make fstests FSTESTS=<fstests checkout> BASE=%s%s FSTYP=<setup> TESTS='<tests>'`.\n\n", c.Base, c.kernelArg())
 	b.WriteString("| tests | setup |")
 	for _, col := range c.Columns {
 		fmt.Fprintf(&b, " %s |", col.Flavour)
 	}
-	b.WriteString(" new failures on patched |\n|---|---|")
+	fmt.Fprintf(&b, " new failures on %s |\n|---|---|", c.patchedLabel())
 	for range c.Columns {
 		b.WriteString("---|")
 	}
@@ -498,7 +586,7 @@ func (c Comparison) WriteMarkdown(w io.Writer) error {
 				for _, col := range c.Columns {
 					cell := r.Cells[col.Flavour]
 					mark := ""
-					if col.Flavour == string(kbase.Patched) && r.Regression() {
+					if r.RegressionOn(col.Flavour) {
 						mark = " **NEW**"
 					}
 					fmt.Fprintf(&b, " %s%s |", cellText(cell), mark)
@@ -514,7 +602,7 @@ func (c Comparison) WriteMarkdown(w io.Writer) error {
 	}
 	c.writeWhy(&b)
 	if paths := c.paths(); len(paths) > 0 {
-		b.WriteString("\n## Kernel paths\n\nCalls while each test ran, base / patched (functions with no call left out):\n\n")
+		fmt.Fprintf(&b, "\n## Kernel paths\n\nCalls while each test ran, %s (functions with no call left out):\n\n", c.columnNames())
 		for _, p := range paths {
 			fmt.Fprintf(&b, "- %s\n", p)
 		}
@@ -539,6 +627,26 @@ func (c Comparison) WriteMarkdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// kernelArg is the KERNEL= a run of the comparison's kernels needs:
+// none for base and patched (make fstests' default), " KERNEL=base,pdio"
+// for a declared flavour.
+func (c Comparison) kernelArg() string {
+	l := c.patchedLabel()
+	if l == string(kbase.Patched) {
+		return ""
+	}
+	return " KERNEL=" + string(kbase.Base) + "," + strings.ReplaceAll(l, " and ", ",")
+}
+
+// columnNames are the kernels in column order: "base / patched".
+func (c Comparison) columnNames() string {
+	var n []string
+	for _, col := range c.Columns {
+		n = append(n, col.Flavour)
+	}
+	return strings.Join(n, " / ")
 }
 
 // writeWhy lists, for each named selection, the rule that took each
@@ -671,6 +779,9 @@ func (c Comparison) quotes() string {
 const Format = 2
 
 // comparisonJSON is the stable JSON form: durations in whole seconds.
+// new_failures_on_patched and new_failure_on_patched count the failures
+// new on the kernel with patches: patched, or the declared flavour of a
+// results/fstests-<base>-<flavour>.json.
 type comparisonJSON struct {
 	Format       int         `json:"format"`
 	Base         string      `json:"base"`

@@ -205,3 +205,140 @@ func TestSummaryRan(t *testing.T) {
 		}
 	}
 }
+
+// TestFileName: base and patched share results/fstests-<base>; base and
+// one declared flavour have a file of their own; any other set of
+// kernels is no comparison results/ keeps.
+func TestFileName(t *testing.T) {
+	tests := []struct {
+		base     string
+		flavours []string
+		want     string
+		err      string
+	}{
+		{"v7.3", []string{"base", "patched"}, "fstests-v7.3", ""},
+		{"v7.3", []string{"patched", "base"}, "fstests-v7.3", ""},
+		{"v7.3", []string{"base"}, "fstests-v7.3", ""},
+		{"v7.3", []string{"patched"}, "fstests-v7.3", ""},
+		{"v7.3", []string{"base", "pdio"}, "fstests-v7.3-pdio", ""},
+		{"v7.3", []string{"pdio"}, "fstests-v7.3-pdio", ""},
+		{"v7.3", []string{"base", "pdio", "pdio"}, "fstests-v7.3-pdio", ""},
+		{"v7.3", []string{"base", "patched", "pdio"}, "", "fstests: v7.3: results/ compares base with patched or with one declared flavour, not with patched and pdio"},
+		{"v7.3", []string{"base", "pdio", "rfc2"}, "", "fstests: v7.3: results/ compares base with patched or with one declared flavour, not with pdio and rfc2"},
+		{"v7.3", []string{"custom"}, "", "fstests: v7.3: results/ compares base with patched or with one declared flavour, not with custom"},
+		{"", []string{"custom"}, "", "fstests: a comparison of no base (custom) is not kept in results/"},
+	}
+	for _, tc := range tests {
+		got, err := FileName(tc.base, tc.flavours)
+		gotErr := ""
+		if err != nil {
+			gotErr = err.Error()
+		}
+		if d := cmp.Diff([]string{tc.want, tc.err}, []string{got, gotErr}); d != "" {
+			t.Errorf("FileName(%s, %v) (-want +got):\n%s", tc.base, tc.flavours, d)
+		}
+	}
+}
+
+// TestBuildDeclaredFlavour: base beside a flavour a BASE file declares
+// (the pdio RFC): the columns are base then the flavour, whatever order
+// the runs came in; a test failing only on the flavour is its new
+// failure, marked in its column; a kernel report on it counts; and the
+// texts name the flavour where base vs patched says patched.
+func TestBuildDeclaredFlavour(t *testing.T) {
+	s, _ := fstests.SetupNamed("fuse-parallel-odirect")
+	pass := report.Scenario{Name: "generic/095", Verdict: verdict.Pass, Duration: 30 * time.Second,
+		Detail: []string{"kernel path: __iomap_dio_rw=0 fuse_direct_io=7"}}
+	tests := []struct {
+		name           string
+		runs           []SetupRun
+		columns        []string
+		newOn          map[string][]string
+		summary, title string
+		lines          []string
+	}{
+		{
+			name: "a new failure on the flavour",
+			runs: []SetupRun{
+				{Setup: s, Run: run("pdio", time.Minute, report.Scenario{Name: "generic/091", Verdict: verdict.Fail, Reason: "output mismatch", Duration: 60 * time.Second}, pass)},
+				{Setup: s, Run: run(kbase.Base, time.Minute, report.Scenario{Name: "generic/091", Verdict: verdict.Pass, Duration: 50 * time.Second}, pass)},
+			},
+			columns: []string{"base", "pdio"},
+			newOn:   map[string][]string{"base": nil, "pdio": {"generic/091"}},
+			summary: "fstests on v7.3: generic/091 generic/095 on fuse-parallel-odirect: base 2 pass, 0 fail, 0 notrun, 0 timeout; pdio 1 pass, 1 fail, 0 notrun, 0 timeout; 1 new failures on pdio; 0 kernel reports",
+			title:   "# fstests on v7.3: base vs pdio\n",
+			lines: []string{
+				"| generic/091 | pass 50s | fail 60s **NEW** |\n",
+				"| tests | setup | base | pdio | new failures on pdio |\n",
+				"**NEW** marks a test that fails only on the pdio kernel.",
+				"`make fstests FSTESTS=<fstests checkout> BASE=v7.3 KERNEL=base,pdio FSTYP=<setup> TESTS='<tests>'`",
+				"Calls while each test ran, base / pdio (functions with no call left out)",
+			},
+		},
+		{
+			name: "a failure on both is no new failure",
+			runs: []SetupRun{
+				{Setup: s, Run: run(kbase.Base, time.Minute, report.Scenario{Name: "generic/091", Verdict: verdict.Fail, Duration: 50 * time.Second}, pass)},
+				{Setup: s, Run: run("pdio", time.Minute, report.Scenario{Name: "generic/091", Verdict: verdict.Fail, Duration: 60 * time.Second}, pass)},
+			},
+			columns: []string{"base", "pdio"},
+			newOn:   map[string][]string{"base": nil, "pdio": nil},
+			summary: "fstests on v7.3: generic/091 generic/095 on fuse-parallel-odirect: base 1 pass, 1 fail, 0 notrun, 0 timeout; pdio 1 pass, 1 fail, 0 notrun, 0 timeout; 0 new failures on pdio; 0 kernel reports",
+			title:   "# fstests on v7.3: base vs pdio\n",
+			lines:   []string{"| generic/091 | fail 50s | fail 60s |\n", "- fuse-parallel-odirect generic/095: fuse_direct_io 7 / 7\n"},
+		},
+		{
+			name: "base and patched keep their texts",
+			runs: []SetupRun{
+				{Setup: s, Run: run(kbase.Patched, time.Minute, report.Scenario{Name: "generic/091", Verdict: verdict.Fail, Duration: 60 * time.Second}, pass)},
+				{Setup: s, Run: run(kbase.Base, time.Minute, report.Scenario{Name: "generic/091", Verdict: verdict.Pass, Duration: 50 * time.Second}, pass)},
+			},
+			columns: []string{"base", "patched"},
+			newOn:   map[string][]string{"base": nil, "patched": {"generic/091"}},
+			summary: "fstests on v7.3: generic/091 generic/095 on fuse-parallel-odirect: base 2 pass, 0 fail, 0 notrun, 0 timeout; patched 1 pass, 1 fail, 0 notrun, 0 timeout; 1 new failures on patched; 0 kernel reports",
+			title:   "# fstests on v7.3: base vs patched\n",
+			lines: []string{
+				"| generic/091 | pass 50s | fail 60s **NEW** |\n",
+				"`make fstests FSTESTS=<fstests checkout> BASE=v7.3 FSTYP=<setup> TESTS='<tests>'`",
+				"Calls while each test ran, base / patched (functions with no call left out)",
+			},
+		},
+	}
+	for _, tc := range tests {
+		c := Build("v7.3", "generic/091 generic/095", map[string][]fstests.Pick{s.Name: picksOf("generic/091", "generic/095")}, tc.runs)
+		var cols []string
+		for _, col := range c.Columns {
+			cols = append(cols, col.Flavour)
+		}
+		if d := cmp.Diff(tc.columns, cols); d != "" {
+			t.Errorf("%s: columns (-want +got):\n%s", tc.name, d)
+		}
+		newOn := map[string][]string{}
+		for _, fl := range cols {
+			newOn[fl] = nil
+			for _, r := range c.Rows {
+				if r.RegressionOn(fl) {
+					newOn[fl] = append(newOn[fl], r.Test)
+				}
+			}
+		}
+		if d := cmp.Diff(tc.newOn, newOn); d != "" {
+			t.Errorf("%s: new failures per kernel (-want +got):\n%s", tc.name, d)
+		}
+		if d := cmp.Diff(tc.summary, c.Summary()); d != "" {
+			t.Errorf("%s: summary (-want +got):\n%s", tc.name, d)
+		}
+		var md bytes.Buffer
+		if err := c.WriteMarkdown(&md); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(md.String(), tc.title) {
+			t.Errorf("%s: markdown does not start with %q:\n%s", tc.name, tc.title, md.String())
+		}
+		for _, l := range tc.lines {
+			if !strings.Contains(md.String(), l) {
+				t.Errorf("%s: markdown lacks %q:\n%s", tc.name, l, md.String())
+			}
+		}
+	}
+}
