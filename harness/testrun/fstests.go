@@ -46,28 +46,33 @@ type FSTestsOutcome struct {
 const hostMargin = 3 * time.Minute
 
 // PrepareFSTests builds what RunFSTests boots, the kernel of o (with
-// o.ExtraKconfig into its own object directory) and the initramfs,
-// without booting anything: make fstests-prepare.
-func PrepareFSTests(ctx context.Context, o Options) error {
+// o.ExtraKconfig into its own object directory, or from the image
+// cache) and the initramfs, without booting anything: make
+// fstests-prepare, and make fstests before it boots several kernels at
+// once or one kernel for several setups. The kernel is returned for
+// Options.Built: a kernel taken from the image cache was never built in
+// the object directory that NoBuild would look in.
+func PrepareFSTests(ctx context.Context, o Options) (*Built, error) {
 	mach, err := vm.LoadMachine(filepath.Join(o.Repo, "qemu", Arch+".json"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	kb, err := buildKernel(ctx, o, mach.KconfigPath())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := buildInitramfs(ctx, o); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(o.Out, "%s: fstests kernel %s ready\n", o.Variant, strings.TrimSpace(kb.release+" "+kb.commit))
-	return nil
+	return &Built{Tree: kb.tree, BzImage: kb.bzImage, Release: kb.release}, nil
 }
 
 // RunFSTests builds the kernel of o (with o.ExtraKconfig into its own
-// object directory) once and runs f's tests under every setup on it,
-// one results directory per setup. The exit status of each outcome is
-// that of Run: 1 when a test failed or the kernel printed a report.
+// object directory), or boots o.Built, and runs f's tests under every
+// setup on it, one results directory per setup. The exit status of each
+// outcome is that of Run: 1 when a test failed or the kernel printed a
+// report.
 func RunFSTests(ctx context.Context, o Options, f FSTests) []FSTestsOutcome {
 	out := make([]FSTestsOutcome, 0, len(f.Setups))
 	infraAll := func(err error, exit int) []FSTestsOutcome {
@@ -85,8 +90,10 @@ func RunFSTests(ctx context.Context, o Options, f FSTests) []FSTestsOutcome {
 	if _, err := os.Stat(f.Root); err != nil {
 		return infraAll(fmt.Errorf("root disk: %w", err), ExitInfra)
 	}
-	kb, err := buildKernel(ctx, o, mach.KconfigPath())
-	if err != nil {
+	var kb builtKernel
+	if o.Built != nil {
+		kb = builtKernel{tree: o.Built.Tree, bzImage: o.Built.BzImage, release: o.Built.Release, commit: shortCommit(o.Built.Tree.Commit)}
+	} else if kb, err = buildKernel(ctx, o, mach.KconfigPath()); err != nil {
 		return infraAll(err, ExitInfra)
 	}
 	initrd, err := buildInitramfs(ctx, o)

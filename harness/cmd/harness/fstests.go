@@ -203,25 +203,24 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 	// Setup by setup, each on every kernel: a run stopped part way (an
 	// interrupt, a deadline) leaves complete pairs (base and patched, or
 	// base and a flavour), and a full run writes the comparison after
-	// each pair. Each kernel is built once, for its first setup.
-	built := map[string]bool{}
-	if guests > 1 && len(opts) > 1 {
-		// The kernels are built first, one at a time (a build uses
-		// every core), so that their guests can boot together.
-		for _, o := range opts {
-			if err := testrun.PrepareFSTests(ctx, o); err != nil {
-				// RunFSTests builds again and reports the error in
-				// its results.
-				fmt.Fprintf(stdout, "%s: %v\n", o.Variant, err)
-				continue
-			}
-			built[o.Variant.String()] = true
+	// each pair. The kernels are built first, once each and one at a
+	// time (a build uses every core), so that their guests can boot
+	// together and every setup boots the same build.
+	built := map[string]*testrun.Built{}
+	for _, o := range opts {
+		b, err := testrun.PrepareFSTests(ctx, o)
+		if err != nil {
+			// RunFSTests builds again and reports the error in its
+			// results.
+			fmt.Fprintf(stdout, "%s: %v\n", o.Variant, err)
+			continue
 		}
+		built[o.Variant.String()] = b
 	}
 	for _, s := range setups {
 		pair := make([]testrun.Options, len(opts))
 		for i, o := range opts {
-			o.NoBuild = o.NoBuild || built[o.Variant.String()]
+			o.Built = built[o.Variant.String()]
 			pair[i] = o
 		}
 		one := run
@@ -235,8 +234,6 @@ func fstestsCmd(ctx context.Context, in invocation, f fstestsOwn) int {
 				}
 				if oc.Exit == testrun.ExitInfra {
 					worst = max(worst, oc.Exit)
-				} else {
-					built[v.String()] = true
 				}
 				rel, _ := filepath.Rel(e.repo, oc.Dir)
 				if _, ok := byBase[v.Base]; !ok {
@@ -346,7 +343,7 @@ func runEach(ctx context.Context, opts []testrun.Options, guests int, stdout io.
 // disk is built by then) and boots nothing.
 func prepareFSTests(ctx context.Context, opts []testrun.Options, stdout, stderr io.Writer) int {
 	for _, o := range opts {
-		if err := testrun.PrepareFSTests(ctx, o); err != nil {
+		if _, err := testrun.PrepareFSTests(ctx, o); err != nil {
 			fmt.Fprintf(stderr, "harness: %s: %v\n", o.Variant, err)
 			return testrun.ExitInfra
 		}
