@@ -160,10 +160,6 @@ func mmapWaitsForParallelDIO(t *scenario.T) {
 	ps.Watch(f)
 	t.Check(m.ArmGate("w", fuse.OpWrite, "/mw"), "arm gate")
 	t.Cleanup(func() { m.DisarmGate("w") })
-	type mmapResult struct {
-		b   []byte
-		err error
-	}
 	ev := ps.Record(func() {
 		res := goPwrite(f, alignedBuf(t, page, 0x71), 0)
 		if _, err := m.WaitHeld("w", 1, holdWait); err != nil {
@@ -289,4 +285,11 @@ func passthroughMmap(t *scenario.T) {
 	if exits := ev.Of(probe.KindFuseMmapExit); len(exits) != 1 || exits[0].Ret != 0 {
 		t.Fatalf("fuse_file_mmap: want one successful call\n%s", ev)
 	}
+}
+
+// mmapResult is what a shared mmap() made in another goroutine returned:
+// the scenarios that expect it to wait for parallel direct writes.
+type mmapResult struct {
+	b   []byte
+	err error
 }

@@ -589,19 +589,15 @@ func pdioMmapWaits(t *scenario.T) {
 	ps.Watch(a)
 	t.Check(m.ArmGate("w", fuse.OpWrite, "/mm"), "arm gate")
 	t.Cleanup(func() { m.DisarmGate("w") })
-	type mapped struct {
-		b   []byte
-		err error
-	}
 	var bufs [][]byte
-	var mp mapped
+	var mp mmapResult
 	ev := ps.Record(func() {
 		var res []<-chan ioResult
 		res, bufs = heldWriters(t, m, []*os.File{a}, []int64{0, 2 * page}, 0x71, false)
-		done := make(chan mapped, 1)
+		done := make(chan mmapResult, 1)
 		go func() {
 			b, err := unix.Mmap(int(b.Fd()), 0, 4*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-			done <- mapped{b, err}
+			done <- mmapResult{b, err}
 		}()
 		select {
 		case r := <-done:
